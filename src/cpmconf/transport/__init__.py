@@ -1,0 +1,23 @@
+"""Transport layer: the only layer that touches sockets (asyncio UDP/TCP/TLS on loopback)."""
+
+from cpmconf.transport.endpoint import (
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_TIMEOUT,
+    Address,
+    Inbound,
+    SipEndpoint,
+    Tap,
+    TransportError,
+    TransportTimeout,
+)
+
+__all__ = [
+    "DEFAULT_MAX_QUEUE",
+    "DEFAULT_TIMEOUT",
+    "Address",
+    "Inbound",
+    "SipEndpoint",
+    "Tap",
+    "TransportError",
+    "TransportTimeout",
+]
