@@ -1,0 +1,490 @@
+"""SIP endpoint: one local address serving UDP, TCP and optionally TLS on loopback.
+
+This module owns the sockets. Everything above it sees SIP traffic only as
+`Inbound` items taken from the endpoint's inbox and as raw bytes handed to
+`SipEndpoint.send`. Bytes are framed and parsed with the sans-IO codec, so a
+garbled message from the system under test becomes an `Inbound` carrying a
+`CodecError`, never an exception inside the event loop.
+
+Why the stdlib directly: asyncio datagram endpoints and streams give us exactly
+the control a conformance harness needs (raw bytes out, raw bytes in, our own
+timing). The third-party SIP stacks either bring their own transaction layer,
+which would retransmit, absorb and "fix" the very behaviour we are testing, or
+are no longer maintained.
+
+Taps (`Tap`) see every message sent or received, including ones later dropped
+by the flood guard; the capture layer uses them when raw capture is unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import errno
+import logging
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.framing import SipStreamFramer, datagram_frame
+from cpmconf.codec.sip import SipMessage
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+Predicate = Callable[["Inbound"], bool]
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MAX_QUEUE = 10_000
+DEFAULT_MAX_MESSAGE = 1024 * 1024
+TRANSPORTS = ("udp", "tcp", "tls")
+_READ_CHUNK = 65536
+_BIND_ATTEMPTS = 8
+
+
+class Tap(Protocol):
+    """Observer of every message the endpoint sends or receives."""
+
+    def on_sent(
+        self, transport: str, local: Address, remote: Address, raw: bytes, now: float
+    ) -> None: ...
+
+    def on_received(
+        self, transport: str, local: Address, remote: Address, raw: bytes, now: float
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One received message, or what arrived in its place when it could not be parsed.
+
+    Exactly one of `message` and `error` is set. When a stream lost its framing,
+    `raw` holds the chunk that broke it (empty if the peer closed mid-message).
+    """
+
+    time: float
+    transport: str
+    local: Address
+    remote: Address
+    raw: bytes
+    message: SipMessage | None
+    error: CodecError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.message is not None
+
+    def __str__(self) -> str:
+        what = self.message.summary() if self.message else f"unparseable: {self.error}"
+        return f"{self.transport} {_fmt(self.remote)} -> {_fmt(self.local)}: {what}"
+
+
+class TransportError(ConnectionError):
+    """A send could not be carried out (connect refused or timed out, endpoint closed...)."""
+
+
+class TransportTimeout(TimeoutError):
+    """`receive` found no matching message within its bound."""
+
+
+def _fmt(addr: Address) -> str:
+    host, port = addr
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _addr(sockaddr) -> Address:
+    # IPv6 socket addresses carry flowinfo and scope id; callers only care about host and port.
+    return (sockaddr[0], sockaddr[1])
+
+
+def _describe(predicate: Predicate | None) -> str:
+    if predicate is None:
+        return "any message"
+    return f"a message matching {getattr(predicate, '__qualname__', repr(predicate))}"
+
+
+def _parse(raw: bytes) -> tuple[SipMessage | None, CodecError | None]:
+    try:
+        return SipMessage.parse(raw), None
+    except CodecError as exc:
+        return None, exc
+    except Exception as exc:  # a codec bug must not kill the receive path
+        log.exception("SipMessage.parse raised a non-CodecError")
+        return None, CodecError("SIP message", f"unexpected {type(exc).__name__}: {exc}")
+
+
+@dataclass(eq=False)  # identity semantics, so connections can live in a set
+class _Connection:
+    transport: str
+    local: Address
+    remote: Address
+    writer: asyncio.StreamWriter
+    task: asyncio.Task | None = None
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self._endpoint = endpoint
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self._endpoint._on_datagram(data, _addr(addr))
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors (e.g. port unreachable) are normal when a SUT goes away.
+        log.debug("UDP error on %s: %s", self._endpoint, exc)
+
+
+class SipEndpoint:
+    """UDP and TCP on one host:port (TLS on its own port), with a bounded inbox.
+
+    Use as ``async with SipEndpoint() as ep:`` or call `start` and `close`.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        taps: Iterable[Tap] = (),
+        ssl_server: ssl.SSLContext | None = None,
+        ssl_client: ssl.SSLContext | None = None,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        max_message_size: int = DEFAULT_MAX_MESSAGE,
+        connect_timeout: float = 2.0,
+        write_timeout: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls_port: int | None = None
+        self.taps = list(taps)
+        self.dropped = 0
+        self.keepalives = 0  # CRLF-only UDP datagrams seen (RFC 5626 3.5.1); not queued
+        self._ssl_server = ssl_server
+        self._ssl_client = ssl_client
+        self._max_queue = max_queue
+        self._max_message_size = max_message_size
+        self._connect_timeout = connect_timeout
+        self._write_timeout = write_timeout
+        self._clock = clock
+        # Inbox entries carry a sequence number so a waiting receive only re-checks new arrivals.
+        self._inbox: collections.deque[tuple[int, Inbound]] = collections.deque()
+        self._seq = 0
+        self._arrived = asyncio.Event()
+        self._udp: asyncio.DatagramTransport | None = None
+        self._servers: list[asyncio.Server] = []
+        self._conns: dict[tuple[str, Address], _Connection] = {}  # for sending, one per remote
+        self._live: set[_Connection] = set()  # every open connection, for close()
+        self._connect_lock = asyncio.Lock()
+        self._started = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<SipEndpoint {_fmt(self.address)}>"
+
+    @property
+    def address(self) -> Address:
+        """The UDP/TCP address (host, port)."""
+        return (self.host, self.port)
+
+    @property
+    def tls_address(self) -> Address | None:
+        return None if self.tls_port is None else (self.host, self.tls_port)
+
+    @property
+    def connections(self) -> list[tuple[str, Address, Address]]:
+        """Open stream connections usable for sending, as (transport, local, remote)."""
+        return [(c.transport, c.local, c.remote) for c in self._conns.values()]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> SipEndpoint:
+        if self._started:
+            return self
+        try:
+            await self._bind()
+        except BaseException:
+            await self.close()
+            raise
+        self._started = True
+        return self
+
+    async def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        attempts = _BIND_ATTEMPTS if self.port == 0 else 1
+        for attempt in range(attempts):
+            # UDP first on the asked port, then TCP on the port UDP got; if another socket
+            # already holds that TCP port, start over with a fresh ephemeral UDP port.
+            udp, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(self), local_addr=(self.host, self.port)
+            )
+            port = _addr(udp.get_extra_info("sockname"))[1]
+            try:
+                server = await asyncio.start_server(self._on_accept("tcp"), self.host, port)
+            except OSError as exc:
+                udp.close()
+                if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                    raise
+                continue
+            self._udp, self.port = udp, port
+            self._servers.append(server)
+            break
+        if self._ssl_server is not None:
+            tls = await asyncio.start_server(
+                self._on_accept("tls"), self.host, 0, ssl=self._ssl_server
+            )
+            self._servers.append(tls)
+            self.tls_port = _addr(tls.sockets[0].getsockname())[1]
+
+    async def close(self) -> None:
+        """Close every socket and stop every reader; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._arrived.set()  # wake receivers so they notice the endpoint is closed
+        if self._udp is not None:
+            self._udp.close()
+        for server in self._servers:
+            server.close()
+        conns = list(self._live)
+        self._conns.clear()
+        self._live.clear()
+        for conn in conns:
+            conn.writer.close()
+            if conn.task is not None:
+                conn.task.cancel()
+        tasks = [c.task for c in conns if c.task is not None]
+        waits = [s.wait_closed() for s in self._servers] + tasks
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*waits, return_exceptions=True), self._write_timeout
+                )
+
+    async def __aenter__(self) -> SipEndpoint:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, raw: bytes, remote: Address, transport: str = "udp", **tls) -> None:
+        """Send one message as-is; returns once it is handed to the kernel.
+
+        TCP/TLS reuse any open connection to `remote`, whichever side opened it
+        (RFC 3261 section 18), otherwise a new one is opened. `tls` keywords
+        (e.g. ``server_hostname``) are passed to the TLS connect.
+        """
+        if transport not in TRANSPORTS:
+            raise ValueError(f"unknown transport {transport!r}; expected one of {TRANSPORTS}")
+        if self._closed or not self._started:
+            raise TransportError(f"{self!r} is not open")
+        remote = _addr(remote)
+        raw = bytes(raw)
+        if transport == "udp":
+            assert self._udp is not None
+            self._udp.sendto(raw, remote)
+            self._tap_sent("udp", self.address, remote, raw)
+            return
+        conn = await self._connection(transport, remote, tls)
+        conn.writer.write(raw)
+        try:
+            await asyncio.wait_for(conn.writer.drain(), self._write_timeout)
+        except (OSError, TimeoutError) as exc:
+            self._drop_connection(conn)
+            raise TransportError(
+                f"writing {len(raw)} bytes over {transport} to {_fmt(remote)} failed: {exc!r}"
+            ) from exc
+        self._tap_sent(transport, conn.local, remote, raw)
+
+    async def _connection(self, transport: str, remote: Address, tls: dict) -> _Connection:
+        async with self._connect_lock:  # one connect per remote even with concurrent sends
+            conn = self._conns.get((transport, remote))
+            if conn is not None and not conn.writer.is_closing():
+                return conn
+            context = self._ssl_client if transport == "tls" else None
+            if transport == "tls" and context is None:
+                raise TransportError("TLS send needs an ssl_client context")
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(*remote, ssl=context, **tls), self._connect_timeout
+                )
+            except (OSError, TimeoutError) as exc:
+                raise TransportError(
+                    f"{transport} connect to {_fmt(remote)} failed "
+                    f"(bound {self._connect_timeout:g} s): {exc!r}"
+                ) from exc
+            return self._adopt(transport, reader, writer)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def receive(
+        self,
+        predicate: Predicate | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        what: str | None = None,
+    ) -> Inbound:
+        """Take the oldest inbound item matching `predicate`, waiting at most `timeout` s.
+
+        Items that do not match stay in the inbox, in order, for later calls.
+        Raises TransportTimeout (naming `what`, or the predicate) when the bound expires.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen = 0
+        while True:
+            item, seen = self._take(predicate, seen)
+            if item is not None:
+                return item
+            if self._closed:
+                raise TransportError(f"{self!r} closed while waiting for {what or 'a message'}")
+            remaining = deadline - loop.time()
+            if remaining > 0:
+                self._arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                continue
+            raise TransportTimeout(
+                f"timed out after {timeout:g} s waiting for {what or _describe(predicate)} "
+                f"on {self!r} "
+                f"({len(self._inbox)} other message(s) pending, {self.dropped} dropped)"
+            )
+
+    def drain(self) -> list[Inbound]:
+        """Take everything currently in the inbox without waiting."""
+        items = [item for _, item in self._inbox]
+        self._inbox.clear()
+        return items
+
+    def _take(self, predicate: Predicate | None, seen: int) -> tuple[Inbound | None, int]:
+        # Walk back from the newest entry to the first one already checked, then test
+        # those fresh entries oldest first.
+        fresh = []
+        for index in range(len(self._inbox) - 1, -1, -1):
+            if self._inbox[index][0] <= seen:
+                break
+            fresh.append(index)
+        for index in reversed(fresh):
+            item = self._inbox[index][1]
+            if predicate is None or predicate(item):
+                del self._inbox[index]
+                return item, seen
+        return None, self._seq
+
+    def _deliver(
+        self,
+        transport: str,
+        local: Address,
+        remote: Address,
+        raw: bytes,
+        now: float,
+        error: CodecError | None = None,
+    ) -> None:
+        for tap in self.taps if raw else ():  # nothing to show for a stream cut mid-message
+            try:
+                tap.on_received(transport, local, remote, raw, now)
+            except Exception:
+                log.exception("tap %r failed in on_received", tap)
+        if error is None:
+            message, error = _parse(raw)
+        else:
+            message = None
+        if len(self._inbox) >= self._max_queue:
+            self.dropped += 1  # flood guard: count, do not grow
+            return
+        self._seq += 1
+        self._inbox.append((self._seq, Inbound(now, transport, local, remote, raw, message, error)))
+        self._arrived.set()
+
+    def _tap_sent(self, transport: str, local: Address, remote: Address, raw: bytes) -> None:
+        now = self._clock()
+        for tap in self.taps:
+            try:
+                tap.on_sent(transport, local, remote, raw, now)
+            except Exception:
+                log.exception("tap %r failed in on_sent", tap)
+
+    def _on_datagram(self, data: bytes, remote: Address) -> None:
+        if data and not data.replace(b"\r\n", b""):
+            self.keepalives += 1  # the TCP framer swallows these too; they are not messages
+            return
+        now = self._clock()
+        try:
+            frame = datagram_frame(data, now)
+        except CodecError as exc:
+            self._deliver("udp", self.address, remote, data, now, exc)
+            return
+        self._deliver("udp", self.address, remote, frame.raw, frame.time)
+
+    # -- stream connections ------------------------------------------------------------------
+
+    def _on_accept(self, transport: str):
+        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if self._closed:
+                writer.close()
+                return
+            # The reader runs in a task of our own: cancelling the server's callback task
+            # on close makes asyncio 3.11 log a spurious error.
+            self._adopt(transport, reader, writer)
+
+        return accepted
+
+    def _adopt(
+        self, transport: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> _Connection:
+        conn = _Connection(
+            transport,
+            _addr(writer.get_extra_info("sockname")),
+            _addr(writer.get_extra_info("peername")),
+            writer,
+        )
+        old = self._conns.get((transport, conn.remote))
+        if old is not None and old.writer.is_closing():
+            self._conns.pop((transport, conn.remote))
+        # Keep the first live connection for sending; a second one still gets read.
+        self._conns.setdefault((transport, conn.remote), conn)
+        self._live.add(conn)
+        conn.task = asyncio.create_task(self._read_loop(conn, reader))
+        return conn
+
+    async def _read_loop(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
+        framer = SipStreamFramer(max_size=self._max_message_size)
+        try:
+            while True:
+                try:
+                    data = await reader.read(_READ_CHUNK)
+                except OSError as exc:
+                    log.debug("%s read from %s failed: %s", conn.transport, conn.remote, exc)
+                    return
+                now = self._clock()
+                if not data:
+                    if framer.pending():
+                        error = CodecError(
+                            "SIP stream",
+                            f"connection closed with {framer.pending()} bytes of an "
+                            "incomplete message",
+                        )
+                        self._deliver(conn.transport, conn.local, conn.remote, b"", now, error)
+                    return
+                try:
+                    frames = framer.feed(data, now)
+                except CodecError as exc:
+                    # The stream has lost its framing; nothing after this point can be trusted.
+                    self._deliver(conn.transport, conn.local, conn.remote, data, now, exc)
+                    return
+                for frame in frames:
+                    self._deliver(conn.transport, conn.local, conn.remote, frame.raw, frame.time)
+        finally:
+            self._drop_connection(conn)
+
+    def _drop_connection(self, conn: _Connection) -> None:
+        if self._conns.get((conn.transport, conn.remote)) is conn:
+            del self._conns[(conn.transport, conn.remote)]
+        self._live.discard(conn)
+        conn.writer.close()
