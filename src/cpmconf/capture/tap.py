@@ -1,0 +1,131 @@
+"""Capture fallback when raw capture is impossible: record what our own sockets saw.
+
+This module owns `SocketTapRecorder`, a transport tap (``on_sent`` /
+``on_received``) that turns each observed message into a synthetic
+Ethernet/IP/UDP or Ethernet/IP/TCP frame and stores it exactly like the sniffer
+stores real frames. Records, windows and pcap files therefore work the same way
+in both modes, and a pcap written in this mode still decodes as SIP in
+Wireshark. Building frames here only writes bytes into memory or a file; nothing
+is ever sent.
+
+Limits, by nature of the source: only traffic through the harness's own
+endpoints is seen; TCP segment boundaries, retransmissions and timing are those
+of our socket calls, not of the wire; TLS appears as its plaintext.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+
+from cpmconf.capture.source import DEFAULT_MAX_PACKETS, RecordingSource
+
+_ZERO_MAC = "00:00:00:00:00:00"
+# Keep each synthetic segment inside one IP packet.
+_MAX_SEGMENT = 60000
+_MASK = 0xFFFFFFFF
+_MAX_UNPAIRED = 10_000
+
+Endpoint = tuple[str, str, int]  # (udp|tcp, ip, port)
+
+
+def _norm(address: tuple) -> tuple[str, int]:
+    host, port = address[0], int(address[1])
+    try:
+        host = str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        pass
+    return host, port
+
+
+def _kind(transport: str) -> str:
+    return "udp" if transport == "udp" else "tcp"  # tcp and tls are both byte streams
+
+
+class SocketTapRecorder(RecordingSource):
+    """A `CaptureSource` fed by transport taps instead of the wire.
+
+    When both ends of an exchange are harness endpoints, the message is seen
+    twice (sent by one, received by the other) and only one copy is kept: a
+    received copy is skipped when its sender is a local endpoint this tap has
+    already seen, and either copy is skipped when it matches (same flow, same
+    bytes) an unpaired copy of the other kind. The second rule covers a TCP
+    peer that reports the message before the sender's tap runs.
+    """
+
+    mode = "socket-tap"
+
+    def __init__(
+        self, reason: str = "socket tap requested", *, max_packets: int = DEFAULT_MAX_PACKETS
+    ) -> None:
+        super().__init__(max_packets)
+        self.reason = reason
+        self._lock = threading.Lock()
+        self._locals: set[Endpoint] = set()
+        self._seq: dict[tuple[str, int, str, int], int] = {}
+        # Copies not yet paired with their counterpart: key -> count, oldest first.
+        self._unpaired: dict[tuple[str, bool, tuple, bytes], int] = {}
+
+    @property
+    def tap(self) -> SocketTapRecorder:
+        return self
+
+    def on_sent(self, transport: str, local: tuple, remote: tuple, raw: bytes, now: float) -> None:
+        src, dst = _norm(local), _norm(remote)
+        kind = _kind(transport)
+        with self._lock:
+            self._locals.add((kind, *src))
+            if self._pair(kind, True, src, dst, raw):
+                return
+            self._record(transport, src, dst, raw, now)
+
+    def on_received(
+        self, transport: str, local: tuple, remote: tuple, raw: bytes, now: float
+    ) -> None:
+        src, dst = _norm(remote), _norm(local)
+        kind = _kind(transport)
+        with self._lock:
+            self._locals.add((kind, *dst))
+            if (kind, *src) in self._locals:
+                return  # already recorded when our own endpoint sent it
+            if self._pair(kind, False, src, dst, raw):
+                return
+            self._record(transport, src, dst, raw, now)
+
+    def _pair(self, kind: str, sent: bool, src, dst, raw: bytes) -> bool:
+        """True if this copy completes an earlier copy of the other kind (so skip it);
+        otherwise remember it as unpaired."""
+        flow = (*src, *dst)
+        other = (kind, not sent, flow, raw)
+        if self._unpaired.get(other):
+            self._unpaired[other] -= 1
+            if not self._unpaired[other]:
+                del self._unpaired[other]
+            return True
+        key = (kind, sent, flow, raw)
+        self._unpaired[key] = self._unpaired.get(key, 0) + 1
+        while len(self._unpaired) > _MAX_UNPAIRED:
+            del self._unpaired[next(iter(self._unpaired))]
+        return False
+
+    def _record(self, transport: str, src, dst, raw: bytes, now: float) -> None:
+        if not raw:
+            return
+        ip_layer = IPv6 if ":" in src[0] or ":" in dst[0] else IP
+        base = Ether(src=_ZERO_MAC, dst=_ZERO_MAC) / ip_layer(src=src[0], dst=dst[0])
+        if _kind(transport) == "udp":
+            self._store.append(now, bytes(base / UDP(sport=src[1], dport=dst[1]) / raw))
+            return
+        flow = (src[0], src[1], dst[0], dst[1])
+        back = (dst[0], dst[1], src[0], src[1])
+        for start in range(0, len(raw), _MAX_SEGMENT):
+            chunk = raw[start : start + _MAX_SEGMENT]
+            seq = self._seq.get(flow, 1)
+            ack = self._seq.get(back, 1)
+            seg = TCP(sport=src[1], dport=dst[1], flags="PA", seq=seq, ack=ack, window=65535)
+            self._store.append(now, bytes(base / seg / chunk))
+            self._seq[flow] = (seq + len(chunk)) & _MASK

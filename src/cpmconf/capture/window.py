@@ -1,0 +1,127 @@
+"""Per-test view of the session capture: records since the test started, barrier, pcap.
+
+This module owns `CaptureWindow`. A window marks the capture position when a
+test starts; `barrier` waits (bounded) until given messages have been captured,
+woken by the capture source rather than by polling with sleeps; `write_pcap`
+stores the window's frames for the report and for judging again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from scapy.utils import wrpcap
+
+from cpmconf.capture.records import Record
+from cpmconf.capture.source import CaptureSource
+
+DLT_EN10MB = 1
+
+
+@dataclass(frozen=True)
+class BarrierResult:
+    """Outcome of a barrier: `complete` when every expected message was captured in time."""
+
+    complete: bool
+    missing: tuple[bytes, ...]
+    expected: int
+    elapsed: float
+    mode: str
+
+    def __bool__(self) -> bool:
+        return self.complete
+
+    def __str__(self) -> str:
+        if self.complete:
+            return f"all {self.expected} messages captured ({self.mode}) in {self.elapsed:.3f} s"
+        return (
+            f"{len(self.missing)} of {self.expected} messages not captured ({self.mode}) "
+            f"after {self.elapsed:.3f} s"
+        )
+
+
+class CaptureWindow:
+    """Records and frames captured from the moment the window was created."""
+
+    def __init__(self, source: CaptureSource) -> None:
+        self.source = source
+        self.start = source.mark()
+
+    @property
+    def mode(self) -> str:
+        return self.source.mode
+
+    def records(self) -> list[Record]:
+        return self.source.records_since(self.start)
+
+    def messages(self) -> list[Record]:
+        """Only the records that parsed as SIP."""
+        return [r for r in self.records() if r.message is not None]
+
+    def _missing(self, expected: Iterable[bytes]) -> list[bytes]:
+        seen = collections.Counter(r.raw for r in self.records())
+        missing = []
+        for raw in expected:
+            if seen[raw] > 0:
+                seen[raw] -= 1
+            else:
+                missing.append(raw)
+        return missing
+
+    async def barrier(self, expected_raw: list[bytes], timeout: float) -> BarrierResult:
+        """Wait until each expected message (exact bytes; repeats count) is in the window.
+
+        Never raises on timeout: the result lists what is missing.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + max(timeout, 0.0)
+        arrived = asyncio.Event()
+        scheduled = False
+
+        def on_loop() -> None:
+            nonlocal scheduled
+            scheduled = False
+            arrived.set()
+
+        def wake() -> None:
+            # Called from the capture thread: coalesce into one callback per loop turn.
+            nonlocal scheduled
+            if scheduled:
+                return
+            scheduled = True
+            try:
+                loop.call_soon_threadsafe(on_loop)
+            except RuntimeError:  # loop already closed
+                pass
+
+        unsubscribe = self.source.subscribe(wake)
+        try:
+            while True:
+                arrived.clear()
+                missing = self._missing(expected_raw)
+                remaining = deadline - loop.time()
+                if not missing or remaining <= 0:
+                    return BarrierResult(
+                        not missing,
+                        tuple(missing),
+                        len(expected_raw),
+                        loop.time() - started,
+                        self.source.mode,
+                    )
+                try:
+                    await asyncio.wait_for(arrived.wait(), remaining)
+                except TimeoutError:
+                    pass
+        finally:
+            unsubscribe()
+
+    def write_pcap(self, path: str | os.PathLike[str]) -> int:
+        """Write the window's frames to a pcap file; returns how many were written."""
+        packets = self.source.packets_since(self.start)
+        wrpcap(os.fspath(path), packets, linktype=DLT_EN10MB)
+        return len(packets)
