@@ -1,0 +1,578 @@
+"""The CPM Client in pager mode: registration (TS 7.1), sending (7.2.1.1, 7.2.1.3), receiving
+(7.2.2.1, 7.2.2.3).
+
+It owns the client's SIP behaviour and its memory of sent and received messages, which the
+upper tester (:mod:`refsut.upper_tester`) exposes. Every outbound request goes to the
+outbound proxy (the SIP/IP core played by the test system). Messages whose CPIM wrapper is
+larger than 1300 bytes are refused for now: large message mode is a later addition and will
+plug in at :meth:`CpmClient.send`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import (
+    AcceptContact,
+    ContactFeatures,
+    Expires,
+    MessageUID,
+    NameAddr,
+    encode_icsi,
+)
+from cpmconf.codec.sip import SipMessage
+
+from . import bodies
+from .config import ClientConfig, format_address
+from .faults import Faults
+from .sipcore import (
+    ServerTransaction,
+    SipNode,
+    build_request,
+    header_uri,
+    headers_named,
+    new_branch,
+    new_call_id,
+    new_tag,
+    new_token_id,
+    originator,
+)
+
+log = logging.getLogger("refsut.client")
+
+ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
+ICSI_LARGE = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
+ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+PAGER_LIMIT = 1300  # bytes of the CPIM wrapper (TS 7.2.1.3 step 4)
+DISPOSITIONS = ("positive-delivery", "negative-delivery", "display")
+SEND_KEYS = {
+    "to",
+    "text",
+    "content_type",
+    "group",
+    "reply_to_message",
+    "reply_address",
+    "conversation",
+    "anonymous",
+    "expires",
+    "disposition",
+}
+CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
+ALLOW = "MESSAGE, OPTIONS"
+
+
+class ClientError(Exception):
+    """A control request the client cannot carry out; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+@dataclass
+class Record:
+    """One sent or received message as /messages shows it, plus what replies need."""
+
+    id: str
+    direction: str
+    call_id: str
+    from_: str | None
+    to: str | None
+    conversation_id: str | None
+    contribution_id: str | None
+    in_reply_to: str | None
+    reply_to: str | None
+    content_type: str | None
+    text: str | None
+    message_uid: int | None
+    mode: str = "pager"
+    status: int | None = None
+    originator: str | None = field(default=None, repr=False)  # not shown: reply target
+
+    def public(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["from"] = d.pop("from_")
+        d.pop("originator")
+        return d
+
+
+def _sip_uri_arg(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ClientError(400, f"{key}: expected a SIP URI string")
+    try:
+        return NameAddr.parse(f"<{value}>").uri
+    except CodecError as exc:
+        raise ClientError(400, f"{key}: {exc.detail}") from None
+
+
+class CpmClient:
+    def __init__(self, cfg: ClientConfig, faults: Faults, *, sip_timeout: float = 4.0) -> None:
+        self.cfg = cfg
+        self.faults = faults
+        self.sip_timeout = sip_timeout
+        self.node = SipNode(
+            "client", cfg.listen, cfg.transport, cfg.outbound_proxy, self._on_request
+        )
+        self.registered = False
+        self.gruu: str | None = None
+        self.sent: list[Record] = []
+        self.received: list[Record] = []
+        self._all: dict[str, Record] = {}  # survives /reset so late replies still resolve
+        self._counter = 0
+        self._last_contribution: str | None = None
+        self._reg_call_id = ""
+        self._reg_tag = new_tag()
+        self._reg_cseq = 0
+        self._reg_lock = asyncio.Lock()
+        self._refresh: asyncio.TimerHandle | None = None
+
+    async def start(self) -> None:
+        await self.node.start()
+        self._reg_call_id = new_call_id(self.node.address[0])
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+        await self.node.close()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.node.address
+
+    def _next_id(self) -> str:
+        self._counter += 1
+        return f"m{self._counter}"
+
+    def _keep(self, record: Record) -> Record:
+        self._all[record.id] = record
+        (self.sent if record.direction == "sent" else self.received).append(record)
+        return record
+
+    # -- upper-tester views ------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {"ok": True, "registered": self.registered, "user": self.cfg.user}
+
+    def messages(self) -> dict[str, Any]:
+        return {
+            "sent": [r.public() for r in self.sent],
+            "received": [r.public() for r in self.received],
+        }
+
+    def reset(self) -> None:
+        self.sent.clear()
+        self.received.clear()
+
+    # -- registration (TS 7.1) ---------------------------------------------------------------
+
+    def contact(self) -> str:
+        user_part = self.cfg.user.split(":", 1)[1].split("@", 1)[0]
+        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
+        icsi = ",".join(encode_icsi(u) for u in (ICSI_MSG, ICSI_LARGE, ICSI_DEFERRED))
+        return (
+            f"<sip:{user_part}@{self.node.hostport}{transport}>"
+            f';+sip.instance="{self.cfg.instance}";+g.3gpp.icsi-ref="{icsi}"'
+        )
+
+    async def register(self, expires: int = 3600) -> int | None:
+        async with self._reg_lock:
+            if self._refresh is not None:
+                self._refresh.cancel()
+                self._refresh = None
+            self._reg_cseq += 1
+            branch = new_branch()
+            raw = build_request(
+                "REGISTER",
+                f"sip:{self.cfg.domain}",
+                via=self.node.via(branch),
+                from_=f"<{self.cfg.user}>;tag={self._reg_tag}",
+                to=f"<{self.cfg.user}>",
+                call_id=self._reg_call_id,
+                cseq=self._reg_cseq,
+                headers=[
+                    ("Contact", self.contact()),
+                    ("Supported", "gruu"),
+                    ("Require", "gruu"),
+                    ("Expires", str(expires)),
+                    ("User-Agent", self.cfg.release),
+                ],
+            )
+            resp = await self.node.request(raw, branch, self.sip_timeout)
+            if resp is None:
+                return None
+            if 200 <= resp.status < 300:
+                self.registered = expires > 0
+                granted = self._granted(resp, expires)
+                if self.registered and granted > 0:
+                    loop = asyncio.get_running_loop()
+                    # refresh halfway through the granted period (TS 7.1 re-registration)
+                    self._refresh = loop.call_later(granted / 2, self._refresh_now, expires)
+                if not self.registered:
+                    self.gruu = None
+            return resp.status
+
+    def _granted(self, resp: SipMessage, asked: int) -> int:
+        try:
+            for text in resp.header_list("Contact"):
+                c = ContactFeatures.parse(text)
+                if c.param("+sip.instance") in (self.cfg.instance, self.cfg.instance[1:-1]):
+                    self.gruu = c.param("pub-gruu")
+                    if c.param("expires") is not None:
+                        return Expires.parse(c.param("expires") or "").seconds
+            if resp.header("Expires") is not None:
+                return Expires.parse(resp.header("Expires") or "").seconds
+        except CodecError as exc:
+            log.warning("unreadable REGISTER response (%s); using the asked expiry", exc)
+        return asked
+
+    def _refresh_now(self, expires: int) -> None:
+        self._refresh = None
+        self.node.spawn(self.register(expires), name="client-reregister")
+
+    async def deregister(self) -> int | None:
+        status = await self.register(0)
+        if status is not None and 200 <= status < 300:
+            self.registered = False
+        return status
+
+    # -- sending (TS 7.2.1.1, 7.2.1.3) -------------------------------------------------------
+
+    def _common_headers(self) -> list[tuple[str, str]]:
+        icsi = ICSI_LARGE if self.faults.on("client.accept-contact-no-msg-icsi") else ICSI_MSG
+        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"')]
+        if not self.faults.on("client.no-p-preferred-service"):
+            headers.append(("P-Preferred-Service", ICSI_MSG))
+        if not self.faults.on("client.no-user-agent"):
+            headers.append(("User-Agent", self.cfg.release))
+        return headers
+
+    def _find(self, key: str, value: Any, received_only: bool) -> Record:
+        if not isinstance(value, str):
+            raise ClientError(400, f"{key}: expected a message id string")
+        rec = self._all.get(value)
+        if rec is None or (received_only and rec.direction != "received"):
+            kind = "received message" if received_only else "message"
+            raise ClientError(400, f"{key}: no {kind} with id {value!r}")
+        return rec
+
+    async def send(self, args: Any) -> dict[str, Any]:
+        """Carry out one /send request; see docs/upper-tester.md for ``args``."""
+        if not isinstance(args, dict):
+            raise ClientError(400, "body must be a JSON object")
+        unknown = sorted(set(args) - SEND_KEYS)
+        if unknown:
+            raise ClientError(400, f"unknown key {unknown[0]!r}")
+        text = args.get("text")
+        if not isinstance(text, str):
+            raise ClientError(400, "text: required string")
+        content_type = args.get("content_type", "text/plain")
+        if not isinstance(content_type, str) or "/" not in content_type:
+            raise ClientError(400, "content_type: expected a media type")
+        if "to" in args and "group" in args:
+            raise ClientError(400, "to and group are exclusive")
+        replied = (
+            self._find("reply_to_message", args["reply_to_message"], True)
+            if args.get("reply_to_message") is not None
+            else None
+        )
+        continued = (
+            self._find("conversation", args["conversation"], False)
+            if args.get("conversation") is not None
+            else None
+        )
+        reply_address = args.get("reply_address")
+        if reply_address is not None:
+            reply_address = _sip_uri_arg(reply_address, "reply_address")
+        anonymous = args.get("anonymous", False)
+        if not isinstance(anonymous, bool):
+            raise ClientError(400, "anonymous: expected true or false")
+        expires = args.get("expires")
+        if expires is not None and (
+            not isinstance(expires, int) or isinstance(expires, bool) or not 0 <= expires < 2**32
+        ):
+            raise ClientError(400, "expires: expected seconds (integer >= 0)")
+        disposition = args.get("disposition", [])
+        if not isinstance(disposition, list) or any(d not in DISPOSITIONS for d in disposition):
+            raise ClientError(400, f"disposition: expected a list drawn from {DISPOSITIONS}")
+
+        # The party a reply goes to: its Reply-To, else its authenticated originator (8b/8c).
+        reply_target = None
+        if replied is not None:
+            reply_target = replied.originator
+            if replied.reply_to and not self.faults.on("client.reply-ignores-reply-to"):
+                reply_target = replied.reply_to
+
+        targets: list[str] | None = None
+        if "group" in args:
+            group = args["group"]
+            if not isinstance(group, dict) or group.get("kind") not in ("adhoc", "predefined"):
+                raise ClientError(400, "group: expected {kind: adhoc|predefined, ...}")
+            if group["kind"] == "adhoc":
+                if self.cfg.controlling_function is None:
+                    raise ClientError(400, "group: no controlling_function configured")
+                raw_targets = group.get("targets", [])
+                if not isinstance(raw_targets, list):
+                    raise ClientError(400, "group.targets: expected a list of URIs")
+                targets = [_sip_uri_arg(t, "group.targets") for t in raw_targets]
+                if reply_target and reply_target not in targets:
+                    targets.append(reply_target)  # 9c/9d: the replied party is listed
+                if not targets:
+                    raise ClientError(400, "group.targets: at least one target needed")
+                request_uri = cpim_to = self.cfg.controlling_function
+            else:
+                request_uri = cpim_to = _sip_uri_arg(group.get("uri"), "group.uri")
+        elif "to" in args:
+            request_uri = cpim_to = _sip_uri_arg(args["to"], "to")  # typed by the user
+        elif reply_target is not None:
+            request_uri = cpim_to = reply_target
+        else:
+            raise ClientError(400, "one of to, group or reply_to_message is required")
+
+        if self.faults.on("client.new-conversation-id-always"):
+            conversation_id = new_token_id()
+        elif continued is not None and continued.conversation_id:
+            conversation_id = continued.conversation_id
+        elif replied is not None and replied.conversation_id:
+            conversation_id = replied.conversation_id
+        else:
+            conversation_id = new_token_id()
+        if self.faults.on("client.reuse-contribution-id") and self._last_contribution:
+            contribution_id = self._last_contribution
+        else:
+            contribution_id = new_token_id()
+        in_reply_to = None
+        if replied is not None and not self.faults.on("client.no-in-reply-to"):
+            in_reply_to = replied.contribution_id
+
+        cpim_from = self.cfg.user
+        if self.faults.on("client.cpim-wrong-from"):
+            cpim_from = f"sip:someone-else@{self.cfg.domain}"
+        if self.faults.on("client.cpim-wrong-to"):
+            cpim_to = self.cfg.user
+        cpim = bodies.cpim_wrapper(
+            from_uri=cpim_from,
+            to_uri=cpim_to,
+            content_type=content_type,
+            content=text.encode("utf-8"),
+            message_id=new_token_id(),
+            disposition=disposition,
+        )
+        wrapper = bytes(cpim)
+        if len(wrapper) > PAGER_LIMIT and not self.faults.on("client.pager-over-1300"):
+            raise ClientError(501, "large message mode not implemented yet")
+
+        headers = self._common_headers()
+        if reply_address is not None and not self.faults.on("client.no-reply-to"):
+            headers.append(("Reply-To", f"<{reply_address}>"))
+        if anonymous and not self.faults.on("client.no-privacy"):
+            headers.append(("Privacy", "id"))
+        if expires is not None and not self.faults.on("client.no-expires"):
+            headers.append(("Expires", str(expires)))
+        headers += [("Conversation-ID", conversation_id), ("Contribution-ID", contribution_id)]
+        if in_reply_to:
+            headers.append(("InReplyTo-Contribution-ID", in_reply_to))
+        body = wrapper
+        if targets is not None and not self.faults.on("client.adhoc-no-resource-list"):
+            # RFC 5365: the list travels next to the message in a multipart/mixed body
+            ctype, body = bodies.multipart_mixed(
+                [
+                    ([("Content-Type", "message/cpim")], wrapper),
+                    (
+                        [
+                            ("Content-Type", "application/resource-lists+xml"),
+                            ("Content-Disposition", "recipient-list"),
+                        ],
+                        bytes(bodies.recipient_list(targets)),
+                    ),
+                ]
+            )
+            headers += [("Require", "recipient-list-message"), ("Content-Type", ctype)]
+        else:
+            headers.append(("Content-Type", "message/cpim"))
+
+        self._last_contribution = contribution_id
+        record = Record(
+            id=self._next_id(),
+            direction="sent",
+            call_id=new_call_id(self.node.address[0]),
+            from_=self.cfg.user,
+            to=request_uri,
+            conversation_id=conversation_id,
+            contribution_id=contribution_id,
+            in_reply_to=in_reply_to,
+            reply_to=reply_address,
+            content_type=content_type,
+            text=text,
+            message_uid=None,
+        )
+        self._keep(record)
+        await self._send_message(record, request_uri, headers, body)
+        return {"ok": True, "id": record.id, "call_id": record.call_id, "status": record.status}
+
+    async def _send_message(
+        self, record: Record, request_uri: str, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        branch = new_branch()
+        raw = build_request(
+            "MESSAGE",
+            request_uri,
+            via=self.node.via(branch),
+            from_=f"<{self.cfg.user}>;tag={new_tag()}",
+            to=f"<{request_uri}>",
+            call_id=record.call_id,
+            cseq=1,
+            headers=headers,
+            body=body,
+        )
+        resp = await self.node.request(raw, branch, self.sip_timeout)
+        if resp is None:
+            return
+        record.status = resp.status
+        uid = resp.header("Message-UID")
+        if uid is not None and 200 <= resp.status < 300:
+            try:
+                record.message_uid = MessageUID.parse(uid).value  # TS 7.2.1.1-17
+            except CodecError as exc:
+                log.warning("bad Message-UID in %s: %s", resp.summary(), exc)
+
+    # -- receiving (TS 7.2.2.1, 7.2.2.3) -----------------------------------------------------
+
+    async def _on_request(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        if req.method == "MESSAGE":
+            await self._message(txn)
+        elif req.method == "OPTIONS":
+            await txn.reply(
+                200,
+                headers=[
+                    ("Allow", ALLOW),
+                    ("Accept", "message/cpim, multipart/mixed"),
+                    ("Server", self.cfg.release),
+                ],
+            )
+        elif req.method == "CANCEL":
+            await txn.reply(481)
+        else:
+            await txn.reply(405, headers=[("Allow", ALLOW)])
+
+    @staticmethod
+    def _icsi_ok(req: SipMessage) -> bool:
+        try:
+            sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
+        except CodecError:
+            return False
+        return any(s.has_icsi(ICSI_MSG) or s.has_icsi(ICSI_DEFERRED) for s in sets)
+
+    async def _message(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        if not self._icsi_ok(req):
+            # The core routes only CPM requests here; accept anyway, but say so in the log.
+            log.info("MESSAGE %s without the msg/deferred ICSI accepted", req.call_id)
+        cpim = None
+        content_type = req.content_type
+        text_bytes = req.body
+        if content_type == "message/cpim":
+            try:
+                cpim = CpimMessage.parse(req.body)
+            except CodecError as exc:
+                await txn.reply(400, f"Bad CPIM body ({exc.detail})"[:100])
+                return
+            content_type, text_bytes = cpim.content_type, cpim.body
+        uid = None
+        if req.header("Message-UID") is not None and not self.faults.on("client.drop-message-uid"):
+            try:
+                uid = MessageUID.parse(req.header("Message-UID") or "").value
+            except CodecError as exc:
+                log.warning("bad Message-UID on %s: %s", req.call_id, exc)
+
+        echo = headers_named(req, CPM_IDS)
+        if self.faults.on("client.no-conversation-id-echo"):
+            echo = [(n, v) for n, v in echo if n.lower() != "conversation-id"]
+        headers = echo + (
+            [] if self.faults.on("client.no-server-header") else [("Server", self.cfg.release)]
+        )
+        await txn.reply(200, headers=headers)
+
+        record = self._keep(
+            Record(
+                id=self._next_id(),
+                direction="received",
+                call_id=req.call_id,
+                from_=header_uri(req, "From"),
+                to=header_uri(req, "To"),
+                conversation_id=req.header("Conversation-ID"),
+                contribution_id=req.header("Contribution-ID"),
+                in_reply_to=req.header("InReplyTo-Contribution-ID"),
+                reply_to=header_uri(req, "Reply-To"),
+                content_type=content_type,
+                text=text_bytes.decode("utf-8", errors="replace"),
+                message_uid=uid,
+                status=200,
+                originator=originator(req),
+            )
+        )
+        if (
+            cpim is not None
+            and content_type != "message/imdn+xml"
+            and "positive-delivery" in cpim.disposition_notification()
+            and not self.faults.on("client.no-delivery-imdn")
+        ):
+            self.node.spawn(self._send_delivery_imdn(record, cpim), name="client-imdn")
+
+    async def _send_delivery_imdn(self, original: Record, cpim: CpimMessage) -> None:
+        """TS 7.2.2.3 step 3 / RFC 5438: tell the sender the message was delivered."""
+        sender = cpim.from_address()
+        target = sender.uri if sender is not None else original.originator
+        if target is None or cpim.imdn_message_id() is None:
+            log.warning("cannot send a delivery IMDN for %s: no sender or Message-ID", original.id)
+            return
+        recipients = cpim.to_addresses()
+        document = bodies.delivery_imdn(
+            message_id=cpim.imdn_message_id() or "",
+            date_time=cpim.header("DateTime"),
+            recipient=self.cfg.user,
+            original_recipient=recipients[0].uri if recipients else self.cfg.user,
+        )
+        wrapper = bodies.cpim_wrapper(
+            from_uri=self.cfg.user,
+            to_uri=target,
+            content_type="message/imdn+xml",
+            content=document,
+            message_id=new_token_id(),
+            mime_headers=[("Content-Disposition", "notification")],
+        )
+        contribution = original.contribution_id
+        if contribution is None or self.faults.on("client.imdn-new-contribution-id"):
+            contribution = new_token_id()
+        conversation = original.conversation_id or new_token_id()
+        headers = self._common_headers() + [
+            ("Conversation-ID", conversation),
+            ("Contribution-ID", contribution),
+            ("Content-Type", "message/cpim"),
+        ]
+        record = self._keep(
+            Record(
+                id=self._next_id(),
+                direction="sent",
+                call_id=new_call_id(self.node.address[0]),
+                from_=self.cfg.user,
+                to=target,
+                conversation_id=conversation,
+                contribution_id=contribution,
+                in_reply_to=None,
+                reply_to=None,
+                content_type="message/imdn+xml",
+                text=document.decode("utf-8"),
+                message_uid=None,
+            )
+        )
+        await self._send_message(record, target, headers, bytes(wrapper))
+
+    def describe(self) -> str:
+        return f"client {self.cfg.user} at {format_address(self.address)}"

@@ -1,0 +1,171 @@
+"""Fault switches: named, deliberate breakages of exactly one behaviour each.
+
+The suite proves that a check can fail by running it against the reference SUT with the
+matching switch on. Each entry names the catalogue clause the fault violates and says in one
+line what changes; the PF and client code ask :meth:`Faults.on` at the single place where the
+behaviour is produced, so a switch never has side effects elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    clause: str
+    description: str
+
+
+_ENTRIES = [
+    # ---- client, sending (7.2.1.1, 7.2.1.3)
+    Fault(
+        "client.accept-contact-no-msg-icsi",
+        "TS-7.2.1.1-1",
+        "Accept-Contact of a sent MESSAGE names the largemsg ICSI instead of the msg ICSI",
+    ),
+    Fault(
+        "client.no-p-preferred-service",
+        "TS-7.2.1.1-3",
+        "sent MESSAGE has no P-Preferred-Service",
+    ),
+    Fault("client.no-reply-to", "TS-7.2.1.1-4", "reply_address is ignored: no Reply-To is sent"),
+    Fault("client.no-user-agent", "TS-7.2.1.1-5", "sent MESSAGE has no User-Agent"),
+    Fault("client.no-privacy", "TS-7.2.1.1-6", "anonymous send carries no Privacy: id"),
+    Fault("client.no-expires", "TS-7.2.1.1-7", "expires is ignored: no Expires header is sent"),
+    Fault(
+        "client.reply-ignores-reply-to",
+        "TS-7.2.1.1-8b",
+        "a reply goes to the replied message's originator even when it had a Reply-To",
+    ),
+    Fault(
+        "client.adhoc-no-resource-list",
+        "TS-7.2.1.1-9b",
+        "an ad-hoc group MESSAGE carries only the CPIM body, no resource list",
+    ),
+    Fault(
+        "client.new-conversation-id-always",
+        "TS-7.2.1.1-11-existing",
+        "every MESSAGE gets a fresh Conversation-ID, even inside an existing conversation",
+    ),
+    Fault(
+        "client.reuse-contribution-id",
+        "TS-7.2.1.1-12",
+        "a MESSAGE reuses the Contribution-ID of the previous sent MESSAGE",
+    ),
+    Fault(
+        "client.imdn-new-contribution-id",
+        "TS-7.2.1.1-12-imdn",
+        "a delivery IMDN gets a new Contribution-ID instead of the original message's",
+    ),
+    Fault("client.no-in-reply-to", "TS-7.2.1.1-13", "a reply has no InReplyTo-Contribution-ID"),
+    Fault(
+        "client.cpim-wrong-from",
+        "TS-7.2.1.3-1",
+        "CPIM From names sip:someone-else@<domain> instead of the sending user",
+    ),
+    Fault(
+        "client.cpim-wrong-to",
+        "TS-7.2.1.3-2a",
+        "CPIM To names the sending user instead of the single recipient",
+    ),
+    Fault(
+        "client.pager-over-1300",
+        "TS-7.2.1.3-4-large",
+        "a message whose CPIM wrapper exceeds 1300 bytes is still sent as a MESSAGE",
+    ),
+    # ---- client, receiving (7.2.2.1, 7.2.2.3)
+    Fault("client.no-server-header", "TS-7.2.2.1-2", "200 to a received MESSAGE has no Server"),
+    Fault(
+        "client.no-conversation-id-echo",
+        "TS-7.2.2.1-4",
+        "200 to a received MESSAGE does not echo Conversation-ID",
+    ),
+    Fault(
+        "client.no-delivery-imdn",
+        "TS-7.2.2.3-3",
+        "no delivery IMDN is sent even when positive-delivery is requested",
+    ),
+    Fault(
+        "client.drop-message-uid",
+        "TS-7.2.2.1-7",
+        "the Message-UID of a received MESSAGE is not kept (null in /messages)",
+    ),
+    # ---- PF, terminating pager mode (8.3.2.1) and recording (8.5.1)
+    Fault(
+        "pf.403-no-warning",
+        "TS-8.3.2.1-1d-warning",
+        "the access-policy 403 carries no Warning header",
+    ),
+    Fault("pf.ignore-block", "TS-8.3.2.1-1d", "blocked originators are not refused"),
+    Fault(
+        "pf.no-415",
+        "TS-8.3.2.1-2",
+        "content types outside the allowed list are delivered instead of refused with 415",
+    ),
+    Fault(
+        "pf.deliver-expired",
+        "TS-8.3.2.1-3",
+        "expired messages (Date + Expires in the past) are delivered",
+    ),
+    Fault(
+        "pf.deliver-unselected",
+        "TS-8.3.2.1-4b-2",
+        "registered devices whose preferences do not select them get a copy too",
+    ),
+    Fault(
+        "pf.request-uri-not-gruu",
+        "TS-8.3.2.1-4b-2.ii",
+        "device copies are addressed to the registered contact instead of the public GRUU",
+    ),
+    Fault(
+        "pf.forward-second-2xx",
+        "TS-8.3.2.1-other",
+        "a 2xx from a second device is also passed back to the originator",
+    ),
+    Fault(
+        "pf.no-uid-in-200",
+        "TS-8.5.1-send-4a.ii",
+        "originating-side recording puts no Message-UID in the 200 to the originator",
+    ),
+    Fault(
+        "pf.no-uid-in-forwarded-message",
+        "TS-8.5.1-send-4a.i",
+        "terminating-side recording puts no Message-UID in the MESSAGE to the devices",
+    ),
+    Fault(
+        "pf.no-202-on-defer",
+        "TS-8.3.2.4.x-2",
+        "a deferred pager-mode message is answered 200 instead of 202",
+    ),
+]
+
+REGISTRY: dict[str, Fault] = {f.name: f for f in _ENTRIES}
+
+
+class UnknownFault(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown fault {name!r}")
+        self.name = name
+
+
+class Faults:
+    """The set of switches turned on for one run."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        names = list(names)
+        for name in names:
+            if name not in REGISTRY:
+                raise UnknownFault(name)
+        self.active = frozenset(names)
+
+    def on(self, name: str) -> bool:
+        # A typo in the code asking for a switch must not silently read as "off".
+        if name not in REGISTRY:
+            raise KeyError(f"no fault switch called {name!r}")
+        return name in self.active
+
+    def __repr__(self) -> str:
+        return f"Faults({sorted(self.active)})"

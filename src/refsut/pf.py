@@ -1,0 +1,442 @@
+"""The CPM Participating Function, pager mode (TS 8.3.2.1, recording per TS 8.5.1).
+
+It owns the PF's SIP behaviour: a registrar for its domain that hands out public GRUUs
+(RFC 5627), and the terminating handling of a MESSAGE addressed to a provisioned user:
+access policy, content policy, expiry, then the user's preference (deliver to the selected
+devices, store, defer or interwork). Delivery copies the MESSAGE once per selected device,
+addressed to the device's public GRUU and sent through the outbound proxy (the SIP/IP core);
+the first 2xx is answered to the originator and later finals are absorbed.
+
+Large message mode and the deferral notification attach here later: the preference step
+already queues deferred messages in the store, and the device selection is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import email.utils
+import logging
+from dataclasses import dataclass
+
+from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import ContactFeatures, Expires, WarningValue
+from cpmconf.codec.sip import canonical_name
+
+from .config import PfConfig, UserConfig
+from .faults import Faults
+from .sipcore import (
+    ServerTransaction,
+    SipNode,
+    build_request,
+    build_response,
+    headers_named,
+    new_branch,
+    new_call_id,
+    new_tag,
+    originator,
+    uri_key,
+)
+from .store import MessageStore
+
+log = logging.getLogger("refsut.pf")
+
+DEFAULT_EXPIRES = 3600
+MAX_EXPIRES = 7 * 24 * 3600
+SUPPORTED_OPTIONS = ("gruu",)
+ALLOW = "REGISTER, MESSAGE, OPTIONS"
+
+# Headers of the originator's MESSAGE that each device copy carries unchanged.
+COPIED_TO_DEVICE = (
+    "From",
+    "To",
+    "P-Asserted-Identity",
+    "Accept-Contact",
+    "Conversation-ID",
+    "Contribution-ID",
+    "InReplyTo-Contribution-ID",
+    "Reply-To",
+    "Privacy",
+    "Expires",
+    "Date",
+    "Content-Type",
+)
+CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
+
+
+@dataclass
+class Binding:
+    """One registered contact of a user."""
+
+    contact_uri: str
+    contact_text: str  # "<uri>" as sent, for echoing
+    params: tuple[tuple[str, str | None], ...]
+    instance: str | None  # "<urn:...>" or None
+    expires_at: float
+
+    @property
+    def key(self) -> str:
+        return self.instance or uri_key(self.contact_uri)
+
+
+class _Refusal(Exception):
+    """A policy step turned the request down with this response."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]] | None = None, reason=None):
+        super().__init__(status)
+        self.status = status
+        self.headers = headers or []
+        self.reason = reason
+
+
+class ParticipatingFunction:
+    def __init__(
+        self,
+        cfg: PfConfig,
+        faults: Faults,
+        store: MessageStore,
+        *,
+        leg_timeout: float = 4.0,
+    ) -> None:
+        self.cfg = cfg
+        self.faults = faults
+        self.store = store
+        self.leg_timeout = leg_timeout
+        self.users = {uri_key(u.uri): u for u in cfg.users}
+        self.bindings: dict[str, dict[str, Binding]] = {k: {} for k in self.users}
+        self.node = SipNode("pf", cfg.listen, cfg.transport, cfg.outbound_proxy, self._on_request)
+
+    async def start(self) -> None:
+        await self.node.start()
+
+    async def close(self) -> None:
+        await self.node.close()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.node.address
+
+    # -- request dispatch --------------------------------------------------------------------
+
+    async def _on_request(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        unsupported = [
+            t for t in req.header_list("Require") if t.strip().lower() not in SUPPORTED_OPTIONS
+        ]
+        if unsupported and req.method != "CANCEL":
+            await txn.reply(420, headers=[("Unsupported", ", ".join(unsupported))])
+            return
+        if req.method == "REGISTER":
+            await self._register(txn)
+        elif req.method == "MESSAGE":
+            await self._message(txn)
+        elif req.method == "OPTIONS":
+            await txn.reply(
+                200,
+                headers=[
+                    ("Allow", ALLOW),
+                    ("Accept", ", ".join(self.cfg.allowed_content_types)),
+                    ("Supported", ", ".join(SUPPORTED_OPTIONS)),
+                    ("Server", self.cfg.release),
+                ],
+            )
+        elif req.method == "CANCEL":
+            await txn.reply(481)  # only non-INVITE transactions exist: nothing to cancel
+        else:
+            await txn.reply(405, headers=[("Allow", ALLOW)])
+
+    # -- registrar ---------------------------------------------------------------------------
+
+    def _live_bindings(self, user_key: str) -> list[Binding]:
+        now = asyncio.get_running_loop().time()
+        table = self.bindings.get(user_key, {})
+        for key in [k for k, b in table.items() if b.expires_at <= now]:
+            del table[key]
+        return list(table.values())
+
+    def gruu(self, user: UserConfig, binding: Binding) -> str | None:
+        if binding.instance is None:
+            return None
+        return f"{user.uri};gr={binding.instance[1:-1]}"
+
+    async def _register(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        try:
+            aor = req.to_addr.uri
+        except CodecError:
+            await txn.reply(400, "Bad To header")
+            return
+        user_key = uri_key(aor)
+        user = self.users.get(user_key)
+        if user is None:
+            await txn.reply(404)
+            return
+        try:
+            default = DEFAULT_EXPIRES
+            if req.header("Expires") is not None:
+                default = Expires.parse(req.header("Expires")).seconds
+            contacts = req.header_list("Contact")
+        except CodecError as exc:
+            await txn.reply(400, f"Bad {exc.what}")
+            return
+        loop = asyncio.get_running_loop()
+        table = self.bindings[user_key]
+        if contacts == ["*"]:
+            if default != 0:
+                await txn.reply(400, "Wildcard Contact needs Expires 0")
+                return
+            table.clear()
+        else:
+            for text in contacts:
+                try:
+                    contact = ContactFeatures.parse(text)
+                except CodecError as exc:
+                    await txn.reply(400, f"Bad Contact ({exc.detail})"[:100])
+                    return
+                if contact.uri is None:
+                    await txn.reply(400, "Wildcard Contact mixed with others")
+                    return
+                expires = default
+                if contact.param("expires") is not None:
+                    try:
+                        expires = Expires.parse(contact.param("expires") or "").seconds
+                    except CodecError:
+                        await txn.reply(400, "Bad Contact expires")
+                        return
+                expires = min(expires, MAX_EXPIRES)
+                instance = contact.param("+sip.instance")
+                if instance is not None and not instance.startswith("<"):
+                    instance = f"<{instance}>"
+                keep = ("expires", "pub-gruu", "temp-gruu")
+                binding = Binding(
+                    contact_uri=contact.uri,
+                    contact_text=contact.target,
+                    params=tuple((k, v) for k, v in contact.params if k.lower() not in keep),
+                    instance=instance,
+                    expires_at=loop.time() + expires,
+                )
+                if expires == 0:
+                    table.pop(binding.key, None)
+                else:
+                    table[binding.key] = binding
+        headers: list[tuple[str, str]] = []
+        now = loop.time()
+        for b in self._live_bindings(user_key):
+            params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in b.params)
+            text = b.contact_text + params
+            text += f";expires={max(0, round(b.expires_at - now))}"
+            gruu = self.gruu(user, b)
+            if gruu is not None:
+                text += f';pub-gruu="{gruu}"'
+            headers.append(("Contact", text))
+        headers.append(("Supported", ", ".join(SUPPORTED_OPTIONS)))
+        log.info("registered %s: %d binding(s)", user.uri, len(table))
+        await txn.reply(200, headers=headers)
+
+    # -- terminating MESSAGE -----------------------------------------------------------------
+
+    async def _message(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        user = self.users.get(uri_key(req.request_uri or ""))
+        if user is None:
+            await txn.reply(404)
+            return
+        try:
+            self._check_access(req, user)
+            self._check_content(req)
+            self._check_expiry(req)
+        except _Refusal as r:
+            await txn.reply(r.status, r.reason, headers=r.headers)
+            return
+
+        pref = user.preference
+        if pref == "deliver":
+            await self._deliver(txn, user)
+        elif pref == "store":
+            uid = self.store.add(user.uri, req.raw, req.call_id, "stored")
+            await txn.reply(200, headers=self._uid_for_originator(uid) + self._server())
+        elif pref == "defer":
+            self.store.add(user.uri, req.raw, req.call_id, "deferred")
+            status = 200 if self.faults.on("pf.no-202-on-defer") else 202
+            await txn.reply(status, headers=self._server())
+        else:  # interwork: queued for the hand-over to the ISF (not implemented yet)
+            self.store.add(user.uri, req.raw, req.call_id, "interwork")
+            await txn.reply(202, headers=self._server())
+
+    def _server(self) -> list[tuple[str, str]]:
+        return [("Server", self.cfg.release)]
+
+    def _warning(self, text: str) -> tuple[str, str]:
+        return ("Warning", str(WarningValue.build(399, self.cfg.domain, text)))
+
+    def _check_access(self, req, user: UserConfig) -> None:
+        if self.faults.on("pf.ignore-block"):
+            return
+        who = originator(req)
+        blocked = {uri_key(b) for b in user.blocked}
+        if who is not None and uri_key(who) in blocked:
+            log.info("MESSAGE from blocked %s to %s refused", who, user.uri)
+            headers = (
+                []
+                if self.faults.on("pf.403-no-warning")
+                else [self._warning("122 Function not allowed")]
+            )
+            raise _Refusal(403, headers)
+
+    def _check_content(self, req) -> None:
+        allowed = self.cfg.allowed_content_types
+        outer = req.content_type
+        if outer is None:
+            raise _Refusal(400, reason="MESSAGE without Content-Type")
+        types = [outer]
+        if outer == "message/cpim":
+            try:
+                inner = CpimMessage.parse(req.body).content_type
+            except CodecError as exc:
+                raise _Refusal(400, reason=f"Bad CPIM body ({exc.detail})"[:100]) from None
+            if inner is None:
+                raise _Refusal(400, reason="CPIM body without Content-Type")
+            types.append(inner)
+        if self.faults.on("pf.no-415"):
+            return
+        if any(t not in allowed for t in types):
+            raise _Refusal(415, [("Accept", ", ".join(allowed))])
+
+    def _check_expiry(self, req) -> None:
+        """Date + Expires in the past: expired. Without Date the message is taken as fresh."""
+        value = req.header("Expires")
+        if value is None:
+            return
+        try:
+            seconds = Expires.parse(value).seconds
+        except CodecError:
+            raise _Refusal(400, reason="Bad Expires header") from None
+        date = req.header("Date")
+        if date is None:
+            return
+        try:
+            sent = email.utils.parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            return  # an unreadable Date cannot prove the message expired
+        if sent.tzinfo is None:
+            sent = sent.replace(tzinfo=datetime.UTC)
+        expiry = sent + datetime.timedelta(seconds=seconds)
+        if expiry < datetime.datetime.now(datetime.UTC) and not self.faults.on(
+            "pf.deliver-expired"
+        ):
+            log.info("expired MESSAGE %s discarded", req.call_id)
+            raise _Refusal(403, [self._warning("Message expired")])
+
+    def _uid_for_originator(self, uid: int | None) -> list[tuple[str, str]]:
+        if uid is None or "originating" not in self.cfg.recording:
+            return []
+        if self.faults.on("pf.no-uid-in-200"):
+            return []
+        return [("Message-UID", str(uid))]
+
+    def selected_bindings(self, user: UserConfig) -> list[Binding]:
+        """Registered devices the provisioned preferences select.
+
+        A device registered with an instance the profile does not list is selected only
+        when the user has no provisioned devices at all.
+        """
+        provisioned = {d.instance: d for d in user.devices}
+        out = []
+        for b in self._live_bindings(uri_key(user.uri)):
+            device = provisioned.get(b.instance or "")
+            selected = device.selected if device is not None else not user.devices
+            if selected or self.faults.on("pf.deliver-unselected"):
+                out.append(b)
+        return out
+
+    def _device_copy(self, req, user: UserConfig, b: Binding, uid: int | None):
+        gruu = self.gruu(user, b)
+        target = gruu
+        if gruu is None or self.faults.on("pf.request-uri-not-gruu"):
+            target = b.contact_uri
+        branch = new_branch()
+        # RFC 3325: an identity the originator asked to hide does not go out to the device.
+        skip = {"from", "to"}
+        if any(
+            p.strip().lower() == "id" for v in req.header_values("Privacy") for p in v.split(";")
+        ):
+            skip.add("p-asserted-identity")
+        headers = [
+            (n, v) for n, v in headers_named(req, COPIED_TO_DEVICE) if canonical_name(n) not in skip
+        ]
+        if (
+            uid is not None
+            and "terminating" in self.cfg.recording
+            and not self.faults.on("pf.no-uid-in-forwarded-message")
+        ):
+            headers.append(("Message-UID", str(uid)))
+        raw = build_request(
+            "MESSAGE",
+            target,
+            via=self.node.via(branch),
+            from_=req.header("From") or "",
+            to=req.header("To") or "",
+            call_id=new_call_id(self.node.address[0]),
+            cseq=1,
+            headers=headers,
+            body=req.body,
+        )
+        return raw, branch
+
+    async def _deliver(self, txn: ServerTransaction, user: UserConfig) -> None:
+        req = txn.request
+        targets = self.selected_bindings(user)
+        if not targets:
+            await txn.reply(480, headers=self._server())
+            return
+        # Recorded before the copies go out, because the terminating-side UID rides on them.
+        uid = None
+        if self.cfg.recording:
+            uid = self.store.add(user.uri, req.raw, req.call_id, "recorded")
+        legs = []
+        for b in targets:
+            raw, branch = self._device_copy(req, user, b, uid)
+            legs.append(self.node.spawn(self.node.request(raw, branch, self.leg_timeout)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.leg_timeout
+        pending = set(legs)
+        failures: list[tuple[int, str]] = []
+        answered = False
+        to_tag = new_tag()
+        while pending:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            done, pending = await asyncio.wait(
+                pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                resp = task.result() if not task.cancelled() else None
+                if resp is None:
+                    continue
+                if 200 <= resp.status < 300:
+                    if not answered or self.faults.on("pf.forward-second-2xx"):
+                        await txn.respond(self._ok_to_originator(req, resp, uid, to_tag))
+                        answered = True
+                    # else: later finals are absorbed (TS 8.3.2.1, "other")
+                else:
+                    failures.append((resp.status, resp.reason or ""))
+            if answered and not self.faults.on("pf.forward-second-2xx"):
+                return  # remaining legs finish on their own; their answers go nowhere
+        if not answered:
+            if failures:
+                status, reason = min(failures)
+                await txn.reply(status, reason or None, headers=self._server())
+            else:
+                await txn.reply(480, headers=self._server())
+
+    def _ok_to_originator(self, req, device_resp, uid: int | None, to_tag: str) -> bytes:
+        headers = []
+        for name in CPM_IDS:
+            value = device_resp.header(name) or req.header(name)
+            if value is not None:
+                headers.append((name, value))
+        headers += self._uid_for_originator(uid)
+        headers += self._server()
+        return build_response(req, 200, "OK", headers, to_tag=to_tag)

@@ -1,0 +1,466 @@
+"""The refsut's small SIP user-agent core, shared by the PF and the client.
+
+It owns one :class:`~cpmconf.transport.SipEndpoint` per role and adds what a UA needs on top
+of raw send/receive, and nothing more:
+
+* a dispatch loop that hands each new request to the role's handler in its own task;
+* server transactions keyed by Via branch and method, so a retransmitted request gets the
+  cached final response again and is never processed twice (RFC 3261 17.2.2);
+* client transactions for non-INVITE requests: the request goes to the outbound proxy,
+  is retransmitted over UDP on the Timer E schedule, and the first final response is
+  returned (or None when the caller's bound runs out);
+* builders for requests and responses from text, plus URI and identifier helpers.
+
+A full SIP stack would be more than the reference SUT needs and third-party ones bring their
+own behaviour into the test; this keeps every byte the SUT sends visible in this package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import NameAddr
+from cpmconf.codec.sip import SipMessage, build_message, canonical_name
+from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
+
+log = logging.getLogger("refsut.sip")
+
+Address = tuple[str, int]
+
+T1 = 0.5  # RFC 3261 timer values
+T2 = 4.0
+TIMER_J = 64 * T1  # how long a completed server transaction keeps its response
+MAGIC = "z9hG4bK"
+
+REASONS = {
+    100: "Trying",
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+    420: "Bad Extension",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+}
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+def new_branch() -> str:
+    return MAGIC + secrets.token_hex(10)
+
+
+def new_tag() -> str:
+    return secrets.token_hex(6)
+
+
+def new_call_id(host: str) -> str:
+    return f"{secrets.token_hex(12)}@{host}"
+
+
+def new_token_id() -> str:
+    """A fresh CPM id (Conversation-ID, Contribution-ID ...): a UUID, which is a token."""
+    return str(uuid.uuid4())
+
+
+# --------------------------------------------------------------------------- URIs
+
+
+def strip_angle(value: str) -> str:
+    value = value.strip()
+    return value[1:-1] if value.startswith("<") and value.endswith(">") else value
+
+
+def uri_key(uri: str) -> str:
+    """Comparison key for a SIP URI: scheme, user and host, host and scheme case-folded.
+
+    Parameters, headers and port are dropped; good enough to match provisioned users and
+    blocked originators, which is all the refsut compares URIs for.
+    """
+    uri = strip_angle(uri)
+    scheme, _, rest = uri.partition(":")
+    rest = rest.split(";", 1)[0].split("?", 1)[0]
+    user, at, host = rest.rpartition("@")
+    if host.startswith("["):
+        host = host[: host.find("]") + 1]
+    else:
+        host = host.split(":", 1)[0]
+    return f"{scheme.lower()}:{user}{at}{host.lower()}"
+
+
+def header_uri(msg: SipMessage, name: str) -> str | None:
+    """The URI of a name-addr header (From, To, P-Asserted-Identity, Reply-To), or None."""
+    value = msg.header(name)
+    if value is None:
+        return None
+    try:
+        # P-Asserted-Identity may list several identities; the first one is the SIP one
+        # in the cases the refsut meets.
+        if name.lower().startswith("p-"):
+            value = value.split(",", 1)[0]
+        return NameAddr.parse(value).uri
+    except CodecError:
+        return None
+
+
+def originator(msg: SipMessage) -> str | None:
+    """Authenticated originator: P-Asserted-Identity when present, else the From URI."""
+    return header_uri(msg, "P-Asserted-Identity") or header_uri(msg, "From")
+
+
+def headers_named(msg: SipMessage, names: Iterable[str]) -> list[tuple[str, str]]:
+    """Every header line of ``msg`` whose name is in ``names``, wire order and spelling."""
+    want = {canonical_name(n) for n in names}
+    return [(n, v) for n, v in msg.headers if canonical_name(n) in want]
+
+
+def media_type(value: str | None) -> str | None:
+    return None if value is None else value.split(";", 1)[0].strip().lower()
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def build_request(
+    method: str,
+    request_uri: str,
+    *,
+    via: str,
+    from_: str,
+    to: str,
+    call_id: str,
+    cseq: int,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> bytes:
+    lines = [
+        ("Via", via),
+        ("Max-Forwards", "70"),
+        ("From", from_),
+        ("To", to),
+        ("Call-ID", call_id),
+        ("CSeq", f"{cseq} {method}"),
+        *headers,
+    ]
+    return build_message(f"{method} {request_uri} SIP/2.0", lines, body)
+
+
+def build_response(
+    request: SipMessage,
+    status: int,
+    reason: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    *,
+    to_tag: str | None = None,
+) -> bytes:
+    """A response to ``request``: Via, From, To (tagged), Call-ID and CSeq copied."""
+    to = request.header("To") or ""
+    if status > 100 and ";tag=" not in to.replace(" ", "").lower():
+        to = f"{to};tag={to_tag or new_tag()}"
+    lines = [(n, v) for n, v in request.headers if canonical_name(n) == "via"]
+    lines += [
+        ("From", request.header("From") or ""),
+        ("To", to),
+        ("Call-ID", request.call_id),
+        ("CSeq", request.header("CSeq") or ""),
+        *headers,
+    ]
+    reason = reason or REASONS.get(status, "Unknown")
+    return build_message(f"SIP/2.0 {status} {reason}", lines, body)
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+@dataclass
+class ServerTransaction:
+    """One received request and the responses sent to it."""
+
+    node: SipNode
+    request: SipMessage
+    inbound: Inbound
+    key: tuple
+    final: bytes | None = None
+    finals_sent: int = 0
+
+    @property
+    def remote(self) -> Address:
+        return self.inbound.remote
+
+    @property
+    def transport(self) -> str:
+        return self.inbound.transport
+
+    async def respond(self, raw: bytes) -> None:
+        """Send a response; the first final one is kept for retransmitted requests."""
+        status = int(raw[8:11])
+        if status >= 200:
+            self.finals_sent += 1
+            if self.final is None:
+                self.final = raw
+                self.node._completed(self)
+        await self.node.send_raw(raw, self.remote, self.transport)
+
+    async def reply(
+        self,
+        status: int,
+        reason: str | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+    ) -> None:
+        await self.respond(build_response(self.request, status, reason, headers, body))
+
+
+Handler = Callable[[ServerTransaction], Awaitable[None]]
+
+
+@dataclass
+class _ClientTxn:
+    future: asyncio.Future
+    provisional: bool = False
+    responses: list[SipMessage] = field(default_factory=list)
+
+
+def _server_key(msg: SipMessage) -> tuple:
+    method = msg.cseq[1]
+    branch = msg.branch
+    if branch and branch.startswith(MAGIC):
+        return ("branch", branch, method)
+    # RFC 2543 peer: fall back to the identifiers of the request
+    from_tag = (msg.header("From") or "").split(";tag=")[-1]
+    return ("legacy", msg.call_id, msg.cseq[0], method, from_tag, msg.request_uri)
+
+
+class SipNode:
+    """One role's SIP presence: an endpoint, its dispatch loop and its transactions."""
+
+    def __init__(
+        self,
+        name: str,
+        listen: Address,
+        transport: str,
+        outbound_proxy: Address,
+        handler: Handler,
+    ) -> None:
+        self.name = name
+        self.transport = transport
+        self.outbound_proxy = outbound_proxy
+        self.endpoint = SipEndpoint(listen[0], listen[1])
+        self._handler = handler
+        self._server: dict[tuple, ServerTransaction] = {}
+        self._client: dict[str, _ClientTxn] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._loop_task: asyncio.Task | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.endpoint.start()
+        self._loop_task = asyncio.create_task(self._run(), name=f"{self.name}-dispatch")
+
+    async def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for txn in self._client.values():
+            if not txn.future.done():
+                txn.future.cancel()
+        await self.endpoint.close()
+        if tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 2.0)
+
+    @property
+    def address(self) -> Address:
+        return self.endpoint.address
+
+    @property
+    def hostport(self) -> str:
+        host, port = self.address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def via(self, branch: str) -> str:
+        return f"SIP/2.0/{self.transport.upper()} {self.hostport};branch={branch};rport"
+
+    def spawn(self, coro: Awaitable, name: str | None = None) -> asyncio.Task:
+        """Run a background task owned by this node (cancelled on close)."""
+        task = asyncio.ensure_future(coro)
+        if name:
+            task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: task %s failed", self.name, task.get_name(), exc_info=task.exception())
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send_raw(self, raw: bytes, remote: Address, transport: str) -> bool:
+        try:
+            await self.endpoint.send(raw, remote, transport)
+        except TransportError as exc:
+            log.warning("%s: send to %s failed: %s", self.name, remote, exc)
+            return False
+        return True
+
+    async def request(self, raw: bytes, branch: str, timeout: float) -> SipMessage | None:
+        """Run a non-INVITE client transaction through the outbound proxy.
+
+        Returns the first final response, or None if none came within ``timeout`` seconds
+        (or the request could not be sent). Later responses to the same branch are absorbed.
+        """
+        loop = asyncio.get_running_loop()
+        txn = _ClientTxn(loop.create_future())
+        self._client[branch] = txn
+        deadline = loop.time() + timeout
+        interval = T1
+        try:
+            if not await self.send_raw(raw, self.outbound_proxy, self.transport):
+                return None
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                wait = remaining if self.transport != "udp" else min(interval, remaining)
+                try:
+                    return await asyncio.wait_for(asyncio.shield(txn.future), wait)
+                except TimeoutError:
+                    if loop.time() >= deadline:
+                        return None
+                # Timer E: retransmit, doubling up to T2 (T2 at once after a provisional)
+                interval = T2 if txn.provisional else min(interval * 2, T2)
+                await self.send_raw(raw, self.outbound_proxy, self.transport)
+        finally:
+            # Keep absorbing stray responses to this branch for a while, then forget it.
+            self._later(TIMER_J, self._client.pop, branch, None)
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                item = await self.endpoint.receive(timeout=3600.0, what="any SIP traffic")
+            except TransportTimeout:
+                continue
+            except TransportError:
+                return
+            try:
+                await self._dispatch(item)
+            except Exception:  # one bad message must not stop the role
+                log.exception("%s: dispatch of %s failed", self.name, item)
+
+    async def _dispatch(self, item: Inbound) -> None:
+        if item.message is None:
+            log.info(
+                "%s: ignoring unparseable %s data from %s: %s",
+                self.name,
+                item.transport,
+                item.remote,
+                item.error,
+            )
+            if item.transport != "udp":
+                self._drop_stream(item.transport, item.remote)
+            return
+        msg = item.message
+        if not msg.is_request:
+            self._on_response(msg)
+            return
+        if msg.method == "ACK":
+            return  # no INVITE server transactions yet, so nothing to stop
+        try:
+            key = _server_key(msg)
+        except (CodecError, ValueError) as exc:
+            log.info("%s: request without usable Via/CSeq ignored: %s", self.name, exc)
+            return
+        txn = self._server.get(key)
+        if txn is not None:
+            if txn.final is not None:  # retransmission: same answer, no reprocessing
+                await self.send_raw(txn.final, item.remote, item.transport)
+            return
+        txn = ServerTransaction(self, msg, item, key)
+        self._server[key] = txn
+        self.spawn(self._handle(txn), name=f"{self.name}-{msg.method}")
+
+    async def _handle(self, txn: ServerTransaction) -> None:
+        try:
+            await self._handler(txn)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: handler failed on %s", self.name, txn.request.summary())
+            if txn.final is None:
+                await txn.reply(500)
+        finally:
+            if txn.final is None:
+                # A handler that never answered: forget it so a retransmission is retried.
+                self._server.pop(txn.key, None)
+
+    def _completed(self, txn: ServerTransaction) -> None:
+        self._later(TIMER_J, self._server.pop, txn.key, None)
+
+    def _later(self, delay: float, callback, *args) -> None:
+        loop = asyncio.get_running_loop()
+        if len(self._timers) > 256:  # drop handles that already ran
+            self._timers = [t for t in self._timers if not t.cancelled() and t.when() > loop.time()]
+        self._timers.append(loop.call_later(delay, callback, *args))
+
+    def _on_response(self, msg: SipMessage) -> None:
+        try:
+            branch = msg.branch
+        except CodecError:
+            return
+        txn = self._client.get(branch or "")
+        if txn is None:
+            log.debug("%s: response to unknown branch dropped: %s", self.name, msg.summary())
+            return
+        txn.responses.append(msg)
+        if msg.status is not None and msg.status < 200:
+            txn.provisional = True
+        elif not txn.future.done():
+            txn.future.set_result(msg)
+
+    def _drop_stream(self, transport: str, remote: Address) -> None:
+        """Close a stream connection that carried garbage.
+
+        WORKAROUND: the transport layer has no public per-connection close yet, so this uses
+        its connection set when a public method is missing.
+        """
+        close = getattr(self.endpoint, "close_connection", None)
+        if callable(close):
+            with contextlib.suppress(Exception):
+                close(transport, remote)
+            return
+        for conn in list(getattr(self.endpoint, "_live", ())):
+            if getattr(conn, "transport", None) == transport and conn.remote == remote:
+                conn.writer.close()
+
+
+def parse_header_param(value: str, name: str) -> str | None:
+    """Value of ``;name=value`` in a header value (quotes removed), or None."""
+    m = re.search(rf";\s*{re.escape(name)}\s*=\s*(\"[^\"]*\"|[^;,\s]+)", value, re.IGNORECASE)
+    if m is None:
+        return None
+    v = m.group(1)
+    return v[1:-1] if v.startswith('"') else v
