@@ -15,6 +15,7 @@ from pathlib import Path
 from cpmconf import catalogue
 
 EXIT_OK = 0
+EXIT_FAIL = 1
 EXIT_HARNESS = 3
 
 
@@ -68,6 +69,68 @@ def _cmd_clauses(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
+    """Run the conformance test cases through pytest and map its outcome to our exit codes."""
+    import datetime
+
+    import pytest
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.report_dir) if args.report_dir else catalogue.REPO_ROOT / "reports" / stamp
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(catalogue.REPO_ROOT / "testcases"),
+        f"--rootdir={catalogue.REPO_ROOT}",
+        "--sut",
+        args.sut,
+        "--report-dir",
+        str(out),
+        f"--junitxml={out / 'junit.xml'}",
+        f"--alluredir={out / 'allure-results'}",
+        "-p",
+        "no:cacheprovider",
+        *rest,
+    ]
+    code = int(pytest.main(argv))
+    print(f"cpmconf: reports in {out}")
+    if code == 0:
+        return EXIT_OK
+    if code == 1:
+        return EXIT_FAIL
+    return EXIT_HARNESS
+
+
+def _cmd_sut(args: argparse.Namespace) -> int:
+    """Run the reference SUT standalone, configured from a target profile."""
+    import json
+    import subprocess
+    import tempfile
+
+    from cpmconf.roles.profile import ProfileError, load_profile
+    from cpmconf.roles.sut import refsut_config
+
+    try:
+        profile = load_profile(args.target)
+    except ProfileError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    core = (profile.test_system_host, profile.core_port)
+    if core[1] == 0:
+        print(
+            "cpmconf: the profile must fix test_system.core_port for a standalone SUT",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = refsut_config(profile, core, Path(tmp) / "store.sqlite", list(args.fault))
+        path = Path(tmp) / "refsut.json"
+        path.write_text(json.dumps(cfg))
+        try:
+            return subprocess.call([sys.executable, "-m", "refsut", "--config", str(path)])
+        except KeyboardInterrupt:
+            return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cpmconf", description="OMA CPM standalone messaging conformance suite")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -90,12 +153,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--catalogue", default=None, help="catalogue folder (default: clauses/)")
     p.set_defaults(func=_cmd_clauses)
+
+    p = sub.add_parser("run", help="run the conformance suite (extra arguments go to pytest)")
+    p.add_argument("--sut", default="embedded", help="'embedded' or a target profile path")
+    p.add_argument("--report-dir", default=None, help="report folder (default reports/<time>)")
+    p.set_defaults(func=_cmd_run, passthrough=True)
+
+    p = sub.add_parser("sut", help="run the reference SUT standalone from a target profile")
+    p.add_argument("--target", required=True, help="target profile (TOML)")
+    p.add_argument("--fault", action="append", default=[], help="switch on a fault (repeatable)")
+    p.set_defaults(func=_cmd_sut)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if rest and not getattr(args, "passthrough", False):
+        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
     try:
+        if getattr(args, "passthrough", False):
+            return args.func(args, rest)
         return args.func(args)
     except catalogue.CatalogueError as exc:
         print(f"cpmconf: {exc}", file=sys.stderr)

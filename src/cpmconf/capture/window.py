@@ -114,7 +114,8 @@ class CaptureWindow:
                         self.source.mode,
                     )
                 try:
-                    await asyncio.wait_for(arrived.wait(), remaining)
+                    async with asyncio.timeout(remaining):  # cancellation-safe, unlike wait_for
+                        await arrived.wait()
                 except TimeoutError:
                     pass
         finally:

@@ -347,8 +347,11 @@ class SipEndpoint:
             remaining = deadline - loop.time()
             if remaining > 0:
                 self._arrived.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation that
+                # lands while the event fires, leaving a cancelled receive stuck forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), remaining)
+                    async with asyncio.timeout(remaining):
+                        await self._arrived.wait()
                 continue
             raise TransportTimeout(
                 f"timed out after {timeout:g} s waiting for {what or _describe(predicate)} "

@@ -1,0 +1,29 @@
+"""Verdict layer: the six verdicts, typed findings and errors, and the checks."""
+
+from cpmconf.verdict.core import (
+    LEGEND,
+    ClauseViolation,
+    CpmconfOutcome,
+    Expectations,
+    Finding,
+    HarnessError,
+    Inconclusive,
+    NotApplicable,
+    Verdict,
+    excerpt,
+    worst,
+)
+
+__all__ = [
+    "LEGEND",
+    "ClauseViolation",
+    "CpmconfOutcome",
+    "Expectations",
+    "Finding",
+    "HarnessError",
+    "Inconclusive",
+    "NotApplicable",
+    "Verdict",
+    "excerpt",
+    "worst",
+]

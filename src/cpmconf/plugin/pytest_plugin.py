@@ -1,0 +1,362 @@
+"""The pytest plugin: conformance options, clause markers, verdicts and the results JSON.
+
+Owns what turns a pytest run into a conformance run:
+- options (`--sut`, `--report-dir`, `--clause`, `--sut-fault`, `--strict-should`);
+- the `clause` marker, required on every conformance test case and checked against the
+  catalogue at collection (a missing or unknown id fails collection);
+- running `async def` test cases on the session's event loop, with an overall bound;
+- mapping outcomes to the six verdicts (non-strict passes unless `--strict-should`,
+  inconclusive and not-applicable are skips with their reason, harness faults are errors);
+- allure labels and attachments, and `compliance.json` at the end of the run.
+
+Conformance test cases are the items under the folders named by the `cpmconf_testcases` ini
+option (default `testcases`); every other item (the self-tests) passes through untouched.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cpmconf import catalogue as _catalogue
+from cpmconf.plugin import results as _results
+from cpmconf.roles.errors import NoAnswer, SetupError, StimulusError, UpperTesterError
+from cpmconf.roles.profile import Profile, ProfileError, load_profile
+from cpmconf.verdict import (
+    ClauseViolation,
+    Expectations,
+    HarnessError,
+    Inconclusive,
+    NotApplicable,
+    Verdict,
+)
+
+CLAUSES_KEY = pytest.StashKey[tuple]()
+EXPECT_KEY = pytest.StashKey[Expectations]()
+EVIDENCE_KEY = pytest.StashKey[dict]()
+OUTCOME_KEY = pytest.StashKey[dict]()
+STATE_KEY = pytest.StashKey["RunState"]()
+
+
+class RunState:
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.catalogue: _catalogue.Catalogue | None = None
+        self.results: list[dict] = []
+        self.started = datetime.now(UTC)
+        self.run_info: dict = {}
+        self.report_dir: Path | None = None
+        self.profile: Profile | None = None
+
+
+EMBEDDED_PROFILE = _catalogue.REPO_ROOT / "fixtures" / "profiles" / "embedded.toml"
+
+
+def profile_path(sut: str) -> Path:
+    return EMBEDDED_PROFILE if sut == "embedded" else Path(sut)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cpmconf", "CPM conformance")
+    group.addoption(
+        "--sut",
+        default="embedded",
+        help="'embedded' (the reference SUT) or the path of a target profile (TOML)",
+    )
+    group.addoption(
+        "--report-dir",
+        default=None,
+        help="folder for this run's reports (default reports/<timestamp>)",
+    )
+    group.addoption(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="only run cases claiming a clause id with this prefix (repeatable)",
+    )
+    group.addoption(
+        "--sut-fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a fault in the embedded reference SUT (self-tests)",
+    )
+    group.addoption(
+        "--strict-should",
+        action="store_true",
+        help="report a non-strict (SHOULD not followed) outcome as a pytest failure",
+    )
+    group.addoption(
+        "--guard", type=float, default=None, help="override the profile's guard time in seconds"
+    )
+    parser.addini(
+        "cpmconf_testcases",
+        "folders holding conformance test cases",
+        type="linelist",
+        default=["testcases"],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "clause(*ids): the catalogue clause ids a conformance test case judges"
+    )
+    config.stash[STATE_KEY] = RunState(config)
+
+
+def is_conformance(item: pytest.Item) -> bool:
+    root = Path(str(item.config.rootpath))
+    path = Path(str(item.path)).resolve()
+    for folder in item.config.getini("cpmconf_testcases"):
+        base = (root / folder).resolve()
+        if base == path or base in path.parents:
+            return True
+    return False
+
+
+def report_dir(config: pytest.Config) -> Path:
+    state = config.stash[STATE_KEY]
+    if state.report_dir is None:
+        opt = config.getoption("--report-dir")
+        if opt:
+            state.report_dir = Path(opt)
+        else:
+            stamp = state.started.strftime("%Y%m%d-%H%M%S")
+            state.report_dir = Path(str(config.rootpath)) / "reports" / stamp
+        state.report_dir.mkdir(parents=True, exist_ok=True)
+    return state.report_dir
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items) -> None:
+    conformance = [i for i in items if is_conformance(i)]
+    if not conformance:
+        return
+    state = config.stash[STATE_KEY]
+    try:
+        state.catalogue = _catalogue.load()
+    except _catalogue.CatalogueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    sut = config.getoption("--sut")
+    try:
+        state.profile = load_profile(profile_path(sut))
+    except ProfileError as exc:
+        raise pytest.UsageError(f"target profile rejected: {exc}") from exc
+    state.run_info.update(
+        {
+            "target": state.profile.name,
+            "profile": str(profile_path(sut)),
+            "sut": sut,
+            "faults": list(config.getoption("--sut-fault")),
+        }
+    )
+    problems = []
+    for item in conformance:
+        ids = tuple(i for m in item.iter_markers("clause") for i in m.args)
+        if not ids:
+            problems.append(f"{item.nodeid}: no @pytest.mark.clause(...) marker")
+            continue
+        unknown = [i for i in ids if i not in state.catalogue]
+        if unknown:
+            problems.append(f"{item.nodeid}: unknown clause id(s) {', '.join(unknown)}")
+            continue
+        item.stash[CLAUSES_KEY] = ids
+    if problems:
+        raise pytest.UsageError(
+            "conformance test cases must name catalogue clauses:\n  " + "\n  ".join(problems)
+        )
+    prefixes = config.getoption("--clause")
+    if prefixes:
+        keep, drop = [], []
+        for item in items:
+            ids = item.stash.get(CLAUSES_KEY, ())
+            if not is_conformance(item) or any(i.startswith(p) for i in ids for p in prefixes):
+                keep.append(item)
+            else:
+                drop.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    for item in items:
+        if CLAUSES_KEY in item.stash:
+            _allure_labels(item, state.catalogue)
+
+
+def _allure_labels(item: pytest.Item, cat: _catalogue.Catalogue) -> None:
+    """epic = document, feature = section, story = clause id, plus one label per clause."""
+    try:
+        import allure
+    except ImportError:  # allure-pytest is a dependency, but labels are optional decoration
+        return
+    ids = item.stash[CLAUSES_KEY]
+    first = cat.get(ids[0])
+    item.add_marker(allure.epic(f"{first.doc} ({first.source})"))
+    item.add_marker(allure.feature(first.full_section))
+    for cid in ids:
+        c = cat.get(cid)
+        item.add_marker(allure.story(cid))
+        item.add_marker(allure.label("clause", cid))
+        item.add_marker(allure.label("level", c.level))
+        item.add_marker(allure.tag(c.role))
+
+
+def expectations_for(item: pytest.Item) -> Expectations:
+    """The soft-assertion collector for a conformance item, created on first use."""
+    if EXPECT_KEY not in item.stash:
+        cat = item.config.stash[STATE_KEY].catalogue
+        ids = item.stash[CLAUSES_KEY]
+        item.stash[EXPECT_KEY] = Expectations(
+            {i: (cat.get(i).level, cat.get(i).summary) for i in ids}
+        )
+    return item.stash[EXPECT_KEY]
+
+
+def evidence_for(item: pytest.Item) -> dict:
+    if EVIDENCE_KEY not in item.stash:
+        item.stash[EVIDENCE_KEY] = {"stimuli": [], "messages": [], "pcap": None, "notes": []}
+    return item.stash[EVIDENCE_KEY]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    if CLAUSES_KEY not in pyfuncitem.stash:
+        return None
+    fn = pyfuncitem.obj
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    if inspect.iscoroutinefunction(fn):
+        runner = pyfuncitem._request.getfixturevalue("cpm_loop")
+        budget = pyfuncitem._request.getfixturevalue("cpm_test_budget")
+        try:
+            runner.run(fn(**args), budget)
+        except TimeoutError as exc:
+            if isinstance(exc, NoAnswer):
+                raise
+            raise Inconclusive(
+                f"the test did not finish within its overall bound of {budget:g} s; "
+                "the SUT kept the exchange open or answered too slowly"
+            ) from None
+    else:
+        fn(**args)
+    exp = expectations_for(pyfuncitem)
+    missing = exp.unjudged()
+    if missing:
+        raise HarnessError(f"the test judged nothing for claimed clause(s) {', '.join(missing)}")
+    exp.raise_if_failed()
+    return True
+
+
+def classify(excinfo) -> tuple[Verdict, str]:
+    """Map an exception to a verdict and the reason a user reads."""
+    if excinfo is None:
+        return Verdict.PASS, ""
+    exc = excinfo.value
+    if isinstance(exc, ClauseViolation):
+        return exc.verdict, str(exc)
+    if isinstance(exc, Inconclusive):
+        return Verdict.INCONCLUSIVE, exc.reason
+    if isinstance(exc, NoAnswer):
+        return Verdict.INCONCLUSIVE, f"precondition not met: {exc}"
+    if isinstance(exc, UpperTesterError):
+        return Verdict.INCONCLUSIVE, f"upper tester: {exc}"
+    if isinstance(exc, NotApplicable):
+        return Verdict.NOT_APPLICABLE, exc.reason
+    if isinstance(exc, pytest.skip.Exception):
+        msg = str(exc)
+        if msg.startswith("not-applicable:"):
+            return Verdict.NOT_APPLICABLE, msg.split(":", 1)[1].strip()
+        return Verdict.INCONCLUSIVE, msg
+    if isinstance(exc, StimulusError | SetupError | HarnessError):
+        return Verdict.ERROR, f"harness error: {exc}"
+    return Verdict.ERROR, f"harness error: {type(exc).__name__}: {exc}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    if CLAUSES_KEY not in item.stash:
+        return
+    report = outcome.get_result()
+    verdict, reason = classify(call.excinfo)
+    state = item.stash.get(OUTCOME_KEY, None)
+    if call.when == "setup" and call.excinfo is None:
+        return
+    if call.when == "teardown":
+        if (
+            call.excinfo is not None
+            and state is not None
+            and state["verdict"] != Verdict.ERROR.value
+        ):
+            state["verdict"] = Verdict.ERROR.value
+            state["reason"] += f"\nteardown: {reason}"
+        return
+    item.stash[OUTCOME_KEY] = {"verdict": verdict.value, "reason": reason}
+    strict = item.config.getoption("--strict-should")
+    if verdict == Verdict.NON_STRICT and not strict:
+        report.outcome = "passed"
+        report.longrepr = None
+        report.user_properties.append(("verdict", verdict.value))
+        report.sections.append(("cpmconf non-strict", reason))
+    elif verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"{verdict.value}: {reason}")
+    report.user_properties.append(("cpmconf_verdict", verdict.value))
+
+
+def pytest_runtest_logfinish(nodeid: str, location) -> None:
+    """Nothing here: results are assembled in pytest_runtest_teardown's wrapper below."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    start = time.time()
+    yield
+    if CLAUSES_KEY not in item.stash:
+        return
+    state = item.config.stash[STATE_KEY]
+    outcome = item.stash.get(OUTCOME_KEY, {"verdict": Verdict.ERROR.value, "reason": "no outcome"})
+    exp = item.stash.get(EXPECT_KEY, None)
+    evidence = item.stash.get(
+        EVIDENCE_KEY, {"stimuli": [], "messages": [], "pcap": None, "notes": []}
+    )
+    clause_verdicts = exp.clause_verdicts() if exp else {}
+    verdict = outcome["verdict"]
+    for cid in item.stash[CLAUSES_KEY]:
+        if verdict in ("inconclusive", "not-applicable", "error") or cid not in clause_verdicts:
+            clause_verdicts[cid] = Verdict(verdict) if verdict != "pass" else Verdict.INCONCLUSIVE
+    state.results.append(
+        {
+            "id": item.nodeid,
+            "name": item.name,
+            "clauses": list(item.stash[CLAUSES_KEY]),
+            "verdict": verdict,
+            "reason": outcome["reason"],
+            "clause_verdicts": {k: v.value for k, v in clause_verdicts.items()},
+            "findings": [f.to_json() for f in (exp.findings if exp else [])],
+            "evidence": evidence,
+            "duration": round(time.time() - start, 3),
+        }
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is None or not state.results or state.catalogue is None:
+        return
+    doc = _results.build(state.catalogue, state.results, state.run_info, state.started)
+    out = report_dir(session.config) / "compliance.json"
+    out.write_text(json.dumps(doc, indent=2))
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tr is not None:
+        s = doc["summary"]["tests"]
+        tr.write_line(
+            "cpmconf: " + ", ".join(f"{k} {v}" for k, v in s.items() if v) + f"; results in {out}"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"cpmconf: sut={config.getoption('--sut')}"]

@@ -1,0 +1,347 @@
+"""The network around the SUT: SIP/IP core, simulated devices and simulated originators.
+
+Owns the test system's side of the wire. One `SipEndpoint` is the core: the SUT's outbound
+proxy, the address every simulated peer sends from, and where the SUT's requests arrive. Requests
+the SUT sends towards a device are dispatched by Request-URI (the device's public GRUU) to the
+simulated device they belong to; the test body decides how each device answers, so ordering
+(which device answers first) is explicit rather than timing-based.
+
+A `Journal` tap records every message the test system sends or receives; the capture barrier
+waits for exactly those, and the evidence of each test is built from them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import ContactFeatures, NameAddr
+from cpmconf.codec.sip import SipMessage
+from cpmconf.roles.errors import NoAnswer, SetupError, StimulusError
+from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Address, Profile
+from cpmconf.roles.stimulus import Stimulus, Templates, token
+from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    direction: str  # "sent" or "received"
+    time: float
+    transport: str
+    local: tuple
+    remote: tuple
+    raw: bytes
+
+
+class Journal:
+    """Tap recording what the test system's sockets sent and received, with marks per test."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.entries: list[JournalEntry] = []
+
+    def on_sent(self, transport, local, remote, raw, now) -> None:
+        with self._lock:
+            self.entries.append(JournalEntry("sent", now, transport, local, remote, bytes(raw)))
+
+    def on_received(self, transport, local, remote, raw, now) -> None:
+        with self._lock:
+            self.entries.append(JournalEntry("received", now, transport, local, remote, bytes(raw)))
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.entries)
+
+    def since(self, mark: int) -> list[JournalEntry]:
+        with self._lock:
+            return list(self.entries[mark:])
+
+
+@dataclass
+class SimDevice:
+    """A simulated CPM device of a user, registered at a PF SUT through the core."""
+
+    user: str
+    name: str
+    instance: str
+    selected: bool
+    contact: str = ""
+    gruu: str | None = None
+
+    @property
+    def instance_urn(self) -> str:
+        return self.instance.strip("<>")
+
+
+def _uri_key(uri: str) -> str:
+    """Compare URIs loosely: scheme, user@host and the gr parameter, case-insensitive."""
+    uri = uri.strip().strip("<>")
+    base, _, params = uri.partition(";")
+    gr = ""
+    for p in params.split(";"):
+        if p.lower().startswith("gr="):
+            gr = p[3:]
+        elif p.lower() == "gr":
+            gr = "-"
+    return f"{base.split('?')[0].lower()}|{gr.lower()}"
+
+
+@dataclass
+class Exchange:
+    """One request the test system sent and the responses it got."""
+
+    request: Stimulus
+    responses: list[SipMessage] = field(default_factory=list)
+
+    @property
+    def final(self) -> SipMessage | None:
+        for r in self.responses:
+            if r.status is not None and r.status >= 200:
+                return r
+        return None
+
+
+class Core:
+    """The SIP/IP core and every simulated peer, on one endpoint."""
+
+    def __init__(
+        self, profile: Profile, templates: Templates, endpoint: SipEndpoint, journal: Journal
+    ):
+        self.profile = profile
+        self.templates = templates
+        self.endpoint = endpoint
+        self.journal = journal
+        self.devices: list[SimDevice] = []
+        self.sut_pf: Address | None = None
+        self.sut_client: Address | None = None
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.endpoint.address
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.address[0]
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.address[1]
+
+    @property
+    def guard(self) -> float:
+        return self.profile.guard
+
+    def base_context(self) -> dict:
+        """Values every template may use."""
+        return {
+            "core_host": self.host,
+            "core_port": self.port,
+            "transport": (self.profile.pf or self.profile.client).transport.upper(),
+            "icsi_msg": ICSI_MSG,
+            "icsi_largemsg": ICSI_LARGEMSG,
+            "icsi_deferred": ICSI_DEFERRED,
+            "branch": "z9hG4bK" + token(6),
+            "tag": token(4),
+            "call_id": token(10) + "@" + self.host,
+        }
+
+    def render(self, name: str, body: bytes | str = b"", **context) -> Stimulus:
+        ctx = self.base_context()
+        ctx.update(context)
+        return self.templates.render(name, body=body, **ctx)
+
+    # -- per-test reset ----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget anything left over from an earlier test (late retransmissions, stray requests)."""
+        self.endpoint.drain()
+
+    # -- sending and waiting -----------------------------------------------------------------
+
+    def _transport_to(self, remote: Address) -> str:
+        if self.sut_client is not None and remote == self.sut_client and self.profile.client:
+            return self.profile.client.transport
+        return self.profile.pf.transport if self.profile.pf else "udp"
+
+    async def send(self, stimulus: Stimulus | bytes, remote: Address) -> None:
+        raw = stimulus.raw if isinstance(stimulus, Stimulus) else stimulus
+        try:
+            await self.endpoint.send(raw, remote.tuple, self._transport_to(remote))
+        except TransportError as exc:
+            raise NoAnswer(f"connection to the SUT at {remote} ({exc})", 0) from exc
+
+    async def wait(
+        self,
+        predicate: Callable[[SipMessage], bool],
+        what: str,
+        timeout: float | None = None,
+    ) -> SipMessage:
+        """The next parsed message matching `predicate`; NoAnswer after the guard time.
+
+        Messages the codec could not parse never match: they stay in the capture, where the
+        checks see them, but a role waits for something it can act on.
+        """
+
+        def match(item: Inbound) -> bool:
+            return item.message is not None and predicate(item.message)
+
+        bound = self.guard if timeout is None else timeout
+        try:
+            item = await self.endpoint.receive(match, bound, what=what)
+        except TransportTimeout:
+            raise NoAnswer(what, bound) from None
+        assert item.message is not None
+        return item.message
+
+    async def wait_request(
+        self,
+        method: str,
+        what: str | None = None,
+        timeout: float | None = None,
+        where: Callable[[SipMessage], bool] = lambda m: True,
+    ) -> SipMessage:
+        return await self.wait(
+            lambda m: m.is_request and m.method == method and where(m),
+            what or f"{method} request",
+            timeout,
+        )
+
+    async def transact(
+        self, stimulus: Stimulus, remote: Address, timeout: float | None = None
+    ) -> Exchange:
+        """Send a request and collect its responses until the final one (or the guard time)."""
+        ex = Exchange(stimulus)
+        call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
+        await self.send(stimulus, remote)
+
+        def mine(m: SipMessage) -> bool:
+            return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
+
+        bound = self.guard if timeout is None else timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + bound
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise NoAnswer(f"final response to {method} ({stimulus.template})", bound)
+            resp = await self.wait(mine, f"response to {method}", remaining)
+            ex.responses.append(resp)
+            if resp.status is not None and resp.status >= 200:
+                return ex
+
+    def response_to(
+        self,
+        request: SipMessage,
+        status: int,
+        reason: str,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+        to_tag: str | None = None,
+    ) -> Stimulus:
+        """Build the response a simulated peer gives to `request` (RFC 3261 section 8.2.6)."""
+        to = request.header("To") or ""
+        if status > 100 and ";tag=" not in to.replace(" ", ""):
+            to = f"{to};tag={to_tag or token(4)}"
+        return self.render(
+            "common/response.sip.j2",
+            body=body,
+            status=status,
+            reason=reason,
+            vias=request.header_values("Via"),
+            record_routes=request.header_values("Record-Route"),
+            from_=request.header("From"),
+            to=to,
+            call_id=request.call_id,
+            cseq=request.header("CSeq"),
+            extra=headers or [],
+            content_type=content_type,
+        )
+
+    async def respond(self, request: SipMessage, status: int, reason: str, **kwargs) -> Stimulus:
+        stim = self.response_to(request, status, reason, **kwargs)
+        remote = self._reply_address(request)
+        await self.send(stim, remote)
+        return stim
+
+    def _reply_address(self, request: SipMessage) -> Address:
+        """Where a response goes: the top Via's sent-by (with received/rport when present)."""
+        via = request.top_via
+        if via is None:
+            raise StimulusError("common/response.sip.j2", "request has no Via to answer to")
+        params = via.parameters
+        host = params.get("received") or via.host
+        port = params.get("rport") or via.port
+        try:
+            return Address(host, int(port or 5060))
+        except ValueError:
+            return Address(host, 5060)
+
+    # -- devices (for a PF SUT) --------------------------------------------------------------
+
+    def device_for(self, uri: str) -> SimDevice | None:
+        key = _uri_key(uri)
+        for d in self.devices:
+            if d.gruu and _uri_key(d.gruu) == key:
+                return d
+            if _uri_key(d.contact) == key:
+                return d
+        return None
+
+    async def register_devices(self) -> list[SimDevice]:
+        """Register every device of every registered user at the PF; learn each public GRUU.
+
+        Done at the start of each PF test so no test depends on another having registered.
+        """
+        if self.sut_pf is None:
+            raise SetupError("no PF address: the profile has no [pf] table")
+        devices = []
+        for user in self.profile.users:
+            if not user.registered:
+                continue
+            for dev in user.devices:
+                d = SimDevice(user.uri, dev.name, dev.instance, dev.selected)
+                d.contact = f"sip:{dev.name}@{self.host}:{self.port}"
+                stim = self.render(
+                    "pf/register_device.sip.j2",
+                    user=user.uri,
+                    domain=self.profile.pf.domain,
+                    contact=d.contact,
+                    instance=dev.instance,
+                    expires=600,
+                )
+                ex = await self.transact(stim, self.sut_pf)
+                final = ex.final
+                if final is None or final.status != 200:
+                    raise NoAnswer(f"200 to the REGISTER of device {dev.name}", self.guard)
+                d.gruu = _pub_gruu(final, dev.instance)
+                devices.append(d)
+        self.devices = devices
+        return devices
+
+
+def _pub_gruu(response: SipMessage, instance: str) -> str | None:
+    """The pub-gruu the registrar returned for `instance` (RFC 5627 section 5.4), if any."""
+    for value in response.header_list("Contact"):
+        try:
+            c = ContactFeatures.parse(value)
+        except CodecError:
+            continue
+        if (c.param("+sip.instance") or "").strip('"') == instance:
+            gruu = c.param("pub-gruu")
+            if gruu:
+                return gruu.strip('"')
+    return None
+
+
+def now() -> float:
+    return time.time()
+
+
+__all__ = ["Core", "Exchange", "Journal", "JournalEntry", "NameAddr", "SimDevice", "now"]

@@ -1,0 +1,53 @@
+"""One asyncio event loop for the whole run, on its own thread.
+
+Owns the bridge between pytest's synchronous world and the asyncio roles: sockets stay served
+between tests, and every coroutine a test runs has a bound after which it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import io
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.last_stuck = ""
+        self._thread = threading.Thread(target=self._run, name="cpmconf-loop", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run `coro` on the loop; after `timeout` s cancel it and raise TimeoutError."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            self.last_stuck = self.pending_stacks()
+            future.cancel()
+            raise TimeoutError(f"did not finish within {timeout:g} s") from None
+
+    def pending_stacks(self) -> str:
+        """Where every pending task on the loop is waiting: the diagnosis of a stuck test."""
+        out = io.StringIO()
+        for task in asyncio.all_tasks(self.loop):
+            task.print_stack(limit=8, file=out)
+        return out.getvalue()
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self.loop.close()

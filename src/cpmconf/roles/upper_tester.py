@@ -1,0 +1,78 @@
+"""Client side of the upper-tester interface (docs/upper-tester.md): JSON over HTTP.
+
+Owns how the test system commands a SUT client. Calls run in a worker thread with a bound, so
+a SUT whose upper tester hangs costs one guard time and an `UpperTesterError`, never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+
+from cpmconf.roles.errors import UpperTesterError
+
+MAX_ANSWER = 4 * 1024 * 1024
+
+
+class UpperTester:
+    def __init__(self, base_url: str, timeout: float = 5.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict | None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read(MAX_ANSWER + 1)
+        except urllib.error.HTTPError as exc:
+            text = exc.read(4096).decode("utf-8", "replace")
+            raise UpperTesterError(f"{method} {path}: HTTP {exc.code}: {text}") from exc
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            raise UpperTesterError(
+                f"{method} {path}: no answer from {self.base_url}: {exc}"
+            ) from exc
+        if len(raw) > MAX_ANSWER:
+            raise UpperTesterError(f"{method} {path}: answer larger than {MAX_ANSWER} bytes")
+        try:
+            answer = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise UpperTesterError(f"{method} {path}: answer is not JSON: {raw[:200]!r}") from exc
+        if not isinstance(answer, dict):
+            raise UpperTesterError(f"{method} {path}: answer is not a JSON object")
+        return answer
+
+    async def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._call, method, path, body), self.timeout + 1.0
+            )
+        except TimeoutError:
+            raise UpperTesterError(
+                f"{method} {path}: no answer within {self.timeout:g} s"
+            ) from None
+
+    async def status(self) -> dict:
+        return await self.call("GET", "/status")
+
+    async def reset(self) -> dict:
+        return await self.call("POST", "/reset", {})
+
+    async def register(self, expires: int | None = None) -> dict:
+        return await self.call("POST", "/register", {} if expires is None else {"expires": expires})
+
+    async def deregister(self) -> dict:
+        return await self.call("POST", "/deregister", {})
+
+    async def send(self, **options) -> dict:
+        return await self.call("POST", "/send", options)
+
+    async def messages(self) -> dict:
+        return await self.call("GET", "/messages")

@@ -1,0 +1,143 @@
+"""The capture view, judgements and the registry every check module adds to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from cpmconf.codec.sip import SipMessage
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ok: bool
+    expected: str
+    actual: str
+    message: bytes | None = None
+    note: str | None = None
+
+
+def judged(
+    ok: bool, expected: str, actual: str, msg: SipMessage | None = None, note=None
+) -> Judgement:
+    return Judgement(bool(ok), expected, actual, None if msg is None else bytes(msg), note)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One captured SIP message and which side sent it."""
+
+    index: int
+    time: float
+    from_sut: bool
+    message: SipMessage
+
+
+@dataclass
+class View:
+    """Captured SIP messages of one test (or one pcap), with the test system's address.
+
+    Anything not sent by the test system's own address counts as sent by the SUT: on loopback
+    the SUT's source ports are not always its listening ports (TCP), but the test system's are
+    known.
+    """
+
+    items: list[Seen]
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_records(cls, records: Iterable, test_system_ports: Iterable[int]) -> View:
+        ts_ports = set(test_system_ports)
+        items, errors = [], []
+        for r in records:
+            if getattr(r, "message", None) is None:
+                if getattr(r, "error", None):
+                    errors.append(str(r.error))
+                continue
+            src_port = r.flow[1]
+            dst_port = r.flow[3]
+            from_sut = dst_port in ts_ports and src_port not in ts_ports
+            if r.transport == "tcp" and src_port not in ts_ports and dst_port not in ts_ports:
+                from_sut = False
+            items.append(Seen(r.index, r.time, from_sut, r.message))
+        return cls(items, errors)
+
+    def requests(
+        self,
+        method: str,
+        *,
+        from_sut: bool | None = None,
+        where: Callable[[SipMessage], bool] = lambda m: True,
+    ) -> list[SipMessage]:
+        out, seen = [], set()
+        for s in self.items:
+            m = s.message
+            if not m.is_request or m.method != method:
+                continue
+            if from_sut is not None and s.from_sut != from_sut:
+                continue
+            key = (m.call_id, m.cseq, m.branch)  # a retransmission is the same request
+            if key in seen or not where(m):
+                continue
+            seen.add(key)
+            out.append(m)
+        return out
+
+    def responses_to(
+        self, request: SipMessage, *, from_sut: bool | None = None
+    ) -> list[SipMessage]:
+        out = []
+        for s in self.items:
+            m = s.message
+            if m.is_request or m.call_id != request.call_id or m.cseq != request.cseq:
+                continue
+            if from_sut is not None and s.from_sut != from_sut:
+                continue
+            out.append(m)
+        return out
+
+    def finals_to(self, request: SipMessage, *, from_sut: bool | None = None) -> list[SipMessage]:
+        """Final responses to `request`, without legitimate retransmissions.
+
+        A UAS repeats a final only when the request reached it again, so an identical final
+        counts once per captured copy of the request; any copy beyond that is a second final.
+        """
+        copies = max(1, sum(1 for s in self.items if s.message.raw == request.raw))
+        finals, seen = [], {}
+        for m in self.responses_to(request, from_sut=from_sut):
+            if m.status is None or m.status < 200:
+                continue
+            n = seen.get(m.raw, 0)
+            seen[m.raw] = n + 1
+            if n == 0 or n >= copies:
+                finals.append(m)
+        return finals
+
+    def request(self, call_id: str, method: str | None = None) -> SipMessage | None:
+        for s in self.items:
+            m = s.message
+            if m.is_request and m.call_id == call_id and (method is None or m.method == method):
+                return m
+        return None
+
+
+@dataclass(frozen=True)
+class Check:
+    clause: str
+    fn: Callable[..., Judgement]
+    passive: bool
+    doc: str
+
+
+CHECKS: dict[str, list[Check]] = {}
+
+
+def register(*clauses: str, passive: bool = False):
+    """Register a check function as judging `clauses`."""
+
+    def deco(fn):
+        for c in clauses:
+            CHECKS.setdefault(c, []).append(Check(c, fn, passive, (fn.__doc__ or "").strip()))
+        return fn
+
+    return deco

@@ -1,0 +1,227 @@
+"""Verdicts, findings and the typed errors that say who broke the rules.
+
+Owns the six verdicts and the exceptions a test case raises:
+- `ClauseViolation`: the SUT broke one or more clauses (fail for SHALL/SHALL NOT, non-strict
+  for SHOULD/SHOULD NOT);
+- `Inconclusive`: a precondition could not be set up (the SUT never answered a setup step);
+- `NotApplicable`: the SUT's ICS says the feature is absent;
+- `HarnessError`: the harness itself failed (bad template, bad profile, internal bug).
+"""
+
+from __future__ import annotations
+
+import enum
+import textwrap
+from dataclasses import dataclass, field
+
+STRICT_LEVELS = ("SHALL", "SHALL NOT")
+SOFT_LEVELS = ("SHOULD", "SHOULD NOT")
+
+
+class Verdict(enum.StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NON_STRICT = "non-strict"
+    INCONCLUSIVE = "inconclusive"
+    NOT_APPLICABLE = "not-applicable"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Severity for combining several outcomes of one clause: higher wins."""
+        return _RANK[self]
+
+
+_RANK = {
+    Verdict.NOT_APPLICABLE: 0,
+    Verdict.PASS: 1,
+    Verdict.NON_STRICT: 2,
+    Verdict.INCONCLUSIVE: 3,
+    Verdict.FAIL: 4,
+    Verdict.ERROR: 5,
+}
+
+LEGEND = {
+    Verdict.PASS: "the SUT did what the clause requires",
+    Verdict.FAIL: "the SUT violated a SHALL or SHALL NOT",
+    Verdict.NON_STRICT: "the SUT did not follow a SHOULD or SHOULD NOT (not a failure)",
+    Verdict.INCONCLUSIVE: "a precondition could not be set up, so the clause was not judged",
+    Verdict.NOT_APPLICABLE: "the SUT's ICS says the feature is absent",
+    Verdict.ERROR: "the harness failed; says nothing about the SUT",
+}
+
+
+def worst(verdicts) -> Verdict:
+    verdicts = list(verdicts)
+    return max(verdicts, key=lambda v: v.rank) if verdicts else Verdict.PASS
+
+
+def excerpt(raw: bytes | str | None, lines: int = 12, width: int = 160) -> str | None:
+    """The first lines of a message, for a failure text a person can read."""
+    if raw is None:
+        return None
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    out = [
+        textwrap.shorten(line, width, placeholder=" ...") if len(line) > width else line
+        for line in text.replace("\r\n", "\n").split("\n")[:lines]
+    ]
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One judged expectation of one clause."""
+
+    clause: str
+    level: str
+    summary: str
+    ok: bool
+    expected: str
+    actual: str
+    message: str | None = None  # excerpt of the offending (or judged) message
+    note: str | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.ok:
+            return Verdict.PASS
+        return Verdict.NON_STRICT if self.level in SOFT_LEVELS else Verdict.FAIL
+
+    def describe(self) -> str:
+        lines = [
+            f"[{self.verdict.value}] {self.clause} ({self.level}): {self.summary}",
+            f"  expected: {self.expected}",
+            f"  actual:   {self.actual}",
+        ]
+        if self.note:
+            lines.append(f"  note:     {self.note}")
+        if self.message:
+            lines.append("  message:")
+            lines += ["    | " + line for line in self.message.split("\n")]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "clause": self.clause,
+            "level": self.level,
+            "verdict": self.verdict.value,
+            "expected": self.expected,
+            "actual": self.actual,
+            "message": self.message,
+            "note": self.note,
+        }
+
+
+class CpmconfOutcome(Exception):
+    """Base of every outcome a test case can raise besides passing."""
+
+    verdict: Verdict = Verdict.ERROR
+
+
+class ClauseViolation(AssertionError, CpmconfOutcome):
+    """The SUT violated one or more clauses; carries every failed finding."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = [f for f in findings if not f.ok]
+        if not self.findings:
+            raise ValueError("a ClauseViolation needs at least one failed finding")
+        super().__init__("\n".join(f.describe() for f in self.findings))
+
+    @property
+    def verdict(self) -> Verdict:  # type: ignore[override]
+        return worst(f.verdict for f in self.findings)
+
+
+class Inconclusive(CpmconfOutcome):
+    verdict = Verdict.INCONCLUSIVE
+
+    def __init__(self, reason: str, clause: str | None = None):
+        self.reason = reason
+        self.clause = clause
+        super().__init__(reason)
+
+
+class NotApplicable(CpmconfOutcome):
+    verdict = Verdict.NOT_APPLICABLE
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class HarnessError(CpmconfOutcome):
+    """The harness failed: never evidence against the SUT."""
+
+    verdict = Verdict.ERROR
+
+
+@dataclass
+class Expectations:
+    """Collects findings for the clauses a test claims, then raises once with all failures.
+
+    Soft collection lets one stimulus judge several focused expectations and report each
+    clause's verdict, instead of stopping at the first failed one.
+    """
+
+    levels: dict[str, tuple[str, str]]  # clause id -> (level, summary)
+    findings: list[Finding] = field(default_factory=list)
+
+    def record(
+        self,
+        clause: str,
+        ok: bool,
+        expected: str,
+        actual: str,
+        message: bytes | str | None = None,
+        note: str | None = None,
+    ) -> Finding:
+        if clause not in self.levels:
+            raise HarnessError(f"expectation on clause {clause!r}, which this test does not claim")
+        level, summary = self.levels[clause]
+        finding = Finding(
+            clause,
+            level,
+            summary,
+            bool(ok),
+            expected,
+            actual,
+            excerpt(message) if message is not None else None,
+            note,
+        )
+        self.findings.append(finding)
+        return finding
+
+    def judge(self, clause: str, judgement) -> Finding:
+        """Record a check's Judgement (see cpmconf.verdict.checks) for `clause`."""
+        return self.record(
+            clause,
+            judgement.ok,
+            judgement.expected,
+            judgement.actual,
+            judgement.message,
+            judgement.note,
+        )
+
+    def unjudged(self) -> list[str]:
+        """Claimed clauses with no finding: a test that judged nothing cannot fail."""
+        judged = {f.clause for f in self.findings}
+        return [c for c in self.levels if c not in judged]
+
+    def add(self, findings) -> None:
+        for f in findings:
+            if f.clause not in self.levels:
+                raise HarnessError(
+                    f"finding for clause {f.clause!r}, which this test does not claim"
+                )
+            self.findings.append(f)
+
+    def clause_verdicts(self) -> dict[str, Verdict]:
+        out: dict[str, list[Verdict]] = {}
+        for f in self.findings:
+            out.setdefault(f.clause, []).append(f.verdict)
+        return {c: worst(v) for c, v in out.items()}
+
+    def raise_if_failed(self) -> None:
+        failed = [f for f in self.findings if not f.ok]
+        if failed:
+            raise ClauseViolation(failed)
