@@ -56,10 +56,10 @@ async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
     view, _ = await send_and_judge_final(pf, stim, cid)
     copies = copies_in(view, pf, cid)
     devs = [d for d in pf.core.devices if d.user == BOB]
-    selected = {d.name: d.gruu for d in devs if d.selected}
-    unselected = {d.name: d.gruu for d in devs if not d.selected}
-    expect.judge("TS-8.3.2.1-4b-2", pager.delivered_to_selected(copies, selected, unselected))
-    expect.judge("TS-8.3.2.1-4b-2.i", pager.delivered_to_selected(copies, selected, {}))
+    known = {d.name: [d.gruu, d.contact] for d in devs}
+    selected = {d.name for d in devs if d.selected}
+    expect.judge("TS-8.3.2.1-4b-2", pager.delivered_to_selected(copies, known, selected))
+    expect.judge("TS-8.3.2.1-4b-2.i", pager.one_copy_each(copies, known, selected))
     for copy in copies:
         dev = pf.core.device_for(copy.request_uri or "")
         expect.judge("TS-8.3.2.1-4b-2.ii", pager.request_uri_is_gruu(copy, dev.gruu or "a GRUU"))

@@ -228,21 +228,28 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
         return None
     fn = pyfuncitem.obj
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    if inspect.iscoroutinefunction(fn):
-        runner = pyfuncitem._request.getfixturevalue("cpm_loop")
-        budget = pyfuncitem._request.getfixturevalue("cpm_test_budget")
-        try:
-            runner.run(fn(**args), budget)
-        except TimeoutError as exc:
-            if isinstance(exc, NoAnswer):
-                raise
-            raise Inconclusive(
-                f"the test did not finish within its overall bound of {budget:g} s; "
-                "the SUT kept the exchange open or answered too slowly"
-            ) from None
-    else:
-        fn(**args)
     exp = expectations_for(pyfuncitem)
+    try:
+        if inspect.iscoroutinefunction(fn):
+            runner = pyfuncitem._request.getfixturevalue("cpm_loop")
+            budget = pyfuncitem._request.getfixturevalue("cpm_test_budget")
+            try:
+                runner.run(fn(**args), budget)
+            except TimeoutError as exc:
+                if isinstance(exc, NoAnswer):
+                    raise
+                raise Inconclusive(
+                    f"the test did not finish within its overall bound of {budget:g} s; "
+                    "the SUT kept the exchange open or answered too slowly"
+                ) from None
+        else:
+            fn(**args)
+    except (Inconclusive, NoAnswer, UpperTesterError):
+        # A clause already judged failed stays failed: the later precondition does not
+        # excuse what the SUT already did wrong.
+        if exp.has_failures():
+            exp.raise_if_failed()
+        raise
     missing = exp.unjudged()
     if missing:
         raise HarnessError(f"the test judged nothing for claimed clause(s) {', '.join(missing)}")
@@ -326,7 +333,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     clause_verdicts = exp.clause_verdicts() if exp else {}
     verdict = outcome["verdict"]
     for cid in item.stash[CLAUSES_KEY]:
-        if verdict in ("inconclusive", "not-applicable", "error") or cid not in clause_verdicts:
+        if verdict in ("not-applicable", "error") or cid not in clause_verdicts:
             clause_verdicts[cid] = Verdict(verdict) if verdict != "pass" else Verdict.INCONCLUSIVE
     state.results.append(
         {

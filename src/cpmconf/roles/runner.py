@@ -33,6 +33,9 @@ class LoopThread:
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
+            if future.done():
+                # The coroutine's own TimeoutError (a NoAnswer, say): not our bound expiring.
+                raise
             self.last_stuck = self.pending_stacks()
             future.cancel()
             raise TimeoutError(f"did not finish within {timeout:g} s") from None

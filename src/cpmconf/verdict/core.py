@@ -75,7 +75,7 @@ class Finding:
     clause: str
     level: str
     summary: str
-    ok: bool
+    ok: bool | None  # None: the clause's precondition was not met, so it was not judged
     expected: str
     actual: str
     message: str | None = None  # excerpt of the offending (or judged) message
@@ -83,6 +83,8 @@ class Finding:
 
     @property
     def verdict(self) -> Verdict:
+        if self.ok is None:
+            return Verdict.INCONCLUSIVE
         if self.ok:
             return Verdict.PASS
         return Verdict.NON_STRICT if self.level in SOFT_LEVELS else Verdict.FAIL
@@ -122,7 +124,7 @@ class ClauseViolation(AssertionError, CpmconfOutcome):
     """The SUT violated one or more clauses; carries every failed finding."""
 
     def __init__(self, findings: list[Finding]):
-        self.findings = [f for f in findings if not f.ok]
+        self.findings = [f for f in findings if f.ok is False]
         if not self.findings:
             raise ValueError("a ClauseViolation needs at least one failed finding")
         super().__init__("\n".join(f.describe() for f in self.findings))
@@ -169,7 +171,7 @@ class Expectations:
     def record(
         self,
         clause: str,
-        ok: bool,
+        ok: bool | None,
         expected: str,
         actual: str,
         message: bytes | str | None = None,
@@ -182,7 +184,7 @@ class Expectations:
             clause,
             level,
             summary,
-            bool(ok),
+            None if ok is None else bool(ok),
             expected,
             actual,
             excerpt(message) if message is not None else None,
@@ -201,6 +203,9 @@ class Expectations:
             judgement.message,
             judgement.note,
         )
+
+    def has_failures(self) -> bool:
+        return any(f.ok is False for f in self.findings)
 
     def unjudged(self) -> list[str]:
         """Claimed clauses with no finding: a test that judged nothing cannot fail."""
@@ -222,6 +227,6 @@ class Expectations:
         return {c: worst(v) for c, v in out.items()}
 
     def raise_if_failed(self) -> None:
-        failed = [f for f in self.findings if not f.ok]
+        failed = [f for f in self.findings if f.ok is False]
         if failed:
             raise ClauseViolation(failed)

@@ -10,7 +10,7 @@ from cpmconf.codec.sip import SipMessage
 
 @dataclass(frozen=True)
 class Judgement:
-    ok: bool
+    ok: bool | None  # None: precondition not met (e.g. no 403 whose Warning could be judged)
     expected: str
     actual: str
     message: bytes | None = None

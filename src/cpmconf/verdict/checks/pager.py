@@ -58,7 +58,7 @@ def cpim_of(msg: SipMessage) -> CpimMessage | None:
 
 
 def _parts(msg: SipMessage) -> list[tuple[str, bytes]]:
-    ctype = msg.content_type or ""
+    ctype = msg.header("Content-Type") or ""  # with parameters: the boundary is one
     boundary = None
     for p in ctype.split(";")[1:]:
         k, _, v = p.strip().partition("=")
@@ -452,6 +452,15 @@ def oma_warning(final: SipMessage | None, code: int, text: str) -> Judgement:
 @register("TS-8.3.2.1-1d-warning")
 def warning_122(final: SipMessage | None) -> Judgement:
     """The access-policy 403 carries Warning 122 Function not allowed."""
+    if final is None or final.status != 403:
+        status = "no final response" if final is None else f"{final.status} {final.reason}"
+        return judged(
+            None,
+            "a 403 whose Warning can be judged",
+            status,
+            final,
+            "precondition not met: the PF did not refuse with 403",
+        )
     return oma_warning(final, 122, "Function not allowed")
 
 
@@ -478,24 +487,55 @@ def expired_not_delivered(deliveries: list[SipMessage]) -> Judgement:
     )
 
 
-@register("TS-8.3.2.1-4b-2", "TS-8.3.2.1-4b-2.i")
-def delivered_to_selected(
-    deliveries: list[SipMessage], selected: dict[str, str], unselected: dict[str, str]
-) -> Judgement:
-    """Exactly one copy goes to each selected device and none to the others.
+def _device_of(uri: str | None, devices: dict[str, list[str]]) -> str | None:
+    key = _uri_gr(uri)
+    for name, uris in devices.items():
+        if any(_uri_gr(u) == key for u in uris if u):
+            return name
+    return None
 
-    `selected` and `unselected` map device name to public GRUU.
+
+@register("TS-8.3.2.1-4b-2")
+def delivered_to_selected(
+    deliveries: list[SipMessage], devices: dict[str, list[str]], selected: set[str]
+) -> Judgement:
+    """Exactly the selected devices get a copy; no other device does.
+
+    `devices` maps each device name to every URI it is known by (public GRUU, contact).
     """
-    targets = [_uri_gr(m.request_uri) for m in deliveries]
-    want = sorted(_uri_gr(g) for g in selected.values())
-    extra = [t for t in targets if t in {_uri_gr(g) for g in unselected.values()}]
-    ok = sorted(targets) == want and not extra
+    got = sorted(_device_of(m.request_uri, devices) or f"?{m.request_uri}" for m in deliveries)
+    unselected = sorted(n for n in got if n not in selected)
+    missing = sorted(n for n in selected if n not in got)
     return judged(
-        ok,
-        f"one MESSAGE to each of {sorted(selected)}",
-        f"MESSAGEs to {targets}",
+        not unselected and not missing,
+        f"copies to exactly {sorted(selected)}",
+        f"copies to {got}",
         deliveries[0] if deliveries else None,
-        f"copies to unselected devices: {extra}" if extra else None,
+        "; ".join(
+            filter(
+                None,
+                [
+                    f"unselected or unknown: {unselected}" if unselected else "",
+                    f"missing: {missing}" if missing else "",
+                ],
+            )
+        )
+        or None,
+    )
+
+
+@register("TS-8.3.2.1-4b-2.i")
+def one_copy_each(
+    deliveries: list[SipMessage], devices: dict[str, list[str]], selected: set[str]
+) -> Judgement:
+    """Each selected device gets exactly one copy (copies elsewhere are judged by 4b-2)."""
+    got = [_device_of(m.request_uri, devices) for m in deliveries]
+    counts = {n: got.count(n) for n in sorted(selected)}
+    return judged(
+        all(c == 1 for c in counts.values()),
+        "one copy per selected device",
+        f"copies per selected device: {counts}",
+        deliveries[0] if deliveries else None,
     )
 
 

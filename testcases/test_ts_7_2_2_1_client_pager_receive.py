@@ -1,0 +1,74 @@
+"""TS 7.2.2.1 and 7.2.2.3 (004): a CPM Client receiving a pager-mode standalone message.
+
+The core delivers a MESSAGE to the client as the terminating PF would; the tests judge the
+client's response, the disposition notification it sends back, and (through the upper
+tester) the Message-UID it kept.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpmconf.roles.stimulus import token
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import pager
+from testcases.client_steps import deliver_to_client, received_entry
+
+
+@pytest.mark.clause("TS-7.2.2.1-intro", "TS-7.2.2.1-1", "TS-7.2.2.1-2", "TS-7.2.2.1-4")
+@pytest.mark.parametrize("icsi", [pager.ICSI_MSG, pager.ICSI_DEFERRED], ids=["msg", "deferred"])
+@pytest.mark.parametrize("reply", [False, True], ids=["new", "in-reply"])
+async def test_200_names_the_release_and_echoes_the_conversation(client, expect, icsi, reply):
+    stim, _, _ = await deliver_to_client(client, icsi=icsi, in_reply_to=token(8) if reply else None)
+    view = await client.settle()
+    finals = view.finals_to(stim.message, from_sut=True)
+    final = finals[0] if finals else None
+    expect.judge("TS-7.2.2.1-intro", pager.answered_200(final))
+    expect.judge("TS-7.2.2.1-1", pager.answered_200(final))
+    if final is None:
+        raise Inconclusive("the client sent no final response, so its headers cannot be judged")
+    expect.judge("TS-7.2.2.1-2", pager.server_release(final, client.profile.client.release))
+    expect.judge("TS-7.2.2.1-4", pager.echoes_conversation_headers(final, stim.message))
+
+
+@pytest.mark.clause("TS-7.2.2.1-5")
+async def test_response_comes_back_through_the_core(client, expect):
+    stim, _, _ = await deliver_to_client(client)
+    view = await client.settle()
+    finals = view.finals_to(stim.message, from_sut=True)
+    expect.judge(
+        "TS-7.2.2.1-5",
+        pager.arrived_at_core(bool(finals), "the client's 200", finals[0] if finals else None),
+    )
+
+
+@pytest.mark.clause("TS-7.2.2.1-7", "TS-7.2.2.3-5")
+async def test_message_uid_from_the_message_is_kept(client, expect):
+    stim, _, _ = await deliver_to_client(client, uid=777)
+    await client.settle()
+    entry = await received_entry(client, stim.message.call_id)
+    reported = entry.get("message_uid") if entry else None
+    expect.judge("TS-7.2.2.1-7", pager.uid_reported(reported, 777))
+    expect.judge("TS-7.2.2.3-5", pager.uid_reported(reported, 777))
+
+
+@pytest.mark.clause("TS-7.2.2.3-3", "TS-7.2.1.1-12-imdn")
+async def test_delivery_notification_is_sent_when_asked(client, expect):
+    stim, _, imdn_id = await deliver_to_client(client, disposition="positive-delivery")
+    imdn = await client.observe(
+        lambda m: m.is_request and m.method == "MESSAGE" and pager.is_imdn(m),
+        "the delivery notification",
+        client.guard,
+    )
+    if imdn is not None:
+        await client.respond(imdn, 200, "OK")
+    view = await client.settle()
+    sent = view.requests("MESSAGE", from_sut=True, where=pager.is_imdn)
+    imdn = sent[0] if sent else None
+    expect.judge("TS-7.2.2.3-3", pager.delivery_imdn(imdn, imdn_id))
+    if imdn is None:
+        raise Inconclusive("no notification was sent, so its Contribution-ID cannot be judged")
+    expect.judge(
+        "TS-7.2.1.1-12-imdn",
+        pager.imdn_contribution_id(imdn, stim.message.header("Contribution-ID")),
+    )
