@@ -22,3 +22,17 @@ class CodecError(ValueError):
 
     def __reduce__(self):  # keep pickling (pytest-xdist, multiprocessing) working
         return (type(self), (self.what, self.detail))
+
+
+class FramingError(CodecError):
+    """A stream lost its framing; `frames` holds the messages completed before the fault.
+
+    They arrived intact and in order, so a receiver delivers them before reporting the error.
+    """
+
+    def __init__(self, what: str, detail: str, frames: tuple = ()) -> None:
+        super().__init__(what, detail)
+        self.frames = tuple(frames)
+
+    def __reduce__(self):
+        return (type(self), (self.what, self.detail, self.frames))

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ._text import TOKEN_CHARS
-from .errors import CodecError
+from .errors import CodecError, FramingError
 from .sip import canonical_name
 
 DEFAULT_MAX_SIZE = 1024 * 1024
@@ -88,7 +88,10 @@ class SipStreamFramer:
         self._buf += data
         frames: list[Frame] = []
         while True:
-            raw = self._next()
+            try:
+                raw = self._next()
+            except CodecError as exc:
+                raise FramingError(exc.what, exc.detail, frames) from exc
             if raw is None:
                 return frames
             frames.append(Frame(time=now, raw=raw))

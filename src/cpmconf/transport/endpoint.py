@@ -478,6 +478,11 @@ class SipEndpoint:
                 try:
                     frames = framer.feed(data, now)
                 except CodecError as exc:
+                    # Messages completed before the fault arrived intact: deliver them first.
+                    for frame in getattr(exc, "frames", ()):
+                        self._deliver(
+                            conn.transport, conn.local, conn.remote, frame.raw, frame.time
+                        )
                     # The stream has lost its framing; nothing after this point can be trusted.
                     self._deliver(conn.transport, conn.local, conn.remote, data, now, exc)
                     return
