@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
-from testcases.client_steps import ALICE, BOB, client_sends, deliver_to_client
+from testcases.client_steps import ALICE, BOB, client_sends, deliver_to_client, received_entry
 
 GROUP = "sip:team-blue@example.net"
 
@@ -105,13 +106,10 @@ async def test_expiry_is_carried_in_expires(client, expect):
 )
 async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
     stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
-    listing = await client.ut.messages()
-    received = [m for m in listing.get("received", []) if m.get("call_id") == stim.message.call_id]
-    if not received:
-        from cpmconf.verdict import Inconclusive
-
+    entry = await received_entry(client, stim.message.call_id)
+    if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
-    msg, _, _ = await client_sends(client, text="answer", reply_to_message=received[0]["id"])
+    msg, _, _ = await client_sends(client, text="answer", reply_to_message=entry["id"])
     target = reply_to or ALICE
     clause = "TS-7.2.1.1-8b" if reply_to else "TS-7.2.1.1-8c"
     expect.judge(clause, pager.request_uri_is(msg, target))
@@ -169,3 +167,31 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
                 f"calibrated wrapper came out at {note_size} bytes, not 1300",
             ),
         )
+
+
+@pytest.mark.clause("TS-7.2.1.1-9c", "TS-7.2.1.1-9d")
+@pytest.mark.parametrize(
+    "reply_to", ["sip:alice-desk@example.net", None], ids=["with-reply-to", "without-reply-to"]
+)
+async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
+    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    entry = await received_entry(client, stim.message.call_id)
+    if entry is None:
+        raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
+    group = {"kind": "adhoc", "targets": [BOB]}
+    msg, _, _ = await client_sends(client, group=group, text="all", reply_to_message=entry["id"])
+    replied = reply_to or ALICE
+    clause, other = (
+        ("TS-7.2.1.1-9c", "TS-7.2.1.1-9d") if reply_to else ("TS-7.2.1.1-9d", "TS-7.2.1.1-9c")
+    )
+    expect.judge(clause, pager.resource_list_targets(msg, [replied]))
+    expect.judge(other, pager.resource_list_targets(msg, [replied]))
+
+
+@pytest.mark.clause("TS-7.2.1.1-2")
+async def test_asserted_originator_if_any_is_the_users(client, expect):
+    msg, _, _ = await client_sends(client, to=BOB, text="who")
+    expect.judge(
+        "TS-7.2.1.1-2",
+        pager.optional_identity(msg, "P-Preferred-Identity", client.profile.client.user),
+    )

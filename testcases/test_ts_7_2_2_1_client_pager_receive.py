@@ -72,3 +72,16 @@ async def test_delivery_notification_is_sent_when_asked(client, expect):
         "TS-7.2.1.1-12-imdn",
         pager.imdn_contribution_id(imdn, stim.message.header("Contribution-ID")),
     )
+
+
+@pytest.mark.clause("TS-7.2.2.1-3")
+async def test_asserted_recipient_if_any_is_the_users(client, expect):
+    stim, _, _ = await deliver_to_client(client)
+    view = await client.settle()
+    finals = view.finals_to(stim.message, from_sut=True)
+    if not finals:
+        raise Inconclusive("the client sent no final response")
+    expect.judge(
+        "TS-7.2.2.1-3",
+        pager.optional_identity(finals[0], "P-Preferred-Identity", client.profile.client.user),
+    )

@@ -48,6 +48,7 @@ log = logging.getLogger("refsut.client")
 ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 ICSI_LARGE = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity fault switches
 PAGER_LIMIT = 1300  # bytes of the CPIM wrapper (TS 7.2.1.3 step 4)
 DISPOSITIONS = ("positive-delivery", "negative-delivery", "display")
 SEND_KEYS = {
@@ -250,6 +251,13 @@ class CpmClient:
             headers.append(("P-Preferred-Service", ICSI_MSG))
         if not self.faults.on("client.no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))
+        # The MAY of 7.2.1.1 step 2: assert the user's own registered address.
+        who = (
+            FOREIGN_IDENTITY
+            if self.faults.on("client.foreign-preferred-identity")
+            else self.cfg.user
+        )
+        headers.append(("P-Preferred-Identity", f"<{who}>"))
         return headers
 
     def _find(self, key: str, value: Any, received_only: bool) -> Record:
@@ -320,7 +328,11 @@ class CpmClient:
                 if not isinstance(raw_targets, list):
                     raise ClientError(400, "group.targets: expected a list of URIs")
                 targets = [_sip_uri_arg(t, "group.targets") for t in raw_targets]
-                if reply_target and reply_target not in targets:
+                if (
+                    reply_target
+                    and reply_target not in targets
+                    and not self.faults.on("client.group-reply-omits-replied")
+                ):
                     targets.append(reply_target)  # 9c/9d: the replied party is listed
                 if not targets:
                     raise ClientError(400, "group.targets: at least one target needed")
@@ -497,6 +509,11 @@ class CpmClient:
         headers = echo + (
             [] if self.faults.on("client.no-server-header") else [("Server", self.cfg.release)]
         )
+        # The MAY of 7.2.2.1 step 3: name the user's own address as the answering identity.
+        who = (
+            FOREIGN_IDENTITY if self.faults.on("client.foreign-identity-in-200") else self.cfg.user
+        )
+        headers.append(("P-Preferred-Identity", f"<{who}>"))
         await txn.reply(200, headers=headers)
 
         record = self._keep(

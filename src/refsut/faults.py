@@ -33,6 +33,21 @@ _ENTRIES = [
     ),
     Fault("client.no-reply-to", "TS-7.2.1.1-4", "reply_address is ignored: no Reply-To is sent"),
     Fault("client.no-user-agent", "TS-7.2.1.1-5", "sent MESSAGE has no User-Agent"),
+    Fault(
+        "client.foreign-preferred-identity",
+        "TS-7.2.1.1-2",
+        "sent MESSAGE asserts an address that is not the user's in P-Preferred-Identity",
+    ),
+    Fault(
+        "client.foreign-identity-in-200",
+        "TS-7.2.2.1-3",
+        "the 200 to a received MESSAGE asserts an address that is not the user's",
+    ),
+    Fault(
+        "client.group-reply-omits-replied",
+        "TS-7.2.1.1-9c",
+        "a group reply does not add the replied party (Reply-To or originator) to the list",
+    ),
     Fault("client.no-privacy", "TS-7.2.1.1-6", "anonymous send carries no Privacy: id"),
     Fault("client.no-expires", "TS-7.2.1.1-7", "expires is ignored: no Expires header is sent"),
     Fault(

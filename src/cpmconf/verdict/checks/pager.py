@@ -351,6 +351,15 @@ def pager_for_small(msg: SipMessage | None, limit: int = PAGER_LIMIT) -> Judgeme
     )
 
 
+@register("TS-7.2.1.1-2", "TS-7.2.2.1-3", passive=False)
+def optional_identity(msg: SipMessage, header: str, user: str) -> Judgement:
+    """A MAY: the client may assert an identity; if it does, it is the user's own address."""
+    v = msg.header(header)
+    if v is None:
+        return judged(True, f"no {header}, or the user's address", "absent (allowed)", msg)
+    return judged(_uri(v) == _uri(user), f"{header}: <{user}>", f"{header}: {v}", msg)
+
+
 # -- client receiving (TS 7.2.2.1, 7.2.2.3) ----------------------------------------------------
 
 
