@@ -334,3 +334,24 @@ def test_peer_closing_mid_message_is_reported_and_close_drops_connections():
         writer.close()
 
     run(main())
+
+
+def test_close_connection_drops_the_stream():
+    """A peer can drop one TCP connection it no longer trusts; others stay open."""
+
+    async def scenario():
+        async with SipEndpoint() as a, SipEndpoint() as b:
+            await a.send(_OPTIONS_FOR_CLOSE, b.address, "tcp")
+            await b.receive(timeout=2.0)
+            assert a.close_connection(b.address, "tcp") is True
+            assert a.close_connection(b.address, "tcp") is False
+            assert not [c for c in a.connections if c[2] == b.address]
+
+    asyncio.run(asyncio.wait_for(scenario(), 5))
+
+
+_OPTIONS_FOR_CLOSE = (
+    b"OPTIONS sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKc\r\n"
+    b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: close-1\r\n"
+    b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+)

@@ -442,19 +442,8 @@ class SipNode:
             txn.future.set_result(msg)
 
     def _drop_stream(self, transport: str, remote: Address) -> None:
-        """Close a stream connection that carried garbage.
-
-        WORKAROUND: the transport layer has no public per-connection close yet, so this uses
-        its connection set when a public method is missing.
-        """
-        close = getattr(self.endpoint, "close_connection", None)
-        if callable(close):
-            with contextlib.suppress(Exception):
-                close(transport, remote)
-            return
-        for conn in list(getattr(self.endpoint, "_live", ())):
-            if getattr(conn, "transport", None) == transport and conn.remote == remote:
-                conn.writer.close()
+        """Close a stream connection that carried garbage."""
+        self.endpoint.close_connection(remote, transport)
 
 
 def parse_header_param(value: str, name: str) -> str | None:

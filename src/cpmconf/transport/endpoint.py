@@ -38,6 +38,20 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 Predicate = Callable[["Inbound"], bool]
 
+
+@dataclass(frozen=True)
+class WireProtocol:
+    """What an endpoint speaks: how streams are framed, how a message is parsed, and whether
+    datagrams are served. SIP uses all three transports; MSRP (RFC 4975) is stream-only."""
+
+    name: str
+    new_framer: Callable[[int], object]  # max message size -> framer with feed(data, now)
+    parse: Callable[[bytes], object]  # raw -> message, raising CodecError
+    datagrams: bool
+
+
+SIP = WireProtocol("SIP", lambda size: SipStreamFramer(max_size=size), SipMessage.parse, True)
+
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_QUEUE = 10_000
 DEFAULT_MAX_MESSAGE = 1024 * 1024
@@ -107,9 +121,9 @@ def _describe(predicate: Predicate | None) -> str:
     return f"a message matching {getattr(predicate, '__qualname__', repr(predicate))}"
 
 
-def _parse(raw: bytes) -> tuple[SipMessage | None, CodecError | None]:
+def _parse(raw: bytes, parse=SipMessage.parse) -> tuple[SipMessage | None, CodecError | None]:
     try:
-        return SipMessage.parse(raw), None
+        return parse(raw), None
     except CodecError as exc:
         return None, exc
     except Exception as exc:  # a codec bug must not kill the receive path
@@ -157,7 +171,9 @@ class SipEndpoint:
         connect_timeout: float = 2.0,
         write_timeout: float = 2.0,
         clock: Callable[[], float] = time.time,
+        protocol: WireProtocol = SIP,
     ) -> None:
+        self.protocol = protocol
         self.host = host
         self.port = port
         self.tls_port: int | None = None
@@ -216,6 +232,11 @@ class SipEndpoint:
     async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         attempts = _BIND_ATTEMPTS if self.port == 0 else 1
+        if not self.protocol.datagrams:
+            server = await asyncio.start_server(self._on_accept("tcp"), self.host, self.port)
+            self._servers.append(server)
+            self.port = _addr(server.sockets[0].getsockname())[1]
+            attempts = 0
         for attempt in range(attempts):
             # UDP first on the asked port, then TCP on the port UDP got; if another socket
             # already holds that TCP port, start over with a fresh ephemeral UDP port.
@@ -395,7 +416,7 @@ class SipEndpoint:
             except Exception:
                 log.exception("tap %r failed in on_received", tap)
         if error is None:
-            message, error = _parse(raw)
+            message, error = _parse(raw, self.protocol.parse)
         else:
             message = None
         if len(self._inbox) >= self._max_queue:
@@ -457,7 +478,7 @@ class SipEndpoint:
         return conn
 
     async def _read_loop(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
-        framer = SipStreamFramer(max_size=self._max_message_size)
+        framer = self.protocol.new_framer(self._max_message_size)
         try:
             while True:
                 try:
@@ -469,7 +490,7 @@ class SipEndpoint:
                 if not data:
                     if framer.pending():
                         error = CodecError(
-                            "SIP stream",
+                            f"{self.protocol.name} stream",
                             f"connection closed with {framer.pending()} bytes of an "
                             "incomplete message",
                         )
@@ -490,6 +511,20 @@ class SipEndpoint:
                     self._deliver(conn.transport, conn.local, conn.remote, frame.raw, frame.time)
         finally:
             self._drop_connection(conn)
+
+    def close_connection(self, remote: Address, transport: str = "tcp") -> bool:
+        """Close every open stream connection to `remote`; True if there was one.
+
+        Lets a peer drop a connection whose framing it no longer trusts, or a test reset a
+        TCP connection on purpose.
+        """
+        remote = _addr(remote)
+        found = [c for c in self._live if c.remote == remote and c.transport == transport]
+        for conn in found:
+            self._drop_connection(conn)
+            if conn.task is not None:
+                conn.task.cancel()
+        return bool(found)
 
     def _drop_connection(self, conn: _Connection) -> None:
         if self._conns.get((conn.transport, conn.remote)) is conn:
