@@ -92,12 +92,61 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
         *rest,
     ]
     code = int(pytest.main(argv))
+    results = out / "compliance.json"
+    if results.exists():
+        try:
+            _write_formats(results, out, strict="--strict-should" in rest)
+        except ValueError as exc:
+            print(f"cpmconf: {exc}", file=sys.stderr)
+            return EXIT_HARNESS
     print(f"cpmconf: reports in {out}")
     if code == 0:
         return EXIT_OK
     if code == 1:
         return EXIT_FAIL
     return EXIT_HARNESS
+
+
+def _write_formats(results: Path, out: Path, strict: bool) -> dict:
+    """Every report format, built from the one results JSON."""
+    from cpmconf import report
+
+    doc = report.load_results(results)
+    paths = report.write_reports(doc, out)
+    junit = out / "junit-verdicts.xml"
+    junit.write_text(
+        report.render_junit(doc, non_strict="fail" if strict else "pass"), encoding="utf-8"
+    )
+    return {**paths, "junit": junit}
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    results = Path(args.results)
+    if results.is_dir():
+        results = results / "compliance.json"
+    try:
+        paths = _write_formats(
+            results, Path(args.out) if args.out else results.parent, args.strict_should
+        )
+    except ValueError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return EXIT_OK
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    from cpmconf import report
+
+    try:
+        paths = report.write_matrix([Path(r) for r in args.runs], Path(args.out))
+    except ValueError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return EXIT_OK
 
 
 def _cmd_sut(args: argparse.Namespace) -> int:
@@ -158,6 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sut", default="embedded", help="'embedded' or a target profile path")
     p.add_argument("--report-dir", default=None, help="report folder (default reports/<time>)")
     p.set_defaults(func=_cmd_run, passthrough=True)
+
+    p = sub.add_parser("report", help="build every report format from a results JSON")
+    p.add_argument("results", help="compliance.json, or the run folder holding it")
+    p.add_argument("--out", default=None, help="output folder (default: beside the results)")
+    p.add_argument("--strict-should", action="store_true", help="non-strict fails in JUnit")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("matrix", help="interop matrix across several runs")
+    p.add_argument("runs", nargs="+", help="run folders or compliance.json files")
+    p.add_argument("--out", required=True, help="output folder for matrix.html and matrix.md")
+    p.set_defaults(func=_cmd_matrix)
 
     p = sub.add_parser("sut", help="run the reference SUT standalone from a target profile")
     p.add_argument("--target", required=True, help="target profile (TOML)")

@@ -1,0 +1,171 @@
+"""Helpers shared by every report format; each works on the results document alone.
+
+Owns what the formats must agree on: the order and wording of verdicts and clause states,
+the HTML anchor names that other reports link to (`clause_anchor`, `case_anchor`), the
+"out of time" reading of an inconclusive reason, coverage counts per group of clauses,
+superseded-clause lineage, and making untrusted text safe to embed (control characters,
+lone surrogates, length).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from cpmconf.plugin.results import CLAUSE_STATES
+from cpmconf.verdict import LEGEND, Verdict
+
+TEST_VERDICTS = [v.value for v in Verdict]
+STATES = list(CLAUSE_STATES)
+
+EXTRA_LEGEND = {
+    "not-tested": "testable, but no test case in this run judged it",
+    "untestable": "the catalogue says the wire cannot show it; the reason is listed",
+    "superseded": "a later entry governs the same behaviour; that entry's verdict counts",
+}
+
+# Verdicts a reader has to act on, most serious first.
+ATTENTION = ["fail", "error", "inconclusive", "non-strict"]
+
+# Phrases the harness uses when a guard time or the overall bound of a test ran out:
+#   "the test did not finish within its overall bound of 30 s" (plugin),
+#   "no 200 (MESSAGE) from the SUT within 2 s" (roles.errors.NoAnswer),
+#   "GET /x: no answer within 5 s" (roles.upper_tester).
+_OUT_OF_TIME = re.compile(
+    r"did not finish within\b"
+    r"|\bno\b.{0,200}?\bfrom the SUT within\s+[\d.]+\s*s\b"
+    r"|\bno answer within\s+[\d.]+\s*s\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_NOT_ANCHOR = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def legend() -> list[tuple[str, str]]:
+    """Every state a test or clause can end in, with its meaning, in display order."""
+    rows = [(v.value, LEGEND[v]) for v in Verdict]
+    return rows + list(EXTRA_LEGEND.items())
+
+
+def clean(text: object) -> str:
+    """`text` as a string with control characters and lone surrogates made visible.
+
+    Message text comes from the SUT; what HTML and XML cannot carry is shown as `\\xNN`.
+    """
+    if text is None:
+        return ""
+    s = text if isinstance(text, str) else str(text)
+    return _CONTROL.sub(_visible, s)
+
+
+def _visible(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """Whitespace collapsed to single spaces, cut to `limit` characters with an ellipsis."""
+    s = " ".join(clean(text).split())
+    if limit is not None and len(s) > limit:
+        s = s[: max(0, limit - 1)].rstrip() + "\u2026"
+    return s
+
+
+def _slug(prefix: str, value: str) -> str:
+    slug = _NOT_ANCHOR.sub("-", value).strip("-")
+    if slug != value:
+        # The same slug from two different values must not share an anchor.
+        slug += "-" + hashlib.sha1(value.encode("utf-8", "replace")).hexdigest()[:6]
+    return f"{prefix}-{slug}"
+
+
+def clause_anchor(clause_id: str) -> str:
+    """The element id of a clause's row in compliance.html (also used by the matrix)."""
+    return _slug("clause", clause_id)
+
+
+def case_anchor(test_id: str) -> str:
+    """The element id of a test's section in compliance.html."""
+    return _slug("test", test_id)
+
+
+def message_anchor(test_id: str, index: object) -> str:
+    return f"{case_anchor(test_id)}-msg-{_NOT_ANCHOR.sub('-', str(index))}"
+
+
+def short_test_name(test: dict) -> str:
+    name = test.get("name")
+    if name:
+        return str(name)
+    tid = str(test.get("id", ""))
+    return tid.rsplit("::", 1)[-1]
+
+
+def is_out_of_time(test: dict) -> bool:
+    """An inconclusive test whose reason says a guard time or the overall bound ran out."""
+    return test.get("verdict") == "inconclusive" and bool(
+        _OUT_OF_TIME.search(str(test.get("reason") or ""))
+    )
+
+
+def clauses_by_id(doc: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in doc.get("clauses", []) if "id" in c}
+
+
+def tests_by_id(doc: dict) -> dict[str, dict]:
+    return {t["id"]: t for t in doc.get("tests", []) if "id" in t}
+
+
+def lineage(clauses: dict[str, dict], clause_id: str) -> list[str]:
+    """The clause followed by each entry that supersedes it, ending at the governing one."""
+    chain = [clause_id]
+    seen = {clause_id}
+    current = clauses.get(clause_id, {}).get("superseded_by")
+    while current and current not in seen:
+        chain.append(current)
+        seen.add(current)
+        current = clauses.get(current, {}).get("superseded_by")
+    governing = clauses.get(clause_id, {}).get("governed_by")
+    if governing and chain[-1] != governing:
+        chain.append(governing)  # the document knows more of the chain than it lists
+    return chain
+
+
+def empty_counts() -> dict:
+    return {"total": 0, "testable": 0, "covered": 0, **{s: 0 for s in STATES}}
+
+
+def coverage(clauses: list[dict]) -> dict:
+    """Clauses total, testable, covered by at least one test, and counts by state."""
+    counts = empty_counts()
+    for c in clauses:
+        counts["total"] += 1
+        counts["testable"] += 1 if c.get("testable") else 0
+        counts["covered"] += 1 if c.get("tests") else 0
+        state = c.get("verdict")
+        if state in counts:
+            counts[state] += 1
+    return counts
+
+
+def coverage_by(doc: dict, key: str) -> dict[str, dict]:
+    """`coverage` per distinct value of a clause field (source, section, role, level)."""
+    groups: dict[str, list[dict]] = {}
+    for c in doc.get("clauses", []):
+        groups.setdefault(str(c.get(key) or "?"), []).append(c)
+    return {name: coverage(groups[name]) for name in sorted(groups, key=_natural)}
+
+
+def _natural(value: str) -> list:
+    """Sort key that orders 7.2.10 after 7.2.9."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", value)]
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.0f}%" if whole else "n/a"
+
+
+def run_title(doc: dict) -> str:
+    run = doc.get("run", {})
+    return clean(run.get("target") or run.get("sut") or "unnamed target")
