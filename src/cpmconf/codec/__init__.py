@@ -1,6 +1,7 @@
 """Codec layer: sans-IO parsing and building of the wire formats the suite handles.
 
-SIP messages and their CPM-relevant header values, SIP stream framing, message/cpim bodies
-and resource lists. Nothing here touches a socket; every parser raises
+SIP messages and their CPM-relevant header values, SIP stream framing, message/cpim bodies,
+resource lists, SDP (sdp.py) and MSRP with its framing and chunking (msrp.py). Nothing here
+touches a socket; every parser raises
 :class:`cpmconf.codec.errors.CodecError` on bad input and nothing else.
 """
