@@ -355,3 +355,33 @@ _OPTIONS_FOR_CLOSE = (
     b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: close-1\r\n"
     b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
 )
+
+
+def test_msrp_over_tcp_with_the_same_machinery():
+    """An MSRP endpoint frames by end-line and queues parsed MSRP messages; no UDP socket."""
+    from cpmconf.codec.msrp import build_request
+    from cpmconf.transport import MSRP
+
+    async def scenario():
+        async with SipEndpoint(protocol=MSRP) as passive, SipEndpoint(protocol=MSRP) as active:
+            to = f"msrp://127.0.0.1:{passive.address[1]}/p1;tcp"
+            frm = f"msrp://127.0.0.1:{active.address[1]}/a1;tcp"
+            bind = build_request("tid00001", "SEND", [to], [frm])  # empty SEND binds the connection
+            chunk = build_request(
+                "t2",
+                "SEND",
+                [to],
+                [frm],
+                message_id="m1",
+                byte_range=(1, 5, 5),
+                content_type="text/plain",
+                body=b"hello",
+            )
+            await active.send(bytes(bind) + bytes(chunk), passive.address, "tcp")
+            first = await passive.receive(timeout=2.0)
+            second = await passive.receive(timeout=2.0)
+            assert first.message.transaction_id == "tid00001" and not first.message.body
+            assert second.message.body == b"hello"
+            assert passive._udp is None
+
+    asyncio.run(asyncio.wait_for(scenario(), 5))

@@ -1,6 +1,9 @@
 """Transport layer: the only layer that touches sockets (asyncio UDP/TCP/TLS on loopback)."""
 
 from cpmconf.transport.endpoint import (
+    MSRP,
+    SIP,
+    WireProtocol,
     DEFAULT_MAX_QUEUE,
     DEFAULT_TIMEOUT,
     Address,
@@ -12,6 +15,9 @@ from cpmconf.transport.endpoint import (
 )
 
 __all__ = [
+    "MSRP",
+    "SIP",
+    "WireProtocol",
     "DEFAULT_MAX_QUEUE",
     "DEFAULT_TIMEOUT",
     "Address",

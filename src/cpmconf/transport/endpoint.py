@@ -31,6 +31,7 @@ from typing import Protocol
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.framing import SipStreamFramer, datagram_frame
+from cpmconf.codec.msrp import MsrpMessage, MsrpStreamFramer
 from cpmconf.codec.sip import SipMessage
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class WireProtocol:
 
 
 SIP = WireProtocol("SIP", lambda size: SipStreamFramer(max_size=size), SipMessage.parse, True)
+# MSRP runs over TCP (or TLS) only; chunks up to the framer's bound, 1 MiB plus headers.
+MSRP = WireProtocol("MSRP", lambda size: MsrpStreamFramer(max_size=size), MsrpMessage.parse, False)
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_QUEUE = 10_000
