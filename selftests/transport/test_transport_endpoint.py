@@ -368,11 +368,11 @@ def test_msrp_over_tcp_with_the_same_machinery():
             frm = f"msrp://127.0.0.1:{active.address[1]}/a1;tcp"
             bind = build_request("tid00001", "SEND", [to], [frm])  # empty SEND binds the connection
             chunk = build_request(
-                "t2",
+                "tid00002",
                 "SEND",
                 [to],
                 [frm],
-                message_id="m1",
+                message_id="msg00001",
                 byte_range=(1, 5, 5),
                 content_type="text/plain",
                 body=b"hello",

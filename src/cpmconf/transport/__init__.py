@@ -1,17 +1,17 @@
 """Transport layer: the only layer that touches sockets (asyncio UDP/TCP/TLS on loopback)."""
 
 from cpmconf.transport.endpoint import (
-    MSRP,
-    SIP,
-    WireProtocol,
     DEFAULT_MAX_QUEUE,
     DEFAULT_TIMEOUT,
+    MSRP,
+    SIP,
     Address,
     Inbound,
     SipEndpoint,
     Tap,
     TransportError,
     TransportTimeout,
+    WireProtocol,
 )
 
 __all__ = [
