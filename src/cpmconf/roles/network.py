@@ -118,6 +118,7 @@ class Core:
         self.devices: list[SimDevice] = []
         self.sut_pf: Address | None = None
         self.sut_client: Address | None = None
+        self.msrp = None  # the run's MsrpPeer (cpmconf.roles.msrp_peer), set by the fixtures
 
     # -- addresses ---------------------------------------------------------------------------
 

@@ -44,11 +44,12 @@ class View:
 
     items: list[Seen]
     errors: list[str] = field(default_factory=list)
+    msrp: list[Seen] = field(default_factory=list)  # MSRP messages (message is an MsrpMessage)
 
     @classmethod
     def from_records(cls, records: Iterable, test_system_ports: Iterable[int]) -> View:
         ts_ports = set(test_system_ports)
-        items, errors = [], []
+        items, errors, msrp = [], [], []
         for r in records:
             if getattr(r, "message", None) is None:
                 if getattr(r, "error", None):
@@ -59,8 +60,9 @@ class View:
             from_sut = dst_port in ts_ports and src_port not in ts_ports
             if r.transport == "tcp" and src_port not in ts_ports and dst_port not in ts_ports:
                 from_sut = False
-            items.append(Seen(r.index, r.time, from_sut, r.message))
-        return cls(items, errors)
+            seen = Seen(r.index, r.time, from_sut, r.message)
+            (msrp if getattr(r, "protocol", "SIP") == "MSRP" else items).append(seen)
+        return cls(items, errors, msrp)
 
     def requests(
         self,
@@ -112,6 +114,14 @@ class View:
             if n == 0 or n >= copies:
                 finals.append(m)
         return finals
+
+    def msrp_from_sut(self, method: str | None = "SEND") -> list:
+        """MSRP messages the SUT sent, in capture order (a method, or None for all)."""
+        return [
+            s.message
+            for s in self.msrp
+            if s.from_sut and (method is None or s.message.method == method)
+        ]
 
     def request(self, call_id: str, method: str | None = None) -> SipMessage | None:
         for s in self.items:

@@ -1,0 +1,146 @@
+"""A simulated MSRP endpoint of the test system: an originator, a device, or a PF's leg.
+
+Owns the test system's side of the MSRP sessions that large message mode sets up: one MSRP
+listener per run (so the capture knows its port), session URIs on it, connecting to a SUT's
+path and binding with an empty SEND (RFC 6135), sending a message in chunks and waiting for
+each 200, and receiving a chunked message while answering every SEND. Every wait is bounded
+by the guard time; a SUT that stalls mid-transfer yields `NoAnswer`, never a hang.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cpmconf.codec.msrp import (
+    MsrpMessage,
+    MsrpUri,
+    Reassembler,
+    build_request,
+    build_response,
+    chunk,
+    new_ident,
+)
+from cpmconf.roles.errors import NoAnswer
+from cpmconf.transport import MSRP, SipEndpoint, TransportError, TransportTimeout
+
+
+@dataclass
+class MsrpSession:
+    """One MSRP session: our URI and, once known, the SUT's path."""
+
+    local: str
+    remote_path: list[str] = field(default_factory=list)
+
+    @property
+    def first_hop(self) -> tuple[str, int]:
+        uri = MsrpUri.parse(self.remote_path[0])
+        return uri.host, uri.port
+
+
+class MsrpPeer:
+    def __init__(self, endpoint: SipEndpoint, guard: float):
+        self.endpoint = endpoint
+        self.guard = guard
+
+    @classmethod
+    def create(cls, host: str, taps, guard: float) -> MsrpPeer:
+        return cls(SipEndpoint(host, 0, taps=taps, protocol=MSRP), guard)
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.address[1]
+
+    def session(self) -> MsrpSession:
+        host, port = self.endpoint.address
+        return MsrpSession(f"msrp://{host}:{port}/{new_ident(12)};tcp")
+
+    def reset(self) -> None:
+        self.endpoint.drain()
+
+    async def _send(self, msg: MsrpMessage, remote: tuple[str, int]) -> None:
+        try:
+            await self.endpoint.send(bytes(msg), remote, "tcp")
+        except TransportError as exc:
+            raise NoAnswer(
+                f"MSRP connection to the SUT at {remote[0]}:{remote[1]} ({exc})", 0
+            ) from exc
+
+    async def _wait_item(self, predicate, what: str, timeout: float | None = None):
+        bound = self.guard if timeout is None else timeout
+        try:
+            return await self.endpoint.receive(
+                lambda i: i.message is not None and predicate(i.message), bound, what=what
+            )
+        except TransportTimeout:
+            raise NoAnswer(what, bound) from None
+
+    async def _wait(self, predicate, what: str, timeout: float | None = None) -> MsrpMessage:
+        return (await self._wait_item(predicate, what, timeout)).message
+
+    def _for(self, session: MsrpSession):
+        mine = MsrpUri.parse(session.local)
+
+        def match(m: MsrpMessage) -> bool:
+            try:
+                return bool(m.to_path()) and m.to_path()[0] == mine
+            except ValueError:
+                return False
+
+        return match
+
+    async def bind(self, session: MsrpSession) -> None:
+        """Open the connection to the SUT's first hop with an empty SEND (RFC 6135)."""
+        send = build_request(new_ident(), "SEND", session.remote_path, [session.local])
+        await self._send(send, session.first_hop)
+        await self._wait(
+            lambda m: (
+                m.is_response and m.transaction_id == send.transaction_id and self._for(session)(m)
+            ),
+            "MSRP 200 to the binding SEND",
+        )
+
+    async def send_message(self, session: MsrpSession, body: bytes, chunk_size: int) -> list:
+        """Send `body` as message/cpim in chunks, each awaiting its 200; returns the responses."""
+        responses = []
+        for req in chunk(
+            body,
+            chunk_size,
+            to_path=session.remote_path,
+            from_path=[session.local],
+            message_id=new_ident(),
+            content_type="message/cpim",
+        ):
+            await self._send(req, session.first_hop)
+            responses.append(
+                await self._wait(
+                    lambda m, tid=req.transaction_id: m.is_response and m.transaction_id == tid,
+                    f"MSRP response to chunk {req.transaction_id}",
+                )
+            )
+        return responses
+
+    async def receive_message(self, session: MsrpSession) -> tuple[bytes, list[MsrpMessage]]:
+        """Answer every SEND to `session` until a message is complete; returns (body, SENDs).
+
+        Empty SENDs (connection binding) are answered and not counted as content.
+        """
+        match = self._for(session)
+        assembler = None
+        sends: list[MsrpMessage] = []
+        while assembler is None or not assembler.complete:
+            what = "MSRP SEND" if assembler is None else "the rest of a chunked MSRP SEND"
+            item = await self._wait_item(
+                lambda m: m.is_request and m.method == "SEND" and match(m), what
+            )
+            send = item.message
+            sends.append(send)
+            # The 200 goes back on the connection the SEND came in on (RFC 4975 section 7.2).
+            await self.endpoint.send(
+                bytes(build_response(send, 200, own_uri=session.local)), item.remote, "tcp"
+            )
+            if not send.body:
+                continue  # the empty binding SEND
+            if assembler is None:
+                assembler = Reassembler()
+            assembler.feed(send)
+        return assembler.message(), sends
