@@ -163,10 +163,8 @@ def test_adhoc_group_goes_to_controlling_function_with_resource_list():
     run(scenario)
 
 
-def test_large_message_is_refused_and_upper_tester_errors():
+def test_upper_tester_errors():
     async def scenario(core: Core, sut):
-        status, body = await http(sut, "POST", "/send", {"to": BOB, "text": "x" * 1300})
-        assert status == 501 and body == {"error": "large message mode not implemented yet"}
         assert (await http(sut, "GET", "/nowhere"))[0] == 404
         assert (await http(sut, "GET", "/send"))[0] == 405
         assert (await http(sut, "POST", "/send", raw=b"{nope"))[0] == 400
@@ -196,8 +194,16 @@ def test_pager_threshold_counts_the_cpim_wrapper():
             core, sut, {"to": BOB, "text": "x" * (1300 - overhead)}
         )
         assert len(msg.body) == 1300
-        status, _ = await http(sut, "POST", "/send", {"to": BOB, "text": "x" * (1301 - overhead)})
-        assert status == 501
+        # one byte more: large message mode, an INVITE (TS 7.2.1.2), here turned down
+        call = asyncio.create_task(
+            http(sut, "POST", "/send", {"to": BOB, "text": "x" * (1301 - overhead)})
+        )
+        item = await core.request(lambda m: m.method == "INVITE")
+        await core.answer(item, 486, reason="Busy Here")
+        ack = await core.request(lambda m: m.method == "ACK")
+        assert ack.message.call_id == item.message.call_id
+        status, result = await call
+        assert status == 200 and result["status"] == 486
 
     run(scenario)
 

@@ -10,9 +10,24 @@ import pytest
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.headers import AcceptContact
+from cpmconf.codec.msrp import chunk
 from cpmconf.codec.sip import SipMessage
+from cpmconf.transport import TransportTimeout
 from refsut.faults import REGISTRY
 
+from .large_support import (
+    ICSI_LARGE,
+    accept_large_send,
+    in_dialog,
+    invite_the_client,
+    large_invite_refused,
+    media_of,
+    offer_sdp,
+    pf_through_bye,
+    pf_until_answer,
+    start_large_send,
+    with_peers,
+)
 from .support import (
     ALICE,
     BOB,
@@ -214,6 +229,121 @@ async def drop_uid(core, sut):
     assert rec["message_uid"] is None
 
 
+# --------------------------------------------------------------------------- large mode
+
+
+async def large_no_largemsg_icsi(core, sut):
+    inv = await large_invite_refused(core, sut)
+    accept = AcceptContact.parse(inv.header("Accept-Contact"))
+    assert not accept.has_icsi(ICSI_LARGE) and accept.has_icsi(MSG_ICSI)
+
+
+async def large_expires(core, sut):
+    inv = await large_invite_refused(core, sut, {"to": BOB, "text": "L" * 2000, "expires": 60})
+    assert inv.header("Expires") == "60" and inv.header("Message-Expires") is None
+
+
+async def large_no_timer(core, sut):
+    inv = await large_invite_refused(core, sut)
+    assert "timer" not in inv.header_list("Supported")
+
+
+async def large_sendrecv(core, sut):
+    assert media_of(await large_invite_refused(core, sut)).direction() == "sendrecv"
+
+
+async def large_no_accept_types(core, sut):
+    assert media_of(await large_invite_refused(core, sut)).accept_types() == []
+
+
+async def large_setup_passive(core, sut):
+    assert media_of(await large_invite_refused(core, sut)).setup() == "passive"
+
+
+@with_peers
+async def large_wrong_size(core, sut, peer, _):
+    call, item = await start_large_send(core, sut, {"to": BOB, "text": "L" * 2000})
+    body, _ = await accept_large_send(core, peer, item)
+    assert media_of(item.message).file_selector()["size"] != len(body)
+    await call
+
+
+@with_peers
+async def large_no_bind(core, sut, peer, _):
+    call, item = await start_large_send(core, sut, {"to": BOB, "text": "L" * 2000})
+    _, sends = await accept_large_send(core, peer, item)
+    assert sends[0].body  # the first SEND already carries content
+    await call
+
+
+@with_peers
+async def recv_answer_sendrecv(core, sut, peer, _):
+    _, ok = await invite_the_client(core, sut, offer_sdp(peer.uri()))
+    assert ok.status == 200 and media_of(ok).direction() == "sendrecv"
+
+
+@with_peers
+async def recv_setup_passive(core, sut, peer, _):
+    _, ok = await invite_the_client(core, sut, offer_sdp(peer.uri()))
+    assert ok.status == 200 and media_of(ok).setup() == "passive"
+
+
+@with_peers
+async def recv_no_bind(core, sut, peer, _):
+    inv, ok = await invite_the_client(core, sut, offer_sdp(peer.uri()))
+    await core.send(in_dialog(core, "ACK", inv, ok, 1), sut.client.address)
+    with pytest.raises(TransportTimeout):  # connected, but no empty SEND within a bound
+        await peer.request(timeout=0.5)
+    ((_, _, remote),) = peer.ep.connections
+    (own,) = media_of(ok).path_uris()
+    send = next(
+        chunk(b"x", 1, to_path=own, from_path=peer.uri(), message_id="m0000001", content_type="a/b")
+    )
+    assert (await peer.transact(send, remote)).status == 200
+
+
+@with_peers
+async def recv_no_reassembly(core, sut, peer, _):
+    inv, ok = await invite_the_client(core, sut, offer_sdp(peer.uri()))
+    await core.send(in_dialog(core, "ACK", inv, ok, 1), sut.client.address)
+    bind = await peer.request()
+    await peer.answer(bind)
+    wrapper = cpim_body("r" * 3000, to_uri=CAROL)
+    (own,) = media_of(ok).path_uris()
+    for send in chunk(wrapper, 2000, to_path=own, from_path=peer.uri(), message_id="m0000002"):
+        assert (await peer.transact(send, bind.remote)).status == 200
+    (rec,) = await received(sut)
+    assert rec["text"] != "r" * 3000 and len(rec["text"]) <= 2000
+
+
+@with_peers
+async def pf_large_setup_active(core, sut, orig, dev):
+    assert media_of((await pf_until_answer(core, sut, orig, dev))["ok"]).setup() == "active"
+
+
+@with_peers
+async def pf_large_no_prepend(core, sut, orig, dev):
+    s = await pf_until_answer(core, sut, orig, dev)
+    assert media_of(s["ok"]).path_uris() == [s["d"]]
+
+
+@with_peers
+async def pf_large_no_server(core, sut, orig, dev):
+    assert (await pf_until_answer(core, sut, orig, dev))["ok"].header("Server") is None
+
+
+@with_peers
+async def pf_large_no_uid_in_bye(core, sut, orig, dev):
+    bye_ok, d_bye = await pf_through_bye(core, sut, orig, dev)
+    assert bye_ok.header("Message-UID") is not None and d_bye.header("Message-UID") is None
+
+
+@with_peers
+async def pf_large_no_uid_in_bye_200(core, sut, orig, dev):
+    bye_ok, d_bye = await pf_through_bye(core, sut, orig, dev)
+    assert bye_ok.header("Message-UID") is None and d_bye.header("Message-UID") is not None
+
+
 BROKEN = {
     "pf.ignore-block": ignore_block,
     "pf.no-415": no_415,
@@ -238,6 +368,23 @@ BROKEN = {
     "client.no-conversation-id-echo": no_conversation_echo,
     "client.no-delivery-imdn": no_delivery_imdn,
     "client.drop-message-uid": drop_uid,
+    "client.large-no-largemsg-icsi": large_no_largemsg_icsi,
+    "client.large-expires-not-message-expires": large_expires,
+    "client.large-no-timer": large_no_timer,
+    "client.large-sendrecv": large_sendrecv,
+    "client.large-no-accept-types": large_no_accept_types,
+    "client.large-setup-passive": large_setup_passive,
+    "client.large-wrong-file-selector-size": large_wrong_size,
+    "client.large-no-bind-send": large_no_bind,
+    "client.recv-answer-sendrecv": recv_answer_sendrecv,
+    "client.recv-setup-passive": recv_setup_passive,
+    "client.recv-no-bind-send": recv_no_bind,
+    "client.recv-no-reassembly": recv_no_reassembly,
+    "pf.large-setup-active": pf_large_setup_active,
+    "pf.large-no-path-prepend": pf_large_no_prepend,
+    "pf.large-no-server": pf_large_no_server,
+    "pf.large-no-uid-in-bye": pf_large_no_uid_in_bye,
+    "pf.large-no-uid-in-bye-200": pf_large_no_uid_in_bye_200,
 }
 # Covered in test_refsut_pf.py / test_refsut_client.py next to the unbroken behaviour.
 ELSEWHERE = {

@@ -34,6 +34,9 @@ def test_config_defaults_and_normalisation():
     assert parsed.pf.users[0].devices[0].instance == "<urn:uuid:1>"
     assert parsed.pf.recording == {"originating", "terminating"}
     assert parsed.client.domain == "example.net"
+    # large message mode options and their defaults
+    assert parsed.client.msrp_chunk_size == 2048 and parsed.client.answer_delay_ms == 0
+    assert parsed.client.out_of_resources is False and parsed.pf.allow_anonymity is True
 
 
 @pytest.mark.parametrize(
@@ -50,6 +53,12 @@ def test_config_defaults_and_normalisation():
         (lambda c: c["client"].update(outbound_proxy="127.0.0.1"), "client.outbound_proxy"),
         (lambda c: c["client"].update(instance="not-a-urn"), "client.instance"),
         (lambda c: c["pf"].update(store="/no/such/dir/x.sqlite"), "pf.store"),
+        (lambda c: c["pf"].update(allow_anonymity="no"), "pf.allow_anonymity"),
+        (lambda c: c["pf"].update(min_client_release="new"), "pf.min_client_release"),
+        (lambda c: c["client"].update(msrp_chunk_size=0), "client.msrp_chunk_size"),
+        (lambda c: c["client"].update(msrp_chunk_size=2**20), "client.msrp_chunk_size"),
+        (lambda c: c["client"].update(answer_delay_ms=-1), "client.answer_delay_ms"),
+        (lambda c: c["client"].update(out_of_resources=1), "client.out_of_resources"),
     ],
 )
 def test_config_errors_name_the_key(mutate, key):

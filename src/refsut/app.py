@@ -21,7 +21,12 @@ log = logging.getLogger("refsut")
 
 class RefSut:
     def __init__(
-        self, config: Config, *, leg_timeout: float = 4.0, sip_timeout: float = 4.0
+        self,
+        config: Config,
+        *,
+        leg_timeout: float = 4.0,
+        sip_timeout: float = 4.0,
+        msrp_timeout: float = 2.0,
     ) -> None:
         self.config = config
         self.faults = Faults(config.faults)
@@ -31,18 +36,26 @@ class RefSut:
         self.upper_tester: UpperTester | None = None
         self._leg_timeout = leg_timeout
         self._sip_timeout = sip_timeout
+        self._msrp_timeout = msrp_timeout
 
     async def start(self) -> RefSut:
         try:
             if self.config.pf is not None:
                 self.store = MessageStore(self.config.pf.store)
                 self.pf = ParticipatingFunction(
-                    self.config.pf, self.faults, self.store, leg_timeout=self._leg_timeout
+                    self.config.pf,
+                    self.faults,
+                    self.store,
+                    leg_timeout=self._leg_timeout,
+                    msrp_timeout=self._msrp_timeout,
                 )
                 await self.pf.start()
             if self.config.client is not None:
                 self.client = CpmClient(
-                    self.config.client, self.faults, sip_timeout=self._sip_timeout
+                    self.config.client,
+                    self.faults,
+                    sip_timeout=self._sip_timeout,
+                    msrp_timeout=self._msrp_timeout,
                 )
                 await self.client.start()
                 self.upper_tester = UpperTester(self.client, self.config.client.upper_tester)

@@ -9,6 +9,7 @@ write from text here.
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
@@ -85,3 +86,50 @@ def multipart_mixed(parts: Iterable[tuple[list[tuple[str, str]], bytes]]) -> tup
         out += body + b"\r\n"
     out += f"--{boundary}--\r\n".encode()
     return f"multipart/mixed;boundary={boundary}", out
+
+
+def multipart_parts(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
+    """Split a multipart body (RFC 2046) into ``(headers with lower-case names, body)``.
+
+    Tolerant on purpose (LF-only line ends, missing close delimiter); returns [] when the
+    Content-Type names no boundary.
+    """
+    m = re.search(r';\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', content_type, re.IGNORECASE)
+    if m is None:
+        return []
+    delimiter = b"--" + (m.group(1) or m.group(2)).encode("utf-8")
+    parts = []
+    for piece in body.split(delimiter)[1:]:
+        if piece.startswith(b"--"):
+            break
+        piece = piece[2:] if piece.startswith(b"\r\n") else piece.removeprefix(b"\n")
+        piece = piece[:-2] if piece.endswith(b"\r\n") else piece.removesuffix(b"\n")
+        if piece.startswith(b"\r\n"):  # no headers at all
+            head, content = b"", piece[2:]
+        else:
+            head, sep, content = piece.partition(b"\r\n\r\n")
+            if not sep:
+                head, _, content = piece.partition(b"\n\n")
+        headers: dict[str, str] = {}
+        for line in head.decode("utf-8", errors="replace").splitlines():
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        parts.append((headers, content))
+    return parts
+
+
+def body_part(content_type: str | None, body: bytes, media_type: str) -> bytes | None:
+    """The body itself when it is of ``media_type``, else the first such part of a
+    multipart body, else None."""
+    if content_type is None:
+        return None
+    outer = content_type.split(";", 1)[0].strip().lower()
+    if outer == media_type:
+        return body
+    if outer.startswith("multipart/"):
+        for headers, content in multipart_parts(content_type, body):
+            inner = headers.get("content-type", "text/plain").split(";", 1)[0].strip().lower()
+            if inner == media_type:
+                return content
+    return None

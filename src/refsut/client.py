@@ -1,19 +1,18 @@
-"""The CPM Client in pager mode: registration (TS 7.1), sending (7.2.1.1, 7.2.1.3), receiving
-(7.2.2.1, 7.2.2.3).
+"""The CPM Client: registration (TS 7.1), sending (7.2.1.1, 7.2.1.3), receiving (7.2.2.1,
+7.2.2.3), and large message mode through :mod:`refsut.client_large` (7.2.1.2, 7.2.2.2).
 
 It owns the client's SIP behaviour and its memory of sent and received messages, which the
 upper tester (:mod:`refsut.upper_tester`) exposes. Every outbound request goes to the
-outbound proxy (the SIP/IP core played by the test system). Messages whose CPIM wrapper is
-larger than 1300 bytes are refused for now: large message mode is a later addition and will
-plug in at :meth:`CpmClient.send`.
+outbound proxy (the SIP/IP core played by the test system). :meth:`CpmClient.send` picks
+the mode by the size of the CPIM wrapper: up to 1300 bytes a MESSAGE (pager mode), above
+an INVITE and an MSRP session (large message mode).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
@@ -28,8 +27,11 @@ from cpmconf.codec.headers import (
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies
+from .client_large import LargeMode
 from .config import ClientConfig, format_address
 from .faults import Faults
+from .msrpcore import MsrpNode
+from .records import Record
 from .sipcore import (
     ServerTransaction,
     SipNode,
@@ -62,9 +64,18 @@ SEND_KEYS = {
     "anonymous",
     "expires",
     "disposition",
+    "cancel",
 }
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
-ALLOW = "MESSAGE, OPTIONS"
+ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"
+
+
+class Route(NamedTuple):
+    """Where a message goes: Request-URI, CPIM To, and the ad-hoc group's list."""
+
+    request_uri: str
+    cpim_to: str
+    targets: list[str] | None
 
 
 class ClientError(Exception):
@@ -74,33 +85,6 @@ class ClientError(Exception):
         super().__init__(text)
         self.status = status
         self.text = text
-
-
-@dataclass
-class Record:
-    """One sent or received message as /messages shows it, plus what replies need."""
-
-    id: str
-    direction: str
-    call_id: str
-    from_: str | None
-    to: str | None
-    conversation_id: str | None
-    contribution_id: str | None
-    in_reply_to: str | None
-    reply_to: str | None
-    content_type: str | None
-    text: str | None
-    message_uid: int | None
-    mode: str = "pager"
-    status: int | None = None
-    originator: str | None = field(default=None, repr=False)  # not shown: reply target
-
-    def public(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["from"] = d.pop("from_")
-        d.pop("originator")
-        return d
 
 
 def _sip_uri_arg(value: Any, key: str) -> str:
@@ -113,13 +97,28 @@ def _sip_uri_arg(value: Any, key: str) -> str:
 
 
 class CpmClient:
-    def __init__(self, cfg: ClientConfig, faults: Faults, *, sip_timeout: float = 4.0) -> None:
+    def __init__(
+        self,
+        cfg: ClientConfig,
+        faults: Faults,
+        *,
+        sip_timeout: float = 4.0,
+        msrp_timeout: float = 2.0,
+    ) -> None:
         self.cfg = cfg
         self.faults = faults
         self.sip_timeout = sip_timeout
+        self.msrp_timeout = msrp_timeout
+        self.large = LargeMode(self)
         self.node = SipNode(
-            "client", cfg.listen, cfg.transport, cfg.outbound_proxy, self._on_request
+            "client",
+            cfg.listen,
+            cfg.transport,
+            cfg.outbound_proxy,
+            self._on_request,
+            on_ack=self.large.ack,
         )
+        self.msrp = MsrpNode("client", cfg.listen[0])
         self.registered = False
         self.gruu: str | None = None
         self.sent: list[Record] = []
@@ -135,12 +134,14 @@ class CpmClient:
 
     async def start(self) -> None:
         await self.node.start()
+        await self.msrp.start()
         self._reg_call_id = new_call_id(self.node.address[0])
 
     async def close(self) -> None:
         if self._refresh is not None:
             self._refresh.cancel()
         await self.node.close()
+        await self.msrp.close()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -308,12 +309,113 @@ class CpmClient:
         disposition = args.get("disposition", [])
         if not isinstance(disposition, list) or any(d not in DISPOSITIONS for d in disposition):
             raise ClientError(400, f"disposition: expected a list drawn from {DISPOSITIONS}")
+        cancel = args.get("cancel", False)
+        if not isinstance(cancel, bool):
+            raise ClientError(400, "cancel: expected true or false")
 
+        # The mode is chosen on the wrapper the unbroken client would send, so that a fault
+        # switch of one mode never moves a message into the other (TS 7.2.1.3 step 4).
+        plain = self._addressing(args, replied, faulty=False)
+        probe = self._wrapper(plain, text, content_type, disposition, faulty=False)
+        large = len(bytes(probe)) > PAGER_LIMIT and not self.faults.on("client.pager-over-1300")
+        if cancel and not large:
+            raise ClientError(400, "cancel: only a large-mode message (over 1300 bytes) has one")
+        # The pager-mode fault switches act on pager-mode messages only.
+        route = plain if large else self._addressing(args, replied, faulty=True)
+        pager_fault = (lambda name: False) if large else self.faults.on
+
+        if pager_fault("client.new-conversation-id-always"):
+            conversation_id = new_token_id()
+        elif continued is not None and continued.conversation_id:
+            conversation_id = continued.conversation_id
+        elif replied is not None and replied.conversation_id:
+            conversation_id = replied.conversation_id
+        else:
+            conversation_id = new_token_id()
+        if pager_fault("client.reuse-contribution-id") and self._last_contribution:
+            contribution_id = self._last_contribution
+        else:
+            contribution_id = new_token_id()
+        in_reply_to = None
+        if replied is not None and not pager_fault("client.no-in-reply-to"):
+            in_reply_to = replied.contribution_id
+
+        wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=True))
+        self._last_contribution = contribution_id
+        record = Record(
+            id=self._next_id(),
+            direction="sent",
+            call_id=new_call_id(self.node.address[0]),
+            from_=self.cfg.user,
+            to=route.request_uri,
+            conversation_id=conversation_id,
+            contribution_id=contribution_id,
+            in_reply_to=in_reply_to,
+            reply_to=reply_address,
+            content_type=content_type,
+            text=text,
+            message_uid=None,
+            mode="large" if large else "pager",
+        )
+        if large:
+            headers = self.large.invite_headers(
+                reply_address=reply_address,
+                anonymous=anonymous,
+                expires=expires,
+                ids=[
+                    ("Conversation-ID", conversation_id),
+                    ("Contribution-ID", contribution_id),
+                    *([("InReplyTo-Contribution-ID", in_reply_to)] if in_reply_to else []),
+                ],
+            )
+            self._keep(record)
+            await self.large.send(
+                record, route.request_uri, route.targets, headers, wrapper, [content_type], cancel
+            )
+            return {"ok": True, "id": record.id, "call_id": record.call_id, "status": record.status}
+
+        headers = self._common_headers()
+        if reply_address is not None and not self.faults.on("client.no-reply-to"):
+            headers.append(("Reply-To", f"<{reply_address}>"))
+        if anonymous and not self.faults.on("client.no-privacy"):
+            headers.append(("Privacy", "id"))
+        if expires is not None and not self.faults.on("client.no-expires"):
+            headers.append(("Expires", str(expires)))
+        headers += [("Conversation-ID", conversation_id), ("Contribution-ID", contribution_id)]
+        if in_reply_to:
+            headers.append(("InReplyTo-Contribution-ID", in_reply_to))
+        body = wrapper
+        if route.targets is not None and not self.faults.on("client.adhoc-no-resource-list"):
+            # RFC 5365: the list travels next to the message in a multipart/mixed body
+            ctype, body = bodies.multipart_mixed(
+                [
+                    ([("Content-Type", "message/cpim")], wrapper),
+                    (
+                        [
+                            ("Content-Type", "application/resource-lists+xml"),
+                            ("Content-Disposition", "recipient-list"),
+                        ],
+                        bytes(bodies.recipient_list(route.targets)),
+                    ),
+                ]
+            )
+            headers += [("Require", "recipient-list-message"), ("Content-Type", ctype)]
+        else:
+            headers.append(("Content-Type", "message/cpim"))
+
+        self._keep(record)
+        await self._send_message(record, route.request_uri, headers, body)
+        return {"ok": True, "id": record.id, "call_id": record.call_id, "status": record.status}
+
+    def _addressing(self, args: dict, replied: Record | None, *, faulty: bool) -> Route:
+        """Request-URI, CPIM To and ad-hoc list of a send; ``faulty`` applies the pager-mode
+        fault switches that change them."""
+        fault = self.faults.on if faulty else (lambda name: False)
         # The party a reply goes to: its Reply-To, else its authenticated originator (8b/8c).
         reply_target = None
         if replied is not None:
             reply_target = replied.originator
-            if replied.reply_to and not self.faults.on("client.reply-ignores-reply-to"):
+            if replied.reply_to and not fault("client.reply-ignores-reply-to"):
                 reply_target = replied.reply_to
 
         targets: list[str] | None = None
@@ -331,7 +433,7 @@ class CpmClient:
                 if (
                     reply_target
                     and reply_target not in targets
-                    and not self.faults.on("client.group-reply-omits-replied")
+                    and not fault("client.group-reply-omits-replied")
                 ):
                     targets.append(reply_target)  # 9c/9d: the replied party is listed
                 if not targets:
@@ -345,29 +447,18 @@ class CpmClient:
             request_uri = cpim_to = reply_target
         else:
             raise ClientError(400, "one of to, group or reply_to_message is required")
+        return Route(request_uri, cpim_to, targets)
 
-        if self.faults.on("client.new-conversation-id-always"):
-            conversation_id = new_token_id()
-        elif continued is not None and continued.conversation_id:
-            conversation_id = continued.conversation_id
-        elif replied is not None and replied.conversation_id:
-            conversation_id = replied.conversation_id
-        else:
-            conversation_id = new_token_id()
-        if self.faults.on("client.reuse-contribution-id") and self._last_contribution:
-            contribution_id = self._last_contribution
-        else:
-            contribution_id = new_token_id()
-        in_reply_to = None
-        if replied is not None and not self.faults.on("client.no-in-reply-to"):
-            in_reply_to = replied.contribution_id
-
-        cpim_from = self.cfg.user
-        if self.faults.on("client.cpim-wrong-from"):
+    def _wrapper(
+        self, route: Route, text: str, content_type: str, disposition: list, *, faulty: bool
+    ) -> CpimMessage:
+        """The CPIM wrapper of a message (TS 7.2.1.3); ``faulty`` applies its fault switches."""
+        cpim_from, cpim_to = self.cfg.user, route.cpim_to
+        if faulty and self.faults.on("client.cpim-wrong-from"):
             cpim_from = f"sip:someone-else@{self.cfg.domain}"
-        if self.faults.on("client.cpim-wrong-to"):
+        if faulty and self.faults.on("client.cpim-wrong-to"):
             cpim_to = self.cfg.user
-        cpim = bodies.cpim_wrapper(
+        return bodies.cpim_wrapper(
             from_uri=cpim_from,
             to_uri=cpim_to,
             content_type=content_type,
@@ -375,57 +466,6 @@ class CpmClient:
             message_id=new_token_id(),
             disposition=disposition,
         )
-        wrapper = bytes(cpim)
-        if len(wrapper) > PAGER_LIMIT and not self.faults.on("client.pager-over-1300"):
-            raise ClientError(501, "large message mode not implemented yet")
-
-        headers = self._common_headers()
-        if reply_address is not None and not self.faults.on("client.no-reply-to"):
-            headers.append(("Reply-To", f"<{reply_address}>"))
-        if anonymous and not self.faults.on("client.no-privacy"):
-            headers.append(("Privacy", "id"))
-        if expires is not None and not self.faults.on("client.no-expires"):
-            headers.append(("Expires", str(expires)))
-        headers += [("Conversation-ID", conversation_id), ("Contribution-ID", contribution_id)]
-        if in_reply_to:
-            headers.append(("InReplyTo-Contribution-ID", in_reply_to))
-        body = wrapper
-        if targets is not None and not self.faults.on("client.adhoc-no-resource-list"):
-            # RFC 5365: the list travels next to the message in a multipart/mixed body
-            ctype, body = bodies.multipart_mixed(
-                [
-                    ([("Content-Type", "message/cpim")], wrapper),
-                    (
-                        [
-                            ("Content-Type", "application/resource-lists+xml"),
-                            ("Content-Disposition", "recipient-list"),
-                        ],
-                        bytes(bodies.recipient_list(targets)),
-                    ),
-                ]
-            )
-            headers += [("Require", "recipient-list-message"), ("Content-Type", ctype)]
-        else:
-            headers.append(("Content-Type", "message/cpim"))
-
-        self._last_contribution = contribution_id
-        record = Record(
-            id=self._next_id(),
-            direction="sent",
-            call_id=new_call_id(self.node.address[0]),
-            from_=self.cfg.user,
-            to=request_uri,
-            conversation_id=conversation_id,
-            contribution_id=contribution_id,
-            in_reply_to=in_reply_to,
-            reply_to=reply_address,
-            content_type=content_type,
-            text=text,
-            message_uid=None,
-        )
-        self._keep(record)
-        await self._send_message(record, request_uri, headers, body)
-        return {"ok": True, "id": record.id, "call_id": record.call_id, "status": record.status}
 
     async def _send_message(
         self, record: Record, request_uri: str, headers: list[tuple[str, str]], body: bytes
@@ -468,8 +508,15 @@ class CpmClient:
                     ("Server", self.cfg.release),
                 ],
             )
+        elif req.method == "INVITE":
+            await self.large.invite(txn)
+        elif req.method == "BYE":
+            if not await self.large.bye(txn):
+                await txn.reply(481)
         elif req.method == "CANCEL":
-            await txn.reply(481)
+            invite = self.node.find_invite(req)
+            await txn.reply(200 if invite is not None else 481)
+            self.large.cancel(invite)  # 487 to the INVITE if it is still pending
         else:
             await txn.reply(405, headers=[("Allow", ALLOW)])
 

@@ -23,6 +23,9 @@ PREFERENCES = ("deliver", "defer", "store", "interwork")
 RECORDING_SIDES = ("originating", "terminating")
 TRANSPORTS = ("udp", "tcp")
 DEFAULT_ALLOWED_TYPES = ("message/cpim", "text/plain", "message/imdn+xml")
+# A chunk and its MSRP headers must fit the 1 MiB a transport endpoint frames by default.
+MAX_CHUNK_SIZE = 1024 * 1024 - 4096
+MAX_ANSWER_DELAY_MS = 10_000
 
 
 class ConfigError(ValueError):
@@ -66,6 +69,7 @@ class PfConfig:
     users: tuple[UserConfig, ...]
     allowed_content_types: tuple[str, ...]
     min_client_release: str | None = None
+    allow_anonymity: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class ClientConfig:
     release: str
     upper_tester: Address
     controlling_function: str | None = None
+    msrp_chunk_size: int = 2048  # bytes of CPIM per MSRP SEND chunk (large message mode)
+    out_of_resources: bool = False  # answer large-mode INVITEs with 480 (TS 7.2.2.2)
+    answer_delay_ms: int = 0  # wait this long before the 200 to a large-mode INVITE
 
     @property
     def domain(self) -> str:
@@ -198,6 +205,13 @@ def _str_list(obj: _Obj, name: str, default: Any = ...) -> list[str]:
     return list(items)
 
 
+def _int_range(obj: _Obj, name: str, default: int, low: int, high: int) -> int:
+    v = obj.take(name, int, default)
+    if not low <= v <= high:
+        raise ConfigError(obj.key(name), f"expected an integer from {low} to {high}, got {v}")
+    return v
+
+
 def _release(obj: _Obj, name: str, default: str) -> str:
     v = obj.take(name, str, default)
     if not v or any(c in v for c in "\r\n"):
@@ -273,6 +287,12 @@ def _pf(value: Any) -> PfConfig:
         if not re.fullmatch(r"[A-Za-z0-9!#$&^_.+\-]+/[A-Za-z0-9!#$&^_.+\-]+", t):
             raise ConfigError(f"{obj.key('allowed_content_types')}[{i}]", f"not a type: {t!r}")
     min_release = obj.take("min_client_release", str, None, null=True)
+    if min_release is not None and not re.search(r"[0-9]", min_release):
+        raise ConfigError(
+            obj.key("min_client_release"),
+            f"expected a release like OMA2.0 or CPM-client/OMA2.0, got {min_release!r}",
+        )
+    allow_anonymity = obj.take("allow_anonymity", bool, True)
     obj.done()
     return PfConfig(
         listen=listen,
@@ -286,6 +306,7 @@ def _pf(value: Any) -> PfConfig:
         users=users,
         allowed_content_types=tuple(t.lower() for t in allowed),
         min_client_release=min_release,
+        allow_anonymity=allow_anonymity,
     )
 
 
@@ -301,6 +322,9 @@ def _client(value: Any) -> ClientConfig:
     cf = obj.take("controlling_function", str, None, null=True)
     if cf is not None:
         _sip_uri(cf, obj.key("controlling_function"))
+    chunk_size = _int_range(obj, "msrp_chunk_size", 2048, 1, MAX_CHUNK_SIZE)
+    out_of_resources = obj.take("out_of_resources", bool, False)
+    answer_delay = _int_range(obj, "answer_delay_ms", 0, 0, MAX_ANSWER_DELAY_MS)
     obj.done()
     return ClientConfig(
         listen=listen,
@@ -311,6 +335,9 @@ def _client(value: Any) -> ClientConfig:
         release=release,
         upper_tester=upper,
         controlling_function=cf,
+        msrp_chunk_size=chunk_size,
+        out_of_resources=out_of_resources,
+        answer_delay_ms=answer_delay,
     )
 
 

@@ -91,6 +91,52 @@ _ENTRIES = [
         "TS-7.2.1.3-4-large",
         "a message whose CPIM wrapper exceeds 1300 bytes is still sent as a MESSAGE",
     ),
+    # ---- client, sending in large message mode (7.2.1.2)
+    Fault(
+        "client.large-no-largemsg-icsi",
+        "TS-7.2.1.2-1",
+        "Accept-Contact of a large-mode INVITE names the msg ICSI instead of the largemsg ICSI",
+    ),
+    Fault(
+        "client.large-expires-not-message-expires",
+        "TS-7.2.1.2-8",
+        "a large-mode INVITE carries the expiry in Expires instead of Message-Expires",
+    ),
+    Fault("client.large-no-timer", "TS-7.2.1.2-12", "a large-mode INVITE has no Supported: timer"),
+    Fault("client.large-sendrecv", "TS-7.2.1.2-17a", "the SDP offer says a=sendrecv"),
+    Fault("client.large-no-accept-types", "TS-7.2.1.2-17b", "the SDP offer has no a=accept-types"),
+    Fault(
+        "client.large-wrong-file-selector-size",
+        "TS-7.2.1.2-17e",
+        "a=file-selector size in the SDP offer is one byte short of the CPIM wrapper",
+    ),
+    Fault("client.large-setup-passive", "TS-7.2.1.2-17f", "the SDP offer says a=setup:passive"),
+    Fault(
+        "client.large-no-bind-send",
+        "TS-7.2.1.2-on200-6",
+        "after connecting, the first MSRP SEND already carries content (no empty bind SEND)",
+    ),
+    # ---- client, receiving in large message mode (7.2.2.2)
+    Fault(
+        "client.recv-answer-sendrecv",
+        "TS-7.2.2.2-2c.iii",
+        "the SDP answer to a large-mode INVITE says a=sendrecv",
+    ),
+    Fault(
+        "client.recv-setup-passive",
+        "TS-7.2.2.2-2c.vi",
+        "the SDP answer to a large-mode INVITE says a=setup:passive",
+    ),
+    Fault(
+        "client.recv-no-bind-send",
+        "TS-7.2.2.2-ack-5",
+        "after connecting for a received large message, no empty bind SEND is sent",
+    ),
+    Fault(
+        "client.recv-no-reassembly",
+        "TS-7.2.2.2-chunks",
+        "a chunked large message is recorded from its first chunk only",
+    ),
     # ---- client, receiving (7.2.2.1, 7.2.2.3)
     Fault("client.no-server-header", "TS-7.2.2.1-2", "200 to a received MESSAGE has no Server"),
     Fault(
@@ -149,6 +195,32 @@ _ENTRIES = [
         "pf.no-uid-in-forwarded-message",
         "TS-8.5.1-send-4a.i",
         "terminating-side recording puts no Message-UID in the MESSAGE to the devices",
+    ),
+    # ---- PF, terminating large message mode (8.3.2.1.1) and recording (8.5.1)
+    Fault(
+        "pf.large-no-path-prepend",
+        "TS-8.3.2.1.1-first200-2b",
+        "the SDP answer to the sender carries the device's a=path without the PF's own URI",
+    ),
+    Fault(
+        "pf.large-setup-active",
+        "TS-8.3.2.1.1-first200-2e",
+        "the SDP answer to the sender says a=setup:active instead of passive",
+    ),
+    Fault(
+        "pf.large-no-server",
+        "TS-8.3.2.1.1-first200-3",
+        "the 200 to the sender's large-mode INVITE has no Server header",
+    ),
+    Fault(
+        "pf.large-no-uid-in-bye",
+        "TS-8.5.1-send-4b.i",
+        "terminating-side recording puts no Message-UID in the BYE to the device",
+    ),
+    Fault(
+        "pf.large-no-uid-in-bye-200",
+        "TS-8.5.1-send-4b.ii",
+        "originating-side recording puts no Message-UID in the 200 to the sender's BYE",
     ),
     Fault(
         "pf.no-202-on-defer",

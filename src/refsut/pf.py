@@ -1,4 +1,5 @@
-"""The CPM Participating Function, pager mode (TS 8.3.2.1, recording per TS 8.5.1).
+"""The CPM Participating Function, pager mode (TS 8.3.2.1, recording per TS 8.5.1); large
+message mode (TS 8.3.2.1.1) lives in :mod:`refsut.pf_large`.
 
 It owns the PF's SIP behaviour: a registrar for its domain that hands out public GRUUs
 (RFC 5627), and the terminating handling of a MESSAGE addressed to a provisioned user:
@@ -7,8 +8,8 @@ devices, store, defer or interwork). Delivery copies the MESSAGE once per select
 addressed to the device's public GRUU and sent through the outbound proxy (the SIP/IP core);
 the first 2xx is answered to the originator and later finals are absorbed.
 
-Large message mode and the deferral notification attach here later: the preference step
-already queues deferred messages in the store, and the device selection is shared.
+The deferral notification attaches here later: the preference step already queues
+deferred messages in the store, and the device selection is shared with large mode.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from cpmconf.codec.sip import canonical_name
 
 from .config import PfConfig, UserConfig
 from .faults import Faults
+from .msrpcore import MsrpNode
+from .pf_large import LargeDelivery
 from .sipcore import (
     ServerTransaction,
     SipNode,
@@ -45,7 +48,8 @@ log = logging.getLogger("refsut.pf")
 DEFAULT_EXPIRES = 3600
 MAX_EXPIRES = 7 * 24 * 3600
 SUPPORTED_OPTIONS = ("gruu",)
-ALLOW = "REGISTER, MESSAGE, OPTIONS"
+REQUIRE_INVITE = ("gruu", "timer")  # option tags an INVITE may require (RFC 4028 timers)
+ALLOW = "REGISTER, INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"
 
 # Headers of the originator's MESSAGE that each device copy carries unchanged.
 COPIED_TO_DEVICE = (
@@ -98,20 +102,34 @@ class ParticipatingFunction:
         store: MessageStore,
         *,
         leg_timeout: float = 4.0,
+        msrp_timeout: float = 2.0,
     ) -> None:
         self.cfg = cfg
         self.faults = faults
         self.store = store
         self.leg_timeout = leg_timeout
+        self.msrp_timeout = msrp_timeout
+        self.allow = ALLOW
         self.users = {uri_key(u.uri): u for u in cfg.users}
         self.bindings: dict[str, dict[str, Binding]] = {k: {} for k in self.users}
-        self.node = SipNode("pf", cfg.listen, cfg.transport, cfg.outbound_proxy, self._on_request)
+        self.large = LargeDelivery(self)
+        self.node = SipNode(
+            "pf",
+            cfg.listen,
+            cfg.transport,
+            cfg.outbound_proxy,
+            self._on_request,
+            on_ack=self.large.ack,
+        )
+        self.msrp = MsrpNode("pf", cfg.listen[0])
 
     async def start(self) -> None:
         await self.node.start()
+        await self.msrp.start()
 
     async def close(self) -> None:
         await self.node.close()
+        await self.msrp.close()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -121,9 +139,8 @@ class ParticipatingFunction:
 
     async def _on_request(self, txn: ServerTransaction) -> None:
         req = txn.request
-        unsupported = [
-            t for t in req.header_list("Require") if t.strip().lower() not in SUPPORTED_OPTIONS
-        ]
+        known = REQUIRE_INVITE if req.method == "INVITE" else SUPPORTED_OPTIONS
+        unsupported = [t for t in req.header_list("Require") if t.strip().lower() not in known]
         if unsupported and req.method != "CANCEL":
             await txn.reply(420, headers=[("Unsupported", ", ".join(unsupported))])
             return
@@ -131,6 +148,11 @@ class ParticipatingFunction:
             await self._register(txn)
         elif req.method == "MESSAGE":
             await self._message(txn)
+        elif req.method == "INVITE":
+            await self.large.invite(txn)
+        elif req.method == "BYE":
+            if not await self.large.bye(txn):
+                await txn.reply(481)
         elif req.method == "OPTIONS":
             await txn.reply(
                 200,
@@ -142,7 +164,9 @@ class ParticipatingFunction:
                 ],
             )
         elif req.method == "CANCEL":
-            await txn.reply(481)  # only non-INVITE transactions exist: nothing to cancel
+            invite = self.node.find_invite(req)
+            await txn.reply(200 if invite is not None else 481)
+            self.large.cancel(invite)  # 487 to the INVITE if it is still pending
         else:
             await txn.reply(405, headers=[("Allow", ALLOW)])
 

@@ -9,6 +9,12 @@ of raw send/receive, and nothing more:
 * client transactions for non-INVITE requests: the request goes to the outbound proxy,
   is retransmitted over UDP on the Timer E schedule, and the first final response is
   returned (or None when the caller's bound runs out);
+* INVITE client transactions (:meth:`SipNode.invite`): every response is queued for the
+  caller, the INVITE is retransmitted over UDP on the Timer A schedule until a response
+  arrives, and a retransmitted 2xx is answered with the ACK sent for the first;
+* INVITE server transactions: a final response over UDP is retransmitted until the ACK
+  arrives (RFC 3261 13.3.1.4, 17.2.1), and ACKs are handed to the role's ACK hook;
+* dialogs (:class:`Dialog`) for the large-message sessions: ACK, BYE and CANCEL builders;
 * builders for requests and responses from text, plus URI and identifier helpers.
 
 A full SIP stack would be more than the reference SUT needs and third-party ones bring their
@@ -42,6 +48,7 @@ MAGIC = "z9hG4bK"
 
 REASONS = {
     100: "Trying",
+    180: "Ringing",
     200: "OK",
     202: "Accepted",
     400: "Bad Request",
@@ -53,6 +60,9 @@ REASONS = {
     420: "Bad Extension",
     480: "Temporarily Unavailable",
     481: "Call/Transaction Does Not Exist",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
     500: "Server Internal Error",
     501: "Not Implemented",
 }
@@ -208,14 +218,21 @@ class ServerTransaction:
         return self.inbound.transport
 
     async def respond(self, raw: bytes) -> None:
-        """Send a response; the first final one is kept for retransmitted requests."""
+        """Send a response; the first final one is kept for retransmitted requests.
+
+        A final response to an INVITE over UDP is retransmitted until its ACK arrives.
+        """
         status = int(raw[8:11])
+        first_final = False
         if status >= 200:
             self.finals_sent += 1
             if self.final is None:
                 self.final = raw
+                first_final = True
                 self.node._completed(self)
         await self.node.send_raw(raw, self.remote, self.transport)
+        if first_final and self.request.method == "INVITE":
+            self.node._await_ack(self)
 
     async def reply(
         self,
@@ -235,6 +252,140 @@ class _ClientTxn:
     future: asyncio.Future
     provisional: bool = False
     responses: list[SipMessage] = field(default_factory=list)
+    queue: asyncio.Queue | None = None  # INVITE: every response, in arrival order
+    ack: bytes | None = None  # INVITE: the ACK sent for the 2xx, re-sent on a retransmission
+
+
+class InviteClientTxn:
+    """An INVITE sent through the outbound proxy; the caller reads its responses in order."""
+
+    def __init__(self, node: SipNode, raw: bytes, branch: str, txn: _ClientTxn) -> None:
+        self.node = node
+        self.raw = raw
+        self.request = SipMessage.parse(raw)
+        self.branch = branch
+        self._txn = txn
+
+    async def next_response(self, timeout: float) -> SipMessage | None:
+        """The next response (provisional or final), or None when ``timeout`` runs out."""
+        assert self._txn.queue is not None
+        if timeout <= 0 and self._txn.queue.empty():
+            return None
+        try:
+            return await asyncio.wait_for(self._txn.queue.get(), max(timeout, 0.001))
+        except TimeoutError:
+            return None
+
+    @property
+    def provisional(self) -> bool:
+        return self._txn.provisional
+
+    async def ack_non2xx(self, resp: SipMessage) -> None:
+        """The ACK of a non-2xx final: same branch, To as in the response (RFC 3261 17.1.1.3)."""
+        req = self.request
+        lines = [
+            ("Via", req.header("Via") or ""),
+            ("Max-Forwards", "70"),
+            ("From", req.header("From") or ""),
+            ("To", resp.header("To") or req.header("To") or ""),
+            ("Call-ID", req.call_id),
+            ("CSeq", f"{req.cseq[0]} ACK"),
+            *[("Route", v) for v in req.header_values("Route")],
+        ]
+        raw = build_message(f"ACK {req.request_uri} SIP/2.0", lines)
+        self._txn.ack = raw
+        await self.node.send_raw(raw, self.node.outbound_proxy, self.node.transport)
+
+    async def ack_2xx(self, dialog: Dialog) -> None:
+        """The ACK of a 2xx: a new transaction in the dialog; re-sent if the 2xx is."""
+        raw, _ = dialog.build(self.node, "ACK", cseq=self.request.cseq[0])
+        self._txn.ack = raw
+        await self.node.send_raw(raw, self.node.outbound_proxy, self.node.transport)
+
+    async def cancel(self, timeout: float) -> SipMessage | None:
+        """CANCEL the INVITE (RFC 3261 9.1); returns the CANCEL's final response."""
+        req = self.request
+        lines = [
+            ("Via", req.header("Via") or ""),
+            ("Max-Forwards", "70"),
+            ("From", req.header("From") or ""),
+            ("To", req.header("To") or ""),
+            ("Call-ID", req.call_id),
+            ("CSeq", f"{req.cseq[0]} CANCEL"),
+            *[("Route", v) for v in req.header_values("Route")],
+        ]
+        raw = build_message(f"CANCEL {req.request_uri} SIP/2.0", lines)
+        return await self.node.request(raw, self.branch, timeout)
+
+
+@dataclass
+class Dialog:
+    """The state of one INVITE dialog that the refsut needs to send requests in it.
+
+    ``local`` and ``remote`` are the From and To values of requests the refsut sends (tags
+    included); requests go to the outbound proxy with the remote target as Request-URI and
+    the route set as Route headers.
+    """
+
+    call_id: str
+    local: str
+    remote: str
+    remote_target: str
+    route: list[str]
+    cseq: int
+
+    @classmethod
+    def as_uac(cls, invite: SipMessage, resp: SipMessage) -> Dialog:
+        """The dialog a 2xx to our INVITE creates (RFC 3261 12.1.2)."""
+        target = header_uri(resp, "Contact") or invite.request_uri or ""
+        return cls(
+            call_id=invite.call_id,
+            local=invite.header("From") or "",
+            remote=resp.header("To") or "",
+            remote_target=target,
+            route=list(reversed(resp.header_list("Record-Route"))),
+            cseq=invite.cseq[0],
+        )
+
+    @classmethod
+    def as_uas(cls, invite: SipMessage, to_tag: str) -> Dialog:
+        """The dialog our 2xx to a received INVITE creates (RFC 3261 12.1.1)."""
+        target = header_uri(invite, "Contact") or header_uri(invite, "From") or ""
+        return cls(
+            call_id=invite.call_id,
+            local=f"{invite.header('To') or ''};tag={to_tag}",
+            remote=invite.header("From") or "",
+            remote_target=target,
+            route=list(invite.header_list("Record-Route")),
+            cseq=0,
+        )
+
+    def build(
+        self,
+        node: SipNode,
+        method: str,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+        *,
+        cseq: int | None = None,
+    ) -> tuple[bytes, str]:
+        """An in-dialog request and its branch; CSeq advances unless given (ACK)."""
+        if cseq is None:
+            self.cseq += 1
+            cseq = self.cseq
+        branch = new_branch()
+        raw = build_request(
+            method,
+            self.remote_target,
+            via=node.via(branch),
+            from_=self.local,
+            to=self.remote,
+            call_id=self.call_id,
+            cseq=cseq,
+            headers=[*[("Route", r) for r in self.route], *headers],
+            body=body,
+        )
+        return raw, branch
 
 
 def _server_key(msg: SipMessage) -> tuple:
@@ -257,14 +408,17 @@ class SipNode:
         transport: str,
         outbound_proxy: Address,
         handler: Handler,
+        on_ack: Callable[[SipMessage], None] | None = None,
     ) -> None:
         self.name = name
         self.transport = transport
         self.outbound_proxy = outbound_proxy
         self.endpoint = SipEndpoint(listen[0], listen[1])
         self._handler = handler
+        self._on_ack = on_ack
         self._server: dict[tuple, ServerTransaction] = {}
-        self._client: dict[str, _ClientTxn] = {}
+        self._client: dict[tuple[str, str], _ClientTxn] = {}
+        self._unacked: dict[tuple[str, int], asyncio.Event] = {}  # (Call-ID, CSeq) of INVITEs
         self._tasks: set[asyncio.Task] = set()
         self._timers: list[asyncio.TimerHandle] = []
         self._loop_task: asyncio.Task | None = None
@@ -333,7 +487,8 @@ class SipNode:
         """
         loop = asyncio.get_running_loop()
         txn = _ClientTxn(loop.create_future())
-        self._client[branch] = txn
+        key = (branch, raw[: raw.index(b" ")].decode("ascii"))
+        self._client[key] = txn
         deadline = loop.time() + timeout
         interval = T1
         try:
@@ -354,7 +509,72 @@ class SipNode:
                 await self.send_raw(raw, self.outbound_proxy, self.transport)
         finally:
             # Keep absorbing stray responses to this branch for a while, then forget it.
-            self._later(TIMER_J, self._client.pop, branch, None)
+            self._later(TIMER_J, self._client.pop, key, None)
+
+    async def invite(self, raw: bytes, branch: str, timeout: float) -> InviteClientTxn:
+        """Send an INVITE through the outbound proxy and return its client transaction.
+
+        Over UDP the INVITE is retransmitted (Timer A: T1, doubling) until the first
+        response arrives or ``timeout`` runs out; the caller reads the responses.
+        """
+        loop = asyncio.get_running_loop()
+        txn = _ClientTxn(loop.create_future(), queue=asyncio.Queue())
+        key = (branch, "INVITE")
+        self._client[key] = txn
+        # Responses (2xx retransmissions above all) keep arriving for a while after the end.
+        self._later(timeout + TIMER_J, self._client.pop, key, None)
+        await self.send_raw(raw, self.outbound_proxy, self.transport)
+        if self.transport == "udp":
+            self.spawn(self._retransmit_invite(raw, txn, timeout), name=f"{self.name}-timer-a")
+        return InviteClientTxn(self, raw, branch, txn)
+
+    async def _retransmit_invite(self, raw: bytes, txn: _ClientTxn, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        interval = T1
+        while not txn.responses:
+            wait = min(interval, deadline - loop.time())
+            if wait <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(txn.future), wait)
+            if txn.responses or loop.time() >= deadline:
+                return
+            await self.send_raw(raw, self.outbound_proxy, self.transport)
+            interval *= 2
+
+    def _await_ack(self, txn: ServerTransaction) -> None:
+        """Retransmit the final response to an INVITE over UDP until the ACK arrives."""
+        key = (txn.request.call_id, txn.request.cseq[0])
+        event = asyncio.Event()
+        self._unacked[key] = event
+        if txn.transport == "udp" and txn.final is not None:
+            self.spawn(self._retransmit_final(txn, event), name=f"{self.name}-timer-g")
+        self._later(TIMER_J, self._unacked.pop, key, None)
+
+    async def _retransmit_final(self, txn: ServerTransaction, acked: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMER_J
+        interval = T1
+        while not acked.is_set():
+            wait = min(interval, deadline - loop.time())
+            if wait <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(acked.wait(), wait)
+            if acked.is_set() or loop.time() >= deadline or txn.final is None:
+                return
+            await self.send_raw(txn.final, txn.remote, txn.transport)
+            interval = min(interval * 2, T2)
+
+    def find_invite(self, cancel: SipMessage) -> ServerTransaction | None:
+        """The INVITE server transaction a CANCEL names (same branch), if still known."""
+        try:
+            key = list(_server_key(cancel))
+        except (CodecError, ValueError):
+            return None
+        key[2 if key[0] == "branch" else 3] = "INVITE"
+        return self._server.get(tuple(key))
 
     # -- receiving ---------------------------------------------------------------------------
 
@@ -388,7 +608,8 @@ class SipNode:
             self._on_response(msg)
             return
         if msg.method == "ACK":
-            return  # no INVITE server transactions yet, so nothing to stop
+            self._ack(msg)
+            return
         try:
             key = _server_key(msg)
         except (CodecError, ValueError) as exc:
@@ -426,16 +647,36 @@ class SipNode:
             self._timers = [t for t in self._timers if not t.cancelled() and t.when() > loop.time()]
         self._timers.append(loop.call_later(delay, callback, *args))
 
+    def _ack(self, msg: SipMessage) -> None:
+        try:
+            key = (msg.call_id, msg.cseq[0])
+        except (CodecError, ValueError, IndexError):
+            return
+        event = self._unacked.get(key)
+        if event is not None:
+            event.set()
+        if self._on_ack is not None:
+            self._on_ack(msg)
+
     def _on_response(self, msg: SipMessage) -> None:
         try:
             branch = msg.branch
-        except CodecError:
+            method = msg.cseq[1]
+        except (CodecError, ValueError, IndexError):
             return
-        txn = self._client.get(branch or "")
+        txn = self._client.get((branch or "", method))
         if txn is None:
             log.debug("%s: response to unknown branch dropped: %s", self.name, msg.summary())
             return
+        if txn.queue is not None and (msg.status or 0) >= 200 and txn.future.done():
+            # A retransmitted final: the ACK of the first may have been lost, so it goes
+            # again (RFC 3261 17.1.1.2, 13.2.2.4); the caller has seen this answer already.
+            if txn.ack is not None:
+                self.spawn(self.send_raw(txn.ack, self.outbound_proxy, self.transport))
+            return
         txn.responses.append(msg)
+        if txn.queue is not None:
+            txn.queue.put_nowait(msg)
         if msg.status is not None and msg.status < 200:
             txn.provisional = True
         elif not txn.future.done():

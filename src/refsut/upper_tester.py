@@ -21,7 +21,7 @@ log = logging.getLogger("refsut.upper_tester")
 
 MAX_LINE = 8192
 MAX_HEADERS = 64
-MAX_BODY = 256 * 1024
+MAX_BODY = 4 * 1024 * 1024  # room for a large-mode text of a few MiB
 READ_TIMEOUT = 10.0
 CALL_BOUND = 5.0  # every call answers within 5 s (docs/upper-tester.md)
 
