@@ -68,6 +68,38 @@ def test_tap_keeps_one_copy_when_both_ends_are_ours():
     assert [r.raw for r in window.records()] == [sip_message(1), sip_message(2), sip_ok(2)]
 
 
+def test_tap_pairs_tcp_copies_by_stream_position_not_by_write():
+    # One write carrying two messages, reported one by one by the receiving endpoint,
+    # before or after the sender's tap runs: each message is kept exactly once.
+    b, a_conn = ("127.0.0.1", 42001), ("127.0.0.1", 50000)
+    m1, m2, m3 = sip_message(1), sip_message(2), sip_message(3)
+    for order in ("receiver first", "sender first", "interleaved"):
+        tap = SocketTapRecorder()
+        window = CaptureWindow(tap)
+        if order == "receiver first":
+            tap.on_received("tcp", b, a_conn, m1, 1.0)
+            tap.on_received("tcp", b, a_conn, m2, 1.1)
+            tap.on_sent("tcp", a_conn, b, m1 + m2, 1.2)
+        elif order == "sender first":
+            tap.on_sent("tcp", a_conn, b, m1 + m2, 1.0)
+            tap.on_received("tcp", b, a_conn, m1, 1.1)
+            tap.on_received("tcp", b, a_conn, m2, 1.2)
+        else:
+            tap.on_received("tcp", b, a_conn, m1, 1.0)
+            tap.on_sent("tcp", a_conn, b, m1 + m2, 1.1)
+            tap.on_received("tcp", b, a_conn, m2, 1.2)
+        tap.on_sent("tcp", a_conn, b, m3, 2.0)  # the pairing stays aligned afterwards
+        tap.on_received("tcp", b, a_conn, m3, 2.1)
+        assert [r.raw for r in window.records()] == [m1, m2, m3], order
+        assert not [r for r in window.records() if r.error], order
+    # A peer that is not ours repeating itself over TCP is two records, as on the wire.
+    tap = SocketTapRecorder()
+    window = CaptureWindow(tap)
+    tap.on_received("tcp", US, SUT, sip_message(4), 1.0)
+    tap.on_received("tcp", US, SUT, sip_message(4), 1.1)
+    assert [r.raw for r in window.records()] == [sip_message(4)] * 2
+
+
 def test_tap_keeps_genuine_repeats_from_the_peer():
     tap = SocketTapRecorder()
     window = CaptureWindow(tap)

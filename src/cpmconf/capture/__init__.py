@@ -1,8 +1,25 @@
-"""Capture layer: observes SIP traffic on the wire (or, failing that, at our sockets).
+"""Capture layer: observes SIP and MSRP traffic on the wire (or, failing that, at our sockets).
 
 It never sends a packet. The harness reads captured traffic through one
 interface, `CaptureSource`, whether it comes from raw capture (`Sniffer`) or
 from transport taps (`SocketTapRecorder`); tests use a `CaptureWindow` per test.
+
+Records carry `protocol` "SIP" or "MSRP": a TCP direction whose first bytes are
+``MSRP `` is framed and parsed as MSRP (RFC 4975), anything else as SIP; UDP is
+always SIP. MSRP ports are chosen at run time and named only in SDP: pass
+``follow_msrp=True`` to `Sniffer` / `open_capture_source` to have the sniffer
+add the MSRP ports that captured SDP names, and/or call ``source.add_ports``
+(a no-op on the socket tap, which sees every message of its endpoints).
+`dialog_of(records)` ties each MSRP record to the Call-ID that negotiated it.
+
+Reading a window's pcap with tshark: ``tshark -r FILE -Y msrp`` finds MSRP on
+any port by its ``msrp_tcp`` heuristic (enabled by default), including a
+message split across segments; SIP is only recognised on 5060/5061 unless told.
+``tshark_decode_args(window.records())`` returns the ``-d udp.port==N,sip`` /
+``-d tcp.port==N,msrp`` options naming every port seen, for both. Known tshark
+limit (4.0, with or without ``-d``): its MSRP dissector shows one message per
+segment run, so the second of two MSRP messages sharing a TCP segment, or a
+message starting mid-segment, is not shown; the records are the authority.
 """
 
 from __future__ import annotations
@@ -17,10 +34,17 @@ from cpmconf.capture.records import (
     records_from_pcap,
     segment_of,
 )
+from cpmconf.capture.sessions import (
+    dialog_of,
+    msrp_targets,
+    normalise_host,
+    sdp_bodies,
+    tshark_decode_args,
+)
 from cpmconf.capture.sniffer import Sniffer, capture_available
 from cpmconf.capture.source import CaptureSource, PacketStore, RecordingSource
 from cpmconf.capture.tap import SocketTapRecorder
-from cpmconf.capture.tcp import StreamEvent, TcpReassembler
+from cpmconf.capture.tcp import StreamEvent, TcpReassembler, detect_protocol
 from cpmconf.capture.window import BarrierResult, CaptureWindow
 
 
@@ -30,17 +54,18 @@ def open_capture_source(
     *,
     timeout: float = 5.0,
     prefer: str = "sniffer",
+    follow_msrp: bool = False,
 ) -> Sniffer | SocketTapRecorder:
     """Start raw capture if possible, else return a socket tap saying why.
 
     With the socket tap the caller must attach ``source.tap`` to its endpoints;
-    with the sniffer ``source.tap`` is None.
+    with the sniffer ``source.tap`` is None. `follow_msrp` is passed to `Sniffer`.
     """
     if prefer == "socket-tap":
         return SocketTapRecorder("socket tap requested")
     ok, why = capture_available(iface)
     if ok:
-        sniffer = Sniffer(ports, iface)
+        sniffer = Sniffer(ports, iface, follow_msrp=follow_msrp)
         try:
             sniffer.start(timeout)
             return sniffer
@@ -63,8 +88,14 @@ __all__ = [
     "StreamEvent",
     "TcpReassembler",
     "capture_available",
+    "detect_protocol",
+    "dialog_of",
     "extract_records",
+    "msrp_targets",
+    "normalise_host",
     "open_capture_source",
     "records_from_pcap",
+    "sdp_bodies",
     "segment_of",
+    "tshark_decode_args",
 ]

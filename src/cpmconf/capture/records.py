@@ -1,10 +1,11 @@
-"""Captured SIP messages (`Record`) and their extraction from packets.
+"""Captured SIP and MSRP messages (`Record`) and their extraction from packets.
 
-This module owns the pure step from a list of scapy packets to the SIP messages
-they carry: UDP datagrams become one record each, TCP segments go through our
-`TcpReassembler`. It does no I/O apart from `records_from_pcap`, which only
-reads a file, so a stored pcap can be judged again later with exactly the code
-that judged the live run.
+This module owns the pure step from a list of scapy packets to the messages
+they carry: UDP datagrams become one SIP record each, TCP segments go through
+our `TcpReassembler`, which classifies each direction of a connection as MSRP
+(its first bytes are ``MSRP ``) or SIP and frames it accordingly. It does no I/O
+apart from `records_from_pcap`, which only reads a file, so a stored pcap can
+be judged again later with exactly the code that judged the live run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from scapy.utils import rdpcap
 from cpmconf.capture.tcp import (
     DEFAULT_MAX_MESSAGE,
     FIN,
+    MSRP,
     RST,
+    SIP,
     SYN,
     Flow,
     StreamEvent,
@@ -28,34 +31,45 @@ from cpmconf.capture.tcp import (
 )
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.framing import datagram_frame
+from cpmconf.codec.msrp import MsrpMessage
 from cpmconf.codec.sip import SipMessage
 
 
 @dataclass(frozen=True)
 class Record:
-    """One SIP message seen on the wire, or what stood in its place (`error` set)."""
+    """One SIP or MSRP message seen on the wire, or what stood in its place (`error` set).
+
+    `protocol` is "SIP" (`message` a `SipMessage`) or "MSRP" (`message` an
+    `MsrpMessage`); an error record carries the protocol its stream was classified as.
+    """
 
     time: float
     flow: Flow
     transport: str
     raw: bytes
-    message: SipMessage | None
+    message: SipMessage | MsrpMessage | None
     error: str | None
     index: int
+    protocol: str = SIP
 
     @property
     def ok(self) -> bool:
         return self.message is not None
 
+    @property
+    def is_msrp(self) -> bool:
+        return self.protocol == MSRP
+
     def __str__(self) -> str:
         src_ip, src_port, dst_ip, dst_port = self.flow
         what = self.message.summary() if self.message is not None else f"unparseable: {self.error}"
-        return f"#{self.index} {self.transport} {src_ip}:{src_port} -> {dst_ip}:{dst_port}: {what}"
+        kind = self.transport if self.protocol == SIP else f"{self.transport} {self.protocol}"
+        return f"#{self.index} {kind} {src_ip}:{src_port} -> {dst_ip}:{dst_port}: {what}"
 
 
 @dataclass(frozen=True)
 class Segment:
-    """The transport-level facts of one packet that matter to SIP."""
+    """The transport-level facts of one packet that matter to SIP and MSRP."""
 
     transport: str
     flow: Flow
@@ -117,8 +131,10 @@ def segment_of(pkt: Packet) -> Segment | None:
     return None
 
 
-def _parse(raw: bytes) -> tuple[SipMessage | None, str | None]:
+def _parse(raw: bytes, protocol: str = SIP) -> tuple[SipMessage | MsrpMessage | None, str | None]:
     try:
+        if protocol == MSRP:
+            return MsrpMessage.parse(raw), None
         return SipMessage.parse(raw), None
     except CodecError as exc:
         return None, str(exc)
@@ -174,14 +190,16 @@ class RecordExtractor:
         out = []
         for ev in events:
             if ev.error is not None:
-                out.append(self._make(ev.time, ev.flow, "tcp", ev.raw, None, ev.error))
+                out.append(self._make(ev.time, ev.flow, "tcp", ev.raw, None, ev.error, ev.protocol))
             else:
-                message, error = _parse(ev.raw)
-                out.append(self._make(ev.time, ev.flow, "tcp", ev.raw, message, error))
+                message, error = _parse(ev.raw, ev.protocol)
+                out.append(self._make(ev.time, ev.flow, "tcp", ev.raw, message, error, ev.protocol))
         return out
 
-    def _make(self, time, flow, transport, raw, message, error) -> Record:
-        rec = Record(float(time), flow, transport, bytes(raw), message, error, self._count)
+    def _make(self, time, flow, transport, raw, message, error, protocol=SIP) -> Record:
+        rec = Record(
+            float(time), flow, transport, bytes(raw), message, error, self._count, protocol
+        )
         self._count += 1
         return rec
 
@@ -192,9 +210,11 @@ def extract_records(
     *,
     flush: bool = True,
 ) -> list[Record]:
-    """All SIP records carried by `packets` (in capture order). Pure; never raises on content.
+    """All SIP and MSRP records carried by `packets` (in capture order). Pure; never raises
+    on content.
 
-    `ports`, if given, keeps only packets with a source or destination port in it.
+    `ports`, if given, keeps only packets with a source or destination port in it
+    (include the MSRP ports, see `cpmconf.capture.sessions.msrp_ports`).
     `flush` adds error records for TCP data still incomplete at the end.
     """
     ex = RecordExtractor(ports)

@@ -11,14 +11,25 @@ Three details matter for a conformance harness and are handled here:
 - on loopback the kernel shows every packet twice (once leaving, once
   arriving); the outgoing copy is dropped in the kernel filter and again when
   reading, so each packet is recorded exactly once.
+
+MSRP runs on ports chosen at run time and named only in SDP. With
+``follow_msrp=True`` the sniffer reads every captured SIP message as it arrives
+(records are then extracted in the capture thread, not lazily), and when its
+SDP names an MSRP ``host:port`` on a watched host it adds the port to the
+kernel filter. So that the race between learning the port and the peer's first
+MSRP segment loses nothing, the filter in this mode also passes any TCP segment
+whose payload starts with ``MSRP `` (see `bpf`). The harness may also call
+`add_ports` itself, and `wait_for_ports` to know a port is watched.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Collection, Iterable
 
 from scapy.arch.linux import L2ListenSocket, get_last_packet_timestamp
@@ -27,7 +38,11 @@ from scapy.sendrecv import AsyncSniffer
 
 from cpmconf.capture import bpf
 from cpmconf.capture.errors import CaptureError
+from cpmconf.capture.records import Record
+from cpmconf.capture.sessions import msrp_targets, normalise_host, sdp_bodies
 from cpmconf.capture.source import DEFAULT_MAX_PACKETS, RecordingSource
+from cpmconf.capture.tcp import SIP
+from cpmconf.codec.sip import SipMessage
 
 DEFAULT_RCVBUF = 32 * 1024 * 1024
 DEFAULT_START_TIMEOUT = 5.0
@@ -75,10 +90,17 @@ class _ListenSocket(L2ListenSocket):
 
 
 class Sniffer(RecordingSource):
-    """Raw capture of SIP ports on one interface, as a `CaptureSource`.
+    """Raw capture of SIP (and MSRP) ports on one interface, as a `CaptureSource`.
 
     Use `start(timeout)` / `stop()` or a ``with`` block. Ports may be added
     while running (`add_ports`); the kernel filter is replaced atomically.
+
+    `follow_msrp` adds the MSRP ports that captured SDP names (see the module
+    docstring). A host is watched if it is in `follow_hosts` when that is given;
+    otherwise if it is an address of a captured SIP message, or any loopback
+    address (or ``localhost``) when capturing on a loopback interface.
+    `followed` lists the ports added so, `follow_errors` any port that could
+    not be added (the filter holds at most `bpf.MAX_PORTS`).
     """
 
     mode = "sniffer"
@@ -92,10 +114,21 @@ class Sniffer(RecordingSource):
         max_packets: int = DEFAULT_MAX_PACKETS,
         rcvbuf: int = DEFAULT_RCVBUF,
         drop_outgoing: bool | None = None,
+        follow_msrp: bool = False,
+        follow_hosts: Iterable[str] | None = None,
     ) -> None:
         self._ports = set(int(p) for p in ports)
         bpf.assemble(self._ports, False)  # validate early
         super().__init__(max_packets)
+        self.follow_msrp = follow_msrp
+        self._follow_hosts = (
+            None if follow_hosts is None else {normalise_host(h) for h in follow_hosts}
+        )
+        self._seen_hosts: set[str] = set()
+        self._loopback = iface.startswith("lo")  # confirmed by the link type in start()
+        self.followed: list[int] = []
+        self.follow_errors: list[str] = []
+        self._ports_changed = threading.Condition()
         self.iface = iface
         self.rcvbuf_requested = rcvbuf
         self.rcvbuf = 0  # effective size as reported by the kernel
@@ -114,11 +147,16 @@ class Sniffer(RecordingSource):
 
     @property
     def filter_expression(self) -> str:
-        return bpf.describe(self._ports)
+        return bpf.describe(self._ports, self.follow_msrp)
 
     @property
     def reason(self) -> str:  # type: ignore[override]
         text = f"raw capture on {self.iface}: {self.filter_expression}"
+        if self.follow_msrp:
+            followed = ", ".join(str(p) for p in self.followed) or "none yet"
+            text += f"; following MSRP ports named in SDP ({followed})"
+            if self.follow_errors:
+                text += f"; not followed: {'; '.join(self.follow_errors)}"
         if self.rcvbuf and self.rcvbuf < self.rcvbuf_requested:
             text += f" (receive buffer only {self.rcvbuf} bytes: bursts may be dropped)"
         if self.failed:
@@ -191,8 +229,10 @@ class Sniffer(RecordingSource):
         drop = self._drop_outgoing
         if drop is None:
             drop = hatype == ARPHRD_LOOPBACK
+        self._loopback = hatype == ARPHRD_LOOPBACK
         sock.drop_outgoing = drop
-        bpf.attach(sock.ins, bpf.assemble(self._ports, drop))
+        with self._ports_changed:
+            bpf.attach(sock.ins, bpf.assemble(self._ports, drop, self.follow_msrp))
         # Frames queued before the filter was attached may be anything: discard them.
         while select.select([sock.ins], [], [], 0)[0]:
             sock.ins.recv(bpf.SNAPLEN)
@@ -204,19 +244,77 @@ class Sniffer(RecordingSource):
         self.rcvbuf = sock.ins.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
 
     def add_ports(self, ports: Collection[int]) -> None:
-        """Watch more ports from now on."""
-        new = self._ports | set(int(p) for p in ports)
-        program = bpf.assemble(new, bool(self._sock and self._sock.drop_outgoing))
-        if self._sock is not None:
-            bpf.attach(self._sock.ins, program)
-        self._ports = new
+        """Watch more ports from now on (e.g. an MSRP listener's, before it is used).
+
+        Raises `CaptureError` for an invalid port or when the filter would hold too many.
+        """
+        with self._ports_changed:
+            new = self._ports | set(int(p) for p in ports)
+            if new == self._ports:
+                return
+            sock = self._sock
+            program = bpf.assemble(new, bool(sock and sock.drop_outgoing), self.follow_msrp)
+            if sock is not None and not sock.closed:
+                bpf.attach(sock.ins, program)
+            self._ports = new
+            self._ports_changed.notify_all()
+
+    def wait_for_ports(self, ports: Collection[int], timeout: float) -> bool:
+        """Block (at most `timeout` s) until every port in `ports` is watched."""
+        want = set(int(p) for p in ports)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._ports_changed:
+            while not want <= self._ports:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._ports_changed.wait(remaining)
+            return True
 
     def _on_packet(self, pkt) -> None:
         # Runs in the sniffer thread; an exception here would make scapy close the socket.
         try:
             self._store.append(float(pkt.time), bytes(pkt))
+            if self.follow_msrp:
+                # Read SDP now, not when a test asks: the MSRP connection follows at once.
+                with self._extract_lock:
+                    self._catch_up()
         except Exception as exc:
             self._failed = f"capture callback failed: {exc}"
+
+    def _watched_host(self, host: str) -> bool:
+        if self._follow_hosts is not None:
+            return host in self._follow_hosts
+        if host in self._seen_hosts:
+            return True
+        if not self._loopback:
+            return False
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def _on_records(self, records: list[Record]) -> None:
+        if not self.follow_msrp:
+            return
+        for r in records:
+            if r.protocol != SIP or not isinstance(r.message, SipMessage):
+                continue
+            self._seen_hosts.update(normalise_host(r.flow[i]) for i in (0, 2))
+            for sdp in sdp_bodies(r.message):
+                for host, port in msrp_targets(sdp):
+                    if port in self._ports or not self._watched_host(host):
+                        continue
+                    self.followed.append(port)  # before a waiter can see the port
+                    try:
+                        self.add_ports([port])
+                    except CaptureError as exc:
+                        self.followed.remove(port)
+                        note = f"{host}:{port} ({exc})"
+                        if note not in self.follow_errors:
+                            self.follow_errors.append(note)
 
     def stop(self, timeout: float = DEFAULT_START_TIMEOUT) -> None:
         """Stop the thread, keep what is still queued in the kernel, close the socket."""

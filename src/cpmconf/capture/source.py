@@ -145,14 +145,28 @@ class RecordingSource:
 
     def records_since(self, mark: int) -> list[Record]:
         with self._extract_lock:
-            frames = self._store.since(self._processed)
-            for time, frame in frames:
-                recs = self._extractor.feed(frame_packet(time, frame))
-                self._records += recs
-                self._record_pos += [self._processed] * len(recs)
-                self._processed += 1
+            self._catch_up()
             start = bisect.bisect_left(self._record_pos, mark)
             return self._records[start:]
+
+    def _catch_up(self) -> None:
+        """Extract records from the frames not yet processed (caller holds the lock)."""
+        frames = self._store.since(self._processed)
+        fresh: list[Record] = []
+        for time, frame in frames:
+            recs = self._extractor.feed(frame_packet(time, frame))
+            self._records += recs
+            self._record_pos += [self._processed] * len(recs)
+            self._processed += 1
+            fresh += recs
+        if fresh:
+            try:
+                self._on_records(fresh)
+            except Exception:  # a hook must never cost the caller its records
+                log.exception("capture record hook failed")
+
+    def _on_records(self, records: list[Record]) -> None:
+        """Called once for every batch of new records, in order (subclass hook)."""
 
     def packets_since(self, mark: int) -> list[Packet]:
         return [frame_packet(t, f) for t, f in self._store.since(mark)]

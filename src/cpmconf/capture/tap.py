@@ -4,9 +4,12 @@ This module owns `SocketTapRecorder`, a transport tap (``on_sent`` /
 ``on_received``) that turns each observed message into a synthetic
 Ethernet/IP/UDP or Ethernet/IP/TCP frame and stores it exactly like the sniffer
 stores real frames. Records, windows and pcap files therefore work the same way
-in both modes, and a pcap written in this mode still decodes as SIP in
-Wireshark. Building frames here only writes bytes into memory or a file; nothing
-is ever sent.
+in both modes, and a pcap written in this mode still decodes as SIP (and MSRP)
+in Wireshark. MSRP endpoints use the same tap interface: each TCP direction is
+classified by its first bytes when records are extracted, exactly as on the
+wire, so a connection whose first message starts ``MSRP `` yields MSRP records.
+Building frames here only writes bytes into memory or a file; nothing is ever
+sent.
 
 Limits, by nature of the source: only traffic through the harness's own
 endpoints is seen; TCP segment boundaries, retransmissions and timing are those
@@ -29,6 +32,8 @@ _ZERO_MAC = "00:00:00:00:00:00"
 _MAX_SEGMENT = 60000
 _MASK = 0xFFFFFFFF
 _MAX_UNPAIRED = 10_000
+# Bytes of one TCP direction seen from one end only, kept to pair with the other end's copy.
+_MAX_BACKLOG = 8 * 1024 * 1024
 
 Endpoint = tuple[str, str, int]  # (udp|tcp, ip, port)
 
@@ -52,9 +57,12 @@ class SocketTapRecorder(RecordingSource):
     When both ends of an exchange are harness endpoints, the message is seen
     twice (sent by one, received by the other) and only one copy is kept: a
     received copy is skipped when its sender is a local endpoint this tap has
-    already seen, and either copy is skipped when it matches (same flow, same
-    bytes) an unpaired copy of the other kind. The second rule covers a TCP
-    peer that reports the message before the sender's tap runs.
+    already seen, and either copy is skipped when it matches an unpaired copy of
+    the other kind. The second rule covers a TCP peer that reports the message
+    before the sender's tap runs. For UDP a match is the same flow and bytes;
+    for TCP/TLS it is by position in the byte stream of the flow, since one
+    write may carry several messages (e.g. MSRP chunks sent back to back) that
+    the receiving end reports one by one.
     """
 
     mode = "socket-tap"
@@ -69,17 +77,30 @@ class SocketTapRecorder(RecordingSource):
         self._seq: dict[tuple[str, int, str, int], int] = {}
         # Copies not yet paired with their counterpart: key -> count, oldest first.
         self._unpaired: dict[tuple[str, bool, tuple, bytes], int] = {}
+        # TCP: bytes of (flow, sent?) recorded but not yet seen from the other end.
+        self._backlog: dict[tuple[tuple, bool], bytearray] = {}
 
     @property
     def tap(self) -> SocketTapRecorder:
         return self
+
+    def add_ports(self, ports) -> None:
+        """Nothing to do: a tap records every message of the endpoints it is attached to.
+
+        Present so the harness can announce MSRP ports whichever source is in use.
+        """
+
+    def wait_for_ports(self, ports, timeout: float) -> bool:
+        return True
 
     def on_sent(self, transport: str, local: tuple, remote: tuple, raw: bytes, now: float) -> None:
         src, dst = _norm(local), _norm(remote)
         kind = _kind(transport)
         with self._lock:
             self._locals.add((kind, *src))
-            if self._pair(kind, True, src, dst, raw):
+            if kind == "tcp":
+                raw = self._stream_pair(True, src, dst, raw)
+            elif self._pair(kind, True, src, dst, raw):
                 return
             self._record(transport, src, dst, raw, now)
 
@@ -91,10 +112,38 @@ class SocketTapRecorder(RecordingSource):
         with self._lock:
             self._locals.add((kind, *dst))
             if (kind, *src) in self._locals:
+                if kind == "tcp":  # settle the sender's backlog; nothing new to record
+                    self._stream_pair(False, src, dst, raw, remember=False)
                 return  # already recorded when our own endpoint sent it
-            if self._pair(kind, False, src, dst, raw):
+            if kind == "tcp":
+                raw = self._stream_pair(False, src, dst, raw)
+            elif self._pair(kind, False, src, dst, raw):
                 return
             self._record(transport, src, dst, raw, now)
+
+    def _stream_pair(self, sent: bool, src, dst, raw: bytes, remember: bool = True) -> bytes:
+        """The part of a TCP copy not already recorded from the other end's copy.
+
+        The other end's unpaired bytes of the same flow that this copy repeats are
+        consumed; bytes beyond them are new (returned, and remembered for the other
+        end). Copies that disagree mean the two ends saw different streams: the other
+        end's backlog is dropped and this copy counts as new.
+        """
+        flow = (*src, *dst)
+        other = self._backlog.get((flow, not sent))
+        if other:
+            n = min(len(other), len(raw))
+            if other[:n] == raw[:n]:
+                del other[:n]
+                raw = raw[n:]
+            else:
+                other.clear()
+        if raw and remember:
+            mine = self._backlog.setdefault((flow, sent), bytearray())
+            mine += raw
+            if len(mine) > _MAX_BACKLOG:
+                mine.clear()  # only one end is ours: nothing will ever pair with it
+        return raw
 
     def _pair(self, kind: str, sent: bool, src, dst, raw: bytes) -> bool:
         """True if this copy completes an earlier copy of the other kind (so skip it);

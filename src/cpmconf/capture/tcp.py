@@ -1,8 +1,11 @@
-"""TCP stream reassembly for captured SIP traffic.
+"""TCP stream reassembly for captured SIP and MSRP traffic.
 
 This module owns turning TCP segments, as seen on the wire, back into the byte
 stream of each direction of each connection, and handing that stream to the
-codec's `SipStreamFramer`.
+codec's framer for the protocol the direction speaks: `MsrpStreamFramer` when
+its first payload bytes are ``MSRP `` (RFC 4975 start lines begin so), else
+`SipStreamFramer`. A direction is classified on its own first bytes; while
+they are still a proper prefix of ``MSRP `` nothing is decided (or framed).
 
 Why by hand: scapy's TCPSession loses messages when one reassembled buffer holds
 more than two of them, and it does not report gaps or framing errors. A
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.framing import SipStreamFramer
+from cpmconf.codec.msrp import DEFAULT_MAX_SIZE as DEFAULT_MAX_MSRP_MESSAGE
+from cpmconf.codec.msrp import MsrpStreamFramer
 
 Flow = tuple[str, int, str, int]
 
@@ -27,6 +32,10 @@ RST = 0x04
 
 DEFAULT_MAX_MESSAGE = 1024 * 1024
 DEFAULT_MAX_OUT_OF_ORDER = 4 * 1024 * 1024
+
+SIP = "SIP"
+MSRP = "MSRP"
+MSRP_MAGIC = b"MSRP "
 
 _MASK = 0xFFFFFFFF
 # A jump this large cannot be reordering; treat it as a new stream on a reused port.
@@ -42,19 +51,42 @@ def reverse(flow: Flow) -> Flow:
     return (flow[2], flow[3], flow[0], flow[1])
 
 
+def detect_protocol(data: bytes, previous: str | None = None) -> str | None:
+    """The protocol a stream (or a fresh start of one) speaks, judged by its first bytes.
+
+    ``MSRP`` when `data` starts with ``MSRP ``; None while `data` is still a proper
+    prefix of that (wait for more bytes); otherwise `previous` (what the direction
+    spoke before a restart), else ``SIP``.
+    """
+    if data.startswith(MSRP_MAGIC):
+        return MSRP
+    if MSRP_MAGIC.startswith(data):
+        return None
+    return previous or SIP
+
+
 @dataclass(frozen=True)
 class StreamEvent:
-    """One framed message from a stream, or an error in its place (`error` set)."""
+    """One framed message from a stream, or an error in its place (`error` set).
+
+    `protocol` is what the direction was classified as ("SIP" or "MSRP").
+    """
 
     time: float
     flow: Flow
     raw: bytes
     error: str | None = None
+    protocol: str = SIP
+
+
+Framer = SipStreamFramer | MsrpStreamFramer
 
 
 @dataclass
 class _Direction:
-    framer: SipStreamFramer
+    # None until the first bytes (after a start or a restart) decide the protocol.
+    framer: Framer | None = None
+    protocol: str | None = None
     isn: int | None = None  # from the SYN, when seen; a SYN with the same ISN is a retransmit
     next_seq: int | None = None
     # Out-of-order segments waiting for the gap before them, by absolute sequence number.
@@ -62,31 +94,46 @@ class _Direction:
     pending_bytes: int = 0
     fin_seq: int | None = None
     closed: bool = False
-    # Bytes handed to the framer but not yet part of a complete message.
+    # Bytes handed to the framer (or awaiting classification) not yet part of a message.
     tail: bytes = b""
     last_time: float = 0.0
 
 
 class TcpReassembler:
-    """Per-direction reassembly by sequence number, framing SIP messages as they complete.
+    """Per-direction reassembly by sequence number, framing SIP or MSRP messages as they
+    complete.
 
     `feed` takes one segment and returns the events it completed. A framing error
-    is reported as an event and the direction starts again with a fresh framer;
-    an out-of-order buffer overflow does the same. `finish` reports what is still
-    incomplete when the capture ends.
+    is reported as an event and the direction starts again with a fresh framer
+    (of the same protocol, unless the fresh bytes start with ``MSRP ``); an
+    out-of-order buffer overflow does the same. A sequence number jump means a
+    new stream on a reused port, which is classified afresh. `finish` reports
+    what is still incomplete when the capture ends.
     """
 
     def __init__(
         self,
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         max_out_of_order: int = DEFAULT_MAX_OUT_OF_ORDER,
+        max_msrp_message_size: int = DEFAULT_MAX_MSRP_MESSAGE,
     ) -> None:
         self._max_message_size = max_message_size
+        self._max_msrp_message_size = max_msrp_message_size
         self._max_out_of_order = max_out_of_order
         self._dirs: dict[Flow, _Direction] = {}
 
     def _new(self) -> _Direction:
-        return _Direction(SipStreamFramer(max_size=self._max_message_size))
+        return _Direction()
+
+    def _framer(self, protocol: str) -> Framer:
+        if protocol == MSRP:
+            return MsrpStreamFramer(max_size=self._max_msrp_message_size)
+        return SipStreamFramer(max_size=self._max_message_size)
+
+    def protocol_of(self, flow: Flow) -> str | None:
+        """What `flow` (one direction) was classified as so far, or None."""
+        st = self._dirs.get(flow)
+        return None if st is None else st.protocol
 
     def feed(
         self, flow: Flow, seq: int, flags: int, payload: bytes, now: float
@@ -149,6 +196,7 @@ class TcpReassembler:
         off = seq_diff(seq, st.next_seq)
         if abs(off) >= _RESYNC:
             events += self._reset(flow, st, now, "sequence number jump; stream restarted", b"")
+            st.protocol = None  # a new stream on a reused port: classify it afresh
             st.next_seq = seq
             off = 0
         if off < 0:
@@ -192,6 +240,15 @@ class TcpReassembler:
         assert st.next_seq is not None
         st.next_seq = (st.next_seq + len(data)) & _MASK
         combined = st.tail + data  # equals the framer's buffer after this feed
+        if st.framer is None:
+            protocol = detect_protocol(combined, st.protocol)
+            if protocol is None:
+                st.tail = combined  # still a prefix of "MSRP ": wait for more bytes
+                return []
+            st.protocol = protocol
+            st.framer = self._framer(protocol)
+            data = combined  # the held bytes were never given to a framer
+        protocol = st.protocol or SIP
         try:
             frames = st.framer.feed(data, now)
         except Exception as exc:
@@ -203,21 +260,23 @@ class TcpReassembler:
             return self._recover(flow, st, now, why, combined)
         held = st.framer.pending()
         st.tail = combined[-held:] if held else b""
-        return [StreamEvent(f.time, flow, f.raw) for f in frames]
+        return [StreamEvent(f.time, flow, f.raw, None, protocol) for f in frames]
 
     def _recover(
         self, flow: Flow, st: _Direction, now: float, why: str, combined: bytes
     ) -> list[StreamEvent]:
         """After a framing error: keep the messages the failed call had already cut, report
         the rest as the error's bytes, and restart the direction with a fresh framer."""
+        assert st.framer is not None
+        protocol = st.protocol or SIP
         left = min(st.framer.pending(), len(combined))
         good, bad = combined[: len(combined) - left], combined[len(combined) - left :]
         events: list[StreamEvent] = []
         if good:
             # These bytes formed complete messages before the error; frame them again.
             try:
-                frames = SipStreamFramer(max_size=self._max_message_size).feed(good, now)
-                events += [StreamEvent(f.time, flow, f.raw) for f in frames]
+                frames = self._framer(protocol).feed(good, now)
+                events += [StreamEvent(f.time, flow, f.raw, None, protocol) for f in frames]
             except Exception:
                 bad = combined
         return events + self._reset(flow, st, now, why, bad, keep_seq=True)
@@ -225,23 +284,25 @@ class TcpReassembler:
     def _reset(
         self, flow: Flow, st: _Direction, now: float, why: str, raw: bytes, keep_seq: bool = False
     ) -> list[StreamEvent]:
-        """Report an error and start the direction over with a fresh framer."""
-        st.framer = SipStreamFramer(max_size=self._max_message_size)
+        """Report an error and start the direction over; the next bytes get a fresh framer."""
+        st.framer = None
         st.tail = b""
         if not keep_seq:
             st.pending.clear()
             st.pending_bytes = 0
-        return [StreamEvent(now, flow, raw, why)]
+        return [StreamEvent(now, flow, raw, why, st.protocol or SIP)]
 
     def _close(self, flow: Flow, st: _Direction, now: float, why: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
-        if st.framer.pending() or st.tail:
+        protocol = st.protocol or SIP
+        if (st.framer is not None and st.framer.pending()) or st.tail:
             events.append(
                 StreamEvent(
                     now,
                     flow,
                     st.tail,
                     f"{why} with {len(st.tail)} bytes of an incomplete message",
+                    protocol,
                 )
             )
         if st.pending_bytes:
@@ -254,6 +315,7 @@ class TcpReassembler:
                         st.pending[s] for s in sorted(st.pending, key=lambda s: seq_diff(s, base))
                     ),
                     f"{why} with {st.pending_bytes} bytes after a gap never filled",
+                    protocol,
                 )
             )
         st.closed = True

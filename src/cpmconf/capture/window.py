@@ -1,5 +1,7 @@
 """Per-test view of the session capture: records since the test started, barrier, pcap.
 
+Records are SIP and MSRP alike; a barrier waits for either kind by exact bytes.
+
 This module owns `CaptureWindow`. A window marks the capture position when a
 test starts; `barrier` waits (bounded) until given messages have been captured,
 woken by the capture source rather than by polling with sleeps; `write_pcap`
@@ -60,7 +62,11 @@ class CaptureWindow:
 
     def messages(self) -> list[Record]:
         """Only the records that parsed as SIP."""
-        return [r for r in self.records() if r.message is not None]
+        return [r for r in self.records() if r.message is not None and r.protocol == "SIP"]
+
+    def msrp_messages(self) -> list[Record]:
+        """Only the records that parsed as MSRP."""
+        return [r for r in self.records() if r.message is not None and r.protocol == "MSRP"]
 
     def _missing(self, expected: Iterable[bytes]) -> list[bytes]:
         seen = collections.Counter(r.raw for r in self.records())
@@ -122,7 +128,9 @@ class CaptureWindow:
             unsubscribe()
 
     def write_pcap(self, path: str | os.PathLike[str]) -> int:
-        """Write the window's frames to a pcap file; returns how many were written."""
+        """Write the window's frames (SIP and MSRP alike) to a pcap file; returns how many
+        were written. `cpmconf.capture.tshark_decode_args(window.records())` gives the
+        ``-d`` options for reading it with tshark."""
         packets = self.source.packets_since(self.start)
         wrpcap(os.fspath(path), packets, linktype=DLT_EN10MB)
         return len(packets)
