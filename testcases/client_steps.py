@@ -76,3 +76,117 @@ async def received_entry(client, call_id: str) -> dict | None:
         if m.get("call_id") == call_id:
             return m
     return None
+
+
+def large_text(size: int = 1301) -> str:
+    """A text whose CPIM wrapper is well over the pager limit, with multi-byte characters so
+    chunk boundaries can fall inside one."""
+    unit = "large message é€ "
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+async def client_sends_large(client, text: str, uid: int | None = 9001, **options):
+    """Have the client send a large-mode message; play its PF: answer, take the MSRP transfer,
+    answer the BYE. Returns a dict with invite, answer (our 200), session, body, sends, bye,
+    upper-tester answer and the View."""
+    from cpmconf.codec.sdp import build_sdp
+    from cpmconf.verdict.checks.large import path_of
+
+    out: dict = {}
+    task = asyncio.ensure_future(client.ut.send(text=text, **options))
+    try:
+        invite = await client.wait_request("INVITE", "INVITE from the client")
+        out["invite"] = invite
+        session = client.msrp.session()
+        session.remote_path = path_of(invite)
+        sdp = build_sdp(
+            host=client.core.host,
+            path=[session.local],
+            setup="passive",
+            direction="recvonly",
+            accept_types=["message/cpim"],
+            accept_wrapped_types=["*"],
+        )
+        out["answer"] = await client.respond(
+            invite,
+            200,
+            "OK",
+            body=bytes(str(sdp), "utf-8"),
+            content_type="application/sdp",
+            headers=[
+                ("Contact", f"<sip:cpm-pf@{client.core.host}:{client.core.port}>"),
+                ("Session-Expires", "1800;refresher=uac"),
+                ("Require", "timer"),
+            ],
+        )
+        out["session"] = session
+        await client.wait_request("ACK", "ACK from the client")
+        out["body"], out["sends"] = await client.msrp.receive_message(session)
+        bye = await client.wait_request("BYE", "BYE from the client")
+        out["bye"] = bye
+        headers = [("Message-UID", str(uid))] if uid is not None else []
+        await client.respond(bye, 200, "OK", headers=headers)
+        out["ut"] = await asyncio.wait_for(task, client.guard)
+    finally:
+        if not task.done():
+            task.cancel()
+    out["view"] = await client.settle()
+    return out
+
+
+async def deliver_large_to_client(
+    client,
+    text: str,
+    *,
+    uid: int | None = 4711,
+    accept_types=("message/cpim",),
+    chunk_size: int = 1024,
+    icsi=None,
+):
+    """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
+    (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
+    send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a dict."""
+    from cpmconf.codec.sdp import build_sdp
+    from cpmconf.verdict.checks import large as large_checks
+
+    user = client.profile.client.user
+    session = client.msrp.session()
+    offer = build_sdp(
+        host=client.core.host,
+        path=[session.local],
+        setup="passive",
+        direction="sendonly",
+        accept_types=list(accept_types),
+        accept_wrapped_types=["text/plain"],
+    )
+    stim = client.render(
+        "client/invite_to_client.sip.j2",
+        body=bytes(str(offer), "utf-8"),
+        target=client.client_contact or user,
+        originator=ALICE,
+        recipient=user,
+        icsi=icsi or large_checks.ICSI_LARGEMSG,
+        conversation_id=token(8),
+        contribution_id=token(8),
+        in_reply_to=token(8),
+    )
+    out = {"invite": stim, "session": session}
+    ex = await client.transact(stim, client.client_address)
+    out["final"] = final = ex.final
+    if final is None or final.status != 200:
+        out["view"] = await client.settle()
+        return out
+    session.remote_path = large_checks.path_of(final)
+    ack = client.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+    client.stimuli.append(ack)
+    await client.core.send(ack, client.client_address)
+    out["bind"] = await client.msrp.accept_bind(session)
+    cpim, _ = client.cpim(ALICE, user, text)
+    out["cpim"] = cpim
+    await client.msrp.send_message(session, cpim, chunk_size)
+    headers = [("Message-UID", str(uid))] if uid is not None else []
+    bye = client.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1, headers)
+    client.stimuli.append(bye)
+    out["bye"] = await client.transact(bye, client.client_address)
+    out["view"] = await client.settle()
+    return out

@@ -30,6 +30,7 @@ class MsrpSession:
 
     local: str
     remote_path: list[str] = field(default_factory=list)
+    connection: tuple[str, int] | None = None  # set when the SUT opened the connection to us
 
     @property
     def first_hop(self) -> tuple[str, int]:
@@ -99,6 +100,22 @@ class MsrpPeer:
             "MSRP 200 to the binding SEND",
         )
 
+    async def accept_bind(self, session: MsrpSession) -> MsrpMessage:
+        """Passive side: wait for the SUT's empty binding SEND, answer it, remember the
+        connection it came on (later SENDs go back on it, RFC 6135)."""
+        item = await self._wait_item(
+            lambda m: m.is_request and m.method == "SEND" and self._for(session)(m),
+            "the SUT's binding SEND on the MSRP connection it opened",
+        )
+        send = item.message
+        session.connection = item.remote
+        if not session.remote_path:
+            session.remote_path = [str(u) for u in send.from_path()]
+        await self.endpoint.send(
+            bytes(build_response(send, 200, own_uri=session.local)), item.remote, "tcp"
+        )
+        return send
+
     async def send_message(self, session: MsrpSession, body: bytes, chunk_size: int) -> list:
         """Send `body` as message/cpim in chunks, each awaiting its 200; returns the responses."""
         responses = []
@@ -110,7 +127,7 @@ class MsrpPeer:
             message_id=new_ident(),
             content_type="message/cpim",
         ):
-            await self._send(req, session.first_hop)
+            await self._send(req, session.connection or session.first_hop)
             responses.append(
                 await self._wait(
                     lambda m, tid=req.transaction_id: m.is_response and m.transaction_id == tid,

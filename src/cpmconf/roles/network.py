@@ -265,6 +265,49 @@ class Core:
             content_type=content_type,
         )
 
+    def in_dialog(
+        self,
+        invite: SipMessage,
+        final: SipMessage,
+        method: str,
+        cseq: int,
+        extra: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> Stimulus:
+        """A request inside the dialog an INVITE we sent set up (ACK, BYE), RFC 3261 12.2.1.
+
+        The target is the remote Contact of the final response; ACK keeps the INVITE's CSeq.
+        """
+        contact = final.header("Contact") or invite.request_uri or ""
+        target = (
+            contact.split(";")[0].strip().strip("<>")
+            if "<" not in contact
+            else (contact[contact.index("<") + 1 : contact.index(">")])
+        )
+        return self.render(
+            "common/in_dialog.sip.j2",
+            body=body,
+            method=method,
+            target=target,
+            from_=invite.header("From"),
+            to=final.header("To"),
+            call_id=invite.call_id,
+            cseq=cseq,
+            extra=extra or [],
+        )
+
+    def cancel_of(self, invite: SipMessage) -> Stimulus:
+        """CANCEL of an INVITE we sent: same Via branch, Call-ID, From, To, CSeq number."""
+        return self.render(
+            "common/cancel.sip.j2",
+            target=invite.request_uri,
+            via=invite.header("Via"),
+            from_=invite.header("From"),
+            to=invite.header("To"),
+            call_id=invite.call_id,
+            cseq=invite.cseq[0],
+        )
+
     async def respond(self, request: SipMessage, status: int, reason: str, **kwargs) -> Stimulus:
         stim = self.response_to(request, status, reason, **kwargs)
         remote = self._reply_address(request)

@@ -102,8 +102,9 @@ class Templates:
             raise StimulusError(name, f"{type(exc).__name__}: {exc}") from exc
 
     def body(self, name: str, **context) -> bytes:
-        """Render a body template (CPIM, XML); CRLF line endings, no trailing blank line."""
-        return _crlf(self._render_text(name, context).strip("\r\n") + "\n").encode("utf-8")
+        """Render a body template (CPIM, XML); CRLF line endings, nothing after the last line
+        (a trailing newline would become part of the CPIM content)."""
+        return _crlf(self._render_text(name, context).strip("\r\n")).encode("utf-8")
 
     def render(self, name: str, body: bytes | str = b"", **context) -> Stimulus:
         """Render a SIP message template; `body` (if any) follows the header block."""

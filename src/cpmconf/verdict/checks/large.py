@@ -1,0 +1,337 @@
+"""Checks for large message mode: the INVITE, its SDP offer or answer, and the MSRP transfer
+(TS 7.2.1.2, 7.2.2.2, 001 8.3.2.1.1 and the large branch of 8.5.1).
+
+SDP is read through the codec's parser (media-level attributes override session-level ones
+for the direction); MSRP through the codec's MSRP parser and reassembler, so a check sees the
+message exactly as chunked on the wire.
+"""
+
+from __future__ import annotations
+
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import AcceptContact, ContactFeatures, PPreferredService
+from cpmconf.codec.msrp import MsrpUri, Reassembler
+from cpmconf.codec.sdp import SessionDescription
+from cpmconf.codec.sip import SipMessage
+from cpmconf.verdict.checks.base import Judgement, judged, register
+from cpmconf.verdict.checks.pager import _parts
+
+ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
+
+
+def sdp_of(msg: SipMessage | None) -> SessionDescription | None:
+    """The SDP body of a message (also inside multipart/mixed), or None."""
+    if msg is None:
+        return None
+    ctype = (msg.content_type or "").lower()
+    bodies = [msg.body] if ctype.startswith("application/sdp") else []
+    bodies += [b for t, b in _parts(msg) if t.startswith("application/sdp")]
+    for body in bodies:
+        try:
+            return SessionDescription.parse(body)
+        except CodecError:
+            return None
+    return None
+
+
+def msrp_media(msg: SipMessage | None):
+    sdp = sdp_of(msg)
+    if sdp is None:
+        return None, None
+    media = sdp.msrp_media()
+    return sdp, (media[0] if media else None)
+
+
+def _sdp_text(msg: SipMessage | None) -> str:
+    sdp = sdp_of(msg)
+    return "no SDP body" if sdp is None else str(sdp).replace("\r\n", " | ")[:300]
+
+
+@register("TS-7.2.1.2-1")
+def accept_contact_icsi(msg: SipMessage, urn: str = ICSI_LARGEMSG) -> Judgement:
+    """Accept-Contact names the ICSI in g.3gpp.icsi-ref."""
+    values = msg.header_list("Accept-Contact")
+    for v in values:
+        try:
+            if AcceptContact.parse(v).has_icsi(urn):
+                return judged(True, f"Accept-Contact with {urn}", v, msg)
+        except CodecError:
+            continue
+    return judged(False, f"Accept-Contact with {urn}", f"Accept-Contact: {values or 'absent'}", msg)
+
+
+@register("TS-7.2.1.2-2")
+def contact_icsi(msg: SipMessage, urn: str = ICSI_LARGEMSG) -> Judgement:
+    """The Contact carries the ICSI in g.3gpp.icsi-ref."""
+    values = msg.header_list("Contact")
+    for v in values:
+        try:
+            if ContactFeatures.parse(v).has_icsi(urn):
+                return judged(True, f"Contact with {urn}", v, msg)
+        except CodecError:
+            continue
+    return judged(False, f"Contact with {urn}", f"Contact: {values or 'absent'}", msg)
+
+
+@register("TS-7.2.1.2-3")
+def preferred_service(msg: SipMessage, urn: str = ICSI_LARGEMSG) -> Judgement:
+    """P-Preferred-Service names the ICSI."""
+    v = msg.header("P-Preferred-Service")
+    try:
+        ok = bool(v) and PPreferredService.parse(v).has(urn)
+    except CodecError:
+        ok = False
+    return judged(ok, f"P-Preferred-Service: {urn}", f"P-Preferred-Service: {v}", msg)
+
+
+@register("TS-7.2.1.2-8")
+def message_expires(msg: SipMessage, seconds: int) -> Judgement:
+    """A large-mode expiry travels in Message-Expires (D-expiry-headers), not Expires."""
+    v = msg.header("Message-Expires")
+    ok = v is not None and v.strip().isdigit() and int(v) == seconds
+    note = "Expires is present instead" if v is None and msg.header("Expires") else None
+    return judged(ok, f"Message-Expires: {seconds}", f"Message-Expires: {v}", msg, note)
+
+
+@register("TS-7.2.1.2-12")
+def supported_timer(msg: SipMessage) -> Judgement:
+    """Supported lists the option tag timer."""
+    tags = [t.strip().lower() for t in msg.header_list("Supported")]
+    return judged("timer" in tags, "Supported: timer", f"Supported: {tags}", msg)
+
+
+@register("TS-7.2.1.2-13")
+def session_expires_uac(msg: SipMessage) -> Judgement:
+    """Session-Expires with refresher=uac (a SHOULD)."""
+    v = msg.header("Session-Expires")
+    ok = bool(v) and "refresher=uac" in v.replace(" ", "").lower()
+    return judged(ok, "Session-Expires: <delta>;refresher=uac", f"Session-Expires: {v}", msg)
+
+
+@register(
+    "TS-7.2.1.2-17",
+    "TS-7.2.2.2-2c",
+    "TS-7.2.2.2-2c.i",
+    "TS-8.3.2.1.1-first200-2",
+    "TS-8.3.2.1.1-first200-2a",
+)
+def has_msrp_media(msg: SipMessage | None) -> Judgement:
+    """The SDP has an m=message line for MSRP over TCP."""
+    _, m = msrp_media(msg)
+    ok = m is not None and "msrp" in m.proto.lower()
+    return judged(ok, "SDP with m=message <port> TCP/MSRP *", _sdp_text(msg), msg)
+
+
+def _direction(msg, want: str) -> Judgement:
+    sdp, m = msrp_media(msg)
+    got = None if m is None else m.direction()
+    return judged(got == want, f"a={want} (media or session level)", f"direction {got}", msg)
+
+
+@register("TS-7.2.1.2-17a")
+def offer_sendonly(msg: SipMessage) -> Judgement:
+    """The offer is sendonly."""
+    return _direction(msg, "sendonly")
+
+
+@register("TS-7.2.2.2-2c.iii", "TS-8.3.2.1.1-first200-2d")
+def answer_recvonly(msg: SipMessage | None) -> Judgement:
+    """The answer is recvonly."""
+    return _direction(msg, "recvonly")
+
+
+@register("TS-7.2.1.2-17b", "TS-7.2.2.2-2c.iv", "TS-8.3.2.1.1-first200-2c")
+def accept_types_cpim(msg: SipMessage | None) -> Judgement:
+    """a=accept-types lists message/cpim."""
+    _, m = msrp_media(msg)
+    types = [] if m is None else [t.lower() for t in (m.accept_types() or [])]
+    return judged(
+        "message/cpim" in types,
+        "a=accept-types:message/cpim",
+        f"a=accept-types:{' '.join(types) or '(absent)'}",
+        msg,
+    )
+
+
+@register("TS-7.2.1.2-17c", "TS-7.2.2.2-2c.v")
+def accept_wrapped_types(msg: SipMessage | None, required: bool = True) -> Judgement:
+    """a=accept-wrapped-types lists at least one type or * (D-wrapped-types-value)."""
+    _, m = msrp_media(msg)
+    types = [] if m is None else list(m.accept_wrapped_types() or [])
+    if not types and not required:
+        return judged(
+            True,
+            "a=accept-wrapped-types, or none (D-answer-wrapped-types)",
+            "absent (allowed in an answer)",
+            msg,
+        )
+    return judged(
+        bool(types),
+        "a=accept-wrapped-types with at least one type",
+        f"a=accept-wrapped-types:{' '.join(types) or '(absent)'}",
+        msg,
+    )
+
+
+def path_of(msg: SipMessage | None) -> list[str]:
+    _, m = msrp_media(msg)
+    return [] if m is None else [str(u) for u in (m.path() or [])]
+
+
+@register("TS-7.2.1.2-17d", "TS-7.2.2.2-2c.ii")
+def has_path(msg: SipMessage | None) -> Judgement:
+    """a=path holds the endpoint's own MSRP URI."""
+    path = path_of(msg)
+    ok = bool(path)
+    for u in path:
+        try:
+            MsrpUri.parse(u)
+        except (CodecError, ValueError):
+            ok = False
+    return judged(ok, "a=path:msrp://host:port/session;tcp", f"a=path:{' '.join(path) or '-'}", msg)
+
+
+@register("TS-7.2.1.2-17e")
+def file_selector_size(msg: SipMessage, size: int) -> Judgement:
+    """a=file-selector carries size:<the message size> (the CPIM wrapper, D-pager-threshold)."""
+    _, m = msrp_media(msg)
+    fs = None if m is None else m.file_selector()
+    got = None if not fs else fs.get("size")
+    return judged(got == size, f"a=file-selector:size:{size}", f"file-selector {fs}", msg)
+
+
+def _setup(msg, want: str) -> Judgement:
+    _, m = msrp_media(msg)
+    got = None if m is None else m.setup()
+    return judged(got == want, f"a=setup:{want}", f"a=setup:{got}", msg)
+
+
+@register("TS-7.2.1.2-17f", "TS-7.2.2.2-2c.vi")
+def setup_active(msg: SipMessage | None) -> Judgement:
+    """The client's SDP says a=setup:active (D-msrp-setup)."""
+    return _setup(msg, "active")
+
+
+@register("TS-8.3.2.1.1-first200-2e")
+def setup_passive(msg: SipMessage | None) -> Judgement:
+    """The PF's answer says a=setup:passive (D-msrp-setup)."""
+    return _setup(msg, "passive")
+
+
+@register("TS-8.3.2.1.1-first200-2b")
+def path_prepended(answer: SipMessage | None, device_path: list[str]) -> Judgement:
+    """The PF's answer path is its own URI followed by the device's path."""
+    path = path_of(answer)
+    ok = len(path) == len(device_path) + 1 and path[1:] == device_path
+    return judged(
+        ok, f"a=path:<PF URI> {' '.join(device_path)}", f"a=path:{' '.join(path)}", answer
+    )
+
+
+# -- MSRP transfer -----------------------------------------------------------------------------
+
+
+@register("TS-7.2.1.2-on200-6", "TS-7.2.2.2-ack-5")
+def first_send_is_empty(sends: list) -> Judgement:
+    """The first SEND on the session has no body: it binds the connection (RFC 6135)."""
+    if not sends:
+        return judged(False, "an empty SEND first", "no SEND from the SUT")
+    first = sends[0]
+    return judged(
+        not first.body,
+        "an empty SEND first",
+        f"first SEND carries {len(first.body)} bytes",
+        bytes(first),
+    )
+
+
+@register(
+    "TS-7.2.1.2-on200-3",
+    "TS-7.2.1.2-on200-4",
+    "TS-7.2.1.2-on200-5",
+    "TS-7.2.1.2-on200-9",
+    "TS-7.2.2.2-ack-2",
+    "TS-7.2.2.2-ack-3",
+    "TS-7.2.2.2-ack-4",
+)
+def connected_to_our_path(sends: list, our_path: str) -> Judgement:
+    """The SUT opened the MSRP connection itself, to the path we gave, and sent on it."""
+    if not sends:
+        return judged(False, f"SENDs to {our_path} on a connection the SUT opened", "no SEND")
+    want = MsrpUri.parse(our_path)
+    bad = [s.to_path()[0] for s in sends if not s.to_path() or s.to_path()[0] != want]
+    return judged(
+        not bad,
+        f"SENDs to {our_path} on a connection the SUT opened",
+        f"{len(sends)} SENDs" + (f", To-Path {bad[0]}" if bad else ""),
+        bytes(sends[0]),
+    )
+
+
+@register("TS-7.2.1.2-on200-8a")
+def to_path_is_answer_path(sends: list, path: list[str]) -> Judgement:
+    """Every content SEND's To-Path is the answer's a=path."""
+    want = [MsrpUri.parse(p) for p in path]
+    content = [s for s in sends if s.body]
+    bad = [s for s in content if list(s.to_path()) != want]
+    return judged(
+        bool(content) and not bad,
+        f"To-Path {' '.join(path)}",
+        f"{len(content)} content SENDs, {len(bad)} with another To-Path",
+        bytes(bad[0] if bad else content[0]) if content else None,
+    )
+
+
+@register("TS-7.2.1.2-on200-8b", "TS-7.2.1.2-on200-7")
+def sends_are_cpim(sends: list) -> Judgement:
+    """Every content SEND has Content-Type message/cpim."""
+    content = [s for s in sends if s.body]
+    bad = [s for s in content if (s.content_type or "").lower() != "message/cpim"]
+    return judged(
+        bool(content) and not bad,
+        "Content-Type: message/cpim on every chunk",
+        f"{len(content)} content SENDs; types {sorted({s.content_type for s in content})}",
+        bytes(bad[0]) if bad else None,
+    )
+
+
+def reassemble(sends: list) -> tuple[bytes | None, str]:
+    r = Reassembler()
+    try:
+        for s in sends:
+            if s.body:
+                r.feed(s)
+    except (CodecError, ValueError) as exc:
+        return None, f"chunks do not reassemble: {exc}"
+    if not r.complete:
+        return None, f"incomplete: gaps {r.gaps()}"
+    return r.message(), "complete"
+
+
+@register("TS-7.2.1.2-on200-8", "TS-7.2.1.2-on200-8c", "TS-8.3.2.1.1-send-2")
+def chunks_carry(sends: list, expected: bytes) -> Judgement:
+    """The SENDs reassemble (Byte-Range, flags) into exactly the expected message."""
+    body, state = reassemble(sends)
+    ok = body == expected
+    actual = state if body is None else f"{len(body)} bytes, {'equal' if ok else 'different'}"
+    return judged(ok, f"chunks reassembling to the {len(expected)}-byte message", actual)
+
+
+@register("TS-7.2.2.2-chunks", "TS-7.2.2.2-msrp")
+def receiver_reassembled(reported_text: str | None, expected_text: str) -> Judgement:
+    """The receiving client put the chunks back together (read through the upper tester)."""
+    ok = reported_text == expected_text
+    got = "nothing" if reported_text is None else f"{len(reported_text)} characters"
+    return judged(ok, f"the whole {len(expected_text)}-character text", got)
+
+
+@register("TS-7.2.1.2-intro", "TS-7.2.1.3-4-large")
+def large_goes_as_invite(invites: list, messages: list) -> Judgement:
+    """A message over 1300 bytes goes as an INVITE, never as a MESSAGE."""
+    ok = bool(invites) and not messages
+    return judged(
+        ok,
+        "an INVITE and no MESSAGE",
+        f"{len(invites)} INVITE, {len(messages)} MESSAGE",
+        messages[0] if messages else (invites[0] if invites else None),
+    )

@@ -1,0 +1,100 @@
+"""TS 7.2.2.2 (004): a CPM Client receiving a large-mode standalone message.
+
+The core plays the client's PF: it invites the client with an SDP offer naming the test
+system's MSRP path, acknowledges the 200, accepts the connection the client must open, sends
+the CPIM wrapper in chunks and ends with a BYE carrying Message-UID.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import large, pager
+from cpmconf.verdict.checks.base import judged
+from testcases.client_steps import deliver_large_to_client, large_text, received_entry
+
+
+def answered(expect, r, clause):
+    final = r["final"]
+    expect.judge(clause, pager.answered_200(final, "INVITE"))
+    if final is None or final.status != 200:
+        raise Inconclusive("the client did not accept the INVITE, so the rest cannot be judged")
+    return final
+
+
+@pytest.mark.clause("TS-7.2.2.2-2", "TS-7.2.2.2-2a", "TS-7.2.2.2-2d", "TS-7.2.2.2-3")
+async def test_200_names_the_release_and_echoes_the_conversation(client, expect):
+    r = await deliver_large_to_client(client, large_text())
+    final = answered(expect, r, "TS-7.2.2.2-2")
+    expect.judge("TS-7.2.2.2-2a", pager.server_release(final, client.profile.client.release))
+    expect.judge("TS-7.2.2.2-2d", pager.echoes_conversation_headers(final, r["invite"].message))
+    expect.judge("TS-7.2.2.2-3", pager.arrived_at_core(True, "the client's 200", final))
+
+
+@pytest.mark.clause(
+    "TS-7.2.2.2-2c",
+    "TS-7.2.2.2-2c.i",
+    "TS-7.2.2.2-2c.ii",
+    "TS-7.2.2.2-2c.iii",
+    "TS-7.2.2.2-2c.iv",
+    "TS-7.2.2.2-2c.v",
+    "TS-7.2.2.2-2c.vi",
+)
+async def test_sdp_answer(client, expect):
+    r = await deliver_large_to_client(client, large_text())
+    final = r["final"]
+    for clause in ("TS-7.2.2.2-2c", "TS-7.2.2.2-2c.i"):
+        expect.judge(clause, large.has_msrp_media(final))
+    expect.judge("TS-7.2.2.2-2c.ii", large.has_path(final))
+    expect.judge("TS-7.2.2.2-2c.iii", large.answer_recvonly(final))
+    expect.judge("TS-7.2.2.2-2c.iv", large.accept_types_cpim(final))
+    expect.judge("TS-7.2.2.2-2c.v", large.accept_wrapped_types(final, required=False))
+    expect.judge("TS-7.2.2.2-2c.vi", large.setup_active(final))
+
+
+@pytest.mark.clause("TS-7.2.2.2-1")
+async def test_unacceptable_accept_types_get_488(client, expect):
+    r = await deliver_large_to_client(client, large_text(), accept_types=("application/x-none",))
+    final = r["final"]
+    ok = final is not None and final.status == 488
+    expect.judge(
+        "TS-7.2.2.2-1",
+        judged(
+            ok,
+            "488 (D-488-reason-phrase: code only)",
+            "no final response" if final is None else f"{final.status} {final.reason}",
+            final,
+        ),
+    )
+
+
+@pytest.mark.clause(
+    "TS-7.2.2.2-ack-2",
+    "TS-7.2.2.2-ack-3",
+    "TS-7.2.2.2-ack-4",
+    "TS-7.2.2.2-ack-5",
+    "TS-7.2.2.2-msrp",
+    "TS-7.2.2.2-chunks",
+    "TS-7.2.2.2-bye",
+    "TS-7.2.2.2-bye-uid",
+)
+@pytest.mark.parametrize("chunk_size", [100000, 1024, 7], ids=["one-chunk", "chunks", "utf8-split"])
+async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chunk_size):
+    text = large_text(1301 if chunk_size != 100000 else 4000)
+    r = await deliver_large_to_client(client, text, uid=4711, chunk_size=chunk_size)
+    answered(expect, r, "TS-7.2.2.2-ack-2")
+    view, session = r["view"], r["session"]
+    sends = view.msrp_from_sut("SEND")
+    for clause in ("TS-7.2.2.2-ack-2", "TS-7.2.2.2-ack-3", "TS-7.2.2.2-ack-4"):
+        expect.judge(clause, large.connected_to_our_path(sends, session.local))
+    expect.judge("TS-7.2.2.2-ack-5", large.first_send_is_empty(sends))
+    entry = await received_entry(client, r["invite"].message.call_id)
+    reported = entry.get("text") if entry else None
+    for clause in ("TS-7.2.2.2-msrp", "TS-7.2.2.2-chunks"):
+        expect.judge(clause, large.receiver_reassembled(reported, text))
+    bye = r["bye"].final
+    expect.judge("TS-7.2.2.2-bye", pager.answered_200(bye, "BYE"))
+    expect.judge(
+        "TS-7.2.2.2-bye-uid", pager.uid_reported(entry.get("message_uid") if entry else None, 4711)
+    )
