@@ -89,6 +89,8 @@ async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chun
     for clause in ("TS-7.2.2.2-ack-2", "TS-7.2.2.2-ack-3", "TS-7.2.2.2-ack-4"):
         expect.judge(clause, large.connected_to_our_path(sends, session.local))
     expect.judge("TS-7.2.2.2-ack-5", large.first_send_is_empty(sends))
+    if r.get("bind") is None:
+        raise Inconclusive("no MSRP session was bound, so the transfer cannot be judged")
     entry = await received_entry(client, r["invite"].message.call_id)
     reported = entry.get("text") if entry else None
     for clause in ("TS-7.2.2.2-msrp", "TS-7.2.2.2-chunks"):

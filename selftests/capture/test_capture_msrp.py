@@ -511,7 +511,20 @@ def msrp_sockets():
     listener.close()
 
 
+class Unfiltered:
+    """A sniffer seen with every stored frame, watched port or not."""
+
+    def __init__(self, sniffer):
+        self.subscribe = sniffer.subscribe
+        self.sniffer = sniffer
+
+    def packets_since(self, mark):
+        return self.sniffer.packets_since(mark, include_unwatched=True)
+
+
 def on_wire(source, data: bytes) -> bool:
+    if isinstance(source, Sniffer):
+        source = Unfiltered(source)
     return wait_for_frames(source, lambda ps: any(data in bytes(p) for p in ps))
 
 
@@ -637,11 +650,12 @@ def test_live_follow_race_msrp_sent_at_once_is_still_recorded(msrp_sockets):
 
 
 @needs_capture
-def test_live_msrp_heuristic_without_sdp_only_in_follow_mode(msrp_sockets):
+def test_live_follow_mode_keeps_early_msrp_but_shows_only_watched_ports(msrp_sockets):
     listener, active = msrp_sockets
+    msrp_port = listener.getsockname()[1]
     sends, oks = msrp_exchange(uri(active.getsockname(), "h1"), uri(listener.getsockname(), "h2"))
-    unrelated = udp_socket()
-    watched = [unrelated.getsockname()[1]]
+    marker = udp_socket()
+    watched = [marker.getsockname()[1]]
     follow, plain = Sniffer(watched, follow_msrp=True), Sniffer(watched)
     follow.start(timeout=5)
     plain.start(timeout=5)
@@ -650,23 +664,38 @@ def test_live_msrp_heuristic_without_sdp_only_in_follow_mode(msrp_sockets):
         fw, pw = CaptureWindow(follow), CaptureWindow(plain)
         active.connect(listener.getsockname())
         server, _ = listener.accept()
-        active.sendall(sends[0])
+        active.sendall(sends[0])  # no SDP named this port: it is not watched
         server.sendall(oks[0])
-        assert run(fw.barrier([sends[0], oks[0]], timeout=5)).complete
-        active.sendall(b"not msrp\r\n")  # its own segment: the reply came in between
-        unrelated.sendto(sip_message(1), unrelated.getsockname())  # a marker on the watched port
+        assert on_wire(follow, oks[0])  # kept by the kernel filter's MSRP clause...
+        marker.sendto(sip_message(1), marker.getsockname())
         assert run(pw.barrier([sip_message(1)], timeout=5)).complete
         assert run(fw.barrier([sip_message(1)], timeout=5)).complete
+        assert [r.raw for r in fw.records()] == [sip_message(1)]  # ...but not shown
+        shown = follow.packets_since(fw.start)
+        assert shown and all(segment_of(p).transport == "udp" for p in shown)
+        stored = follow.packets_since(fw.start, include_unwatched=True)
+        ours = [g for g in map(segment_of, stored) if g and msrp_port in (g.flow[1], g.flow[3])]
+        assert [g.payload for g in ours] == [sends[0], oks[0]]  # no handshake: not watched
+        follow.add_ports([msrp_port])  # e.g. the harness announces it late
+        active.sendall(b"not msrp\r\n")  # its own segment, since the reply came in between
+        server.sendall(oks[1])
+        assert run(fw.barrier([oks[1]], timeout=5)).complete
     finally:
         follow.stop()
         plain.stop()
-        unrelated.close()
+        marker.close()
         if server is not None:
             server.close()
-    assert [r.raw for r in fw.records()] == [sends[0], oks[0], sip_message(1)]
-    assert [r.protocol for r in fw.records()] == ["MSRP", "MSRP", "SIP"]
-    assert [r.raw for r in pw.records()] == [sip_message(1)]
-    assert follow.followed == []  # no SDP, no port added: only segments starting "MSRP "
+    recs = fw.records()
+    assert [(r.protocol, r.raw) for r in recs if r.ok] == [
+        ("MSRP", sends[0]),
+        ("MSRP", oks[0]),
+        ("SIP", sip_message(1)),
+        ("MSRP", oks[1]),
+    ]
+    assert any(r.error and r.raw == b"not msrp\r\n" and r.is_msrp for r in recs)
+    assert [r.raw for r in pw.records()] == [sip_message(1)]  # nothing but the watched port
+    assert follow.followed == []  # no SDP: nothing followed automatically
 
 
 @needs_capture

@@ -18,8 +18,11 @@ MSRP runs on ports chosen at run time and named only in SDP. With
 SDP names an MSRP ``host:port`` on a watched host it adds the port to the
 kernel filter. So that the race between learning the port and the peer's first
 MSRP segment loses nothing, the filter in this mode also passes any TCP segment
-whose payload starts with ``MSRP `` (see `bpf`). The harness may also call
-`add_ports` itself, and `wait_for_ports` to know a port is watched.
+whose payload starts with ``MSRP `` (see `bpf`). Such segments are stored but
+only shown (records, packets, pcaps) once their port is watched, so MSRP of
+other processes on the same interface never enters a test's evidence. The
+harness may also call `add_ports` itself, and `wait_for_ports` to know a port
+is watched.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from scapy.sendrecv import AsyncSniffer
 
 from cpmconf.capture import bpf
 from cpmconf.capture.errors import CaptureError
-from cpmconf.capture.records import Record
+from cpmconf.capture.records import Record, segment_of
 from cpmconf.capture.sessions import msrp_targets, normalise_host, sdp_bodies
 from cpmconf.capture.source import DEFAULT_MAX_PACKETS, RecordingSource
 from cpmconf.capture.tcp import SIP
@@ -100,7 +103,9 @@ class Sniffer(RecordingSource):
     otherwise if it is an address of a captured SIP message, or any loopback
     address (or ``localhost``) when capturing on a loopback interface.
     `followed` lists the ports added so, `follow_errors` any port that could
-    not be added (the filter holds at most `bpf.MAX_PORTS`).
+    not be added (the filter holds at most `bpf.MAX_PORTS`). In this mode
+    `records_since` and `packets_since` leave out traffic on ports not watched
+    (yet) at the time of reading.
     """
 
     mode = "sniffer"
@@ -258,6 +263,29 @@ class Sniffer(RecordingSource):
                 bpf.attach(sock.ins, program)
             self._ports = new
             self._ports_changed.notify_all()
+
+    def _on_watched_port(self, flow) -> bool:
+        ports = self._ports
+        return flow[1] in ports or flow[3] in ports
+
+    def records_since(self, mark: int) -> list[Record]:
+        records = super().records_since(mark)
+        if not self.follow_msrp:
+            return records
+        return [r for r in records if self._on_watched_port(r.flow)]
+
+    def packets_since(self, mark: int, *, include_unwatched: bool = False):
+        """Frames stored from `mark` on; in follow mode only those on watched ports, unless
+        `include_unwatched` (MSRP segments kept for a port not followed, or never)."""
+        packets = super().packets_since(mark)
+        if not self.follow_msrp or include_unwatched:
+            return packets
+        out = []
+        for pkt in packets:
+            seg = segment_of(pkt)
+            if seg is None or self._on_watched_port(seg.flow):
+                out.append(pkt)
+        return out
 
     def wait_for_ports(self, ports: Collection[int], timeout: float) -> bool:
         """Block (at most `timeout` s) until every port in `ports` is watched."""

@@ -333,8 +333,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     clause_verdicts = exp.clause_verdicts() if exp else {}
     verdict = outcome["verdict"]
     for cid in item.stash[CLAUSES_KEY]:
-        if verdict in ("not-applicable", "error") or cid not in clause_verdicts:
-            clause_verdicts[cid] = Verdict(verdict) if verdict != "pass" else Verdict.INCONCLUSIVE
+        if verdict in ("not-applicable", "error"):
+            clause_verdicts[cid] = Verdict(verdict)
+        elif cid not in clause_verdicts:
+            # Never judged: the test stopped first. Its failure belongs to the clauses it did
+            # judge, so this one is only inconclusive.
+            clause_verdicts[cid] = Verdict.INCONCLUSIVE
     state.results.append(
         {
             "id": item.nodeid,
