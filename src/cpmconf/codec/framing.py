@@ -53,14 +53,16 @@ def is_keepalive(data: bytes) -> bool:
     return bool(data) and not bytes(data).replace(b"\r\n", b"")
 
 
-class SipStreamFramer:
-    """Incremental framer for SIP over a byte stream.
+class StreamFramer:
+    """What every stream framer shares: the bounded buffer, the broken state, and a `feed`
+    that returns completed frames and hands the ones cut before a fault to the FramingError.
 
-    ``feed(data, now)`` returns the messages completed by ``data``, each as a
-    :class:`Frame` stamped with ``now``. Raises :class:`CodecError` on bytes that cannot
-    start a SIP message, on a header section without a usable Content-Length, and on a
-    message larger than ``max_size``; after that ``broken`` is True.
+    A subclass names its protocol (`what`), its frame type (`frame`) and implements `_next`,
+    which cuts one complete message off the buffer or returns None.
     """
+
+    what = "stream"
+    frame: type[Frame] = Frame
 
     def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
         if max_size <= 0:
@@ -68,9 +70,6 @@ class SipStreamFramer:
         self.max_size = max_size
         self.broken = False
         self._buf = bytearray()
-        # Known total length of the message at the head of the buffer, once its header
-        # section has been read; saves rescanning while a large body trickles in.
-        self._need: int | None = None
 
     def pending(self) -> int:
         """Bytes buffered that do not yet form a complete message."""
@@ -78,11 +77,11 @@ class SipStreamFramer:
 
     def _fail(self, detail: str) -> CodecError:
         self.broken = True
-        return CodecError(WHAT, detail)
+        return CodecError(self.what, detail)
 
     def feed(self, data: bytes, now: float) -> list[Frame]:
         if self.broken:
-            raise CodecError(WHAT, "framer is broken by an earlier error")
+            raise CodecError(self.what, "framer is broken by an earlier error")
         if not isinstance(data, bytes | bytearray | memoryview):
             raise self._fail(f"expected bytes, got {type(data).__name__}")
         self._buf += data
@@ -94,7 +93,28 @@ class SipStreamFramer:
                 raise FramingError(exc.what, exc.detail, frames) from exc
             if raw is None:
                 return frames
-            frames.append(Frame(time=now, raw=raw))
+            frames.append(self.frame(time=now, raw=raw))
+
+    def _next(self) -> bytes | None:
+        raise NotImplementedError
+
+
+class SipStreamFramer(StreamFramer):
+    """Incremental framer for SIP over a byte stream.
+
+    ``feed(data, now)`` returns the messages completed by ``data``, each as a
+    :class:`Frame` stamped with ``now``. Raises :class:`CodecError` on bytes that cannot
+    start a SIP message, on a header section without a usable Content-Length, and on a
+    message larger than ``max_size``; after that ``broken`` is True.
+    """
+
+    what = WHAT
+
+    def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        super().__init__(max_size)
+        # Known total length of the message at the head of the buffer, once its header
+        # section has been read; saves rescanning while a large body trickles in.
+        self._need: int | None = None
 
     def _next(self) -> bytes | None:
         buf = self._buf

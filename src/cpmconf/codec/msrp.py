@@ -36,8 +36,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import CodecError, FramingError
-from .framing import Frame
+from .errors import CodecError
+from .framing import Frame, StreamFramer
 
 WHAT = "MSRP message"
 DEFAULT_PORT = 2855
@@ -668,7 +668,7 @@ class MsrpFrame(Frame):
     """One MSRP message cut from the stream, stamped with the time it became complete."""
 
 
-class MsrpStreamFramer:
+class MsrpStreamFramer(StreamFramer):
     """Incremental framer for MSRP over a byte stream (RFC 4975 section 5.1).
 
     ``feed(data, now)`` returns the messages completed by ``data``, each as an
@@ -679,39 +679,14 @@ class MsrpStreamFramer:
     than ``max_size``; after that ``broken`` is True and every later call raises.
     """
 
+    what = "MSRP stream"
+    frame = MsrpFrame
+
     def __init__(self, max_size: int = DEFAULT_MAX_SIZE) -> None:
-        if max_size <= 0:
-            raise ValueError("max_size must be positive")
-        self.max_size = max_size
-        self.broken = False
-        self._buf = bytearray()
+        super().__init__(max_size)
         self._end_re: re.Pattern[bytes] | None = None
         self._end_len = 0
         self._scan = 0
-
-    def pending(self) -> int:
-        """Bytes buffered that do not yet form a complete message."""
-        return len(self._buf)
-
-    def _fail(self, detail: str) -> CodecError:
-        self.broken = True
-        return CodecError("MSRP stream", detail)
-
-    def feed(self, data: bytes, now: float) -> list[MsrpFrame]:
-        if self.broken:
-            raise CodecError("MSRP stream", "framer is broken by an earlier error")
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise self._fail(f"expected bytes, got {type(data).__name__}")
-        self._buf += data
-        frames: list[MsrpFrame] = []
-        while True:
-            try:
-                raw = self._next()
-            except CodecError as exc:
-                raise FramingError(exc.what, exc.detail, frames) from exc
-            if raw is None:
-                return frames
-            frames.append(MsrpFrame(time=now, raw=raw))
 
     def _next(self) -> bytes | None:
         buf = self._buf
