@@ -34,8 +34,8 @@ from cpmconf.transport import (
     Inbound,
     SipEndpoint,
     TransportError,
-    TransportTimeout,
 )
+from refsut.sipcore import serve
 
 log = logging.getLogger("refsut.msrp")
 
@@ -171,17 +171,7 @@ class MsrpNode:
         return True
 
     async def _run(self) -> None:
-        while True:
-            try:
-                item = await self.endpoint.receive(timeout=3600.0, what="any MSRP traffic")
-            except TransportTimeout:
-                continue
-            except TransportError:
-                return
-            try:
-                await self._dispatch(item)
-            except Exception:  # one bad message must not stop the role
-                log.exception("%s: MSRP dispatch of %s failed", self.name, item)
+        await serve(self.endpoint, self._dispatch, f"{self.name} (MSRP)")
 
     async def _dispatch(self, item: Inbound) -> None:
         msg = item.message

@@ -198,6 +198,24 @@ def build_response(
 # --------------------------------------------------------------------------- transactions
 
 
+async def serve(endpoint, dispatch, name: str) -> None:
+    """Hand every inbound item of `endpoint` to `dispatch` until the endpoint closes.
+
+    One bad message is logged and skipped; it never stops the role.
+    """
+    while True:
+        try:
+            item = await endpoint.receive(timeout=3600.0, what="any traffic")
+        except TransportTimeout:
+            continue
+        except TransportError:
+            return
+        try:
+            await dispatch(item)
+        except Exception:
+            log.exception("%s: dispatch of %s failed", name, item)
+
+
 @dataclass
 class ServerTransaction:
     """One received request and the responses sent to it."""
@@ -579,17 +597,7 @@ class SipNode:
     # -- receiving ---------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
-            try:
-                item = await self.endpoint.receive(timeout=3600.0, what="any SIP traffic")
-            except TransportTimeout:
-                continue
-            except TransportError:
-                return
-            try:
-                await self._dispatch(item)
-            except Exception:  # one bad message must not stop the role
-                log.exception("%s: dispatch of %s failed", self.name, item)
+        await serve(self.endpoint, self._dispatch, self.name)
 
     async def _dispatch(self, item: Inbound) -> None:
         if item.message is None:
