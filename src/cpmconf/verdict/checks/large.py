@@ -47,30 +47,28 @@ def _sdp_text(msg: SipMessage | None) -> str:
     return "no SDP body" if sdp is None else str(sdp).replace("\r\n", " | ")[:300]
 
 
+def _icsi_in(msg: SipMessage, header: str, parser, urn: str) -> Judgement:
+    """Whether any value of `header` (parsed by `parser`) carries the ICSI, decoded."""
+    values = msg.header_list(header)
+    for v in values:
+        try:
+            if parser.parse(v).has_icsi(urn):
+                return judged(True, f"{header} with {urn}", v, msg)
+        except CodecError:
+            continue
+    return judged(False, f"{header} with {urn}", f"{header}: {values or 'absent'}", msg)
+
+
 @register("TS-7.2.1.2-1")
 def accept_contact_icsi(msg: SipMessage, urn: str = ICSI_LARGEMSG) -> Judgement:
     """Accept-Contact names the ICSI in g.3gpp.icsi-ref."""
-    values = msg.header_list("Accept-Contact")
-    for v in values:
-        try:
-            if AcceptContact.parse(v).has_icsi(urn):
-                return judged(True, f"Accept-Contact with {urn}", v, msg)
-        except CodecError:
-            continue
-    return judged(False, f"Accept-Contact with {urn}", f"Accept-Contact: {values or 'absent'}", msg)
+    return _icsi_in(msg, "Accept-Contact", AcceptContact, urn)
 
 
 @register("TS-7.2.1.2-2")
 def contact_icsi(msg: SipMessage, urn: str = ICSI_LARGEMSG) -> Judgement:
     """The Contact carries the ICSI in g.3gpp.icsi-ref."""
-    values = msg.header_list("Contact")
-    for v in values:
-        try:
-            if ContactFeatures.parse(v).has_icsi(urn):
-                return judged(True, f"Contact with {urn}", v, msg)
-        except CodecError:
-            continue
-    return judged(False, f"Contact with {urn}", f"Contact: {values or 'absent'}", msg)
+    return _icsi_in(msg, "Contact", ContactFeatures, urn)
 
 
 @register("TS-7.2.1.2-3")
