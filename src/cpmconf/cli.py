@@ -70,11 +70,24 @@ def _cmd_clauses(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
-    """Run the conformance test cases through pytest and map its outcome to our exit codes."""
+    """Run the conformance test cases through pytest; the exit code comes from the baseline."""
     import datetime
 
     import pytest
 
+    from cpmconf.report import baseline as bl
+
+    if args.update_baseline and not args.baseline:
+        print(
+            "cpmconf: --update-baseline needs --baseline FILE (the file to rewrite)",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS
+    try:
+        known = _load_baseline(args.baseline, must_exist=not args.update_baseline)
+    except bl.BaselineError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.report_dir) if args.report_dir else catalogue.REPO_ROOT / "reports" / stamp
     out.mkdir(parents=True, exist_ok=True)
@@ -92,19 +105,46 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
         *rest,
     ]
     code = int(pytest.main(argv))
+    strict = "--strict-should" in rest
     results = out / "compliance.json"
+    doc = None
     if results.exists():
         try:
-            _write_formats(results, out, strict="--strict-should" in rest)
+            _write_formats(results, out, strict=strict)
+            from cpmconf import report
+
+            doc = report.load_results(results)
         except ValueError as exc:
             print(f"cpmconf: {exc}", file=sys.stderr)
             return EXIT_HARNESS
     print(f"cpmconf: reports in {out}")
-    if code == 0:
-        return EXIT_OK
-    if code == 1:
-        return EXIT_FAIL
-    return EXIT_HARNESS
+    if doc is None:
+        print("cpmconf: the run wrote no compliance.json; nothing was judged", file=sys.stderr)
+        return EXIT_HARNESS
+    if args.update_baseline:
+        known = bl.update(known, doc, strict)
+        Path(args.baseline).write_text(bl.dump(known), encoding="utf-8")
+        print(
+            f"cpmconf: baseline {args.baseline} rewritten for target {doc['run'].get('target')!r}"
+        )
+    cmp = bl.compare(doc, known, strict)
+    if args.baseline:
+        for line in bl.summary_lines(cmp, known):
+            print(f"cpmconf: {line}")
+    # pytest's own 2..5 (interrupted, internal error, usage error, nothing collected) are ours 3.
+    return bl.exit_code(cmp, harness_failed=code not in (0, 1))
+
+
+def _load_baseline(path: str | None, must_exist: bool):
+    from cpmconf.report import baseline as bl
+
+    if not path:
+        return bl.empty()
+    if not must_exist and not Path(path).exists():
+        return bl.Baseline(path=Path(path))
+    known = bl.load(path)
+    bl.check_clauses(known, {c.id for c in catalogue.load()})
+    return known
 
 
 def _write_formats(results: Path, out: Path, strict: bool) -> dict:
@@ -180,6 +220,15 @@ def _cmd_sut(args: argparse.Namespace) -> int:
             return EXIT_OK
 
 
+_RUN_EPILOG = (
+    "exit codes, highest precedence first when several apply: "
+    "3 harness error or bad usage (including a bad baseline file, named with its key); "
+    "1 a failure not in the baseline (without --baseline, any failure); "
+    "2 a baseline entry that now passes (stale; the message names the entry); "
+    "0 only passes, plus failures the baseline lists"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cpmconf", description="OMA CPM standalone messaging conformance suite")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -203,9 +252,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalogue", default=None, help="catalogue folder (default: clauses/)")
     p.set_defaults(func=_cmd_clauses)
 
-    p = sub.add_parser("run", help="run the conformance suite (extra arguments go to pytest)")
+    p = sub.add_parser(
+        "run",
+        help="run the conformance suite (extra arguments go to pytest)",
+        epilog=_RUN_EPILOG,
+    )
     p.add_argument("--sut", default="embedded", help="'embedded' or a target profile path")
     p.add_argument("--report-dir", default=None, help="report folder (default reports/<time>)")
+    p.add_argument(
+        "--baseline",
+        default=None,
+        metavar="FILE",
+        help="known failures per target (TOML, docs/baselines.md); only others fail the run",
+    )
+    p.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="rewrite the --baseline file from this run's failures, keeping existing reasons",
+    )
     p.set_defaults(func=_cmd_run, passthrough=True)
 
     p = sub.add_parser("report", help="build every report format from a results JSON")
