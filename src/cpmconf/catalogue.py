@@ -21,6 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DIR = REPO_ROOT / "clauses"
 VOCABULARY_FILE = "vocabulary.yaml"
 DECISIONS_FILE = "decisions.yaml"
+# TS and SD are the spec documents; RB is the suite's own robustness requirements (SIP/MSRP
+# input a SUT cannot parse), which no spec section states but every SUT must survive.
+DOC_KINDS = ("TS", "SD", "RB")
 
 ENTRY_KEYS = (
     "id",
@@ -215,8 +218,10 @@ def _load_vocabulary(directory: Path, problems: list[Problem]) -> Vocabulary | N
     sources = {}
     for name, info in (data["sources"] or {}).items():
         doc = (info or {}).get("doc") if isinstance(info, dict) else None
-        if doc not in ("TS", "SD"):
-            problems.append(Problem(VOCABULARY_FILE, name, "doc", "must be TS or SD"))
+        if doc not in DOC_KINDS:
+            problems.append(
+                Problem(VOCABULARY_FILE, name, "doc", f"must be one of {', '.join(DOC_KINDS)}")
+            )
             continue
         sources[name] = doc
     return Vocabulary(
@@ -278,7 +283,7 @@ def _check_entry(
         return None
 
     if raw["source"] not in vocab.sources:
-        fail("source", f"{raw['source']!r} is not one of the five source files")
+        fail("source", f"{raw['source']!r} is not a source listed in vocabulary.yaml")
     if raw["level"] not in vocab.levels:
         fail("level", f"unknown level {raw['level']!r} (known: {', '.join(vocab.levels)})")
     if raw["role"] not in vocab.roles:

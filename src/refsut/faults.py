@@ -17,6 +17,9 @@ class Fault:
     name: str
     clause: str
     description: str
+    # Other clauses judged on the very same broken behaviour (e.g. no 403 at all means no
+    # Warning in it either): `cpmconf mutants` lets these change without calling it collateral.
+    also: tuple[str, ...] = ()
 
 
 _ENTRIES = [
@@ -154,13 +157,149 @@ _ENTRIES = [
         "TS-7.2.2.1-7",
         "the Message-UID of a received MESSAGE is not kept (null in /messages)",
     ),
+    # ---- client, registration (000 7.1)
+    Fault(
+        "client.register-user-in-request-uri",
+        "TS-7.1-1",
+        "the REGISTER's Request-URI carries the user part (sip:user@domain)",
+    ),
+    Fault("client.register-no-icsi", "TS-7.1-2", "the REGISTER's Contact has no CPM ICSI"),
+    Fault("client.register-no-instance", "TS-7.1-3", "the REGISTER's Contact has no +sip.instance"),
+    Fault("client.register-no-supported-gruu", "TS-7.1-4", "the REGISTER has no Supported: gruu"),
+    Fault("client.register-no-require-gruu", "TS-7.1-5", "the REGISTER has no Require: gruu"),
+    Fault(
+        "client.register-no-capabilities",
+        "TS-7.1-6",
+        "the REGISTER's Contact carries no RFC 3840 feature parameters at all",
+    ),
+    Fault("client.no-reregister", "TS-7.1-reregister", "the registration is never refreshed"),
+    Fault(
+        "client.deregister-nonzero",
+        "TS-7.1-deregister",
+        "/deregister sends a REGISTER that asks for 3600 s instead of 0",
+    ),
+    # ---- client, deferred messages: subscription (7.2.3.1)
+    Fault(
+        "client.subscribe-wrong-request-uri",
+        "TS-7.2.3.1-1a",
+        "the SUBSCRIBE goes to sip:deferred@<domain>, not the provisioned management address",
+    ),
+    Fault(
+        "client.subscribe-no-accept-contact-icsi",
+        "TS-7.2.3.1-1b",
+        "the SUBSCRIBE's Accept-Contact names the msg ICSI instead of the deferred ICSI",
+    ),
+    Fault(
+        "client.subscribe-contact-no-icsi",
+        "TS-7.2.3.1-1c",
+        "the SUBSCRIBE's Contact carries no deferred ICSI",
+    ),
+    Fault(
+        "client.subscribe-no-p-preferred-service",
+        "TS-7.2.3.1-1e",
+        "the SUBSCRIBE has no P-Preferred-Service",
+    ),
+    Fault("client.subscribe-wrong-event", "TS-7.2.3.1-1f", "the SUBSCRIBE says Event: deferred"),
+    Fault("client.subscribe-expires-nonzero", "TS-7.2.3.1-1g", "the SUBSCRIBE says Expires: 3600"),
+    # ---- client, deferred messages: the handling INVITE (7.2.3.2.1)
+    Fault(
+        "client.handling-wrong-request-uri",
+        "TS-7.2.3.2.1-2",
+        "the handling INVITE goes to sip:deferred@<domain>, not the management address",
+    ),
+    Fault(
+        "client.handling-contact-no-icsi",
+        "TS-7.2.3.2.1-3",
+        "the handling INVITE's Contact carries no deferred ICSI",
+    ),
+    Fault(
+        "client.handling-no-accept-contact-icsi",
+        "TS-7.2.3.2.1-4",
+        "the handling INVITE's Accept-Contact names the msg ICSI instead of the deferred ICSI",
+    ),
+    Fault(
+        "client.handling-no-p-preferred-service",
+        "TS-7.2.3.2.1-5",
+        "the handling INVITE has no P-Preferred-Service",
+    ),
+    Fault(
+        "client.handling-no-accept-types",
+        "TS-7.2.3.2.1-6a",
+        "the handling INVITE's SDP offer has no a=accept-types",
+    ),
+    Fault("client.handling-sendrecv", "TS-7.2.3.2.1-6c", "the handling offer says a=sendrecv"),
+    Fault(
+        "client.handling-no-list",
+        "TS-7.2.3.2.1-7",
+        "the handling INVITE carries no resource list even when only some messages are named",
+    ),
+    Fault(
+        "client.handling-action-dropped",
+        "TS-7.2.3.2.1-7a",
+        "the first entry of the handling list has no ?cpm_action",
+    ),
+    Fault(
+        "client.handling-deliver-misnamed",
+        "TS-7.2.3.2.1-7a.i",
+        "a message to deliver is listed with cpm_action=retrieve",
+    ),
+    Fault(
+        "client.handling-delete-misnamed",
+        "TS-7.2.3.2.1-7a.ii",
+        "a message to delete is listed with cpm_action=discard",
+    ),
+    Fault(
+        "client.handling-interwork-misnamed",
+        "TS-7.2.3.2.1-7a.iii",
+        "a message to interwork is listed with cpm_action=deliver",
+    ),
+    Fault(
+        "client.handling-store-misnamed",
+        "TS-7.2.3.2.1-7a.iv",
+        "a message to store is listed with cpm_action=deliver",
+    ),
+    Fault(
+        "client.handling-pursue-after-488",
+        "TS-7.2.3.2.1-on488",
+        "after a 488 with Warning 125 the client sends the same handling INVITE again",
+    ),
+    Fault(
+        "client.handling-no-ack-488",
+        "TS-7.2.3.2.1-on488-process",
+        "a 488 to the handling INVITE is never acknowledged",
+    ),
+    Fault(
+        "client.handling-no-ack-error",
+        "TS-7.2.3.2.1-error",
+        "a failure response other than 488 to the handling INVITE is never acknowledged",
+    ),
+    Fault(
+        "client.handling-no-ack-200",
+        "TS-7.2.3.2.1-on200-ack",
+        "the 200 to the handling INVITE is never acknowledged",
+    ),
+    Fault(
+        "client.handling-no-bye",
+        "TS-7.2.3.2.1-on200-bye",
+        "the handling session is left up: no BYE follows the ACK",
+    ),
+    Fault(
+        "client.reject-deferred-delivery",
+        "TS-7.2.3.2.1-receive",
+        "a MESSAGE or INVITE carrying the deferred ICSI is answered 403",
+    ),
     # ---- PF, terminating pager mode (8.3.2.1) and recording (8.5.1)
     Fault(
         "pf.403-no-warning",
         "TS-8.3.2.1-1d-warning",
         "the access-policy 403 carries no Warning header",
     ),
-    Fault("pf.ignore-block", "TS-8.3.2.1-1d", "blocked originators are not refused"),
+    Fault(
+        "pf.ignore-block",
+        "TS-8.3.2.1-1d",
+        "blocked originators are not refused",
+        also=("TS-8.3.2.1-1d-warning",),
+    ),
     Fault(
         "pf.no-415",
         "TS-8.3.2.1-2",
@@ -226,6 +365,15 @@ _ENTRIES = [
         "pf.no-202-on-defer",
         "TS-8.3.2.4.x-2",
         "a deferred pager-mode message is answered 200 instead of 202",
+    ),
+]
+
+# ---- robustness (the suite's own RB- requirements)
+_ENTRIES += [
+    Fault(
+        "robust.crash-on-bad-content-length",
+        "RB-sip-content-length",
+        "after a datagram whose Content-Length exceeds its body, the SUT stops answering SIP",
     ),
 ]
 
