@@ -326,6 +326,46 @@ class SipEndpoint:
             ) from exc
         self._tap_sent(transport, conn.local, remote, raw)
 
+    async def send_apart(self, raw: bytes, remote: Address, transport: str = "tcp") -> Address:
+        """Send over a new stream connection that no later `send` reuses; returns its local
+        address, which `close_local` takes. Replies on it are still read into the inbox.
+
+        Lets a test put bytes that break framing on the wire (robustness stimuli) without
+        spoiling the connection other messages to `remote` travel on.
+        """
+        if transport not in ("tcp", "tls"):
+            raise ValueError(f"send_apart needs a stream transport, not {transport!r}")
+        if self._closed or not self._started:
+            raise TransportError(f"{self!r} is not open")
+        remote = _addr(remote)
+        context = self._ssl_client if transport == "tls" else None
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(*remote, ssl=context), self._connect_timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise TransportError(f"{transport} connect to {_fmt(remote)} failed: {exc!r}") from exc
+        conn = self._adopt(transport, reader, writer, shared=False)
+        conn.writer.write(bytes(raw))
+        try:
+            await asyncio.wait_for(conn.writer.drain(), self._write_timeout)
+        except (OSError, TimeoutError) as exc:
+            self._drop_connection(conn)
+            raise TransportError(
+                f"writing {len(raw)} bytes over {transport} to {_fmt(remote)} failed: {exc!r}"
+            ) from exc
+        self._tap_sent(transport, conn.local, remote, bytes(raw))
+        return conn.local
+
+    def close_local(self, local: Address) -> bool:
+        """Close the stream connection whose local end is `local`; True if there was one."""
+        found = [c for c in self._live if c.local == _addr(local)]
+        for conn in found:
+            self._drop_connection(conn)
+            if conn.task is not None:
+                conn.task.cancel()
+        return bool(found)
+
     async def _connection(self, transport: str, remote: Address, tls: dict) -> _Connection:
         async with self._connect_lock:  # one connect per remote even with concurrent sends
             conn = self._conns.get((transport, remote))
@@ -463,7 +503,11 @@ class SipEndpoint:
         return accepted
 
     def _adopt(
-        self, transport: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        transport: str,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        shared: bool = True,
     ) -> _Connection:
         conn = _Connection(
             transport,
@@ -475,7 +519,8 @@ class SipEndpoint:
         if old is not None and old.writer.is_closing():
             self._conns.pop((transport, conn.remote))
         # Keep the first live connection for sending; a second one still gets read.
-        self._conns.setdefault((transport, conn.remote), conn)
+        if shared:
+            self._conns.setdefault((transport, conn.remote), conn)
         self._live.add(conn)
         conn.task = asyncio.create_task(self._read_loop(conn, reader))
         return conn
