@@ -157,7 +157,16 @@ def _write_formats(results: Path, out: Path, strict: bool) -> dict:
     junit.write_text(
         report.render_junit(doc, non_strict="fail" if strict else "pass"), encoding="utf-8"
     )
-    return {**paths, "junit": junit}
+    paths["junit"] = junit
+    from cpmconf.report import allure
+
+    name = f"cpmconf: {doc.get('run', {}).get('target') or 'unnamed target'}"
+    made = allure.render(results.parent / "allure-results", out, name)
+    if made.path is not None:
+        paths["allure"] = made.path
+    else:
+        print(f"cpmconf: no single-file Allure report: {made.note}")
+    return paths
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -187,6 +196,13 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return EXIT_OK
+
+
+def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
+    """Whole-suite runs per fault switch and the kill matrix (see cpmconf.mutants)."""
+    from cpmconf import mutants
+
+    return mutants.main(args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest)
 
 
 def _cmd_sut(args: argparse.Namespace) -> int:
@@ -282,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", help="run folders or compliance.json files")
     p.add_argument("--out", required=True, help="output folder for matrix.html and matrix.md")
     p.set_defaults(func=_cmd_matrix)
+
+    p = sub.add_parser(
+        "mutants",
+        help="run the suite once per fault switch of the reference SUT and print the kill matrix"
+        " (exit 1 survivor, 2 collateral, 3 harness error; extra arguments go to each run)",
+    )
+    p.add_argument("--fault", action="append", default=[], help="only this switch (repeatable)")
+    p.add_argument("--jobs", type=int, default=0, help="runs at a time (default: CPU cores)")
+    p.add_argument("--json", default=None, metavar="OUT", help="also write the matrix here")
+    p.add_argument("--report-dir", default=None, help="folder (default reports/mutants-<time>)")
+    p.add_argument("--timeout", type=float, default=300.0, help="hard timeout of each run (s)")
+    p.set_defaults(func=_cmd_mutants, passthrough=True)
 
     p = sub.add_parser("sut", help="run the reference SUT standalone from a target profile")
     p.add_argument("--target", required=True, help="target profile (TOML)")

@@ -8,6 +8,8 @@ into files; nothing here reads live pytest state. The formats:
 - `testfest.render_testfest`: testfest.md, one row per test case with test-fest verdicts;
 - `junit.render_junit`: JUnit XML that follows the verdicts;
 - `matrix.render_matrix_html` / `render_matrix_markdown`: several runs side by side.
+- `allure.render`: allure-report.html, the Allure report as one offline page (optional);
+- `baseline`: known failures per target and the exit code of `cpmconf run`.
 
 `load_results` reads and validates a document; `write_reports` writes the per-run files;
 `write_matrix` compares several stored runs.
