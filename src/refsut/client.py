@@ -27,6 +27,7 @@ from cpmconf.codec.headers import (
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies
+from .client_deferred import DeferredHandling
 from .client_large import LargeMode
 from .config import ClientConfig, format_address
 from .faults import Faults
@@ -67,7 +68,7 @@ SEND_KEYS = {
     "cancel",
 }
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
-ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"
+ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS, NOTIFY"
 
 
 class Route(NamedTuple):
@@ -110,6 +111,7 @@ class CpmClient:
         self.sip_timeout = sip_timeout
         self.msrp_timeout = msrp_timeout
         self.large = LargeMode(self)
+        self.deferred = DeferredHandling(self)
         self.node = SipNode(
             "client",
             cfg.listen,
@@ -126,6 +128,7 @@ class CpmClient:
         self._all: dict[str, Record] = {}  # survives /reset so late replies still resolve
         self._counter = 0
         self._last_contribution: str | None = None
+        self._last_conversation: str | None = None
         self._reg_call_id = ""
         self._reg_tag = new_tag()
         self._reg_cseq = 0
@@ -170,16 +173,25 @@ class CpmClient:
     def reset(self) -> None:
         self.sent.clear()
         self.received.clear()
+        self.deferred.reset()
 
     # -- registration (TS 7.1) ---------------------------------------------------------------
 
     def contact(self) -> str:
+        """The registered Contact: +sip.instance, the CPM ICSIs and the SIP methods it takes
+        as RFC 3840 feature parameters (TS 7.1 steps 2, 3 and 6)."""
         user_part = self.cfg.user.split(":", 1)[1].split("@", 1)[0]
         transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
         icsi = ",".join(encode_icsi(u) for u in (ICSI_MSG, ICSI_LARGE, ICSI_DEFERRED))
-        return (
-            f"<sip:{user_part}@{self.node.hostport}{transport}>"
-            f';+sip.instance="{self.cfg.instance}";+g.3gpp.icsi-ref="{icsi}"'
+        params = []
+        if not self.faults.on("client.register-no-instance"):
+            params.append(f'+sip.instance="{self.cfg.instance}"')
+        if not self.faults.on("client.register-no-capabilities"):
+            if not self.faults.on("client.register-no-icsi"):
+                params.append(f'+g.3gpp.icsi-ref="{icsi}"')
+            params.append(f'methods="{ALLOW.replace(" ", "")}"')
+        return f"<sip:{user_part}@{self.node.hostport}{transport}>" + "".join(
+            f";{p}" for p in params
         )
 
     async def register(self, expires: int = 3600) -> int | None:
@@ -189,18 +201,24 @@ class CpmClient:
                 self._refresh = None
             self._reg_cseq += 1
             branch = new_branch()
+            registrar = f"sip:{self.cfg.domain}"  # RFC 3261 10.2: no user part
+            if self.faults.on("client.register-user-in-request-uri"):
+                registrar = self.cfg.user
+            headers = [("Contact", self.contact())]
+            if not self.faults.on("client.register-no-supported-gruu"):
+                headers.append(("Supported", "gruu"))
+            if not self.faults.on("client.register-no-require-gruu"):
+                headers.append(("Require", "gruu"))  # as 000 7.1 step 5 writes (D-require-gruu)
             raw = build_request(
                 "REGISTER",
-                f"sip:{self.cfg.domain}",
+                registrar,
                 via=self.node.via(branch),
                 from_=f"<{self.cfg.user}>;tag={self._reg_tag}",
                 to=f"<{self.cfg.user}>",
                 call_id=self._reg_call_id,
                 cseq=self._reg_cseq,
                 headers=[
-                    ("Contact", self.contact()),
-                    ("Supported", "gruu"),
-                    ("Require", "gruu"),
+                    *headers,
                     ("Expires", str(expires)),
                     ("User-Agent", self.cfg.release),
                 ],
@@ -211,7 +229,7 @@ class CpmClient:
             if 200 <= resp.status < 300:
                 self.registered = expires > 0
                 granted = self._granted(resp, expires)
-                if self.registered and granted > 0:
+                if self.registered and granted > 0 and not self.faults.on("client.no-reregister"):
                     loop = asyncio.get_running_loop()
                     # refresh halfway through the granted period (TS 7.1 re-registration)
                     self._refresh = loop.call_later(granted / 2, self._refresh_now, expires)
@@ -238,7 +256,7 @@ class CpmClient:
         self.node.spawn(self.register(expires), name="client-reregister")
 
     async def deregister(self) -> int | None:
-        status = await self.register(0)
+        status = await self.register(3600 if self.faults.on("client.deregister-nonzero") else 0)
         if status is not None and 200 <= status < 300:
             self.registered = False
         return status
@@ -317,7 +335,10 @@ class CpmClient:
         # switch of one mode never moves a message into the other (TS 7.2.1.3 step 4).
         plain = self._addressing(args, replied, faulty=False)
         probe = self._wrapper(plain, text, content_type, disposition, faulty=False)
-        large = len(bytes(probe)) > PAGER_LIMIT and not self.faults.on("client.pager-over-1300")
+        size = len(bytes(probe))
+        large = size > PAGER_LIMIT and not self.faults.on("client.pager-over-1300")
+        if size == PAGER_LIMIT and self.faults.on("client.large-at-1300"):
+            large = True  # the limit taken as exclusive
         if cancel and not large:
             raise ClientError(400, "cancel: only a large-mode message (over 1300 bytes) has one")
         # The pager-mode fault switches act on pager-mode messages only.
@@ -330,6 +351,8 @@ class CpmClient:
             conversation_id = continued.conversation_id
         elif replied is not None and replied.conversation_id:
             conversation_id = replied.conversation_id
+        elif pager_fault("client.reuse-conversation-id") and self._last_conversation:
+            conversation_id = self._last_conversation
         else:
             conversation_id = new_token_id()
         if pager_fault("client.reuse-contribution-id") and self._last_contribution:
@@ -342,6 +365,7 @@ class CpmClient:
 
         wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=True))
         self._last_contribution = contribution_id
+        self._last_conversation = conversation_id
         record = Record(
             id=self._next_id(),
             direction="sent",
@@ -384,6 +408,9 @@ class CpmClient:
         headers += [("Conversation-ID", conversation_id), ("Contribution-ID", contribution_id)]
         if in_reply_to:
             headers.append(("InReplyTo-Contribution-ID", in_reply_to))
+        if self.faults.on("client.cpim-no-header-separator"):
+            # the blank line between the CPIM message headers and the MIME headers is lost
+            wrapper = wrapper.replace(b"\r\n\r\n", b"\r\n", 1)
         body = wrapper
         if route.targets is not None and not self.faults.on("client.adhoc-no-resource-list"):
             # RFC 5365: the list travels next to the message in a multipart/mixed body
@@ -401,7 +428,8 @@ class CpmClient:
             )
             headers += [("Require", "recipient-list-message"), ("Content-Type", ctype)]
         else:
-            headers.append(("Content-Type", "message/cpim"))
+            ctype = "text/plain" if self.faults.on("client.message-not-typed-cpim") else None
+            headers.append(("Content-Type", ctype or "message/cpim"))
 
         self._keep(record)
         await self._send_message(record, route.request_uri, headers, body)
@@ -415,6 +443,8 @@ class CpmClient:
         reply_target = None
         if replied is not None:
             reply_target = replied.originator
+            if not replied.reply_to and fault("client.reply-to-own-address"):
+                reply_target = replied.to
             if replied.reply_to and not fault("client.reply-ignores-reply-to"):
                 reply_target = replied.reply_to
 
@@ -430,19 +460,31 @@ class CpmClient:
                 if not isinstance(raw_targets, list):
                     raise ClientError(400, "group.targets: expected a list of URIs")
                 targets = [_sip_uri_arg(t, "group.targets") for t in raw_targets]
-                if (
-                    reply_target
-                    and reply_target not in targets
-                    and not fault("client.group-reply-omits-replied")
-                ):
+                omit = fault("client.group-reply-omits-replied") or (
+                    replied is not None
+                    and not replied.reply_to
+                    and fault("client.group-reply-omits-originator")
+                )
+                if reply_target and reply_target not in targets and not omit:
                     targets.append(reply_target)  # 9c/9d: the replied party is listed
                 if not targets:
                     raise ClientError(400, "group.targets: at least one target needed")
                 request_uri = cpim_to = self.cfg.controlling_function
+                if fault("client.adhoc-to-first-target"):
+                    request_uri = targets[0]
+                if fault("client.adhoc-cpim-to-first-target"):
+                    cpim_to = targets[0]
             else:
                 request_uri = cpim_to = _sip_uri_arg(group.get("uri"), "group.uri")
+                factory = self.cfg.controlling_function or self.cfg.user
+                if fault("client.predefined-group-via-factory"):
+                    request_uri = factory
+                if fault("client.predefined-cpim-to-factory"):
+                    cpim_to = factory
         elif "to" in args:
             request_uri = cpim_to = _sip_uri_arg(args["to"], "to")  # typed by the user
+            if fault("client.new-message-to-own-address"):
+                request_uri = self.cfg.user
         elif reply_target is not None:
             request_uri = cpim_to = reply_target
         else:
@@ -487,6 +529,8 @@ class CpmClient:
             return
         record.status = resp.status
         uid = resp.header("Message-UID")
+        if self.faults.on("client.drop-uid-from-200"):
+            uid = None
         if uid is not None and 200 <= resp.status < 300:
             try:
                 record.message_uid = MessageUID.parse(uid).value  # TS 7.2.1.1-17
@@ -510,6 +554,8 @@ class CpmClient:
             )
         elif req.method == "INVITE":
             await self.large.invite(txn)
+        elif req.method == "NOTIFY":
+            await self.deferred.notify(txn)
         elif req.method == "BYE":
             if not await self.large.bye(txn):
                 await txn.reply(481)
@@ -521,6 +567,15 @@ class CpmClient:
             await txn.reply(405, headers=[("Allow", ALLOW)])
 
     @staticmethod
+    def is_deferred(req: SipMessage) -> bool:
+        """The request carries the deferred ICSI in Accept-Contact (a deferred delivery)."""
+        try:
+            sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
+        except CodecError:
+            return False
+        return any(s.has_icsi(ICSI_DEFERRED) for s in sets)
+
+    @staticmethod
     def _icsi_ok(req: SipMessage) -> bool:
         try:
             sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
@@ -530,6 +585,9 @@ class CpmClient:
 
     async def _message(self, txn: ServerTransaction) -> None:
         req = txn.request
+        if self.faults.on("client.reject-deferred-delivery") and self.is_deferred(req):
+            await txn.reply(403)
+            return
         if not self._icsi_ok(req):
             # The core routes only CPM requests here; accept anyway, but say so in the log.
             log.info("MESSAGE %s without the msg/deferred ICSI accepted", req.call_id)

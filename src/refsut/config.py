@@ -20,6 +20,9 @@ from .faults import REGISTRY
 Address = tuple[str, int]
 
 PREFERENCES = ("deliver", "defer", "store", "interwork")
+DEFERRED_DELIVERY = ("pull", "push")  # how a deferring user gets the messages later
+EXPIRY_POLICIES = ("delete", "store")  # what happens to a deferred message that expires
+REGISTRATION_MODES = ("direct", "third-party", "reg-event")
 RECORDING_SIDES = ("originating", "terminating")
 TRANSPORTS = ("udp", "tcp")
 DEFAULT_ALLOWED_TYPES = ("message/cpim", "text/plain", "message/imdn+xml")
@@ -54,6 +57,7 @@ class UserConfig:
     preference: str = "deliver"
     blocked: tuple[str, ...] = ()
     devices: tuple[DeviceConfig, ...] = ()
+    deferred: str = "pull"  # DEFERRED_DELIVERY
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,12 @@ class PfConfig:
     allowed_content_types: tuple[str, ...]
     min_client_release: str | None = None
     allow_anonymity: bool = True
+    registration: str = "direct"  # REGISTRATION_MODES: how the PF learns registrations
+    deferred_management: str = ""  # CPMDeferredMsgMgmt address (sip:CPMDeferredMsgMgmt@<domain>)
+    iwf: str = ""  # interworking function address; "" = sip:iwf@<domain>
+    expiry_policy: str = "delete"  # EXPIRY_POLICIES
+    deferred_lifetime: int = 7 * 24 * 3600  # seconds a deferred message without Expires lives
+    clock_file: str | None = None  # holds a clock offset in seconds the test system advances
 
 
 @dataclass(frozen=True)
@@ -85,10 +95,16 @@ class ClientConfig:
     msrp_chunk_size: int = 2048  # bytes of CPIM per MSRP SEND chunk (large message mode)
     out_of_resources: bool = False  # answer large-mode INVITEs with 480 (TS 7.2.2.2)
     answer_delay_ms: int = 0  # wait this long before the 200 to a large-mode INVITE
+    # TS 7.2.3: the provisioned CPMDeferredMsgMgmt address; None means the default below
+    deferred_management_uri: str | None = None
 
     @property
     def domain(self) -> str:
         return uri_host(self.user)
+
+    @property
+    def deferred_uri(self) -> str:
+        return self.deferred_management_uri or f"sip:CPMDeferredMsgMgmt@{self.domain}"
 
 
 @dataclass(frozen=True)
@@ -248,8 +264,11 @@ def _user(value: Any, path: str) -> UserConfig:
         if d.instance in seen:
             raise ConfigError(f"{obj.key('devices')}[{i}].instance", "duplicate instance")
         seen.add(d.instance)
+    deferred = _choice(obj, "deferred", DEFERRED_DELIVERY, "pull")
     obj.done()
-    return UserConfig(uri=uri, preference=preference, blocked=blocked, devices=devices)
+    return UserConfig(
+        uri=uri, preference=preference, blocked=blocked, devices=devices, deferred=deferred
+    )
 
 
 def _pf(value: Any) -> PfConfig:
@@ -293,6 +312,17 @@ def _pf(value: Any) -> PfConfig:
             f"expected a release like OMA2.0 or CPM-client/OMA2.0, got {min_release!r}",
         )
     allow_anonymity = obj.take("allow_anonymity", bool, True)
+    registration = _choice(obj, "registration", REGISTRATION_MODES, "direct")
+    management = _sip_uri(
+        obj.take("deferred_management", str, f"sip:CPMDeferredMsgMgmt@{domain}"),
+        obj.key("deferred_management"),
+    )
+    iwf = _sip_uri(obj.take("iwf", str, f"sip:iwf@{domain}"), obj.key("iwf"))
+    expiry_policy = _choice(obj, "expiry_policy", EXPIRY_POLICIES, "delete")
+    lifetime = _int_range(obj, "deferred_lifetime", 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600)
+    clock_file = obj.take("clock_file", str, None, null=True)
+    if clock_file is not None and not Path(clock_file).parent.is_dir():
+        raise ConfigError(obj.key("clock_file"), f"directory of {clock_file!r} does not exist")
     obj.done()
     return PfConfig(
         listen=listen,
@@ -307,6 +337,12 @@ def _pf(value: Any) -> PfConfig:
         allowed_content_types=tuple(t.lower() for t in allowed),
         min_client_release=min_release,
         allow_anonymity=allow_anonymity,
+        registration=registration,
+        deferred_management=management,
+        iwf=iwf,
+        expiry_policy=expiry_policy,
+        deferred_lifetime=lifetime,
+        clock_file=clock_file,
     )
 
 
@@ -325,6 +361,9 @@ def _client(value: Any) -> ClientConfig:
     chunk_size = _int_range(obj, "msrp_chunk_size", 2048, 1, MAX_CHUNK_SIZE)
     out_of_resources = obj.take("out_of_resources", bool, False)
     answer_delay = _int_range(obj, "answer_delay_ms", 0, 0, MAX_ANSWER_DELAY_MS)
+    mgmt = obj.take("deferred_management_uri", str, None, null=True)
+    if mgmt is not None:
+        _sip_uri(mgmt, obj.key("deferred_management_uri"))
     obj.done()
     return ClientConfig(
         listen=listen,
@@ -338,6 +377,7 @@ def _client(value: Any) -> ClientConfig:
         msrp_chunk_size=chunk_size,
         out_of_resources=out_of_resources,
         answer_delay_ms=answer_delay,
+        deferred_management_uri=mgmt,
     )
 
 

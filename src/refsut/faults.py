@@ -94,6 +94,79 @@ _ENTRIES = [
         "TS-7.2.1.3-4-large",
         "a message whose CPIM wrapper exceeds 1300 bytes is still sent as a MESSAGE",
     ),
+    Fault(
+        "client.large-at-1300",
+        "TS-7.2.1.3-4-pager",
+        "a message whose CPIM wrapper is exactly 1300 bytes is sent in large message mode",
+        also=("TS-7.2.1.1-intro",),
+    ),
+    Fault(
+        "client.new-message-to-own-address",
+        "TS-7.2.1.1-8a",
+        "a new pager message to one recipient has the sending user as Request-URI",
+        also=("TS-7.2.1.1-8",),
+    ),
+    Fault(
+        "client.reply-to-own-address",
+        "TS-7.2.1.1-8c",
+        "a reply to a message without Reply-To goes to that message's To (the user itself)",
+        also=("TS-7.2.1.1-8b",),
+    ),
+    Fault(
+        "client.adhoc-to-first-target",
+        "TS-7.2.1.1-9a",
+        "an ad-hoc group MESSAGE goes to its first target instead of the controlling function",
+        also=("TS-7.2.1.1-9",),
+    ),
+    Fault(
+        "client.group-reply-omits-originator",
+        "TS-7.2.1.1-9d",
+        "a group reply to a message without Reply-To does not list its originator",
+        also=("TS-7.2.1.1-9c",),
+    ),
+    Fault(
+        "client.predefined-group-via-factory",
+        "TS-7.2.1.1-10",
+        "a pre-defined group MESSAGE goes to the controlling function, not the group's address",
+    ),
+    Fault(
+        "client.adhoc-cpim-to-first-target",
+        "TS-7.2.1.3-2b",
+        "CPIM To of an ad-hoc group message names its first target, not the controlling function",
+    ),
+    Fault(
+        "client.predefined-cpim-to-factory",
+        "TS-7.2.1.3-2c",
+        "CPIM To of a pre-defined group message names the controlling function, not the group",
+    ),
+    Fault(
+        "client.reuse-conversation-id",
+        "TS-7.2.1.1-11-new",
+        "a message opening a new conversation reuses the previous message's Conversation-ID",
+    ),
+    Fault(
+        "client.message-not-typed-cpim",
+        "TS-7.2.1.1-15",
+        "a MESSAGE carrying the CPIM wrapper says Content-Type: text/plain",
+    ),
+    Fault(
+        "client.cpim-no-header-separator",
+        "TS-7.2.1.3-intro",
+        "the CPIM wrapper of a MESSAGE lacks the blank line after its message headers",
+        also=(
+            "TS-7.2.1.1-14",
+            "TS-7.2.1.3-1",
+            "TS-7.2.1.3-2a",
+            "TS-7.2.1.3-2b",
+            "TS-7.2.1.3-2c",
+            "TS-7.2.1.3-3",
+        ),
+    ),
+    Fault(
+        "client.drop-uid-from-200",
+        "TS-7.2.1.1-17",
+        "the Message-UID in the 200 to a sent MESSAGE is not kept (null in /messages)",
+    ),
     # ---- client, sending in large message mode (7.2.1.2)
     Fault(
         "client.large-no-largemsg-icsi",
@@ -365,6 +438,47 @@ _ENTRIES = [
         "pf.no-202-on-defer",
         "TS-8.3.2.4.x-2",
         "a deferred pager-mode message is answered 200 instead of 202",
+    ),
+    # ---- PF, deferred messages (8.3.2.4.x, 8.3.2.4.1, SD 5.2.2.2)
+    Fault(
+        "pf.defer-no-system-message-tag",
+        "TS-8.3.2.4.x-3a.ii",
+        "the deferral notification has no Accept-Contact +g.oma.cpm.system-message",
+    ),
+    Fault(
+        "pf.defer-notify-not-iwf",
+        "TS-8.3.2.4.x-3b",
+        "with no device registered the notification goes to the user, not the IWF",
+    ),
+    Fault(
+        "pf.deferred-action-ignored",
+        "SD-5.2.2.2.1-remove",
+        "cpm_action=delete in a handling INVITE is ignored: the message stays deferred",
+    ),
+    Fault(
+        "pf.deferred-remove-unlisted",
+        "SD-5.2.2.2.1-remove",
+        "after a handling session, messages the list did not name are dropped as well",
+    ),
+    Fault(
+        "pf.push-no-automata",
+        "TS-8.3.2.4.1-e",
+        "the Contact of a push INVITE has no automata feature tag",
+    ),
+    Fault(
+        "pf.push-sendrecv",
+        "TS-8.3.2.4.1-g",
+        "the SDP offer of a push INVITE says a=sendrecv",
+    ),
+    Fault(
+        "pf.deferred-deliver-twice",
+        "TS-8.3.2.4.1-on200-3",
+        "every deferred message is delivered twice (push and pull)",
+    ),
+    Fault(
+        "pf.deferred-deliver-expired",
+        "SD-5.2.2.2-expiry",
+        "deferred messages never expire: an expired one is still listed and delivered",
     ),
 ]
 

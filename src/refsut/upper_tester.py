@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from .client import ClientError, CpmClient
+from .client_deferred import DeferredError
 
 log = logging.getLogger("refsut.upper_tester")
 
@@ -178,6 +179,9 @@ class UpperTester:
             "/deregister": ("POST", self._deregister),
             "/send": ("POST", self._send),
             "/messages": ("GET", self._messages),
+            "/deferred": ("GET", self._deferred),
+            "/deferred/subscribe": ("POST", self._deferred_subscribe),
+            "/deferred/handle": ("POST", self._deferred_handle),
         }
         if path not in routes:
             return 404, {"error": f"no such endpoint {path}"}
@@ -192,7 +196,7 @@ class UpperTester:
                 return 400, {"error": f"body is not JSON: {exc}"}
         try:
             return 200, await asyncio.wait_for(handler(args), CALL_BOUND)
-        except ClientError as exc:
+        except (ClientError, DeferredError) as exc:
             return exc.status, {"error": exc.text}
         except TimeoutError:
             return 504, {"error": f"{path} did not finish within {CALL_BOUND:g} s"}
@@ -223,3 +227,14 @@ class UpperTester:
 
     async def _messages(self, args: Any) -> Any:
         return self.client.messages()
+
+    async def _deferred(self, args: Any) -> Any:
+        return self.client.deferred.view()
+
+    async def _deferred_subscribe(self, args: Any) -> Any:
+        if args != {}:
+            raise ClientError(400, "body must be {}")
+        return await self.client.deferred.subscribe()
+
+    async def _deferred_handle(self, args: Any) -> Any:
+        return await self.client.deferred.handle(args)

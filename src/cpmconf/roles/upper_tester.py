@@ -76,3 +76,15 @@ class UpperTester:
 
     async def messages(self) -> dict:
         return await self.call("GET", "/messages")
+
+    async def deferred(self) -> dict:
+        """What the client learnt of deferred messages: {"message_uri_ids": [...], ...}."""
+        return await self.call("GET", "/deferred")
+
+    async def deferred_subscribe(self) -> dict:
+        return await self.call("POST", "/deferred/subscribe", {})
+
+    async def deferred_handle(self, actions: list[tuple[str, str]] | None = None) -> dict:
+        """Handle deferred messages: None for all, else (Message-URI-ID, cpm_action) pairs."""
+        body = {} if actions is None else {"actions": [{"uri": u, "action": a} for u, a in actions]}
+        return await self.call("POST", "/deferred/handle", body)

@@ -1,0 +1,61 @@
+"""The registrar of the SIP/IP core, for a client SUT (TS 7.1).
+
+Owns what the test system answers to a client's REGISTER: the expiry it grants (short grants
+make a re-registration observable within one test) and the public GRUU it assigns from the
+Contact's +sip.instance (RFC 5627 section 5.4). It only builds the answer's headers; sending
+it is the core's business.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import ContactFeatures, Expires
+from cpmconf.codec.sip import SipMessage
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What one REGISTER asked for: its Contact, instance, contact URI and expiry."""
+
+    contact: str
+    instance: str  # the URN without angle brackets, or ""
+    contact_uri: str
+    expires: int | None  # None when neither Contact expires nor Expires says
+
+
+def binding_of(register: SipMessage) -> Binding:
+    """Read the binding a REGISTER asks for, tolerating a broken Contact (the checks judge it)."""
+    contact = register.header("Contact") or ""
+    instance = ""
+    expires = None
+    try:
+        features = ContactFeatures.parse(contact)
+        instance = (features.param("+sip.instance") or "").strip('"<>')
+        if features.param("expires") is not None:
+            expires = Expires.parse(features.param("expires") or "").seconds
+    except CodecError:
+        pass
+    if expires is None and register.header("Expires") is not None:
+        try:
+            expires = Expires.parse(register.header("Expires") or "").seconds
+        except CodecError:
+            pass
+    uri = contact.split(";")[0].strip()
+    if "<" in contact:
+        uri = contact[contact.index("<") + 1 : contact.index(">")] if ">" in contact else uri
+    return Binding(contact, instance, uri.strip("<>"), expires)
+
+
+def answer_headers(register: SipMessage, user: str, granted: int) -> list[tuple[str, str]]:
+    """Headers of the registrar's 200: the Contact echoed with the granted expiry and a
+    pub-gruu built from the instance, and Expires."""
+    b = binding_of(register)
+    if b.expires == 0:
+        return [("Expires", "0")]  # de-registration: no binding remains
+    gruu = f"{user};gr={b.instance}" if b.instance else user
+    return [
+        ("Contact", f'{b.contact};expires={granted};pub-gruu="{gruu}"'),
+        ("Expires", str(granted)),
+    ]
