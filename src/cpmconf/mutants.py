@@ -1,0 +1,353 @@
+"""Mutation analysis of the suite: `cpmconf mutants` and its kill matrix.
+
+Owns running the whole conformance suite against the embedded reference SUT once without any
+fault (the baseline) and once per fault switch of `refsut.faults.REGISTRY`, each run a
+`cpmconf run` subprocess with a hard timeout, several at a time; and judging every switch from
+the clause verdicts of the runs' `compliance.json` against the baseline's:
+
+- killed: the switch's target clause ends `fail` (`non-strict` is enough for a SHOULD or
+  SHOULD NOT clause), and every other clause whose verdict changed is one the switch declares
+  it also breaks (`Fault(..., also=(...))`, for clauses judged on the very same behaviour);
+- survivor: the target clause was judged in the baseline but the switch did not make it fail;
+- untested: no test case judged the target clause in the baseline (not claimed, or not
+  applicable to the embedded profile), so the switch proves nothing yet;
+- collateral: a clause that is neither the target nor declared in `also` changed verdict;
+- error: the run timed out, crashed, wrote no valid results, or a test ended `error`.
+
+Classification (`classify`) is a pure function of verdict maps, so it can be tested without
+running anything. Exit codes: 0 every switch killed or untested, 1 a survivor, 2 collateral
+(and no survivor), 3 a harness error (a run or the baseline unusable, or bad usage).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cpmconf import catalogue
+from cpmconf.plugin import results
+from cpmconf.verdict.core import SOFT_LEVELS
+
+SCHEMA = "cpmconf-mutants/1"
+EXIT_OK, EXIT_SURVIVOR, EXIT_COLLATERAL, EXIT_HARNESS = 0, 1, 2, 3
+RUN_TIMEOUT = 300.0  # one whole-suite run; about 10-15 s on an idle 2-core machine
+BASELINE = "baseline"
+# Clause states that mean "no test judged it": a change between them is not a verdict change.
+UNJUDGED = ("not-tested", "untestable", "superseded")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """What classification needs to know about one fault switch."""
+
+    name: str
+    target: str
+    soft: bool  # the target is a SHOULD or SHOULD NOT clause
+    also: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class RunResult:
+    """One finished (or killed) `cpmconf run`; `verdicts` is None when it left no usable results."""
+
+    name: str
+    report_dir: str
+    returncode: int | None  # None: killed at the timeout
+    elapsed: float
+    verdicts: dict[str, str] | None = None
+    errors: list[str] = field(default_factory=list)  # harness problems, each one sentence
+    stderr_tail: str = ""
+
+
+@dataclass
+class Row:
+    """One line of the kill matrix."""
+
+    fault: str
+    target: str
+    status: str  # killed | survivor | untested | collateral | error
+    target_verdict: str | None
+    changed: dict[str, list[str]]  # clause id -> [baseline verdict, verdict with the fault]
+    collateral: list[str]
+    stale_also: list[str]  # declared `also` clauses that did not change
+    note: str = ""
+
+
+def switches(names: Iterable[str] | None = None) -> list[Switch]:
+    """The registry's switches (all, or the named ones), with the level of each target.
+
+    Raises KeyError naming an unknown switch.
+    """
+    from refsut.faults import REGISTRY
+
+    cat = catalogue.load()
+    chosen = sorted(REGISTRY) if not names else list(dict.fromkeys(names))
+    out = []
+    for name in chosen:
+        if name not in REGISTRY:
+            raise KeyError(name)
+        f = REGISTRY[name]
+        level = cat.get(f.clause).level if f.clause in cat else "SHALL"
+        out.append(Switch(name, f.clause, level in SOFT_LEVELS, tuple(f.also), f.description))
+    return out
+
+
+def clause_verdicts(doc: Mapping) -> dict[str, str]:
+    return {c["id"]: c["verdict"] for c in doc["clauses"]}
+
+
+def changed_clauses(baseline: Mapping[str, str], mutant: Mapping[str, str]) -> dict[str, list[str]]:
+    """Clauses whose verdict differs; a clause unjudged in both runs has not changed."""
+    out = {}
+    for cid in sorted(set(baseline) | set(mutant)):
+        before, after = baseline.get(cid, "not-tested"), mutant.get(cid, "not-tested")
+        if before != after and not (before in UNJUDGED and after in UNJUDGED):
+            out[cid] = [before, after]
+    return out
+
+
+def classify(switch: Switch, baseline: Mapping[str, str], run: RunResult) -> Row:
+    """Judge one switch from its run's clause verdicts and the baseline's (pure)."""
+    before = baseline.get(switch.target)
+    if run.verdicts is None or run.errors:
+        why = "; ".join(run.errors) or "the run left no results"
+        return Row(switch.name, switch.target, "error", None, {}, [], [], why)
+    changed = changed_clauses(baseline, run.verdicts)
+    after = run.verdicts.get(switch.target)
+    allowed = {switch.target, *switch.also}
+    collateral = [cid for cid in changed if cid not in allowed]
+    stale = [cid for cid in switch.also if cid not in changed]
+    row = Row(switch.name, switch.target, "", after, changed, collateral, stale)
+    if before is None or before in UNJUDGED or before == "not-applicable":
+        row.status = "untested"
+        row.note = f"no test case judged {switch.target} without the fault ({before or 'unknown'})"
+    elif after == "fail" or (switch.soft and after == "non-strict"):
+        row.status = "killed"
+    else:
+        row.status = "survivor"
+        row.note = f"{switch.target} stayed {after} (baseline {before})"
+    if collateral:
+        # A survivor stays a survivor (the worse finding); anything else becomes collateral.
+        row.status = "survivor" if row.status == "survivor" else "collateral"
+        row.note = "; ".join(
+            filter(None, [row.note, "unrelated clauses changed: " + ", ".join(collateral)])
+        )
+    return row
+
+
+def baseline_problems(run: RunResult) -> list[str]:
+    """Why the baseline cannot serve as the reference (empty when it can)."""
+    if run.verdicts is None or run.errors:
+        return run.errors or ["the baseline run left no results"]
+    bad = sorted(cid for cid, v in run.verdicts.items() if v not in ("pass", *UNJUDGED))
+    if bad:
+        return [
+            "without faults the reference SUT must pass every judged clause; it did not: "
+            + ", ".join(f"{cid}={run.verdicts[cid]}" for cid in bad)
+        ]
+    return []
+
+
+def exit_code(rows: Iterable[Row], baseline_ok: bool = True) -> int:
+    statuses = {r.status for r in rows}
+    if not baseline_ok or "error" in statuses:
+        return EXIT_HARNESS
+    if "survivor" in statuses:
+        return EXIT_SURVIVOR
+    if "collateral" in statuses:
+        return EXIT_COLLATERAL
+    return EXIT_OK
+
+
+def summary(rows: list[Row]) -> dict[str, int]:
+    counts = {s: 0 for s in ("killed", "survivor", "untested", "collateral", "error")}
+    for r in rows:
+        counts[r.status] += 1
+    counts["switches"] = len(rows)
+    counts["target_clauses"] = len({r.target for r in rows})
+    counts["killed_clauses"] = len({r.target for r in rows if r.status == "killed"})
+    return counts
+
+
+def render(rows: list[Row], baseline: RunResult) -> str:
+    """The kill matrix as text: one line per switch, then what changed."""
+    width = max([len(r.fault) for r in rows] + [6])
+    twidth = max([len(r.target) for r in rows] + [6])
+    lines = [
+        f"{'switch':<{width}}  {'target':<{twidth}}  {'status':<10}  changed (baseline->fault)"
+    ]
+    for r in rows:
+        changes = ", ".join(
+            f"{cid} {b}->{a}" + ("" if cid == r.target or cid in r.collateral else " (also)")
+            for cid, (b, a) in r.changed.items()
+        )
+        lines.append(f"{r.fault:<{width}}  {r.target:<{twidth}}  {r.status:<10}  {changes or '-'}")
+        if r.note and r.status != "killed":
+            lines.append(f"{'':<{width}}  {'':<{twidth}}  {'':<10}  ^ {r.note}")
+        if r.stale_also:
+            lines.append(
+                f"{'':<{width}}  {'':<{twidth}}  {'':<10}  ^ declared also, unchanged: "
+                + ", ".join(r.stale_also)
+            )
+    s = summary(rows)
+    judged = sum(1 for v in (baseline.verdicts or {}).values() if v not in UNJUDGED)
+    lines.append(
+        f"{s['switches']} switch(es) over {s['target_clauses']} target clause(s): "
+        f"{s['killed']} killed, {s['survivor']} survivor(s), {s['collateral']} collateral, "
+        f"{s['untested']} untested, {s['error']} error(s); "
+        f"{s['killed_clauses']} clause(s) proven able to fail; "
+        f"{judged} clause(s) judged in the baseline"
+    )
+    return "\n".join(lines)
+
+
+def run_one(name: str, fault: str | None, out: Path, timeout: float, extra: list[str]) -> RunResult:
+    """`cpmconf run` in a subprocess, killed at `timeout` (its SUT exits on stdin EOF)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "cpmconf.cli",
+        "run",
+        "--report-dir",
+        str(out),
+        "-q",
+        *(["--sut-fault", fault] if fault else []),
+        *extra,
+    ]
+    start = time.monotonic()
+    errors = []
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=catalogue.REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        code, err = proc.returncode, proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        code, err = None, exc.stderr.decode("utf-8", "replace") if exc.stderr else ""
+        errors.append(f"killed after the hard timeout of {timeout:g} s")
+    elapsed = time.monotonic() - start
+    if code not in (None, 0, 1):
+        errors.append(f"`cpmconf run` exited {code} (harness error or bad usage)")
+    verdicts = None
+    path = out / "compliance.json"
+    if path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            errors.append(f"{path} is not JSON: {exc}")
+        else:
+            problems = results.validate(doc)
+            if problems:
+                errors.append(f"{path} is malformed: {'; '.join(problems[:3])}")
+            else:
+                verdicts = clause_verdicts(doc)
+                errored = [t["id"] for t in doc["tests"] if t["verdict"] == "error"]
+                if errored:
+                    errors.append(f"harness error verdict in {', '.join(errored[:5])}")
+    elif not errors:
+        errors.append(f"no {path}")
+    return RunResult(name, str(out), code, round(elapsed, 2), verdicts, errors, err[-1500:])
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def run_all(
+    chosen: list[Switch],
+    out: Path,
+    jobs: int,
+    timeout: float = RUN_TIMEOUT,
+    extra: list[str] | None = None,
+    progress=None,
+) -> tuple[RunResult, dict[str, RunResult]]:
+    """The baseline and one run per switch, `jobs` at a time; baseline first."""
+    extra = list(extra or [])
+
+    def one(name: str) -> RunResult:
+        fault = None if name == BASELINE else name
+        result = run_one(name, fault, out / name, timeout, extra)
+        if progress is not None:
+            progress(result)
+        return result
+
+    names = [BASELINE] + [s.name for s in chosen]
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs), thread_name_prefix="mutant") as pool:
+        futures = {name: pool.submit(one, name) for name in names}
+        done = {name: f.result() for name, f in futures.items()}
+    return done.pop(BASELINE), done
+
+
+def document(
+    rows: list[Row], baseline: RunResult, runs: dict[str, RunResult], jobs: int, elapsed: float
+) -> dict:
+    base = asdict(baseline)
+    base.pop("verdicts")
+    return {
+        "schema": SCHEMA,
+        "jobs": jobs,
+        "elapsed": round(elapsed, 2),
+        "baseline": {**base, "problems": baseline_problems(baseline)},
+        "summary": summary(rows),
+        "switches": [
+            {
+                **asdict(r),
+                "run": {k: v for k, v in asdict(runs[r.fault]).items() if k != "verdicts"},
+            }
+            for r in rows
+        ],
+    }
+
+
+def main(
+    faults: list[str],
+    jobs: int,
+    json_out: str | None,
+    report_dir: str | None,
+    timeout: float,
+    extra: list[str],
+) -> int:
+    """`cpmconf mutants`: run, print the kill matrix, write the JSON, return the exit code."""
+    try:
+        chosen = switches(faults)
+    except KeyError as exc:
+        print(f"cpmconf: unknown fault switch {exc.args[0]!r}", file=sys.stderr)
+        return EXIT_HARNESS
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(report_dir) if report_dir else catalogue.REPO_ROOT / "reports" / f"mutants-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = jobs or default_jobs()
+    print(f"cpmconf mutants: baseline + {len(chosen)} switch run(s), {jobs} at a time, in {out}")
+
+    def progress(r: RunResult) -> None:
+        flag = "" if not r.errors else "  !! " + "; ".join(r.errors)
+        print(f"  {r.name}: exit {r.returncode} in {r.elapsed:.1f} s{flag}", flush=True)
+
+    started = time.monotonic()
+    baseline, runs = run_all(chosen, out, jobs, timeout, extra, progress)
+    elapsed = time.monotonic() - started
+    problems = baseline_problems(baseline)
+    rows = [classify(s, baseline.verdicts or {}, runs[s.name]) for s in chosen]
+    if problems:
+        print("cpmconf: the baseline run is unusable: " + "; ".join(problems), file=sys.stderr)
+    else:
+        print(render(rows, baseline))
+    print(f"cpmconf mutants: {len(chosen) + 1} run(s) in {elapsed:.1f} s")
+    doc = document(rows, baseline, runs, jobs, elapsed)
+    for path in {out / "mutants.json", *([Path(json_out)] if json_out else [])}:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return exit_code(rows, baseline_ok=not problems)
