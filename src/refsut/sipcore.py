@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, NameAddr
 from cpmconf.codec.sip import SipMessage, build_message, canonical_name
@@ -451,7 +452,23 @@ def malformed(item: Inbound) -> str | None:
                     urllib.parse.unquote_to_bytes(raw).decode("utf-8")
                 except UnicodeDecodeError:
                     return "Accept-Contact value is not UTF-8"
+    if media_type(msg.header("Content-Type")) == "message/cpim":
+        return _bad_cpim(msg.body)
     return None
+
+
+def _bad_cpim(body: bytes) -> str | None:
+    """Why a message/cpim body cannot be taken (RFC 3862), or None."""
+    try:
+        cpim = CpimMessage.parse(body)
+        cpim.from_address()
+        cpim.to_addresses()
+        cpim.date_time()
+    except CodecError as exc:
+        return f"bad CPIM body: {exc.detail}"[:80]
+    if cpim.content_type is None:
+        return "CPIM body without Content-Type"
+    return cpim.check_inner_length()
 
 
 def _cut_to_content_length(item: Inbound) -> Inbound:

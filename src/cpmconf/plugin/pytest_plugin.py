@@ -107,6 +107,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "clause(*ids): the catalogue clause ids a conformance test case judges"
     )
+    config.addinivalue_line(
+        "markers", "robustness: the robustness group (invalid input), `cpmconf run -m robustness`"
+    )
     config.stash[STATE_KEY] = RunState(config)
 
 

@@ -1,0 +1,70 @@
+"""Checks of the robustness group (RB- requirements): refusal of bad input and liveness.
+
+Every robustness case judges two things from the capture: that the SUT did not accept input
+it cannot have understood (no 2xx, or no MSRP 200), and that it still answered the liveness
+probe sent after that input.
+"""
+
+from __future__ import annotations
+
+from cpmconf.codec.sip import SipMessage
+from cpmconf.verdict.checks.base import Judgement, judged
+
+
+def _status(m) -> str:
+    return f"{m.status} {m.reason}".strip()
+
+
+def refused_or_dropped(
+    finals: list[SipMessage], stimulus: str, note: str | None = None
+) -> Judgement:
+    """No 2xx to a stimulus the SUT cannot have understood; an error status or silence
+    is fine."""
+    accepted = [m for m in finals if m.status is not None and 200 <= m.status < 300]
+    if accepted:
+        return judged(
+            False,
+            f"an error status (4xx/5xx) or no answer to {stimulus}",
+            f"accepted with {_status(accepted[0])}",
+            accepted[0],
+        )
+    if finals:
+        return judged(
+            True, "an error status or no answer", f"refused with {_status(finals[0])}", note=note
+        )
+    return judged(
+        True, "an error status or no answer", f"no answer to {stimulus}: ignored", note=note
+    )
+
+
+def msrp_not_acknowledged(responses: list, stimulus: str) -> Judgement:
+    """No MSRP 200 to a SEND the SUT cannot have taken as valid."""
+    ok = [r for r in responses if getattr(r, "status", None) == 200]
+    if ok:
+        return Judgement(
+            False,
+            f"an MSRP error response, no response or a closed connection for {stimulus}",
+            "acknowledged with MSRP 200",
+            bytes(ok[0]),
+        )
+    if responses:
+        return judged(
+            True, "no MSRP 200", f"refused with MSRP {responses[0].status} {responses[0].comment}"
+        )
+    return judged(True, "no MSRP 200", f"no MSRP response to {stimulus}: ignored or closed")
+
+
+def still_answering(probe_final: SipMessage | None, stimulus: str, bound: float) -> Judgement:
+    """The OPTIONS probe sent after the stimulus got a final response within the guard time."""
+    if probe_final is None:
+        return judged(
+            False,
+            f"a final response to the OPTIONS probe within {bound:g} s",
+            f"SUT stopped answering after {stimulus}",
+        )
+    return judged(
+        True,
+        "a final response to the OPTIONS probe",
+        f"probe answered {_status(probe_final)}",
+        probe_final,
+    )

@@ -1,0 +1,202 @@
+"""Steps shared by the robustness group: raw stimuli, the liveness probe, the judging.
+
+A robustness stimulus is input the codec would refuse, so it cannot go through
+`Templates.render` (which parses every stimulus back). `render_raw` renders a template under
+`scenarios/robustness/` to bytes as written, Content-Length included. After the stimulus an
+OPTIONS probe checks that the SUT still answers; the case then judges, from the capture, that
+nothing accepted the stimulus and that the probe was answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+
+from cpmconf.codec.sip import SipMessage
+from cpmconf.roles.errors import NoAnswer, StimulusError
+from cpmconf.roles.profile import Address
+from cpmconf.transport import TransportError
+from cpmconf.verdict import HarnessError
+from cpmconf.verdict.checks import View
+from cpmconf.verdict.checks import robustness as checks
+
+EVIDENCE_TEXT = 4096  # a 1.5 MiB stimulus is shown by its head only
+
+
+@dataclass(frozen=True)
+class RawStimulus:
+    """Bytes sent as they are, with the template and clauses behind them (for the evidence)."""
+
+    template: str
+    clauses: tuple[str, ...]
+    raw: bytes
+    call_ids: tuple[str, ...]
+    what: str
+
+    @property
+    def text(self) -> str:
+        text = self.raw[:EVIDENCE_TEXT].decode("utf-8", errors="replace")
+        if len(self.raw) > EVIDENCE_TEXT:
+            text += f"\n... ({len(self.raw)} bytes in all)"
+        return text
+
+
+def render_text(scene, name: str, **context) -> str:
+    """A template under scenarios/ rendered as text, with the base context of the core."""
+    templates = scene.core.templates
+    clauses = templates.clauses_of(name)
+    ctx = scene.core.base_context()
+    ctx.update(context)
+    try:
+        return templates.env.get_template(name).render(clauses=clauses, **ctx)
+    except jinja2.UndefinedError as exc:
+        raise StimulusError(name, f"undefined value: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise StimulusError(name, f"{type(exc).__name__}: {exc}") from exc
+
+
+def render_raw(
+    scene,
+    name: str,
+    what: str,
+    body: bytes = b"",
+    *,
+    content_length: str | None = None,
+    terminate: bool = True,
+    **context,
+) -> RawStimulus:
+    """Render a raw SIP stimulus: header lines in CRLF, the empty line (unless `terminate`
+    is False) and `body`; Content-Length is what the caller says (default: the body's size)."""
+    context.setdefault("call_id", scene.core.base_context()["call_id"])
+    text = render_text(
+        scene,
+        name,
+        content_length=str(len(body)) if content_length is None else content_length,
+        **context,
+    )
+    lines = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
+    head = "\r\n".join(lines).encode("utf-8")
+    raw = head + b"\r\n\r\n" + body if terminate else head + b"\r\n"
+    ids = tuple(ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("call-id:"))
+    stim = RawStimulus(name, scene.core.templates.clauses_of(name), raw, ids, what)
+    scene.stimuli.append(stim)
+    return stim
+
+
+def cpim_body(scene, sender: str, recipient: str) -> bytes:
+    return scene.core.templates.body(
+        "robustness/cpim.j2", cpim_from=sender, cpim_to=recipient, text="robustness probe text"
+    )
+
+
+def target(scene) -> tuple[Address, str, str]:
+    """The SUT role that takes the SIP stimuli: (address, a URI it serves, its transport).
+
+    The PF when the profile has one (it faces the network), else the client.
+    """
+    profile = scene.profile
+    if profile.pf is not None:
+        user = next((u.uri for u in profile.users), f"sip:robustness@{profile.pf.domain}")
+        return scene.pf_address, user, profile.pf.transport
+    return scene.client_address, profile.client.user, profile.client.transport
+
+
+class Run:
+    """One robustness exchange: stimuli sent, the probe, then the judging."""
+
+    def __init__(self, scene, expect, clause: str, may_accept: bool = False):
+        self.scene = scene
+        self.may_accept = may_accept  # a legal if odd request: only liveness is judged
+        self.expect = expect
+        self.clause = clause
+        self.sent: list[RawStimulus] = []
+        self.apart: list[tuple[str, int]] = []  # local ends of stimulus-only connections
+        self.stream_raw: list[bytes] = []  # raw stream stimuli: the capture may cut them apart
+        self.probe = None
+        self.probe_final: SipMessage | None = None
+        self.notes: list[str] = []
+
+    async def send(self, stim: RawStimulus, to: Address, transport: str) -> None:
+        """UDP as one datagram; TCP on a connection of its own, so a broken framing there
+        cannot swallow the probe."""
+        self.sent.append(stim)
+        ep = self.scene.core.endpoint
+        if transport == "udp":
+            await ep.send(stim.raw, to.tuple, "udp")
+            return
+        self.stream_raw.append(stim.raw)
+        try:
+            self.apart.append(await ep.send_apart(stim.raw, to.tuple, transport))
+        except TransportError as exc:
+            # The SUT closing the connection while we write is one way of refusing.
+            self.notes.append(f"the SUT closed the connection during the write ({exc})")
+
+    async def probe_sut(self, to: Address) -> None:
+        """OPTIONS through the core; None as the final when the guard time runs out."""
+        scene = self.scene
+        self.probe = scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
+        try:
+            ex = await scene.core.transact(self.probe, to)
+            self.probe_final = ex.final
+        except NoAnswer:
+            self.probe_final = None
+
+    async def answers_to_stimuli(self) -> None:
+        """Give a late error response the settle time to arrive (absence is the result)."""
+        ids = {i for s in self.sent for i in s.call_ids}
+        await self.scene.observe(
+            lambda m: not m.is_request and m.call_id in ids and (m.status or 0) >= 200,
+            "a final response to the robustness stimulus",
+        )
+
+    def close(self) -> None:
+        for local in self.apart:
+            self.scene.core.endpoint.close_local(local)
+
+    async def view(self) -> View:
+        """The capture barrier, minus the raw stream stimuli: the capture frames a broken
+        stream in its own way, so those bytes may be recorded cut or joined differently."""
+        scene = self.scene
+        expected = [
+            e.raw
+            for e in scene.core.journal.since(scene.mark)
+            if e.raw and not (e.direction == "sent" and e.raw in self.stream_raw)
+        ]
+        result = await scene.window.barrier(expected, scene.guard)
+        if not result.complete:
+            scene.barrier_note = f"capture barrier incomplete: {result}"
+            raise HarnessError(
+                f"the capture ({result.mode}) did not record {len(result.missing)} of "
+                f"{len(expected)} messages the test system exchanged within {scene.guard:g} s"
+            )
+        return View.from_records(scene.window.records(), scene.test_system_ports())
+
+    async def judge(self, to: Address) -> None:
+        """Probe, wait out late answers, then judge refusal and liveness for the clause."""
+        try:
+            await self.probe_sut(to)
+            await self.answers_to_stimuli()
+        finally:
+            self.close()
+        view = await self.view()
+        what = ", ".join(s.what for s in self.sent)
+        ids = {i for s in self.sent for i in s.call_ids}
+        finals = [
+            s.message
+            for s in view.items
+            if s.from_sut
+            and not s.message.is_request
+            and s.message.call_id in ids
+            and (s.message.status or 0) >= 200
+        ]
+        if not self.may_accept:
+            self.expect.judge(
+                self.clause,
+                checks.refused_or_dropped(finals, what, "; ".join(self.notes) or None),
+            )
+        probe_final = None
+        if self.probe_final is not None:
+            captured = view.finals_to(self.probe.message, from_sut=True)
+            probe_final = captured[0] if captured else None
+        self.expect.judge(self.clause, checks.still_answering(probe_final, what, self.scene.guard))

@@ -1,0 +1,159 @@
+"""Robustness group, SIP and CPIM (RB-sip-*, RB-cpim-*): input a SUT cannot accept.
+
+Our own set of stimuli, modelled on the categories of RFC 4475. Each case sends one broken
+request to the SUT's SIP role (the PF when the profile has one, else the client), then an
+OPTIONS probe through the core. The SUT passes when nothing accepted the broken request with a
+2xx (an error status or silence is fine) and the probe got a final response in the guard time.
+Framing faults go over TCP on a connection of their own, so they cannot swallow the probe.
+
+Selected with `cpmconf run -m robustness` (or `--clause RB-`); part of the default run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testcases.robustness_steps import Run, cpim_body, render_raw, target
+
+pytestmark = pytest.mark.robustness
+
+ORIGINATOR = "sip:alice@example.net"
+KIB = 1024
+
+
+def message(scene, what: str, body: bytes | None = None, **context):
+    """A raw MESSAGE to a user the target serves; context overrides any template value."""
+    _, user, _ = target(scene)
+    if body is None:
+        body = cpim_body(scene, ORIGINATOR, user)
+    context.setdefault("request_uri", user)
+    context.setdefault("from_", f"<{ORIGINATOR}>")
+    context.setdefault("to", f"<{user}>")
+    context.setdefault("extra", [])
+    context.setdefault("content_type", "message/cpim")
+    return render_raw(scene, "robustness/message.sip.j2", what, body, **context)
+
+
+async def run_one(
+    scene, expect, clause: str, stim, transport: str | None = None, may_accept: bool = False
+) -> None:
+    to, _, default = target(scene)
+    run = Run(scene, expect, clause, may_accept)
+    await run.send(stim, to, transport or default)
+    await run.judge(to)
+
+
+CONTENT_LENGTHS = {
+    "too-large": lambda n: str(n + 40),
+    "too-small": lambda n: str(n - 6),
+    "negative": lambda n: "-5",
+    "not-a-number": lambda n: "12abc",
+}
+
+
+@pytest.mark.clause("RB-sip-content-length")
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("variant", sorted(CONTENT_LENGTHS))
+async def test_bad_content_length(scene, expect, variant, transport):
+    _, user, _ = target(scene)
+    body = cpim_body(scene, ORIGINATOR, user)
+    stim = message(
+        scene,
+        f"a MESSAGE over {transport} with a {variant} Content-Length",
+        body,
+        content_length=CONTENT_LENGTHS[variant](len(body)),
+    )
+    await run_one(scene, expect, "RB-sip-content-length", stim, transport)
+
+
+@pytest.mark.clause("RB-sip-unterminated")
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_unterminated_header_section(scene, expect, transport):
+    stim = message(
+        scene,
+        f"a MESSAGE over {transport} whose header section never ends",
+        b"",
+        terminate=False,
+    )
+    await run_one(scene, expect, "RB-sip-unterminated", stim, transport)
+
+
+@pytest.mark.clause("RB-sip-huge-header")
+@pytest.mark.parametrize(
+    "lines,size", [(1, 64 * KIB), (24, 64 * KIB)], ids=["64KiB-value", "1.5MiB-header"]
+)
+async def test_huge_header(scene, expect, lines, size):
+    to, _, _ = target(scene)
+    stim = render_raw(
+        scene,
+        "robustness/options_huge.sip.j2",
+        f"an OPTIONS over TCP with {lines} header(s) of {size // KIB} KiB",
+        target=f"sip:{to.host}:{to.port}",
+        transport="TCP",
+        lines=lines,
+        filler="x" * size,
+    )
+    # A long header is legal, so any answer (or none) will do; what counts is staying alive.
+    await run_one(scene, expect, "RB-sip-huge-header", stim, "tcp", may_accept=True)
+
+
+INVALID_URIS = {
+    "request-uri-ipv6-unclosed": {"request_uri": "sip:bob@[::1"},
+    "from-empty-host": {"from_": "<sip:@@>"},
+    "to-no-scheme": {"to": "<not a uri>"},
+}
+
+
+@pytest.mark.clause("RB-sip-invalid-uri")
+@pytest.mark.parametrize("variant", sorted(INVALID_URIS))
+async def test_invalid_uri(scene, expect, variant):
+    stim = message(scene, f"a MESSAGE with an invalid URI ({variant})", **INVALID_URIS[variant])
+    await run_one(scene, expect, "RB-sip-invalid-uri", stim)
+
+
+FEATURE_TAGS = {
+    "percent-not-hex": '*;+g.3gpp.icsi-ref="urn%3Aurn-7%3G3gpp-service.ims.icsi.oma.cpm.msg"',
+    "percent-cut": '*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg%3"',
+    "not-utf8": '*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A%FF%FE3gpp-service.ims.icsi.oma.cpm.msg"',
+}
+
+
+@pytest.mark.clause("RB-sip-feature-tag-encoding")
+@pytest.mark.parametrize("variant", sorted(FEATURE_TAGS))
+async def test_bad_percent_encoding_in_accept_contact(scene, expect, variant):
+    stim = message(
+        scene,
+        f"a MESSAGE whose Accept-Contact ICSI is badly encoded ({variant})",
+        accept_contact=FEATURE_TAGS[variant],
+    )
+    await run_one(scene, expect, "RB-sip-feature-tag-encoding", stim)
+
+
+REPEATED = {
+    "call-id": "Call-ID: second-{token}@robustness",
+    "cseq": "CSeq: 2 MESSAGE",
+    "from": "From: <sip:mallory@example.net>;tag=other",
+    "to": "To: <sip:erin@example.net>",
+    "max-forwards": "Max-Forwards: 3",
+}
+
+
+@pytest.mark.clause("RB-sip-repeated-header")
+@pytest.mark.parametrize("header", sorted(REPEATED))
+async def test_single_value_header_repeated(scene, expect, header):
+    line = REPEATED[header].format(token=scene.core.base_context()["tag"])
+    stim = message(scene, f"a MESSAGE with two {header} headers", extra=[line])
+    await run_one(scene, expect, "RB-sip-repeated-header", stim)
+
+
+@pytest.mark.clause("RB-cpim-malformed")
+@pytest.mark.parametrize(
+    "variant", ["no-blank-line", "unclosed-address", "no-colon", "no-content-type"]
+)
+async def test_malformed_cpim(scene, expect, variant):
+    _, user, _ = target(scene)
+    body = scene.core.templates.body(
+        "robustness/cpim_malformed.j2", variant=variant, cpim_from=ORIGINATOR, cpim_to=user
+    )
+    stim = message(scene, f"a MESSAGE with a malformed CPIM body ({variant})", body)
+    await run_one(scene, expect, "RB-cpim-malformed", stim)
