@@ -37,7 +37,7 @@ def refused_or_dropped(
     )
 
 
-def msrp_not_acknowledged(responses: list, stimulus: str) -> Judgement:
+def msrp_not_acknowledged(responses: list, stimulus: str, note: str | None = None) -> Judgement:
     """No MSRP 200 to a SEND the SUT cannot have taken as valid."""
     ok = [r for r in responses if getattr(r, "status", None) == 200]
     if ok:
@@ -49,9 +49,14 @@ def msrp_not_acknowledged(responses: list, stimulus: str) -> Judgement:
         )
     if responses:
         return judged(
-            True, "no MSRP 200", f"refused with MSRP {responses[0].status} {responses[0].comment}"
+            True,
+            "no MSRP 200",
+            f"refused with MSRP {responses[0].status} {responses[0].comment or ''}".strip(),
+            note=note,
         )
-    return judged(True, "no MSRP 200", f"no MSRP response to {stimulus}: ignored or closed")
+    return judged(
+        True, "no MSRP 200", f"no MSRP response to {stimulus}: ignored or closed", note=note
+    )
 
 
 def still_answering(probe_final: SipMessage | None, stimulus: str, bound: float) -> Judgement:
