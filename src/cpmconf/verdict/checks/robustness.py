@@ -73,3 +73,16 @@ def still_answering(probe_final: SipMessage | None, stimulus: str, bound: float)
         f"probe answered {_status(probe_final)}",
         probe_final,
     )
+
+
+def nothing_leaked(from_sut: list[SipMessage], marker: str, source: str) -> Judgement:
+    """No message the SUT sent carries the content of a file an external entity named."""
+    leaked = [m for m in from_sut if marker.encode() in bytes(m)]
+    if leaked:
+        return judged(
+            False,
+            f"the content of {source} never in a message from the SUT",
+            "the SUT resolved the external entity and sent the file's content",
+            leaked[0],
+        )
+    return judged(True, f"no content of {source} in any message", "none seen")

@@ -1,0 +1,173 @@
+"""Robustness group, deferred-message handling (RB-xml-*, RB-cpm-*): bad resource lists.
+
+Each case sends the PF a deferred-message handling INVITE (to its CPMDeferredMsgMgmt address,
+TS 7.2.3.2.1) whose resource-list part is broken: not XML, not a resource list, nested entity
+declarations ("billion laughs"), an external entity naming a local file, an unknown
+`cpm_action`, or Message-URI-IDs the PF never issued. The PF passes when it does not accept
+the INVITE with a 2xx, never sends the file's content anywhere, and still answers an OPTIONS
+probe. Every case needs the ICS item deferred-pull; without it they are not applicable.
+
+Selected with `cpmconf run -m robustness` (or `--clause RB-xml --clause RB-cpm`).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles.stimulus import token
+from cpmconf.verdict.checks import robustness as checks
+from testcases.robustness_steps import Run, render_raw
+
+pytestmark = pytest.mark.robustness
+
+SDP = (
+    "v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
+    "m=message 9 TCP/MSRP *\r\na=recvonly\r\na=accept-types:message/cpim\r\n"
+    "a=path:msrp://{host}:9/{sid};tcp\r\na=setup:active\r\n"
+)
+
+
+def management(scene) -> str:
+    pf = scene.profile.pf
+    deferred = getattr(pf, "deferred", None)
+    return deferred.management if deferred is not None else f"sip:CPMDeferredMsgMgmt@{pf.domain}"
+
+
+def user_of(scene) -> str:
+    return next(u.uri for u in scene.profile.users)
+
+
+def multipart(scene, xml: bytes) -> tuple[str, bytes]:
+    boundary = "cpmconf-" + token(8)
+    sdp = SDP.format(host=scene.core.host, sid=token(6)).encode()
+    out = b""
+    for ctype, body in (("application/sdp", sdp), ("application/resource-lists+xml", xml)):
+        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + body + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/mixed;boundary={boundary}", out
+
+
+async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
+    """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
+    base = f"{management(scene)};id=cpmconf-{token(6)}"
+    xml = scene.core.templates.body("robustness/resource_lists.xml.j2", base=base, **xml_context)
+    ctype, body = multipart(scene, xml)
+    stim = render_raw(
+        scene,
+        "robustness/deferred_invite.sip.j2",
+        what,
+        body,
+        management=management(scene),
+        user=user_of(scene),
+        content_type=ctype,
+    )
+    to = scene.pf_address
+    run = Run(scene, expect, clause)
+    await run.send(stim, to, scene.profile.pf.transport)
+    call_id = stim.call_ids[0]
+    try:
+        final = await scene.core.wait(
+            lambda m: not m.is_request and m.call_id == call_id and (m.status or 0) >= 200,
+            "the final response to the handling INVITE",
+        )
+    except NoAnswer:
+        final = None
+    if final is not None:
+        await end_transaction(scene, stim, final, to)
+    await run.judge(to)
+    return run
+
+
+async def end_transaction(scene, stim, final, to) -> None:
+    """ACK a non-2xx final (same branch); ACK and BYE a 2xx, so nothing lingers."""
+    from cpmconf.codec.sip import SipMessage
+
+    invite = SipMessage.parse(stim.raw)
+    if final.status >= 300:
+        ack = scene.render(
+            "robustness/ack.sip.j2",
+            target=invite.request_uri,
+            via=invite.header("Via"),
+            from_=invite.header("From"),
+            to=final.header("To"),
+            call_id=invite.call_id,
+            cseq=invite.cseq[0],
+        )
+        await scene.core.send(ack, to)
+        return
+    ack = scene.core.in_dialog(invite, final, "ACK", invite.cseq[0])
+    scene.stimuli.append(ack)
+    await scene.core.send(ack, to)
+    bye = scene.core.in_dialog(invite, final, "BYE", invite.cseq[0] + 1)
+    scene.stimuli.append(bye)
+    try:
+        await scene.core.transact(bye, to)
+    except NoAnswer:
+        pass  # tidying up only
+
+
+@pytest.mark.clause("RB-xml-invalid")
+@pytest.mark.parametrize("variant", ["not-well-formed", "wrong-root", "not-xml"])
+async def test_invalid_resource_list(scene, expect, variant):
+    await handle_broken(
+        scene, expect, "RB-xml-invalid", f"a handling INVITE with a {variant} list", variant=variant
+    )
+
+
+@pytest.mark.clause("RB-xml-entity-expansion")
+async def test_entity_expansion(scene, expect):
+    await handle_broken(
+        scene,
+        expect,
+        "RB-xml-entity-expansion",
+        "a handling INVITE whose list declares nested entities",
+        variant="entity-expansion",
+    )
+
+
+@pytest.mark.clause("RB-xml-external-entity")
+async def test_external_entity(scene, expect, tmp_path):
+    marker = "cpmconf-secret-" + token(8)
+    secret = tmp_path / "secret.txt"
+    secret.write_text(marker)
+    run = await handle_broken(
+        scene,
+        expect,
+        "RB-xml-external-entity",
+        "a handling INVITE whose list declares an external entity",
+        variant="external-entity",
+        system_uri=secret.as_uri(),
+    )
+    view = await run.view()
+    from_sut = [s.message for s in view.items if s.from_sut]
+    expect.judge(
+        "RB-xml-external-entity", checks.nothing_leaked(from_sut, marker, "the named file")
+    )
+
+
+@pytest.mark.clause("RB-cpm-unknown-action")
+@pytest.mark.parametrize("action", ["explode", "", "deliver%00"])
+async def test_unknown_cpm_action(scene, expect, action):
+    base = f"{management(scene)};id=cpmconf-{token(6)}"
+    await handle_broken(
+        scene,
+        expect,
+        "RB-cpm-unknown-action",
+        f"a handling INVITE with cpm_action={action!r}",
+        variant="list",
+        entries=[(base, action)],
+    )
+
+
+@pytest.mark.clause("RB-cpm-unknown-message-id")
+async def test_unknown_message_uri_ids(scene, expect):
+    ids = [f"{management(scene)};id=never-issued-{token(4)}" for _ in range(3)]
+    await handle_broken(
+        scene,
+        expect,
+        "RB-cpm-unknown-message-id",
+        "a handling INVITE naming Message-URI-IDs the PF never issued",
+        variant="list",
+        entries=[(i, a) for i, a in zip(ids, ["deliver", "delete", "store"], strict=True)],
+    )
