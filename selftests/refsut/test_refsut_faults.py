@@ -403,6 +403,15 @@ BY_CONFORMANCE_RUN = {
     "client.group-reply-omits-replied",
     "client.foreign-preferred-identity",
     "client.foreign-identity-in-200",
+    # deferred messages at the PF (testcases/test_*_pf_deferred_*.py)
+    "pf.defer-no-system-message-tag",
+    "pf.defer-notify-not-iwf",
+    "pf.deferred-action-ignored",
+    "pf.deferred-remove-unlisted",
+    "pf.push-no-automata",
+    "pf.push-sendrecv",
+    "pf.deferred-deliver-twice",
+    "pf.deferred-deliver-expired",
 }
 
 

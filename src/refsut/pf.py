@@ -8,8 +8,9 @@ devices, store, defer or interwork). Delivery copies the MESSAGE once per select
 addressed to the device's public GRUU and sent through the outbound proxy (the SIP/IP core);
 the first 2xx is answered to the originator and later finals are absorbed.
 
-The deferral notification attaches here later: the preference step already queues
-deferred messages in the store, and the device selection is shared with large mode.
+A deferring preference hands the MESSAGE to :mod:`refsut.pf_deferred` (202, notification,
+the deferred-messages subscription, handling INVITEs to the management address and push on
+registration); the device selection here is shared with large mode and push.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from cpmconf.codec.sip import canonical_name
 from .config import PfConfig, UserConfig
 from .faults import Faults
 from .msrpcore import MsrpNode
+from .pf_deferred import DeferredHandling
 from .pf_large import LargeDelivery
 from .sipcore import (
     ServerTransaction,
@@ -49,7 +51,7 @@ DEFAULT_EXPIRES = 3600
 MAX_EXPIRES = 7 * 24 * 3600
 SUPPORTED_OPTIONS = ("gruu",)
 REQUIRE_INVITE = ("gruu", "timer")  # option tags an INVITE may require (RFC 4028 timers)
-ALLOW = "REGISTER, INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"
+ALLOW = "REGISTER, INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS, SUBSCRIBE"
 
 # Headers of the originator's MESSAGE that each device copy carries unchanged.
 COPIED_TO_DEVICE = (
@@ -113,13 +115,14 @@ class ParticipatingFunction:
         self.users = {uri_key(u.uri): u for u in cfg.users}
         self.bindings: dict[str, dict[str, Binding]] = {k: {} for k in self.users}
         self.large = LargeDelivery(self)
+        self.deferred = DeferredHandling(self)
         self.node = SipNode(
             "pf",
             cfg.listen,
             cfg.transport,
             cfg.outbound_proxy,
             self._on_request,
-            on_ack=self.large.ack,
+            on_ack=lambda msg: self.deferred.ack(msg) or self.large.ack(msg),
         )
         self.msrp = MsrpNode("pf", cfg.listen[0])
 
@@ -148,10 +151,14 @@ class ParticipatingFunction:
             await self._register(txn)
         elif req.method == "MESSAGE":
             await self._message(txn)
+        elif req.method == "INVITE" and self.deferred.is_management(req):
+            await self.deferred.invite(txn)
         elif req.method == "INVITE":
             await self.large.invite(txn)
+        elif req.method == "SUBSCRIBE" and self.deferred.is_management(req):
+            await self.deferred.subscribe(txn)
         elif req.method == "BYE":
-            if not await self.large.bye(txn):
+            if not await self.deferred.bye(txn) and not await self.large.bye(txn):
                 await txn.reply(481)
         elif req.method == "OPTIONS":
             await txn.reply(
@@ -257,6 +264,8 @@ class ParticipatingFunction:
         headers.append(("Supported", ", ".join(SUPPORTED_OPTIONS)))
         log.info("registered %s: %d binding(s)", user.uri, len(table))
         await txn.reply(200, headers=headers)
+        if table:
+            self.deferred.registered(user)  # push what waits for this user, if anything
 
     # -- terminating MESSAGE -----------------------------------------------------------------
 
@@ -281,9 +290,7 @@ class ParticipatingFunction:
             uid = self.store.add(user.uri, req.raw, req.call_id, "stored")
             await txn.reply(200, headers=self._uid_for_originator(uid) + self._server())
         elif pref == "defer":
-            self.store.add(user.uri, req.raw, req.call_id, "deferred")
-            status = 200 if self.faults.on("pf.no-202-on-defer") else 202
-            await txn.reply(status, headers=self._server())
+            await self.deferred.defer_pager(txn, user)
         else:  # interwork: queued for the hand-over to the ISF (not implemented yet)
             self.store.add(user.uri, req.raw, req.call_id, "interwork")
             await txn.reply(202, headers=self._server())

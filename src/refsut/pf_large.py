@@ -266,17 +266,14 @@ class LargeDelivery:
         to_tag: str,
     ) -> None:
         """Every device failed (or none could be tried): lowest error to the sender, and
-        the message handed over for deferral (TS 8.3.2.1.1, 8.3.2.4.x comes later)."""
+        the message deferred and the user notified (TS 8.3.2.1.1 allfail, 8.3.2.4.x)."""
         req = txn.request
-        if user.preference in ("deliver", "defer"):
-            uid = self.pf.store.add(user.uri, req.raw, req.call_id, "deferred", mode="large")
-            log.info(
-                "deferral handover: large message %s to %s (row %d)", req.call_id, user.uri, uid
-            )
         status, reason = min(failures) if failures else (480, "")
         await txn.respond(
             build_response(req, status, reason or None, self._server(), to_tag=to_tag)
         )
+        if user.preference in ("deliver", "defer"):
+            await self.pf.deferred.defer_large(user, req)  # queued and notified (8.3.2.4.x)
 
     def _offer(self, session: Session) -> bytes:
         offer = session.offer

@@ -3,7 +3,10 @@
 It stands in for the CPM Message Storage Server of TS 8.5.1: the PF hands it the complete
 request (start line, headers and body, exactly as received) and gets back the object's UID,
 a positive 32-bit integer like an IMAP UID. The same table holds the deferral queue
-(``state = 'deferred'``) so deferred delivery can be added without a second store.
+(``state = 'deferred'``); the ``deferred`` table beside it keeps each deferred message's
+Message-URI-ID, what the notification tells about it, its expiry and its queue status
+(``queued``, ``delivering`` while a delivery is in flight, ``done``). Every change is one
+committed statement (or one transaction), so a killed PF loses nothing it acknowledged.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 MAX_UID = 2**32 - 1
-STATES = ("recorded", "stored", "deferred", "interwork")
+STATES = ("recorded", "stored", "deferred", "interwork", "interworked", "deleted", "delivered")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -26,6 +29,22 @@ CREATE TABLE IF NOT EXISTS messages (
     created REAL NOT NULL
 )
 """
+
+
+_DEFERRED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deferred (
+    uid INTEGER PRIMARY KEY,
+    owner TEXT NOT NULL,
+    uri_id TEXT NOT NULL UNIQUE,
+    originator TEXT,
+    subject TEXT,
+    date TEXT,
+    size INTEGER NOT NULL,
+    expires_at REAL NOT NULL,
+    status TEXT NOT NULL
+)
+"""
+DEFERRED_STATUSES = ("queued", "delivering", "done")
 
 
 class StoreError(RuntimeError):
@@ -43,6 +62,24 @@ class StoredMessage:
     created: float
 
 
+@dataclass(frozen=True)
+class DeferredRow:
+    """One deferred message: the queue's view of it (the request itself is in ``messages``)."""
+
+    uid: int
+    owner: str
+    uri_id: str
+    originator: str | None
+    subject: str | None
+    date: str | None
+    size: int
+    expires_at: float
+    status: str
+
+
+_DEFERRED_COLUMNS = "uid, owner, uri_id, originator, subject, date, size, expires_at, status"
+
+
 class MessageStore:
     """A tiny synchronous wrapper; every call is a single short statement."""
 
@@ -50,6 +87,7 @@ class MessageStore:
         try:
             self._db = sqlite3.connect(path, isolation_level=None)  # autocommit
             self._db.execute(_SCHEMA)
+            self._db.execute(_DEFERRED_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open message store {path!r}: {exc}") from exc
 
@@ -86,6 +124,79 @@ class MessageStore:
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
         self._db.execute("UPDATE messages SET state = ? WHERE uid = ?", (state, uid))
+
+    # -- the deferral queue -----------------------------------------------------------------
+
+    def defer(
+        self,
+        owner: str,
+        raw: bytes,
+        call_id: str,
+        mode: str,
+        uri_id_for,
+        *,
+        originator: str | None,
+        subject: str | None,
+        date: str | None,
+        size: int,
+        expires_at: float,
+    ) -> DeferredRow:
+        """Queue one message in a single transaction; ``uri_id_for(uid)`` names it."""
+        with self._db:
+            self._db.execute("BEGIN")
+            cur = self._db.execute(
+                "INSERT INTO messages (owner, state, mode, call_id, raw, created) "
+                "VALUES (?, 'deferred', ?, ?, ?, ?)",
+                (owner, mode, call_id, bytes(raw), time.time()),
+            )
+            uid = int(cur.lastrowid)
+            row = DeferredRow(
+                uid,
+                owner,
+                uri_id_for(uid),
+                originator,
+                subject,
+                date,
+                size,
+                expires_at,
+                "queued",
+            )
+            self._db.execute(
+                f"INSERT INTO deferred ({_DEFERRED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.uid,
+                    row.owner,
+                    row.uri_id,
+                    row.originator,
+                    row.subject,
+                    row.date,
+                    row.size,
+                    row.expires_at,
+                    row.status,
+                ),
+            )
+        return row
+
+    def deferred(self, owner: str | None = None, statuses=("queued", "delivering")):
+        """Deferred rows (of one owner, or all) in a status, oldest first."""
+        marks = ", ".join("?" for _ in statuses)
+        sql = f"SELECT {_DEFERRED_COLUMNS} FROM deferred WHERE status IN ({marks})"
+        args: list = list(statuses)
+        if owner is not None:
+            sql += " AND owner = ?"
+            args.append(owner)
+        rows = self._db.execute(sql + " ORDER BY uid", args).fetchall()
+        return [DeferredRow(*r) for r in rows]
+
+    def set_deferred_status(self, uid: int, status: str, state: str | None = None) -> None:
+        """Move a deferred row on; ``state`` also moves the stored message (e.g. 'stored')."""
+        if status not in DEFERRED_STATUSES:
+            raise ValueError(f"unknown deferred status {status!r}")
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("UPDATE deferred SET status = ? WHERE uid = ?", (status, uid))
+            if state is not None:
+                self._db.execute("UPDATE messages SET state = ? WHERE uid = ?", (state, uid))
 
     def close(self) -> None:
         self._db.close()

@@ -43,6 +43,21 @@ ICS_ITEMS = (
     "interworking",
 )
 PREFERENCES = ("deliver", "defer", "store", "interwork")
+DEFERRED_DELIVERY = ("pull", "push")
+REGISTRATION_MODES = ("direct", "third-party", "reg-event")
+
+
+@dataclass(frozen=True)
+class DeferredTarget:
+    """[pf.deferred]: where the PF's deferred-message functions are and how to read its list."""
+
+    management: str  # the CPMDeferredMsgMgmt address (SUBSCRIBE and handling INVITE target)
+    iwf: str  # the interworking function the test system plays
+    uri_id_xpath: str | None = None  # XPath to the Message-URI-IDs of a foreign NOTIFY body
+    namespaces: tuple[tuple[str, str], ...] = ()  # prefixes the XPath uses
+    expiry_policy: str = "delete"  # what the PF does with an expired deferred message
+
+
 TRANSPORTS = ("udp", "tcp", "tls")
 
 ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
@@ -83,6 +98,7 @@ class User:
     preference: str = "deliver"
     blocked: tuple[str, ...] = ()
     registered: bool = True
+    deferred: str = "pull"  # DEFERRED_DELIVERY: how a deferring user gets messages later
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,8 @@ class PfTarget:
     server_identity: str
     release: str
     store: str | None  # SQLite path of the embedded PF's message store
+    registration: str = "direct"  # REGISTRATION_MODES: how the PF learns registrations
+    deferred: DeferredTarget | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,22 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
+    t = r.get(pf, "deferred", "pf", dict, {})
+    path = "pf.deferred"
+    ns = r.get(t, "namespaces", path, dict, {})
+    for prefix, uri in ns.items():
+        if not isinstance(uri, str):
+            raise r.fail(f"{path}.namespaces.{prefix}", f"expected a namespace URI, got {uri!r}")
+    return DeferredTarget(
+        management=r.get(t, "management", path, str, f"sip:CPMDeferredMsgMgmt@{domain}"),
+        iwf=r.get(t, "iwf", path, str, f"sip:iwf@{domain}"),
+        uri_id_xpath=r.get(t, "uri_id_xpath", path, str, None),
+        namespaces=tuple(sorted(ns.items())),
+        expiry_policy=r.get(t, "expiry_policy", path, str, "delete", ("delete", "store")),
+    )
+
+
 def load_profile(path: str | Path, allow_remote: bool | None = None) -> Profile:
     """Read and validate a target profile.
 
@@ -228,6 +262,8 @@ def profile_from_dict(
             server_identity=r.get(t, "server_identity", "pf", str),
             release=r.get(t, "release", "pf", str, "CPM-serv/OMA2.0"),
             store=r.get(t, "store", "pf", str, None),
+            registration=r.get(t, "registration", "pf", str, "direct", REGISTRATION_MODES),
+            deferred=_deferred(r, t, r.get(t, "domain", "pf", str)),
         )
     if "client" in data:
         t = r.get(data, "client", "", dict)
@@ -269,6 +305,7 @@ def profile_from_dict(
                 preference=r.get(u, "preference", path, str, "deliver", PREFERENCES),
                 blocked=tuple(r.get(u, "blocked", path, list, [])),
                 registered=r.get(u, "registered", path, bool, True),
+                deferred=r.get(u, "deferred", path, str, "pull", DEFERRED_DELIVERY),
             )
         )
     if pf is not None and not users:

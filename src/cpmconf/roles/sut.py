@@ -19,6 +19,9 @@ from cpmconf.roles.errors import SetupError
 from cpmconf.roles.profile import Address, Profile
 
 READY_TIMEOUT = 15.0
+# The embedded PF's clock offset, in seconds, next to its store: the test system writes it to
+# move the PF's time forward (deferred-message expiry) instead of waiting.
+CLOCK_FILE = "pf-clock"
 
 
 @dataclass
@@ -28,6 +31,7 @@ class SutHandle:
     upper_tester: str | None
     process: asyncio.subprocess.Process | None = None
     log: Path | None = None
+    pf_clock: Path | None = None  # the embedded PF's clock-offset file (None: external SUT)
 
     async def stop(self, timeout: float = 5.0) -> None:
         proc = self.process
@@ -71,6 +75,7 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
                 {
                     "uri": u.uri,
                     "preference": u.preference,
+                    "deferred": u.deferred,
                     "blocked": list(u.blocked),
                     "devices": [
                         {"name": d.name, "instance": d.instance, "selected": d.selected}
@@ -80,7 +85,13 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
                 for u in profile.users
             ],
             "allowed_content_types": list(profile.allowed_content_types),
+            "registration": profile.pf.registration,
+            "clock_file": str(store.parent / CLOCK_FILE),
         }
+        if profile.pf.deferred is not None:
+            cfg["pf"]["deferred_management"] = profile.pf.deferred.management
+            cfg["pf"]["iwf"] = profile.pf.deferred.iwf
+            cfg["pf"]["expiry_policy"] = profile.pf.deferred.expiry_policy
     if profile.client is not None:
         extra = profile.extra.get("client", {}) if isinstance(profile.extra, dict) else {}
         cfg["client"] = {
@@ -142,4 +153,5 @@ async def start_embedded(
         host, _, port = ready[key].rpartition(":")
         return Address(host, int(port))
 
-    return SutHandle(addr("pf"), addr("client"), ready.get("upper_tester"), proc, log)
+    clock = workdir / CLOCK_FILE if profile.pf is not None else None
+    return SutHandle(addr("pf"), addr("client"), ready.get("upper_tester"), proc, log, clock)

@@ -1,0 +1,388 @@
+"""Checks for deferred (queued) messages at the PF: deferral, the notification, the
+deferred-messages list, handling by cpm_action, push sessions and expiry (TS 8.3.2.4.x,
+8.3.2.4.1, 8.3.2.1 4a.ii and 8.3.2.1.1 allfail; SD 5.2.2.2 and its subsections).
+
+The body of a notification or NOTIFY is ours by default (cpmconf deferred-messages list, read
+and schema-validated with :mod:`cpmconf.codec.deferred_messages`); a PF with its own format
+is read with the XPath its target profile names. Checks on a body ask only that the deferred
+messages and their Message-URI-IDs can be told apart; absent optional fields are reported as
+notes, never as failures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.deferred_messages import DeferredList, ids_by_xpath, validate
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import AcceptContact, ContactFeatures
+from cpmconf.codec.sdp import SessionDescription
+from cpmconf.codec.sip import SipMessage
+from cpmconf.verdict.checks.base import Judgement, judged, register
+from cpmconf.verdict.checks.pager import _uri, release_judgement
+
+SYSTEM_MESSAGE_TAG = "+g.oma.cpm.system-message"
+ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+
+
+def unjudged(expected: str, actual: str, note: str | None = None) -> Judgement:
+    """A precondition of the clause did not hold: inconclusive, with the reason."""
+    return Judgement(None, expected, actual, None, note)
+
+
+# -- reading a deferred-messages body ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a body told: the ids (in order), problems that make it unreadable, and notes."""
+
+    ids: list[str]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class ListReader:
+    """Reads Message-URI-IDs from a body: ours by default, else by the profile's XPath."""
+
+    xpath: str | None = None
+    namespaces: dict[str, str] = field(default_factory=dict)
+
+    def read(self, msg: SipMessage) -> Found:
+        body = msg.body
+        if not body:
+            return Found([], ["no body"])
+        if self.xpath:
+            try:
+                ids = ids_by_xpath(body, self.xpath, self.namespaces)
+            except CodecError as exc:
+                return Found([], [str(exc)])
+            note = [f"ids read with the profile's XPath {self.xpath!r}"]
+            return Found(ids, [] if ids else ["the XPath found no Message-URI-ID"], note)
+        ctype = (msg.content_type or "").lower()
+        if ctype != LIST_TYPE:
+            return Found([], [f"Content-Type {ctype or 'absent'}, not {LIST_TYPE}, and no XPath"])
+        try:
+            doc = DeferredList.parse(body)
+        except CodecError as exc:
+            return Found([], [str(exc)])
+        problems = validate(body)
+        notes = []
+        for m in doc.messages:
+            if m.missing():
+                notes.append(f"{m.uri_id} has no {', '.join(m.missing())} (optional)")
+        return Found(doc.ids(), [f"schema: {p}" for p in problems], notes)
+
+
+def _note(found: Found) -> str | None:
+    return "; ".join(found.notes) or None
+
+
+# -- deferral (8.3.2.1 4a.ii, 8.3.2.4.x 2) -----------------------------------------------------
+
+
+@register("TS-8.3.2.4.x-2", "TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue")
+def answered_202(final: SipMessage | None) -> Judgement:
+    """A deferred pager-mode MESSAGE is answered 202 Accepted (D-202-accepted)."""
+    if final is None:
+        return judged(False, "202 Accepted", "no final response")
+    return judged(final.status == 202, "202 Accepted", f"{final.status} {final.reason}", final)
+
+
+# -- the notification (8.3.2.4.x 3) -----------------------------------------------------------
+
+
+@register(
+    "TS-8.3.2.4.x-3a.i",
+    "TS-8.3.2.4.x-3a.vii",
+    "TS-8.3.2.1.1-allfail-1",
+    "SD-5.2.2.2-1",
+    "SD-5.2.2.2.1-notify",
+)
+def notification_sent(note: SipMessage | None, target: str) -> Judgement:
+    """A MESSAGE about the deferral reached the core, addressed to `target`."""
+    if note is None:
+        return judged(False, f"a MESSAGE to {target} via the core", "none arrived")
+    return judged(
+        note.method == "MESSAGE", f"a MESSAGE to {target} via the core", note.summary(), note
+    )
+
+
+@register("TS-8.3.2.4.x-3a.ii", passive=True)
+def system_message_tag(note: SipMessage) -> Judgement:
+    """The notification's Accept-Contact carries +g.oma.cpm.system-message."""
+    values = note.header_list("Accept-Contact")
+    for v in values:
+        try:
+            if AcceptContact.parse(v).has_tag(SYSTEM_MESSAGE_TAG):
+                return judged(True, f"Accept-Contact with {SYSTEM_MESSAGE_TAG}", v, note)
+        except CodecError:
+            continue
+    return judged(False, f"Accept-Contact with {SYSTEM_MESSAGE_TAG}", f"{values or 'absent'}", note)
+
+
+@register("TS-8.3.2.4.x-3a.iii", "TS-8.3.2.4.x-3b")
+def addressed_to(note: SipMessage, target: str) -> Judgement:
+    """The notification's Request-URI is `target` (the user's address, or the IWF's)."""
+    got = note.request_uri or ""
+    return judged(_uri(got) == _uri(target), f"Request-URI {target}", got, note)
+
+
+@register("TS-8.3.2.4.x-3a.iv")
+def from_server_identity(note: SipMessage, identity: str) -> Judgement:
+    """The authenticated originator (P-Asserted-Identity, else From) is the server identity."""
+    pai = note.header("P-Asserted-Identity")
+    shown = pai.split(",")[0] if pai else note.header("From")
+    return judged(
+        _uri(shown) == _uri(identity),
+        f"originator {identity}",
+        f"{'P-Asserted-Identity' if pai else 'From'}: {shown}",
+        note,
+    )
+
+
+@register("TS-8.3.2.4.x-3a.v")
+def release_stated(note: SipMessage, release: str) -> Judgement:
+    """The notification states the release in User-Agent (D-release-header)."""
+    j = release_judgement(note, "User-Agent", release)
+    if not j.ok and note.header("Server"):
+        return judged(
+            False,
+            j.expected,
+            j.actual,
+            note,
+            f"Server: {note.header('Server')} is present; a request carries User-Agent "
+            "(the draft names both, D-release-header)",
+        )
+    return j
+
+
+@register("TS-8.3.2.4.x-3a.vi", "SD-5.2.2.2.1-info")
+def body_names_message(note: SipMessage, reader: ListReader, known: list[str] = ()) -> Judgement:
+    """The body identifies the deferred message(s) by Message-URI-ID; with `known` ids (from
+    an earlier step) each of them must be among those listed."""
+    found = reader.read(note)
+    if not found.ok:
+        return judged(False, "a readable list of Message-URI-IDs", "; ".join(found.problems), note)
+    missing = [i for i in known if i not in found.ids]
+    if missing:
+        return judged(False, f"Message-URI-IDs {list(known)} listed", f"{found.ids}", note)
+    return judged(
+        bool(found.ids), "at least one Message-URI-ID", f"{found.ids}", note, _note(found)
+    )
+
+
+# -- handling (SD 5.2.2.2.1) -------------------------------------------------------------------
+
+
+@register("SD-5.2.2.2.1-remove")
+def handled_and_dropped(
+    before: list[str] | None,
+    after: list[str] | None,
+    handled: dict[str, str],
+    delivered: int,
+    interworked: int,
+) -> Judgement:
+    """Each named message got its action (deliver arrives at the device, interwork at the
+    IWF) and is no longer listed; every message the list did not name still is."""
+    if before is None or after is None:
+        return unjudged("the list before and after handling", "no readable NOTIFY")
+    want_deliver = sum(1 for a in handled.values() if a == "deliver")
+    want_iwf = sum(1 for a in handled.values() if a == "interwork")
+    kept = [i for i in before if i not in handled]
+    still = [i for i in handled if i in after]
+    lost = [i for i in kept if i not in after]
+    problems = []
+    if still:
+        problems.append(f"still listed after handling: {still}")
+    if lost:
+        problems.append(f"not named, yet gone: {lost}")
+    if delivered != want_deliver:
+        problems.append(f"{delivered} deliveries to the device for {want_deliver} deliver")
+    if interworked != want_iwf:
+        problems.append(f"{interworked} hand-overs to the IWF for {want_iwf} interwork")
+    return judged(
+        not problems,
+        f"actions {handled} carried out and dropped; {kept} kept",
+        "; ".join(problems) or f"listed after: {after}",
+    )
+
+
+# -- push (8.3.2.4.1, SD 5.2.2.2.2) -----------------------------------------------------------
+
+
+def _icsi_in(msg: SipMessage, header: str, kind) -> Judgement:
+    values = msg.header_list(header)
+    for v in values:
+        try:
+            if kind.parse(v).has_icsi(ICSI_DEFERRED):
+                return judged(True, f"{header} with {ICSI_DEFERRED}", v, msg)
+        except CodecError:
+            continue
+    return judged(False, f"{header} with {ICSI_DEFERRED}", f"{values or 'absent'}", msg)
+
+
+@register("TS-8.3.2.4.1-select", "TS-8.3.2.4.1-invite", "SD-5.2.2.2.2-setup", "SD-5.2.2.2-2")
+def pushed_to(invites: list[SipMessage], device_of, selected: set[str]) -> Judgement:
+    """One push INVITE per selected device, none to the others."""
+    got: dict[str, int] = {}
+    for m in invites:
+        name = device_of(m.request_uri or "") or m.request_uri or "?"
+        got[name] = got.get(name, 0) + 1
+    ok = set(got) == set(selected) and all(n == 1 for n in got.values())
+    return judged(ok, f"one INVITE each to {sorted(selected)}", f"{got or 'no INVITE'}")
+
+
+@register("SD-5.2.2.2.2-wait")
+def no_push_while_unregistered(invites: list[SipMessage]) -> Judgement:
+    """No push INVITE before a device of the user registered."""
+    return judged(
+        not invites,
+        "no push INVITE while no device is registered",
+        f"{len(invites)} INVITE(s)",
+        invites[0] if invites else None,
+    )
+
+
+@register("TS-8.3.2.4.1-a")
+def push_to_gruu(invite: SipMessage, gruu: str) -> Judgement:
+    """The push INVITE's Request-URI is the device's public GRUU."""
+    got = invite.request_uri or ""
+    ok = got.strip("<>").lower() == gruu.strip("<>").lower()
+    return judged(ok, f"Request-URI {gruu}", got, invite)
+
+
+@register("TS-8.3.2.4.1-b", passive=True)
+def push_accept_contact(invite: SipMessage) -> Judgement:
+    """The push INVITE's Accept-Contact names the deferred ICSI."""
+    return _icsi_in(invite, "Accept-Contact", AcceptContact)
+
+
+@register("TS-8.3.2.4.1-c")
+def push_user_agent(invite: SipMessage, release: str) -> Judgement:
+    """The push INVITE states the release in User-Agent."""
+    return release_judgement(invite, "User-Agent", release)
+
+
+@register("TS-8.3.2.4.1-d", passive=True)
+def push_contact_icsi(invite: SipMessage) -> Judgement:
+    """The push INVITE's Contact carries the deferred ICSI."""
+    return _icsi_in(invite, "Contact", ContactFeatures)
+
+
+@register("TS-8.3.2.4.1-e", passive=True)
+def push_contact_automata(invite: SipMessage) -> Judgement:
+    """The push INVITE's Contact carries the automata feature tag."""
+    v = invite.header("Contact") or ""
+    try:
+        ok = ContactFeatures.parse(v).has_tag("automata")
+    except CodecError:
+        ok = False
+    return judged(ok, "Contact with automata", f"Contact: {v or 'absent'}", invite)
+
+
+@register("TS-8.3.2.4.1-f", passive=True)
+def push_session_expires(invite: SipMessage) -> Judgement:
+    """The push INVITE offers Session-Expires with refresher=uac."""
+    v = invite.header("Session-Expires") or ""
+    params = [p.strip().lower().replace(" ", "") for p in v.split(";")[1:]]
+    ok = bool(v) and v.split(";")[0].strip().isdigit() and "refresher=uac" in params
+    return judged(ok, "Session-Expires: <delta>;refresher=uac", f"Session-Expires: {v}", invite)
+
+
+def _sdp(invite: SipMessage) -> SessionDescription | None:
+    try:
+        return SessionDescription.parse(invite.body)
+    except CodecError:
+        return None
+
+
+def sdp_path(invite: SipMessage) -> list[str]:
+    """The a=path URIs of the INVITE's MSRP offer ([] when there is none)."""
+    sdp = _sdp(invite)
+    if sdp is None or not sdp.msrp_media():
+        return []
+    try:
+        return [str(u) for u in sdp.msrp_media()[0].path_uris()]
+    except CodecError:
+        return []
+
+
+@register("TS-8.3.2.4.1-g", "TS-8.3.2.4.1-g.i", "TS-8.3.2.4.1-g.ii", passive=True)
+def push_offer_sendonly(invite: SipMessage) -> Judgement:
+    """The push offer is an MSRP m=message line marked sendonly at session or media level
+    (g.i and g.ii are alternatives: either satisfies both)."""
+    sdp = _sdp(invite)
+    if sdp is None or not sdp.msrp_media():
+        return judged(False, "an SDP offer with an MSRP m=message line", "none", invite)
+    media = sdp.msrp_media()[0]
+    try:
+        direction = media.direction()
+    except CodecError as exc:
+        return judged(False, "a=sendonly", f"conflicting directions: {exc}", invite)
+    return judged(direction == "sendonly", "a=sendonly (session or media level)", direction, invite)
+
+
+@register("TS-8.3.2.4.1-h")
+def arrived_via_core(seen: bool, what: str, msg: SipMessage | None = None) -> Judgement:
+    """The request arrived at the core (the SUT's outbound proxy)."""
+    return judged(seen, f"{what} at the core", "arrived" if seen else "nothing arrived", msg)
+
+
+@register("TS-8.3.2.4.1-on200-2")
+def ack_to_contact(ack: SipMessage | None, contact: str) -> Judgement:
+    """The ACK of the push 200 goes to the Contact the device gave in it."""
+    if ack is None:
+        return judged(False, f"ACK to {contact}", "no ACK")
+    got = ack.request_uri or ""
+    return judged(_uri(got) == _uri(contact), f"ACK to {contact}", got, ack)
+
+
+@register("TS-8.3.2.4.1-on200-3", "SD-5.2.2.2.2-deliver")
+def pushed_once_each(bodies: list[bytes], originals: list[bytes]) -> Judgement:
+    """Over the push session each deferred message arrives exactly once, unchanged."""
+    missing = [i for i, o in enumerate(originals) if o not in bodies]
+    extra = len(bodies) - len(set(bodies))
+    foreign = [b[:40] for b in bodies if b not in originals]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} of {len(originals)} messages never arrived")
+    if extra:
+        problems.append(f"{extra} duplicate deliveries")
+    if foreign:
+        problems.append(f"{len(foreign)} bodies differ from what was sent: {foreign}")
+    return judged(
+        not problems,
+        f"{len(originals)} messages, each once, as sent",
+        "; ".join(problems) or f"{len(bodies)} received",
+    )
+
+
+@register("SD-5.2.2.2.2-teardown")
+def push_bye(byes: list[SipMessage]) -> Judgement:
+    """The PF ends the push session with a BYE after delivering."""
+    return judged(bool(byes), "a BYE from the PF", f"{len(byes)} BYE(s)", byes[0] if byes else None)
+
+
+# -- expiry (SD 5.2.2.2) -----------------------------------------------------------------------
+
+
+@register("SD-5.2.2.2-expiry")
+def expired_not_kept(expired: str, after: list[str] | None, deliveries: int) -> Judgement:
+    """An expired deferred message is neither listed nor delivered any more."""
+    if after is None:
+        return unjudged("the list after expiry", "no readable NOTIFY")
+    problems = []
+    if expired in after:
+        problems.append(f"{expired} still listed after it expired")
+    if deliveries:
+        problems.append(f"{deliveries} delivery(ies) of the expired message")
+    return judged(
+        not problems, "expired message gone, never delivered", "; ".join(problems) or "gone"
+    )

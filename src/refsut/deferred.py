@@ -1,0 +1,164 @@
+"""The PF's deferral queue (TS 8.3.2.4.x; "queued" messages in SD 5.2.2.2), SIP-free.
+
+Owns what a deferred message is to the PF: the Message-URI-ID it is named by (a URI under the
+deferred-message management address, opaque to clients), what the notification says about it
+(originator, subject, date, size), its expiry on the PF's clock, and the queue operations on
+the SQLite store (:mod:`refsut.store`): queue, list, expire by policy, and choose what a
+handling request's list selects. :mod:`refsut.pf_deferred` does the signalling around it.
+
+The clock is injectable: with ``clock_file`` configured, the number in that file is added to
+the wall clock, so a test moves time forward by writing it instead of waiting.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.deferred_messages import DeferredList, DeferredMessage
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import Expires
+from cpmconf.codec.resource_lists import CPM_ACTIONS, ResourceList
+from cpmconf.codec.sip import SipMessage
+
+from .faults import Faults
+from .sipcore import media_type, originator
+from .store import DeferredRow, MessageStore
+
+
+class Clock:
+    """Wall-clock time plus an offset the test system controls through a file."""
+
+    def __init__(self, offset_file: str | None = None) -> None:
+        self.offset_file = Path(offset_file) if offset_file else None
+
+    def offset(self) -> float:
+        if self.offset_file is None:
+            return 0.0
+        try:
+            return float(self.offset_file.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0.0  # no file yet, or half written: no offset
+
+    def now(self) -> float:
+        return time.time() + self.offset()
+
+
+def _iso(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a handling request asks for: (row, action) pairs, in queue order."""
+
+    actions: tuple[tuple[DeferredRow, str], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+
+class DeferredQueue:
+    def __init__(
+        self,
+        store: MessageStore,
+        management: str,
+        clock: Clock,
+        faults: Faults,
+        *,
+        lifetime: int,
+        expiry_policy: str,
+    ) -> None:
+        self.store = store
+        self.management = management
+        self.clock = clock
+        self.faults = faults
+        self.lifetime = lifetime
+        self.expiry_policy = expiry_policy
+
+    def uri_id(self, uid: int) -> str:
+        # Opaque to the client: it only ever echoes the whole URI back.
+        return f"{self.management};id=d{uid}x{secrets.token_hex(4)}"
+
+    def defer(self, owner: str, req: SipMessage, mode: str = "pager") -> DeferredRow:
+        """Queue a received request exactly as it arrived."""
+        subject = date = None
+        body = req.body
+        if media_type(req.content_type) == "message/cpim":
+            try:
+                cpim = CpimMessage.parse(body)
+                subject = cpim.header("Subject")
+                date = cpim.header("DateTime")
+            except (CodecError, AttributeError):
+                pass
+        now = self.clock.now()
+        lifetime = self.lifetime
+        expires = req.header("Expires") if mode == "pager" else req.header("Message-Expires")
+        if expires is not None:
+            try:
+                lifetime = Expires.parse(expires).seconds
+            except CodecError:
+                pass
+        return self.store.defer(
+            owner,
+            req.raw,
+            req.call_id,
+            mode,
+            self.uri_id,
+            originator=originator(req),
+            subject=subject,
+            date=date or _iso(now),
+            size=len(body),
+            expires_at=now + lifetime,
+        )
+
+    def expire(self, owner: str | None = None) -> list[DeferredRow]:
+        """Apply the expiry policy to every lapsed message; return the ones it removed."""
+        if self.faults.on("pf.deferred-deliver-expired"):
+            return []
+        now = self.clock.now()
+        gone = []
+        for row in self.store.deferred(owner):
+            if row.expires_at <= now:
+                state = "stored" if self.expiry_policy == "store" else "deleted"
+                self.store.set_deferred_status(row.uid, "done", state)
+                gone.append(row)
+        return gone
+
+    def pending(self, owner: str) -> list[DeferredRow]:
+        """The owner's messages still deferred (expired ones dealt with first)."""
+        self.expire(owner)
+        return self.store.deferred(owner)
+
+    def listing(self, owner: str, rows: list[DeferredRow] | None = None) -> DeferredList:
+        rows = self.pending(owner) if rows is None else rows
+        return DeferredList.build(
+            owner,
+            [DeferredMessage(r.uri_id, r.originator, r.subject, r.date, r.size) for r in rows],
+        )
+
+    def select(self, owner: str, body: bytes | None) -> Selection:
+        """The messages a handling INVITE names: all of them for no list, else the listed
+        ones with their ``cpm_action``; unknown ids and bad actions are skipped."""
+        rows = self.pending(owner)
+        if body is None:
+            return Selection(tuple((r, "deliver") for r in rows))
+        try:
+            entries = ResourceList.parse(body).entries
+        except CodecError:
+            return Selection(())
+        by_id = {r.uri_id: r for r in rows}
+        out: list[tuple[DeferredRow, str]] = []
+        seen = set()
+        for e in entries:
+            row = by_id.get(e.base_uri)
+            action = (e.action or "").lower()
+            if row is None or action not in CPM_ACTIONS or row.uid in seen:
+                continue
+            seen.add(row.uid)
+            out.append((row, action))
+        return Selection(tuple(out))

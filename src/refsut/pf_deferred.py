@@ -1,0 +1,495 @@
+"""The PF's deferred-message signalling (TS 8.3.2.4.x, 8.3.2.4.1; SD 5.2.2.2).
+
+Owns everything the PF says about and does with deferred messages on the wire:
+
+* deferral of a pager-mode MESSAGE: 202 to the originator, then the deferred-message
+  notification: a MESSAGE with Accept-Contact ``+g.oma.cpm.system-message`` from the server
+  identity, addressed to the user's CPM address when a device is registered, otherwise to the
+  interworking function; its body is the deferred-messages list (our own XML, see
+  docs/deferred-messages-body.md) naming the message by its Message-URI-ID. A large message
+  every device failed is deferred and notified the same way;
+* the deferred-messages event package: a SUBSCRIBE to the management address is answered 200
+  and followed by a NOTIFY listing the user's deferred messages;
+* the handling INVITE to the management address: no body means every message, otherwise an
+  RFC 5366 list with ``?cpm_action=`` per message; nothing to handle is 488 with Warning
+  ``125 No messages``; after the BYE the PF delivers (MESSAGE with the deferred ICSI),
+  interworks (MESSAGE to the IWF), stores or deletes each named message and drops it from
+  the queue; unlisted messages stay;
+* push: when a device of a user whose messages wait for push registers, every selected device
+  gets an INVITE (GRUU as Request-URI, deferred ICSI in Accept-Contact and Contact,
+  ``automata``, User-Agent, Session-Expires with refresher=uac, sendonly MSRP offer); on the
+  200 the PF acks, waits for the device's MSRP connection, sends each message's body as
+  originally received, says BYE and drops what the device took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import ContactFeatures, encode_icsi
+from cpmconf.codec.msrp import build_request as build_msrp_request
+from cpmconf.codec.msrp import new_ident
+from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.sip import SipMessage, canonical_name
+
+from .bodies import body_part
+from .client_large import msrp_media
+from .config import UserConfig
+from .deferred import Clock, DeferredQueue
+from .sipcore import (
+    TIMER_J,
+    Dialog,
+    ServerTransaction,
+    build_request,
+    build_response,
+    headers_named,
+    new_branch,
+    new_call_id,
+    new_tag,
+    originator,
+    uri_key,
+)
+from .store import DeferredRow
+
+if TYPE_CHECKING:
+    from .pf import Binding, ParticipatingFunction
+
+log = logging.getLogger("refsut.pf.deferred")
+
+SYSTEM_MESSAGE_TAG = "+g.oma.cpm.system-message"
+ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+EVENT_PACKAGE = "deferred-messages"
+PAGER_LIMIT = 1300
+SESSION_EXPIRES = 1800
+# Headers of the original MESSAGE that a delivered deferred message keeps.
+KEPT_ON_DELIVERY = (
+    "From",
+    "To",
+    "P-Asserted-Identity",
+    "Conversation-ID",
+    "Contribution-ID",
+    "InReplyTo-Contribution-ID",
+    "Reply-To",
+    "Date",
+    "Content-Type",
+)
+
+
+@dataclass
+class Handling:
+    """One handling session: the INVITE, what it selected, and the device behind it."""
+
+    txn: ServerTransaction
+    user: UserConfig
+    actions: tuple[tuple[DeferredRow, str], ...]
+    device: str | None  # the +sip.instance of the handling INVITE's Contact
+    to_tag: str
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class DeferredHandling:
+    def __init__(self, pf: ParticipatingFunction) -> None:
+        self.pf = pf
+        cfg = pf.cfg
+        self.clock = Clock(cfg.clock_file)
+        self.queue = DeferredQueue(
+            pf.store,
+            cfg.deferred_management,
+            self.clock,
+            pf.faults,
+            lifetime=cfg.deferred_lifetime,
+            expiry_policy=cfg.expiry_policy,
+        )
+        self.sessions: dict[str, Handling] = {}
+        self.pushing: set[str] = set()  # users with a push in progress
+
+    @property
+    def cfg(self):
+        return self.pf.cfg
+
+    def on(self, fault: str) -> bool:
+        return self.pf.faults.on(fault)
+
+    def is_management(self, req: SipMessage) -> bool:
+        return uri_key(req.request_uri or "") == uri_key(self.cfg.deferred_management)
+
+    def _server(self) -> list[tuple[str, str]]:
+        return [("Server", self.cfg.release)]
+
+    def _contact(self, *features: str) -> str:
+        user_part = self.cfg.server_identity.split(":", 1)[1].split("@", 1)[0]
+        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
+        return f"<sip:{user_part}@{self.pf.node.hostport}{transport}>" + "".join(
+            f";{f}" for f in features
+        )
+
+    def _user_of(self, req: SipMessage) -> UserConfig | None:
+        who = originator(req)
+        return None if who is None else self.pf.users.get(uri_key(who))
+
+    # -- deferral and notification (8.3.2.4.x) ---------------------------------------------
+
+    async def defer_pager(self, txn: ServerTransaction, user: UserConfig) -> None:
+        row = self.queue.defer(user.uri, txn.request)
+        log.info("deferred %s for %s as %s", txn.request.call_id, user.uri, row.uri_id)
+        status = 200 if self.on("pf.no-202-on-defer") else 202
+        await txn.reply(status, headers=self._server())
+        await self.notify(user, [row])
+
+    async def defer_large(self, user: UserConfig, req: SipMessage) -> None:
+        """A large message every selected device failed (TS 8.3.2.1.1 allfail)."""
+        row = self.queue.defer(user.uri, req, mode="large")
+        log.info("deferred large %s for %s as %s", req.call_id, user.uri, row.uri_id)
+        await self.notify(user, [row])
+
+    async def notify(self, user: UserConfig, rows: list[DeferredRow]) -> None:
+        """The system-message MESSAGE about newly deferred messages."""
+        registered = bool(self.pf._live_bindings(uri_key(user.uri)))
+        if self.on("pf.defer-notify-not-iwf"):
+            registered = True  # the notification goes to the user even with nobody there
+        target = user.uri if registered else self.cfg.iwf
+        identity = self.cfg.server_identity
+        headers = [("P-Asserted-Identity", f"<{identity}>")]
+        if not self.on("pf.defer-no-system-message-tag"):
+            headers.append(("Accept-Contact", f"*;{SYSTEM_MESSAGE_TAG}"))
+        headers += [
+            ("User-Agent", self.cfg.release),
+            ("Content-Type", LIST_TYPE),
+        ]
+        body = bytes(self.queue.listing(user.uri, rows))
+        branch = new_branch()
+        raw = build_request(
+            "MESSAGE",
+            target,
+            via=self.pf.node.via(branch),
+            from_=f"<{identity}>;tag={new_tag()}",
+            to=f"<{user.uri}>",
+            call_id=new_call_id(self.pf.node.address[0]),
+            cseq=1,
+            headers=headers,
+            body=body,
+        )
+        resp = await self.pf.node.request(raw, branch, self.pf.leg_timeout)
+        log.info(
+            "deferral notification for %s to %s: %s",
+            user.uri,
+            target,
+            "no answer" if resp is None else resp.status,
+        )
+
+    # -- the deferred-messages event package --------------------------------------------------
+
+    async def subscribe(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        event = (req.header("Event") or "").split(";", 1)[0].strip().lower()
+        if event != EVENT_PACKAGE:
+            await txn.reply(489, "Bad Event", headers=[("Allow-Events", EVENT_PACKAGE)])
+            return
+        user = self._user_of(req)
+        if user is None:
+            await txn.reply(403, headers=self._server())
+            return
+        to_tag = new_tag()
+        await txn.respond(
+            build_response(
+                req,
+                200,
+                headers=[("Expires", "0"), ("Contact", self._contact()), *self._server()],
+                to_tag=to_tag,
+            )
+        )
+        dialog = Dialog.as_uas(req, to_tag)
+        body = bytes(self.queue.listing(user.uri))
+        raw, branch = dialog.build(
+            self.pf.node,
+            "NOTIFY",
+            [
+                ("Event", EVENT_PACKAGE),
+                ("Subscription-State", "terminated;reason=timeout"),
+                ("Contact", self._contact()),
+                ("User-Agent", self.cfg.release),
+                ("Content-Type", LIST_TYPE),
+            ],
+            body,
+        )
+        await self.pf.node.request(raw, branch, self.pf.leg_timeout)
+
+    # -- the handling INVITE (SD 5.2.2.2.1) ----------------------------------------------------
+
+    async def invite(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        user = self._user_of(req)
+        if user is None:
+            await txn.reply(403, headers=self._server())
+            return
+        rl = body_part(req.header("Content-Type"), req.body, "application/resource-lists+xml")
+        selection = self.queue.select(user.uri, rl)
+        if not selection:
+            headers = list(self._server())
+            if not self.on("pf.488-no-warning-125"):
+                headers.append(self.pf._warning("125 No messages"))
+            await txn.reply(488, headers=headers)
+            return
+        device = None
+        try:
+            device = ContactFeatures.parse(req.header("Contact") or "").param("+sip.instance")
+        except CodecError:
+            pass
+        handling = Handling(txn, user, selection.actions, device, new_tag())
+        self.sessions[req.call_id] = handling
+        leg = self.pf.msrp.leg("deferred-handling")
+        answer = build_sdp(
+            host=leg.uri.host,
+            path=leg.uri,
+            accept_types="message/cpim",
+            setup="passive",
+            direction="sendonly",
+            session_id=secrets.randbelow(2**31),
+        )
+        await txn.respond(
+            build_response(
+                req,
+                200,
+                headers=[
+                    ("Contact", self._contact()),
+                    ("Allow", self.pf.allow),
+                    *self._server(),
+                    ("Content-Type", "application/sdp"),
+                ],
+                body=bytes(answer),
+                to_tag=handling.to_tag,
+            )
+        )
+        # A session whose BYE never comes is forgotten later; the queue stays as it was.
+        self.pf.node._later(TIMER_J * 4, self._forget_session, req.call_id, leg)
+
+    def _forget_session(self, call_id: str, leg) -> None:
+        if self.sessions.pop(call_id, None) is not None:
+            log.info("handling session %s ended without BYE: queue unchanged", call_id)
+        leg.close()
+
+    def ack(self, msg: SipMessage) -> bool:
+        handling = self.sessions.get(msg.call_id)
+        if handling is None:
+            return False
+        handling.acked.set()
+        return True
+
+    async def bye(self, txn: ServerTransaction) -> bool:
+        handling = self.sessions.pop(txn.request.call_id, None)
+        if handling is None:
+            return False
+        await txn.reply(200, headers=self._server())
+        await self._carry_out(handling)
+        return True
+
+    async def _carry_out(self, handling: Handling) -> None:
+        user = handling.user
+        handled = set()
+        for row, action in handling.actions:
+            if action == "delete" and self.on("pf.deferred-action-ignored"):
+                continue  # the delete is ignored: the message stays deferred
+            done = True
+            if action == "deliver":
+                done = await self._deliver(user, row, handling.device)
+                if done and self.on("pf.deferred-deliver-twice"):
+                    await self._deliver(user, row, handling.device)
+                state = "delivered"
+            elif action == "interwork":
+                done = await self._interwork(user, row)
+                state = "interworked"
+            elif action == "store":
+                state = "stored"
+            else:
+                state = "deleted"
+            if done:
+                self.pf.store.set_deferred_status(row.uid, "done", state)
+                handled.add(row.uid)
+        if self.on("pf.deferred-remove-unlisted"):
+            for row in self.pf.store.deferred(user.uri):
+                if row.uid not in handled:
+                    self.pf.store.set_deferred_status(row.uid, "done", "deleted")
+        log.info("handled %d deferred message(s) of %s", len(handled), user.uri)
+
+    def _original(self, row: DeferredRow) -> SipMessage | None:
+        stored = self.pf.store.get(row.uid)
+        if stored is None:
+            return None
+        try:
+            return SipMessage.parse(stored.raw)
+        except CodecError:
+            return None
+
+    def _target(self, user: UserConfig, instance: str | None) -> str:
+        """The GRUU of the device that asked, else the user's address."""
+        for b in self.pf._live_bindings(uri_key(user.uri)):
+            if instance and (b.instance or "").strip("<>") == instance.strip("<>"):
+                return self.pf.gruu(user, b) or b.contact_uri
+        return user.uri
+
+    async def _send_message(self, target: str, req: SipMessage, accept_contact: str | None):
+        headers = [
+            (n, v)
+            for n, v in headers_named(req, KEPT_ON_DELIVERY)
+            if canonical_name(n) not in ("from", "to")
+        ]
+        if accept_contact:
+            headers.append(("Accept-Contact", accept_contact))
+        headers.append(("User-Agent", self.cfg.release))
+        branch = new_branch()
+        raw = build_request(
+            "MESSAGE",
+            target,
+            via=self.pf.node.via(branch),
+            from_=req.header("From") or "",
+            to=req.header("To") or "",
+            call_id=new_call_id(self.pf.node.address[0]),
+            cseq=1,
+            headers=headers,
+            body=req.body,
+        )
+        resp = await self.pf.node.request(raw, branch, self.pf.leg_timeout)
+        return resp is not None and 200 <= (resp.status or 0) < 300
+
+    async def _deliver(self, user: UserConfig, row: DeferredRow, instance: str | None) -> bool:
+        req = self._original(row)
+        if req is None or req.method != "MESSAGE" or len(req.body) > PAGER_LIMIT:
+            log.info("deferred %s cannot be delivered in pager mode: kept", row.uri_id)
+            return False
+        accept = f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'
+        return await self._send_message(self._target(user, instance), req, accept)
+
+    async def _interwork(self, user: UserConfig, row: DeferredRow) -> bool:
+        req = self._original(row)
+        if req is None or req.method != "MESSAGE":
+            return False
+        return await self._send_message(self.cfg.iwf, req, None)
+
+    # -- push on registration (8.3.2.4.1, SD 5.2.2.2.2) -----------------------------------------
+
+    def registered(self, user: UserConfig) -> None:
+        """A device of ``user`` registered: push what waits, once at a time per user."""
+        if user.preference != "defer" or user.deferred != "push" or user.uri in self.pushing:
+            return
+        if not self.queue.pending(user.uri):
+            return
+        self.pushing.add(user.uri)
+        self.pf.node.spawn(self._push(user), name="pf-deferred-push")
+
+    async def _push(self, user: UserConfig) -> None:
+        try:
+            rows = self.queue.pending(user.uri)
+            targets = self.pf.selected_bindings(user)
+            results = await asyncio.gather(
+                *(self._push_to(user, b, rows) for b in targets), return_exceptions=True
+            )
+            taken = set()
+            for r in results:
+                if isinstance(r, BaseException):
+                    log.warning("push to a device of %s failed: %r", user.uri, r)
+                else:
+                    taken |= r
+            for row in rows:
+                if row.uid in taken:
+                    self.pf.store.set_deferred_status(row.uid, "done", "delivered")
+        finally:
+            self.pushing.discard(user.uri)
+
+    def _push_invite(self, user: UserConfig, b: Binding, sdp: bytes) -> tuple[bytes, str]:
+        features = [f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"']
+        if not self.on("pf.push-no-automata"):
+            features.append("automata")
+        branch = new_branch()
+        identity = self.cfg.server_identity
+        raw = build_request(
+            "INVITE",
+            self.pf.gruu(user, b) or b.contact_uri,
+            via=self.pf.node.via(branch),
+            from_=f"<{identity}>;tag={new_tag()}",
+            to=f"<{user.uri}>",
+            call_id=new_call_id(self.pf.node.address[0]),
+            cseq=1,
+            headers=[
+                ("P-Asserted-Identity", f"<{identity}>"),
+                ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'),
+                ("Contact", self._contact(*features)),
+                ("User-Agent", self.cfg.release),
+                ("Supported", "timer"),
+                ("Session-Expires", f"{SESSION_EXPIRES};refresher=uac"),
+                ("Allow", self.pf.allow),
+                ("Content-Type", "application/sdp"),
+            ],
+            body=sdp,
+        )
+        return raw, branch
+
+    async def _push_to(self, user: UserConfig, b: Binding, rows: list[DeferredRow]) -> set[int]:
+        """One push session to one device; the uids it accepted."""
+        leg = self.pf.msrp.leg("deferred-push")
+        try:
+            offer = build_sdp(
+                host=leg.uri.host,
+                path=leg.uri,
+                accept_types="message/cpim",
+                setup="passive",  # the client always connects (D-msrp-setup)
+                direction="sendrecv" if self.on("pf.push-sendrecv") else "sendonly",
+                session_id=secrets.randbelow(2**31),
+            )
+            raw, branch = self._push_invite(user, b, bytes(offer))
+            txn = await self.pf.node.invite(raw, branch, self.pf.leg_timeout)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.pf.leg_timeout
+            final = None
+            while final is None:
+                resp = await txn.next_response(deadline - loop.time())
+                if resp is None:
+                    await txn.cancel(self.pf.leg_timeout)
+                    return set()
+                if (resp.status or 0) >= 200:
+                    final = resp
+            if not 200 <= (final.status or 0) < 300:
+                await txn.ack_non2xx(final)
+                return set()
+            dialog = Dialog.as_uac(txn.request, final)  # the 200's Contact is the target
+            await txn.ack_2xx(dialog)
+            media = msrp_media(final)
+            taken: set[int] = set()
+            if media is not None and await leg.wait_bound(self.pf.leg_timeout):
+                to_path = media.path_uris()
+                got = await leg.next_request(self.pf.msrp_timeout)  # the device's bind SEND
+                if got is not None:
+                    await leg.respond(*got)
+                for row in rows:
+                    req = self._original(row)
+                    if req is None:
+                        continue
+                    ok = await self._msrp_send(leg, to_path, req.body)
+                    if ok and self.on("pf.deferred-deliver-twice"):
+                        await self._msrp_send(leg, to_path, req.body)
+                    if ok:
+                        taken.add(row.uid)
+            bye, bye_branch = dialog.build(self.pf.node, "BYE", [("User-Agent", self.cfg.release)])
+            await self.pf.node.request(bye, bye_branch, self.pf.leg_timeout)
+            return taken
+        finally:
+            leg.close()
+
+    async def _msrp_send(self, leg, to_path, body: bytes) -> bool:
+        """One message, unchunked, as originally received."""
+        send = build_msrp_request(
+            new_ident(),
+            "SEND",
+            to_path,
+            leg.uri,
+            message_id=new_ident(),
+            content_type="message/cpim",
+            body=body,
+        )
+        resp = await leg.transact(send, self.pf.msrp_timeout)
+        return resp is not None and resp.status == 200

@@ -1,0 +1,381 @@
+"""Steps shared by the PF deferred-message cases (TS 8.3.2.4.x, 8.3.2.4.1; SD 5.2.2.2).
+
+The test system plays every peer of the PF: the originator whose message gets deferred, the
+SIP/IP core with the user's devices (registered and deregistered by the case itself, so each
+case starts from a known registration state), the interworking function (requests whose
+Request-URI is the IWF address of the profile), and a device acting on the deferred messages
+(SUBSCRIBE for the list, handling INVITE with ACK and BYE, push sessions over MSRP).
+
+Message-URI-IDs are the PF's own; the steps learn them from what the PF sent (the
+notification or a NOTIFY) and echo them back unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.resource_lists import Entry, ResourceList
+from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.sip import SipMessage
+from cpmconf.roles.errors import NoAnswer, SetupError
+from cpmconf.roles.network import SimDevice, _pub_gruu, _uri_key
+from cpmconf.roles.stimulus import token
+from cpmconf.verdict.checks import deferred
+
+ALICE = "sip:alice@example.net"
+FRANK = "sip:frank@example.net"  # defers, pulls
+GRACE = "sip:grace@example.net"  # defers, gets pushed to (phone selected, tablet not)
+FETCHER = "<urn:uuid:00000000-0000-4000-8000-0000000fe7c4>"  # a device that only subscribes
+
+
+# -- who is where ---------------------------------------------------------------------------
+
+
+def deferred_target(pf):
+    if pf.profile.pf is None or pf.profile.pf.deferred is None:
+        raise SetupError("the profile has no [pf.deferred] table")
+    return pf.profile.pf.deferred
+
+
+def reader(pf) -> deferred.ListReader:
+    d = deferred_target(pf)
+    return deferred.ListReader(d.uri_id_xpath, dict(d.namespaces))
+
+
+def is_to(uri: str):
+    key = _uri_key(uri)
+    return lambda m: m.is_request and _uri_key(m.request_uri or "") == key
+
+
+# -- registration ---------------------------------------------------------------------------
+
+
+async def register(pf, user: str, name: str, expires: int = 600) -> SimDevice:
+    """Register one provisioned device of `user` (expires 0: deregister it)."""
+    prof_user = pf.profile.user(user)
+    dev = next((d for d in prof_user.devices if d.name == name), None)
+    if dev is None:
+        raise SetupError(f"the profile has no device {name!r} for {user}")
+    d = SimDevice(user, dev.name, dev.instance, dev.selected)
+    d.contact = f"sip:{dev.name}@{pf.core.host}:{pf.core.port}"
+    stim = pf.render(
+        "pf/register_device.sip.j2",
+        user=user,
+        domain=pf.profile.pf.domain,
+        contact=d.contact,
+        instance=dev.instance,
+        expires=expires,
+    )
+    ex = await pf.transact(stim)
+    if ex.final is None or ex.final.status != 200:
+        raise NoAnswer(f"200 to the REGISTER of device {name}", pf.guard)
+    pf.core.devices = [x for x in pf.core.devices if x.name != name]
+    if expires:
+        d.gruu = _pub_gruu(ex.final, dev.instance)
+        pf.core.devices.append(d)
+    return d
+
+
+async def deregister_all(pf, user: str) -> None:
+    for dev in pf.profile.user(user).devices:
+        await register(pf, user, dev.name, expires=0)
+
+
+# -- deferral and the notification ----------------------------------------------------------
+
+
+@dataclass
+class Deferral:
+    stim: object  # the originator's MESSAGE
+    final: SipMessage | None
+    notification: SipMessage | None  # the system message (to the user or the IWF)
+    body: bytes  # the CPIM body the originator sent
+
+
+def message_for(pf, recipient: str, text: str = "hello", **headers):
+    body, _ = pf.cpim(ALICE, recipient, text)
+    stim = pf.render(
+        "pf/message_from_originator.sip.j2",
+        body=body,
+        recipient=recipient,
+        originator=ALICE,
+        conversation_id=token(8),
+        contribution_id=token(8),
+        content_type="message/cpim",
+        **headers,
+    )
+    return stim, body
+
+
+def is_notification(user: str, iwf: str):
+    """A MESSAGE from the PF to the user's address or to the IWF (the system message)."""
+    to_user, to_iwf = is_to(user), is_to(iwf)
+
+    def match(m: SipMessage) -> bool:
+        if not (m.is_request and m.method == "MESSAGE"):
+            return False
+        if not (to_user(m) or to_iwf(m)):
+            return False
+        return (m.content_type or "").lower() != "message/cpim"  # not a delivery
+
+    return match
+
+
+async def defer_one(pf, recipient: str, text: str = "hello", **headers) -> Deferral:
+    """Send a message the PF defers; answer and return its notification (or None)."""
+    d = deferred_target(pf)
+    stim, body = message_for(pf, recipient, text, **headers)
+    ex = await pf.transact(stim)
+    note = await pf.observe(is_notification(recipient, d.iwf), "the deferral notification")
+    if note is not None:
+        await pf.respond(note, 200, "OK")
+    return Deferral(stim, ex.final, note, body)
+
+
+def ids_in(pf, msg: SipMessage | None) -> list[str]:
+    if msg is None:
+        return []
+    found = reader(pf).read(msg)
+    return found.ids if found.ok else []
+
+
+# -- the subscription -----------------------------------------------------------------------
+
+
+async def subscribe(pf, user: str, device: SimDevice | None = None):
+    """One-time SUBSCRIBE for `user`; returns (stimulus, final, NOTIFY or None)."""
+    d = deferred_target(pf)
+    dev = device or SimDevice(user, "fetcher", FETCHER, True)
+    contact = dev.contact or f"sip:{dev.name}@{pf.core.host}:{pf.core.port}"
+    stim = pf.render(
+        "pf/subscribe_deferred.sip.j2",
+        management=d.management,
+        user=user,
+        contact=contact,
+        instance=dev.instance,
+    )
+    ex = await pf.transact(stim)
+    notify = None
+    if ex.final is not None and 200 <= ex.final.status < 300:
+        call_id = stim.message.call_id
+        notify = await pf.observe(
+            lambda m: m.is_request and m.method == "NOTIFY" and m.call_id == call_id,
+            "NOTIFY of the deferred-messages subscription",
+            pf.guard,
+        )
+        if notify is not None:
+            await pf.respond(notify, 200, "OK")
+    return stim, ex.final, notify
+
+
+async def listed(pf, user: str) -> list[str] | None:
+    """The Message-URI-IDs a fresh subscription lists (None: no readable NOTIFY)."""
+    _, _, notify = await subscribe(pf, user)
+    if notify is None:
+        return None
+    found = reader(pf).read(notify)
+    return found.ids if found.ok else None
+
+
+# -- the handling INVITE --------------------------------------------------------------------
+
+
+@dataclass
+class Handling:
+    stim: object
+    final: SipMessage | None
+    bye_final: SipMessage | None = None
+    delivered: list[SipMessage] = field(default_factory=list)  # MESSAGEs to the device
+    interworked: list[SipMessage] = field(default_factory=list)  # MESSAGEs to the IWF
+
+
+def _offer(pf) -> bytes:
+    session = pf.msrp.session()
+    return bytes(
+        build_sdp(
+            host=pf.core.host,
+            path=[session.local],
+            setup="active",
+            direction="recvonly",
+            accept_types=["message/cpim"],
+        )
+    )
+
+
+def _multipart(parts: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    boundary = "cpmconf-" + token(8)
+    out = b""
+    for ctype, body in parts:
+        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + body + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/mixed;boundary={boundary}", out
+
+
+async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]] | None):
+    """Handling INVITE naming `actions` ((Message-URI-ID, cpm_action); None: all messages).
+
+    On a 200: ACK, BYE, then answer every delivery to the device and every hand-over to the
+    IWF that follows within the guard time (plus the settle time for stragglers).
+    """
+    d = deferred_target(pf)
+    offer = _offer(pf)
+    if actions is None:
+        ctype, body = "application/sdp", offer
+    else:
+        rl = ResourceList.build([Entry.with_action(uri, a) for uri, a in actions])
+        ctype, body = _multipart(
+            [("application/sdp", offer), ("application/resource-lists+xml", bytes(rl))]
+        )
+    stim = pf.render(
+        "pf/invite_deferred_handling.sip.j2",
+        body=body,
+        management=d.management,
+        user=user,
+        contact=device.contact,
+        instance=device.instance,
+        content_type=ctype,
+    )
+    ex = await pf.transact(stim)
+    out = Handling(stim, ex.final)
+    if ex.final is None:
+        return out
+    if not 200 <= ex.final.status < 300:
+        return out  # the core's transaction layer ACKs non-2xx finals for us
+    ack = pf.core.in_dialog(stim.message, ex.final, "ACK", 1)
+    pf.stimuli.append(ack)
+    await pf.core.send(ack, pf.pf_address)
+    bye = pf.core.in_dialog(stim.message, ex.final, "BYE", 2)
+    pf.stimuli.append(bye)
+    bye_ex = await pf.transact(bye)
+    out.bye_final = bye_ex.final
+    to_device = is_to(device.gruu or device.contact)
+    to_user = is_to(user)
+    to_iwf = is_to(d.iwf)
+    expected_deliveries = sum(1 for _, a in actions or [] if a == "deliver")
+    expected_iwf = sum(1 for _, a in actions or [] if a == "interwork")
+
+    def wanted(m: SipMessage) -> bool:
+        if not (m.is_request and m.method == "MESSAGE"):
+            return False
+        return to_device(m) or to_user(m) or to_iwf(m)
+
+    async def take(bound: float) -> bool:
+        m = await pf.observe(wanted, "a delivery or IWF hand-over after the BYE", bound)
+        if m is None:
+            return False
+        (out.interworked if to_iwf(m) else out.delivered).append(m)
+        await pf.respond(m, 200, "OK")
+        return True
+
+    # The ones we asked for, each within the guard time; then anything extra (duplicates).
+    while (actions is None or len(out.delivered) < expected_deliveries) or len(
+        out.interworked
+    ) < expected_iwf:
+        if not await take(pf.guard):
+            break
+    while await take(pf.profile.settle):
+        pass
+    return out
+
+
+# -- push -----------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def answering_pushes(pf, user: str, status: int = 200):
+    """Simulated devices of `user` answer push INVITEs (200 with a sendrecv-free SDP answer,
+    MSRP connection, every SEND answered) while the block runs; yields the record."""
+    record: dict = {"invites": [], "sends": [], "bodies": [], "byes": [], "acks": []}
+
+    def is_push(m: SipMessage) -> bool:
+        return (
+            m.is_request
+            and m.method == "INVITE"
+            and pf.core.device_for(m.request_uri or "") is not None
+        )
+
+    async def one(invite: SipMessage) -> None:
+        record["invites"].append(invite)
+        if status != 200:
+            await pf.respond(invite, status, "Busy Here")
+            return
+        offer_path = deferred.sdp_path(invite)
+        session = pf.msrp.session()
+        session.remote_path = offer_path
+        answer = build_sdp(
+            host=pf.core.host,
+            path=[session.local],
+            setup="active",
+            direction="recvonly",
+            accept_types=["message/cpim"],
+        )
+        dev = pf.core.device_for(invite.request_uri or "")
+        await pf.respond(
+            invite,
+            200,
+            "OK",
+            headers=[("Contact", f"<{dev.contact}>")],
+            body=bytes(answer),
+            content_type="application/sdp",
+        )
+        ack = await pf.wait_request(
+            "ACK", "ACK of the push 200", where=lambda m: m.call_id == invite.call_id
+        )
+        record["acks"].append(ack)
+        if not offer_path:
+            return
+        await pf.msrp.bind(session)
+        while True:
+            try:
+                body, sends = await pf.msrp.receive_message(session)
+            except NoAnswer:
+                break
+            record["sends"] += sends
+            record["bodies"].append(body)
+
+    async def serve() -> None:
+        tasks = []
+        try:
+            while True:
+                try:
+                    m = await pf.core.wait(is_push, "a push INVITE", 3600)
+                except NoAnswer:
+                    continue
+                tasks.append(asyncio.ensure_future(one(m)))
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def byes() -> None:
+        while True:
+            try:
+                m = await pf.core.wait(
+                    lambda m: (
+                        m.is_request
+                        and m.method == "BYE"
+                        and any(m.call_id == i.call_id for i in record["invites"])
+                    ),
+                    "BYE of a push session",
+                    3600,
+                )
+            except NoAnswer:
+                continue
+            record["byes"].append(m)
+            await pf.respond(m, 200, "OK")
+
+    tasks = [asyncio.ensure_future(serve()), asyncio.ensure_future(byes())]
+    try:
+        yield record
+    finally:
+        for t in tasks:
+            t.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def has_notification_type(m: SipMessage | None) -> bool:
+    return m is not None and (m.content_type or "").lower() == LIST_TYPE

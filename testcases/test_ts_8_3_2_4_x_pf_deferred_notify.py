@@ -1,0 +1,94 @@
+"""TS 8.3.2.4.x and 8.3.2.1 step 4a.ii (001), SD 5.2.2.2 (002): the PF defers a pager-mode
+message and notifies.
+
+The test system is the originator's side of the core, the deferring user's device (frank's
+phone, registered or not as the case needs) and the interworking function. The notification
+is told apart from a delivery by its body: it is not the CPIM message itself.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpmconf.verdict.checks import deferred
+from testcases.pf_deferred_steps import FRANK, defer_one, deferred_target, deregister_all, register
+
+NOTIFY_CLAUSES = (
+    "TS-8.3.2.4.x-3a.i",
+    "TS-8.3.2.4.x-3a.ii",
+    "TS-8.3.2.4.x-3a.iii",
+    "TS-8.3.2.4.x-3a.iv",
+    "TS-8.3.2.4.x-3a.v",
+    "TS-8.3.2.4.x-3a.vi",
+    "TS-8.3.2.4.x-3a.vii",
+    "SD-5.2.2.2-1",
+    "SD-5.2.2.2.1-notify",
+    "SD-5.2.2.2.1-info",
+)
+
+
+def _captured(view, d):
+    """The originator's final and the notification, as the capture holds them."""
+    finals = view.finals_to(d.stim.message, from_sut=True)
+    note = None
+    if d.notification is not None:
+        same = view.requests(
+            "MESSAGE", from_sut=True, where=lambda m: m.call_id == d.notification.call_id
+        )
+        note = same[0] if same else d.notification
+    return (finals[0] if finals else None), note
+
+
+@pytest.mark.clause("TS-8.3.2.4.x-2", "TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue")
+async def test_deferred_pager_message_is_answered_202(pf, expect):
+    await deregister_all(pf, FRANK)
+    d = await defer_one(pf, FRANK)
+    view = await pf.settle()
+    final, _ = _captured(view, d)
+    for clause in ("TS-8.3.2.4.x-2", "TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue"):
+        expect.judge(clause, deferred.answered_202(final))
+
+
+@pytest.mark.clause(*NOTIFY_CLAUSES)
+async def test_notification_to_the_registered_user(pf, expect):
+    await deregister_all(pf, FRANK)
+    await register(pf, FRANK, "frank-phone")
+    try:
+        d = await defer_one(pf, FRANK)
+    finally:
+        await deregister_all(pf, FRANK)
+    view = await pf.settle()
+    _, note = _captured(view, d)
+    for clause in ("TS-8.3.2.4.x-3a.i", "TS-8.3.2.4.x-3a.vii", "SD-5.2.2.2-1"):
+        expect.judge(clause, deferred.notification_sent(note, FRANK))
+    expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, FRANK))
+    if note is None:
+        for clause in NOTIFY_CLAUSES[1:]:
+            if clause != "SD-5.2.2.2.1-notify":
+                expect.judge(clause, deferred.unjudged("a notification to judge", "none came"))
+        return
+    profile_pf = pf.profile.pf
+    reader = deferred.ListReader(
+        deferred_target(pf).uri_id_xpath, dict(deferred_target(pf).namespaces)
+    )
+    expect.judge("TS-8.3.2.4.x-3a.ii", deferred.system_message_tag(note))
+    expect.judge("TS-8.3.2.4.x-3a.iii", deferred.addressed_to(note, FRANK))
+    expect.judge(
+        "TS-8.3.2.4.x-3a.iv", deferred.from_server_identity(note, profile_pf.server_identity)
+    )
+    expect.judge("TS-8.3.2.4.x-3a.v", deferred.release_stated(note, profile_pf.release))
+    expect.judge("TS-8.3.2.4.x-3a.vi", deferred.body_names_message(note, reader))
+    expect.judge("SD-5.2.2.2.1-info", deferred.body_names_message(note, reader))
+
+
+@pytest.mark.clause("TS-8.3.2.4.x-3b")
+async def test_no_registered_device_notifies_the_iwf(pf, expect):
+    await deregister_all(pf, FRANK)
+    d = await defer_one(pf, FRANK)
+    view = await pf.settle()
+    _, note = _captured(view, d)
+    iwf = deferred_target(pf).iwf
+    if note is None:
+        expect.judge("TS-8.3.2.4.x-3b", deferred.notification_sent(None, iwf))
+        return
+    expect.judge("TS-8.3.2.4.x-3b", deferred.addressed_to(note, iwf))
