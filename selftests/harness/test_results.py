@@ -166,3 +166,32 @@ def test_validate_rejects_a_broken_document(doc, how, words):
 
 def test_validate_lists_every_problem():
     assert len(results.validate({})) == 5  # schema + four missing top-level keys
+
+
+def test_passive_judging_marks_unjudged_testable_clauses():
+    doc = results.build(CAT, copy.deepcopy(TESTS), dict(RUN), datetime.now(UTC), passive=True)
+    assert results.validate(doc) == []
+    assert doc["run"]["mode"] == "passive"
+    assert state(doc, D)["verdict"] == results.PASSIVE_STATE
+    assert state(doc, A)["verdict"] == "fail"  # judged clauses keep their verdict
+    assert state(doc, IDLE_UNTESTABLE)["verdict"] == "untestable"
+    assert doc["summary"]["clauses"][results.PASSIVE_STATE] > 0
+
+
+def test_a_version_1_document_still_validates_but_may_not_use_version_2_states(doc):
+    old = copy.deepcopy(doc)
+    old["schema"] = "cpmconf-results/1"
+    del old["run"]["mode"]
+    del old["summary"]["clauses"][results.PASSIVE_STATE]
+    assert results.validate(old) == []
+    old["clauses"][0]["verdict"] = results.PASSIVE_STATE
+    assert results.validate(old) == [f"clauses[0] has unknown verdict {results.PASSIVE_STATE!r}"]
+
+
+def test_the_ics_claims_come_from_the_run_profile_when_not_given():
+    run = {**RUN, "profile": str(catalogue.REPO_ROOT / "fixtures/profiles/embedded.toml")}
+    doc = results.build(CAT, copy.deepcopy(TESTS), run, datetime.now(UTC))
+    assert "large-message-mode" in doc["ics_wire"]["claims"]
+    assert "ics_wire" not in results.build(CAT, [], dict(RUN), datetime.now(UTC))
+    doc["run"]["mode"] = "offline"
+    assert results.validate(doc) == ["run.mode is 'offline', expected one of conformance, passive"]

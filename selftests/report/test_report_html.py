@@ -58,7 +58,7 @@ def test_legend_lists_every_state(sample):
     ]
     for state, _meaning in legend():
         assert f">{state}</span>" in legend_html
-    assert len(legend()) == 9
+    assert len(legend()) == 10  # six test verdicts, four clause-only states
 
 
 def test_summary_numbers(sample):

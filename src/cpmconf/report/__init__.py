@@ -1,6 +1,6 @@
 """Reports: every human- and CI-facing format, each built from one results JSON document.
 
-Owns turning `compliance.json` (schema `cpmconf-results/1`, see `cpmconf.plugin.results`)
+Owns turning `compliance.json` (schema `cpmconf-results/2`, docs/results-schema.md)
 into files; nothing here reads live pytest state. The formats:
 
 - `html.render_html`: compliance.html, the full self-contained report;

@@ -22,7 +22,11 @@ EXTRA_LEGEND = {
     "not-tested": "testable, but no test case in this run judged it",
     "untestable": "the catalogue says the wire cannot show it; the reason is listed",
     "superseded": "a later entry governs the same behaviour; that entry's verdict counts",
+    "not-judged-passively": "offline judging of a capture (cpmconf judge) has no passive "
+    "check for it: it needs a stimulus, so it was not judged",
 }
+# States shown as a column only when some clause is in them.
+OPTIONAL_STATES = {"not-judged-passively"}
 
 # Verdicts a reader has to act on, most serious first.
 ATTENTION = ["fail", "error", "inconclusive", "non-strict"]
@@ -169,3 +173,21 @@ def percent(part: int, whole: int) -> str:
 def run_title(doc: dict) -> str:
     run = doc.get("run", {})
     return clean(run.get("target") or run.get("sut") or "unnamed target")
+
+
+def present_states(clauses: list[dict]) -> list[str]:
+    """STATES, less the optional ones no clause is in (so a column appears only when used)."""
+    used = {c.get("verdict") for c in clauses}
+    return [s for s in STATES if s not in OPTIONAL_STATES or s in used]
+
+
+def ics_wire(doc: dict) -> dict | None:
+    """The document's ICS-vs-wire section, or None when the run did not record one."""
+    section = doc.get("ics_wire")
+    return section if isinstance(section, dict) else None
+
+
+def ics_mismatch_text(o: dict) -> str:
+    """One sentence for a mismatch: what the ICS says and what the wire showed."""
+    claim = "claims" if o.get("claimed") else "does not claim"
+    return f"ICS {claim} {o.get('item')}, but {o.get('source')}: {o.get('detail')}"

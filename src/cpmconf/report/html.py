@@ -27,11 +27,13 @@ from cpmconf.report._common import (
     clean,
     coverage,
     coverage_by,
+    ics_wire,
     legend,
     lineage,
     message_anchor,
     one_line,
     percent,
+    present_states,
     run_title,
     short_test_name,
     tests_by_id,
@@ -49,6 +51,7 @@ COLOURS = {
     "not-tested": "#9e9e9e",
     "untestable": "#b0bec5",
     "superseded": "#8d6e63",
+    "not-judged-passively": "#cfd8dc",
 }
 
 # Ladder diagram geometry (SVG user units).
@@ -160,6 +163,8 @@ def _header(doc: dict) -> str:
         ("SUT", run.get("sut")),
         ("profile", run.get("profile")),
         ("fault switches", ", ".join(map(str, run.get("faults") or [])) or "none"),
+        ("mode", run.get("mode")),
+        ("capture file", run.get("capture_file")),
         ("capture", f"{mode}: {capture.get('reason', '')}".rstrip(": ")),
         ("started", run.get("started")),
         ("finished", run.get("finished")),
@@ -169,7 +174,9 @@ def _header(doc: dict) -> str:
     out += [f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in rows if v is not None]
     out.append("</table>")
     out.append(
-        '<p><a href="#summary">summary</a> \u00b7 <a href="#clauses">clauses</a> \u00b7 '
+        '<p><a href="#summary">summary</a> \u00b7 '
+        + ('<a href="#ics-wire">ICS vs wire</a> \u00b7 ' if ics_wire(doc) is not None else "")
+        + '<a href="#clauses">clauses</a> \u00b7 '
         '<a href="#superseded">superseded</a> \u00b7 <a href="#untestable">untestable</a> '
         '\u00b7 <a href="#tests">tests</a></p></header>'
     )
@@ -206,11 +213,13 @@ def _bar(counts: dict) -> str:
     return f'<div class="bar">{cells}</div>'
 
 
-def _coverage_table(title: str, groups: dict[str, dict], open_: bool) -> str:
-    head = "".join(f"<th>{badge(s)}</th>" for s in STATES)
+def _coverage_table(
+    title: str, groups: dict[str, dict], open_: bool, states: list[str] = STATES
+) -> str:
+    head = "".join(f"<th>{badge(s)}</th>" for s in states)
     rows = []
     for name, c in groups.items():
-        cells = "".join(f'<td class="n">{c[s] or ""}</td>' for s in STATES)
+        cells = "".join(f'<td class="n">{c[s] or ""}</td>' for s in states)
         rows.append(
             f"<tr><td>{_esc(name)}</td><td class=n>{c['total']}</td>"
             f"<td class=n>{c['testable']}</td><td class=n>{c['covered']}</td>"
@@ -230,6 +239,7 @@ def _summary(doc: dict) -> str:
     for t in tests:
         tcounts[t.get("verdict")] = tcounts.get(t.get("verdict"), 0) + 1
     cov = coverage(clauses)
+    shown = present_states(clauses)
     test_badges = " ".join(f"{badge(v)} {n}" for v, n in tcounts.items() if n)
     clause_badges = " ".join(f"{badge(s)} {cov[s]}" for s in STATES if cov[s])
     out = [
@@ -243,13 +253,59 @@ def _summary(doc: dict) -> str:
         f'<span id="clauses-testable">{cov["testable"]}</span> testable clauses judged by a '
         f"test ({percent(cov['covered'], cov['testable'])}); {cov['total'] - cov['testable']} "
         "untestable.</p>",
-        _coverage_table("By document", coverage_by(doc, "source"), True),
-        _coverage_table("By section", coverage_by(doc, "section"), False),
-        _coverage_table("By role", coverage_by(doc, "role"), False),
-        _coverage_table("By level", coverage_by(doc, "level"), True),
+        _coverage_table("By document", coverage_by(doc, "source"), True, shown),
+        _coverage_table("By section", coverage_by(doc, "section"), False, shown),
+        _coverage_table("By role", coverage_by(doc, "role"), False, shown),
+        _coverage_table("By level", coverage_by(doc, "level"), True, shown),
         "</section>",
     ]
     return "\n".join(out)
+
+
+def _ics_wire(doc: dict) -> str:
+    section = ics_wire(doc)
+    if section is None:
+        return ""
+    mismatches = section.get("mismatches") or []
+    observed = section.get("observations") or []
+    out = [
+        '<section id="ics-wire"><h2>ICS vs wire</h2>',
+        f"<p>The profile claims {len(section.get('claims') or [])} ICS item(s); "
+        f"{len(observed)} distinct observation(s) of the SUT's own messages were set against "
+        "them (REGISTER Contact ICSIs, Allow, Accept, answers to large-mode and deferred "
+        "requests).</p>",
+    ]
+    if not mismatches:
+        out.append('<p id="ics-wire-none">No mismatch between the ICS and the wire.</p>')
+    else:
+        rows = "".join(_ics_row(o) for o in mismatches)
+        out.append(
+            f'<p class="warn"><b>{len(mismatches)} mismatch(es)</b> between the ICS and what '
+            "the SUT showed on the wire.</p><table><tr><th>ICS item</th><th>ICS</th>"
+            "<th>wire</th><th>observation</th><th>first seen in</th><th>excerpt</th></tr>"
+            f"{rows}</table>"
+        )
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _ics_row(o: dict) -> str:
+    times = o.get("count") if isinstance(o.get("count"), int) else 1
+    seen = f" (seen {times} times)" if times > 1 else ""
+    return (
+        f'<tr class="ics-mismatch"><td>{_esc(o.get("item"))}</td>'
+        f"<td>{'claimed' if o.get('claimed') else 'not claimed'}</td>"
+        f"<td>{'shown' if o.get('wire') else 'contradicted'}</td>"
+        f"<td>{_esc(o.get('source'))}: {_esc(o.get('detail'))}{_esc(seen)}</td>"
+        f"<td>{_test_link_id(o.get('test'))}</td>"
+        f"<td><code>{_esc(one_line(o.get('excerpt'), 200))}</code></td></tr>"
+    )
+
+
+def _test_link_id(test_id: object) -> str:
+    if not test_id:
+        return ""
+    return f'<a href="#{case_anchor(str(test_id))}">{_esc(short_test_name({"id": test_id}))}</a>'
 
 
 def _clause_table(doc: dict) -> str:
@@ -523,6 +579,7 @@ def render_html(doc: dict) -> str:
         _capture_warning(doc),
         _legend(),
         _summary(doc),
+        _ics_wire(doc),
         _clause_table(doc),
         _superseded(doc),
         _untestable(doc),

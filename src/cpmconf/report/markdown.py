@@ -16,13 +16,16 @@ import re
 
 from cpmconf.report._common import (
     ATTENTION,
+    OPTIONAL_STATES,
     STATES,
     TEST_VERDICTS,
     coverage,
     coverage_by,
+    ics_wire,
     is_out_of_time,
     one_line,
     percent,
+    present_states,
     run_title,
 )
 
@@ -93,6 +96,9 @@ def _header(doc: dict) -> list[str]:
 
 def _coverage(doc: dict) -> list[str]:
     cov = coverage(doc.get("clauses", []))
+    states = _COVERAGE_STATES + [
+        s for s in present_states(doc.get("clauses", [])) if s in OPTIONAL_STATES
+    ]
     lines = [
         "",
         "### Coverage",
@@ -101,13 +107,13 @@ def _coverage(doc: dict) -> list[str]:
         f"({percent(cov['covered'], cov['testable'])}); {cov['total']} clauses in all, "
         f"{cov['untestable']} untestable, {cov['superseded']} superseded.",
         "",
-        "| document | clauses | testable | covered | " + " | ".join(_COVERAGE_STATES) + " |",
-        "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in _COVERAGE_STATES) + " |",
+        "| document | clauses | testable | covered | " + " | ".join(states) + " |",
+        "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in states) + " |",
     ]
     for name, c in coverage_by(doc, "source").items():
         lines.append(
             f"| {md_text(name, 60)} | {c['total']} | {c['testable']} | {c['covered']} | "
-            + " | ".join(str(c[s]) for s in _COVERAGE_STATES)
+            + " | ".join(str(c[s]) for s in states)
             + " |"
         )
     levels = coverage_by(doc, "level")
@@ -137,10 +143,47 @@ def _attention_rows(doc: dict) -> list[str]:
     return rows
 
 
+ICS_ROWS = 20  # mismatches listed in the comment; the HTML report has them all
+
+
+def _ics_wire(doc: dict) -> list[str]:
+    section = ics_wire(doc)
+    if section is None:
+        return []
+    mismatches = section.get("mismatches") or []
+    lines = ["", "### ICS vs wire", ""]
+    if not mismatches:
+        n = len(section.get("observations") or [])
+        return lines + [
+            f"No mismatch: {n} observation(s) of the SUT's messages agree with its ICS."
+        ]
+    lines += [
+        f"**{len(mismatches)} mismatch(es)** between the ICS and what the SUT showed:",
+        "",
+        "| ICS item | ICS | wire | observation | first seen in |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for o in mismatches[:ICS_ROWS]:
+        claim = "claimed" if o.get("claimed") else "not claimed"
+        wire = "shown" if o.get("wire") else "contradicted"
+        seen = f"{md_text(o.get('source'), 60)}: {md_text(o.get('detail'), 160)}"
+        lines.append(
+            f"| {md_code(o.get('item'), 60)} | {claim} | {wire} | {seen} "
+            f"| {md_code(o.get('test') or '', 160)} |"
+        )
+    if len(mismatches) > ICS_ROWS:
+        lines += ["", f"_{len(mismatches) - ICS_ROWS} more in compliance.html._"]
+    return lines
+
+
 def render_markdown(doc: dict, max_chars: int = 60000) -> str:
     """The comment text, never longer than `max_chars` characters."""
     head = _header(doc)
-    tail = _coverage(doc) + ["", "_Full report: compliance.html; data: compliance.json._"]
+    tail = (
+        _coverage(doc)
+        + _ics_wire(doc)
+        + ["", "_Full report: compliance.html; data: compliance.json._"]
+    )
     rows = _attention_rows(doc)
     table = (
         [
