@@ -42,6 +42,9 @@ class MsrpPeer:
     def __init__(self, endpoint: SipEndpoint, guard: float):
         self.endpoint = endpoint
         self.guard = guard
+        # Called with the SUT's port before we connect to it, so a port-filtered capture
+        # sees a connection that runs between two ports it was not told about.
+        self.watch = None
 
     @classmethod
     def create(cls, host: str, taps, guard: float) -> MsrpPeer:
@@ -59,6 +62,10 @@ class MsrpPeer:
         self.endpoint.drain()
 
     async def _send(self, msg: MsrpMessage, remote: tuple[str, int]) -> None:
+        if self.watch is not None and not any(
+            c[2] == tuple(remote) for c in self.endpoint.connections
+        ):
+            self.watch(remote[1])  # a new connection we open
         try:
             await self.endpoint.send(bytes(msg), remote, "tcp")
         except TransportError as exc:

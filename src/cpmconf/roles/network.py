@@ -60,6 +60,23 @@ class Journal:
         with self._lock:
             return list(self.entries[mark:])
 
+    def on_the_wire(self, mark: int) -> list[bytes]:
+        """What crossed the wire since `mark`: a message the test system sent to itself (a
+        SUT that hands us our own address, e.g. a path without its own hop) was journalled
+        twice, once per socket, but is one message on the wire."""
+        entries = self.since(mark)
+        sent: dict[bytes, int] = {}
+        for e in entries:
+            if e.direction == "sent":
+                sent[e.raw] = sent.get(e.raw, 0) + 1
+        out: list[bytes] = []
+        for e in entries:
+            if e.direction == "received" and sent.get(e.raw, 0) > 0:
+                sent[e.raw] -= 1
+                continue
+            out.append(e.raw)
+        return out
+
 
 @dataclass
 class SimDevice:
@@ -119,6 +136,9 @@ class Core:
         self.sut_pf: Address | None = None
         self.sut_client: Address | None = None
         self.msrp = None  # the run's MsrpPeer (cpmconf.roles.msrp_peer), set by the fixtures
+        # A test may send its own requests over another SIP transport than the profile's
+        # (UDP/TCP parametrization); cleared by the per-test reset.
+        self.transport_override: str | None = None
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -143,7 +163,9 @@ class Core:
         return {
             "core_host": self.host,
             "core_port": self.port,
-            "transport": (self.profile.pf or self.profile.client).transport.upper(),
+            "transport": (
+                self.transport_override or (self.profile.pf or self.profile.client).transport
+            ).upper(),
             "icsi_msg": ICSI_MSG,
             "icsi_largemsg": ICSI_LARGEMSG,
             "icsi_deferred": ICSI_DEFERRED,
@@ -162,18 +184,23 @@ class Core:
     def reset(self) -> None:
         """Forget anything left over from an earlier test (late retransmissions, stray requests)."""
         self.endpoint.drain()
+        self.transport_override = None
 
     # -- sending and waiting -----------------------------------------------------------------
 
     def _transport_to(self, remote: Address) -> str:
+        if self.transport_override is not None:
+            return self.transport_override
         if self.sut_client is not None and remote == self.sut_client and self.profile.client:
             return self.profile.client.transport
         return self.profile.pf.transport if self.profile.pf else "udp"
 
-    async def send(self, stimulus: Stimulus | bytes, remote: Address) -> None:
+    async def send(
+        self, stimulus: Stimulus | bytes, remote: Address, transport: str | None = None
+    ) -> None:
         raw = stimulus.raw if isinstance(stimulus, Stimulus) else stimulus
         try:
-            await self.endpoint.send(raw, remote.tuple, self._transport_to(remote))
+            await self.endpoint.send(raw, remote.tuple, transport or self._transport_to(remote))
         except TransportError as exc:
             raise NoAnswer(f"connection to the SUT at {remote} ({exc})", 0) from exc
 
@@ -311,7 +338,10 @@ class Core:
     async def respond(self, request: SipMessage, status: int, reason: str, **kwargs) -> Stimulus:
         stim = self.response_to(request, status, reason, **kwargs)
         remote = self._reply_address(request)
-        await self.send(stim, remote)
+        # A response goes back over the transport the request named in its top Via.
+        via = request.top_via
+        transport = (via.transport or "").lower() if via is not None else ""
+        await self.send(stim, remote, transport if transport in ("udp", "tcp", "tls") else None)
         return stim
 
     def _reply_address(self, request: SipMessage) -> Address:

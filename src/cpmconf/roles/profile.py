@@ -109,6 +109,9 @@ class PfTarget:
     server_identity: str
     release: str
     store: str | None  # SQLite path of the embedded PF's message store
+    # The PF's stated policies, which the policy cases need to pick a refused request.
+    min_client_release: str | None = None  # lowest client release it accepts (None: any)
+    anonymity_allowed: bool = True
     registration: str = "direct"  # REGISTRATION_MODES: how the PF learns registrations
     deferred: DeferredTarget | None = None
 
@@ -262,6 +265,8 @@ def profile_from_dict(
             server_identity=r.get(t, "server_identity", "pf", str),
             release=r.get(t, "release", "pf", str, "CPM-serv/OMA2.0"),
             store=r.get(t, "store", "pf", str, None),
+            min_client_release=r.get(t, "min_client_release", "pf", str, None),
+            anonymity_allowed=r.get(t, "anonymity_allowed", "pf", bool, True),
             registration=r.get(t, "registration", "pf", str, "direct", REGISTRATION_MODES),
             deferred=_deferred(r, t, r.get(t, "domain", "pf", str)),
         )

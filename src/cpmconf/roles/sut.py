@@ -85,6 +85,8 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
                 for u in profile.users
             ],
             "allowed_content_types": list(profile.allowed_content_types),
+            "min_client_release": profile.pf.min_client_release,
+            "allow_anonymity": profile.pf.anonymity_allowed,
             "registration": profile.pf.registration,
             "clock_file": str(store.parent / CLOCK_FILE),
         }

@@ -31,6 +31,7 @@ class Seen:
     time: float
     from_sut: bool
     message: SipMessage
+    flow: tuple | None = None  # (src, sport, dst, dport), where the record has one
 
 
 @dataclass
@@ -60,7 +61,7 @@ class View:
             from_sut = dst_port in ts_ports and src_port not in ts_ports
             if r.transport == "tcp" and src_port not in ts_ports and dst_port not in ts_ports:
                 from_sut = False
-            seen = Seen(r.index, r.time, from_sut, r.message)
+            seen = Seen(r.index, r.time, from_sut, r.message, tuple(r.flow))
             (msrp if getattr(r, "protocol", "SIP") == "MSRP" else items).append(seen)
         return cls(items, errors, msrp)
 

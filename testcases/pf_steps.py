@@ -1,0 +1,226 @@
+"""Steps shared by the PF large-mode test cases: a sender's INVITE through the PF to devices.
+
+The test system plays both sides of the PF: the sender (INVITE with an SDP offer, ACK, MSRP
+binding and chunks, BYE) and the recipient's devices (their 200 with an SDP answer, the MSRP
+connection they open, the BYE they receive). Each device answers `setup:active`, as a CPM
+client does (D-msrp-setup), so the devices connect to the PF and the sender connects too.
+
+A SUT that stops answering part-way is not an error here: the step records where it stopped
+(`out["stopped"]`) and returns what was exchanged, so the cases judge the clauses that the
+traffic so far decides and the rest end inconclusive with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.sip import SipMessage
+from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles.stimulus import token
+from cpmconf.verdict.checks import large
+
+ALICE = "sip:alice@example.net"
+BOB = "sip:bob@example.net"
+ERIN = "sip:erin@example.net"
+ORIGINATOR_UA = "CPM-client/OMA2.0 cpmconf-originator"
+
+
+def invite_to_pf(pf, text_size: int, *, recipient=ERIN, originator=ALICE, **headers):
+    """Render the sender's INVITE; returns (stimulus, the sender's MSRP session)."""
+    session = pf.msrp.session()
+    offer = build_sdp(
+        host=pf.core.host,
+        path=[session.local],
+        setup="active",
+        direction="sendonly",
+        accept_types=["message/cpim"],
+        accept_wrapped_types=["text/plain"],
+        file_selector={"type": "message/cpim", "size": text_size},
+    )
+    headers.setdefault("user_agent", ORIGINATOR_UA)
+    stim = pf.render(
+        "pf/invite_from_originator.sip.j2",
+        body=bytes(str(offer), "utf-8"),
+        recipient=recipient,
+        originator=originator,
+        conversation_id=token(8),
+        contribution_id=token(8),
+        **headers,
+    )
+    return stim, session
+
+
+def device_invite_of(pf, contribution_id: str):
+    """Predicate: an INVITE the PF sent a simulated device for this test's message."""
+
+    def match(m: SipMessage) -> bool:
+        return (
+            m.is_request
+            and m.method == "INVITE"
+            and pf.core.device_for(m.request_uri or "") is not None
+            and (m.header("Contribution-ID") or "").strip() == contribution_id
+        )
+
+    return match
+
+
+async def refused(pf, stim) -> tuple[SipMessage | None, object]:
+    """Send an INVITE the PF should refuse; devices turn down any leg it forks anyway."""
+    cid = stim.message.header("Contribution-ID")
+
+    async def decline_legs() -> None:
+        while True:
+            try:
+                leg = await pf.core.wait(device_invite_of(pf, cid), "a device INVITE", 3600)
+            except NoAnswer:
+                continue
+            await pf.respond(leg, 486, "Busy Here")
+
+    decliner = asyncio.ensure_future(decline_legs())
+    try:
+        ex = await pf.transact(stim)
+    finally:
+        decliner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await decliner
+    view = await pf.settle()
+    finals = view.finals_to(stim.message, from_sut=True)
+    return (finals[0] if finals else ex.final), view
+
+
+async def _first_error(*aws):
+    """Run the awaitables together; on the first failure cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for t in done:
+            if t.exception() is not None:
+                raise t.exception()
+        return [t.result() for t in tasks]
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _close_other_legs(pf, legs: list[SipMessage]) -> None:
+    """The PF should CANCEL the legs it did not choose: answer each CANCEL (200, then 487 to
+    the INVITE); a leg it leaves pending is turned down with 480 after the settle time."""
+    for leg in legs:
+        try:
+            cancel = await pf.wait_request(
+                "CANCEL", "CANCEL of an unchosen leg", where=lambda m, c=leg.call_id: m.call_id == c
+            )
+        except NoAnswer:
+            await pf.respond(leg, 480, "Temporarily Unavailable")
+            continue
+        await pf.respond(cancel, 200, "OK")
+        await pf.respond(leg, 487, "Request Terminated")
+
+
+async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=ERIN) -> dict:
+    """The whole large-mode exchange through the PF. Returns a dict of what happened:
+    invite, sender (MSRP session), final, device_invites, device_answer, device (MSRP
+    session), device_ack, cpim, chunk_tids, bye_final, device_bye, view, and `stopped`
+    (why the exchange ended early, or None)."""
+    cpim, _ = pf.cpim(ALICE, recipient, text)
+    stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)
+    cid = stim.message.header("Contribution-ID")
+    selected = [d for d in pf.core.devices if d.user == recipient and d.selected]
+    out: dict = {"invite": stim, "sender": sender, "cpim": cpim, "stopped": None}
+    out.update(final=None, device_invites=[], device_answer=None, device_ack=None)
+    out.update(chunk_tids=[], bye_final=None, device_bye=None, bound=False, no_relay=False)
+    upstream = asyncio.ensure_future(pf.transact(stim))
+    try:
+        first = await pf.wait_request(
+            "INVITE", "an INVITE to a device", where=device_invite_of(pf, cid)
+        )
+        out["device_invites"].append(first)
+        device = pf.msrp.session()
+        device.remote_path = large.path_of(first)
+        answer = build_sdp(
+            host=pf.core.host,
+            path=[device.local],
+            setup="active",
+            direction="recvonly",
+            accept_types=["message/cpim"],
+            accept_wrapped_types=["*"],
+        )
+        dev = pf.core.device_for(first.request_uri or "")
+        device_contact = f"<sip:{dev.name}@{pf.core.host}:{pf.core.port}>"
+        out["device"], out["device_contact"] = device, device_contact
+        out["device_answer"] = await pf.respond(
+            first,
+            200,
+            "OK",
+            body=bytes(str(answer), "utf-8"),
+            content_type="application/sdp",
+            headers=[("Contact", device_contact)],
+        )
+        for _ in selected[1:]:
+            with contextlib.suppress(NoAnswer):
+                out["device_invites"].append(
+                    await pf.wait_request(
+                        "INVITE", "an INVITE to another device", where=device_invite_of(pf, cid)
+                    )
+                )
+        closing = asyncio.ensure_future(_close_other_legs(pf, out["device_invites"][1:]))
+        ex = await upstream
+        out["final"] = final = ex.final
+        await closing
+        if final is None or final.status != 200:
+            out["stopped"] = (
+                f"the PF answered the INVITE with {final.status if final else 'nothing'}"
+            )
+            out["view"] = await pf.settle()
+            return out
+        sender.remote_path = large.path_of(final)
+        if not sender.remote_path or sender.first_hop[1] == pf.msrp.port:
+            # No PF hop first (judged by first200-2b): the sender would talk to our own
+            # device session, which exercises nothing of the PF.
+            out["stopped"] = "the answer's a=path does not lead to the PF first, so no relay"
+            out["no_relay"] = True
+            with contextlib.suppress(NoAnswer):
+                await _bye(pf, out)
+            out["view"] = await pf.settle()
+            return out
+        ack = pf.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+        pf.stimuli.append(ack)
+        await pf.core.send(ack, pf.pf_address)
+        out["device_ack"] = await pf.wait_request(
+            "ACK", "the ACK passed on to the device", where=lambda m: m.call_id == first.call_id
+        )
+        await pf.msrp.bind(device)
+        await pf.msrp.bind(sender)
+        out["bound"] = True
+        responses, (body, _) = await _first_error(
+            pf.msrp.send_message(sender, cpim, chunk_size), pf.msrp.receive_message(device)
+        )
+        out["chunk_tids"] = [r.transaction_id for r in responses]
+        out["received"] = body
+    except NoAnswer as exc:
+        out["stopped"] = str(exc)
+    finally:
+        if not upstream.done():
+            upstream.cancel()
+    if out["final"] is not None and out["final"].status == 200:
+        with contextlib.suppress(NoAnswer):
+            await _bye(pf, out)
+    out["view"] = await pf.settle()
+    return out
+
+
+async def _bye(pf, out: dict) -> None:
+    stim, final = out["invite"], out["final"]
+    bye = pf.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1)
+    pf.stimuli.append(bye)
+    out["bye"] = bye
+    out["bye_final"] = (await pf.transact(bye)).final
+    first = out["device_invites"][0]
+    out["device_bye"] = bye_in = await pf.wait_request(
+        "BYE", "the BYE to the device", where=lambda m: m.call_id == first.call_id
+    )
+    await pf.respond(bye_in, 200, "OK")
