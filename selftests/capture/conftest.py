@@ -10,6 +10,9 @@ import time
 import pytest
 
 from cpmconf.capture import capture_available
+from selftests.codec.hypothesis_profiles import load as load_hypothesis_profile
+
+load_hypothesis_profile()  # before the test modules build their settings
 
 BOUND = 10.0  # upper bound for any single test coroutine
 

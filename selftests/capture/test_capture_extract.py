@@ -229,7 +229,7 @@ _payload = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(st.booleans(), _payload, st.integers(0, 2**32 - 1), _flags, st.booleans()),
@@ -248,7 +248,7 @@ def test_arbitrary_bytes_on_watched_ports_never_raise(items):
     assert not [e for e in errors(recs) if e.startswith("codec bug")]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(st.binary(min_size=0, max_size=200))
 def test_arbitrary_frames_never_raise(frame):
     # Goes through the same conversion the capture store uses for sniffed frames.

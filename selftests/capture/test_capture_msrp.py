@@ -273,7 +273,7 @@ def test_new_connection_on_same_ports_is_classified_afresh():
 _SENDS, _OKS = msrp_exchange(uri(A, "sessA"), uri(B, "sessB"))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.one_of(st.binary(max_size=200), st.sampled_from(_SENDS + _OKS)), max_size=6),
     st.lists(st.integers(0, 2000), max_size=8),

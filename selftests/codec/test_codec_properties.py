@@ -29,7 +29,7 @@ from cpmconf.codec.headers import (
 from cpmconf.codec.resource_lists import ResourceList
 from cpmconf.codec.sip import SipMessage, build_message
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BASE = [
     ("Via", "SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK1"),
@@ -116,7 +116,7 @@ header_text = st.text(alphabet=st.sampled_from(list(' <>";,=:@*+%().\\/-az09!~\t
 
 
 @pytest.mark.parametrize("cls", PARSERS, ids=lambda c: c.__name__)
-@settings(max_examples=120, deadline=None)
+@settings(deadline=None)
 @given(text=header_text | st.text(max_size=30))
 def test_header_parsers_only_codec_error_and_round_trip(cls, text):
     try:

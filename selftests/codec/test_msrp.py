@@ -26,7 +26,7 @@ from cpmconf.codec.msrp import (
     new_ident,
 )
 
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BOB = "msrp://bob.example.com:8888/9di4eae923wzd;tcp"
 ALICE = "msrp://alicepc.example.com:7654/iau39soe2843z;tcp"

@@ -17,7 +17,7 @@ from cpmconf.codec.sdp import (
     parse_file_selector,
 )
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 GOLDEN = (
     "v=0\r\n"
