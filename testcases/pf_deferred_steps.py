@@ -379,3 +379,28 @@ async def answering_pushes(pf, user: str, status: int = 200):
 
 def has_notification_type(m: SipMessage | None) -> bool:
     return m is not None and (m.content_type or "").lower() == LIST_TYPE
+
+
+# -- keeping cases apart --------------------------------------------------------------------
+
+
+def fetcher(pf, user: str) -> SimDevice:
+    """A device of `user` that acts on the queue without being registered."""
+    return SimDevice(user, "fetcher", FETCHER, True, f"sip:fetcher@{pf.core.host}:{pf.core.port}")
+
+
+async def purge(pf, user: str) -> None:
+    """Delete whatever earlier cases left deferred for `user`, so counts start from zero."""
+    ids = await listed(pf, user)
+    if ids:
+        await handle(pf, user, fetcher(pf, user), [(i, "delete") for i in ids])
+
+
+async def defer_many(pf, user: str, n: int) -> tuple[list[Deferral], list[str]]:
+    """Defer `n` messages; their deferrals and the Message-URI-IDs the notifications named."""
+    out, ids = [], []
+    for i in range(n):
+        d = await defer_one(pf, user, f"deferred message {i + 1} {token(4)}")
+        out.append(d)
+        ids += [x for x in ids_in(pf, d.notification) if x not in ids]
+    return out, ids

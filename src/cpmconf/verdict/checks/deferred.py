@@ -163,7 +163,7 @@ def release_stated(note: SipMessage, release: str) -> Judgement:
     return j
 
 
-@register("TS-8.3.2.4.x-3a.vi", "SD-5.2.2.2.1-info")
+@register("TS-8.3.2.4.x-3a.vi", "SD-5.2.2.2.1-info", "SD-5.2.2.2.1-notify")
 def body_names_message(note: SipMessage, reader: ListReader, known: list[str] = ()) -> Judgement:
     """The body identifies the deferred message(s) by Message-URI-ID; with `known` ids (from
     an earlier step) each of them must be among those listed."""

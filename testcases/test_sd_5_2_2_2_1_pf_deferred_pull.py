@@ -1,0 +1,88 @@
+"""SD 5.2.2.2.1 (002) with the deferred-messages package of TS 7.2.3 (004): the PF tells a
+device what is deferred (SUBSCRIBE, NOTIFY) and acts on a handling INVITE.
+
+The test system is the originator, the device of the deferring user (frank) and the
+interworking function. Each case first deletes what earlier cases left queued for frank, then
+defers its own messages and learns their Message-URI-IDs from the notifications; the list a
+fresh subscription returns afterwards shows what the PF dropped and what it kept.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpmconf.codec.resource_lists import CPM_ACTIONS
+from cpmconf.verdict.checks import deferred
+from testcases.pf_deferred_steps import (
+    FRANK,
+    defer_many,
+    deregister_all,
+    handle,
+    listed,
+    purge,
+    reader,
+    register,
+    subscribe,
+)
+
+
+@pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info")
+async def test_subscription_lists_the_deferred_messages(pf, expect):
+    await deregister_all(pf, FRANK)
+    await purge(pf, FRANK)
+    _, ids = await defer_many(pf, FRANK, 2)
+    _, final, notify = await subscribe(pf, FRANK)
+    await purge(pf, FRANK)
+    await pf.settle()
+    if notify is None:
+        what = "a NOTIFY after the 200 to the SUBSCRIBE"
+        if final is None or not 200 <= final.status < 300:
+            what += f" (the SUBSCRIBE got {final.status if final is not None else 'no answer'})"
+        for clause in ("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info"):
+            expect.judge(clause, deferred.notification_sent(None, what))
+        return
+    for clause in ("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info"):
+        expect.judge(clause, deferred.body_names_message(notify, reader(pf), ids))
+
+
+async def _act(pf, actions_for, n: int):
+    """Defer `n` messages to frank (phone registered), handle them; returns the judgement."""
+    await deregister_all(pf, FRANK)
+    await purge(pf, FRANK)
+    phone = await register(pf, FRANK, "frank-phone")
+    try:
+        _, before = await defer_many(pf, FRANK, n)
+        actions = actions_for(before)
+        done = await handle(pf, FRANK, phone, actions)
+        after = await listed(pf, FRANK)
+        await purge(pf, FRANK)
+    finally:
+        await deregister_all(pf, FRANK)
+    await pf.settle()
+    named = dict(actions) if actions is not None else dict.fromkeys(before, "deliver")
+    return deferred.handled_and_dropped(
+        before if len(before) == n else None,
+        after,
+        named,
+        len(done.delivered),
+        len(done.interworked),
+    )
+
+
+@pytest.mark.clause("SD-5.2.2.2.1-remove")
+@pytest.mark.parametrize("action", CPM_ACTIONS)
+async def test_each_cpm_action_and_unlisted_stay(pf, expect, action):
+    judgement = await _act(pf, lambda ids: [(ids[0], action)], 2)
+    expect.judge("SD-5.2.2.2.1-remove", judgement)
+
+
+@pytest.mark.clause("SD-5.2.2.2.1-remove")
+async def test_mixed_list_of_actions(pf, expect):
+    judgement = await _act(pf, lambda ids: list(zip(ids, CPM_ACTIONS, strict=False)), 5)
+    expect.judge("SD-5.2.2.2.1-remove", judgement)
+
+
+@pytest.mark.clause("SD-5.2.2.2.1-remove")
+async def test_no_list_handles_every_message(pf, expect):
+    judgement = await _act(pf, lambda ids: None, 2)
+    expect.judge("SD-5.2.2.2.1-remove", judgement)
