@@ -1,68 +1,53 @@
-"""Every fault switch of the reference SUT makes its clause fail (it "kills" the check).
+"""Every fault switch of the reference SUT kills its clause, and nothing else: `cpmconf mutants`.
 
-For each switch in `refsut.faults.REGISTRY` whose target clause some conformance test case
-claims (read statically from `testcases/test_*.py`), one `cpmconf run --sut-fault NAME
---clause CLAUSE` against the embedded reference SUT must end with that clause's verdict `fail`
-(`non-strict` for a SHOULD or SHOULD NOT clause). One run without any fault, selecting the same
-clauses, must pass them all: a kill only counts when the unbroken SUT passes.
+One `cpmconf mutants` subprocess (hard timeout) runs the whole conformance suite against the
+embedded reference SUT without faults and once per switch of `refsut.faults.REGISTRY`, and
+writes its kill matrix as JSON. Per switch this module then requires:
 
-Switches whose clause no case claims yet are pinned in `NOT_YET_TESTED`, so coverage progress
-is visible and the set shrinks only by a deliberate edit. A switch whose clause needs an ICS
-item the embedded profile does not claim cannot be killed (the clause is not-applicable there);
-its test says which item is missing.
+- killed: its target clause ends `fail` (`non-strict` for a SHOULD or SHOULD NOT clause), with
+  findings and a reason in the judging tests, and no clause outside the target and the
+  switch's declared `also` clauses changes verdict (no collateral);
+- or untested, only for the switches pinned in `NOT_YET_TESTED` (no test case claims their
+  clause yet), so coverage progress is visible and the set shrinks only by a deliberate edit.
 
-The runs are subprocesses with a hard timeout each, two at a time, started once per module.
+The baseline must pass every judged clause. `-k` narrows the runs to the selected switches.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from cpmconf import catalogue
-from cpmconf.roles.profile import load_profile
-from cpmconf.verdict.core import SOFT_LEVELS
+from cpmconf.plugin import results
 from refsut.faults import REGISTRY
 
-from .support import RunOutcome, assert_well_formed, run_cpmconf
-
-EMBEDDED = catalogue.REPO_ROOT / "fixtures" / "profiles" / "embedded.toml"
-RUN_TIMEOUT = 120.0  # one `cpmconf run`; in practice 3-6 s
-OVERALL_BUDGET = 600.0  # runs not started by then are reported as not run
-# Parallel runs. Each run mostly waits (guard and settle times, process start), so one more
-# run than cores keeps the machine busy; CPMCONF_FAULT_WORKERS overrides.
-WORKERS = int(os.environ.get("CPMCONF_FAULT_WORKERS", 0)) or min(4, (os.cpu_count() or 1) + 1)
-BASELINE = "<no fault>"
+CATALOGUE = catalogue.load()
+CLAIMS = catalogue.claimed_clause_ids(sorted((catalogue.REPO_ROOT / "testcases").glob("test_*.py")))
+RUN_TIMEOUT = 300.0  # one whole-suite run inside `cpmconf mutants`
+MATRIX_TIMEOUT = 3600.0  # the whole matrix: a hang, not a slow machine, ends here
+JOBS = int(os.environ.get("CPMCONF_FAULT_WORKERS", 0))  # 0: mutants' default, the CPU cores
 
 # Fault switches whose target clause no conformance test case claims yet. Remove an entry when
 # a case starts claiming its clause (the test below then says so); never add one silently.
 NOT_YET_TESTED = frozenset(
     {
-        "pf.large-no-path-prepend",  # TS-8.3.2.1.1-first200-2b
-        "pf.large-no-server",  # TS-8.3.2.1.1-first200-3
-        "pf.large-no-uid-in-bye",  # TS-8.5.1-send-4b.i
-        "pf.large-no-uid-in-bye-200",  # TS-8.5.1-send-4b.ii
-        "pf.large-setup-active",  # TS-8.3.2.1.1-first200-2e
-        "pf.no-202-on-defer",  # TS-8.3.2.4.x-2
+        "pf.deferred-deliver-expired",  # SD-5.2.2.2-expiry
+        "pf.deferred-deliver-twice",  # TS-8.3.2.4.1-on200-3
+        "pf.push-no-automata",  # TS-8.3.2.4.1-e
+        "pf.push-sendrecv",  # TS-8.3.2.4.1-g
     }
 )
-
-CATALOGUE = catalogue.load()
-CLAIMS = catalogue.claimed_clause_ids(sorted((catalogue.REPO_ROOT / "testcases").glob("test_*.py")))
-EMBEDDED_ICS = load_profile(EMBEDDED).ics
-TESTED = sorted(name for name, f in REGISTRY.items() if f.clause in CLAIMS)
-TARGETS = sorted({REGISTRY[name].clause for name in TESTED})
+ALL = sorted(REGISTRY)
 
 
-def expected_verdict(clause_id: str) -> str:
-    return "non-strict" if CATALOGUE.get(clause_id).level in SOFT_LEVELS else "fail"
-
-
-def _fault_params(session: pytest.Session) -> set[str]:
-    """The fault runs the selected tests of this module need (all of them, unless -k narrows)."""
+def _selected(session: pytest.Session) -> list[str]:
+    """The switches the selected tests of this module need (all of them, unless -k narrows)."""
     wanted = set()
     for item in session.items:
         if item.module is None or item.module.__name__ != __name__:
@@ -70,90 +55,89 @@ def _fault_params(session: pytest.Session) -> set[str]:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "fault" in callspec.params:
             wanted.add(callspec.params["fault"])
-        elif item.originalname == "test_without_faults_every_target_clause_passes":
-            wanted.add(BASELINE)
-    return wanted
+        elif item.originalname == "test_whole_matrix_exits_zero":
+            wanted.update(ALL)
+    return sorted(wanted)
 
 
 @pytest.fixture(scope="module")
-def runs(request, tmp_path_factory) -> dict[str, RunOutcome | str]:
-    """Every needed run, two at a time: fault name (or BASELINE) -> outcome, or why not run."""
-    wanted = _fault_params(request.session)
-    # The baseline selects every target clause; start it first, it is the longest.
-    order = ([BASELINE] if BASELINE in wanted else []) + sorted(wanted - {BASELINE})
-    deadline = time.monotonic() + OVERALL_BUDGET
-
-    def one(name: str) -> RunOutcome | str:
-        if time.monotonic() > deadline:
-            return f"not run: the module's overall budget of {OVERALL_BUDGET:g} s was spent"
-        out = tmp_path_factory.mktemp("baseline" if name == BASELINE else name.replace(".", "_"))
-        if name == BASELINE:
-            args = [a for cid in TARGETS for a in ("--clause", cid)]
-        else:
-            args = ["--sut-fault", name, "--clause", REGISTRY[name].clause]
-        return run_cpmconf(out, *args, "-q", timeout=RUN_TIMEOUT)
-
-    started = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="fault-run") as pool:
-        futures = {name: pool.submit(one, name) for name in order}
-        outcomes = {name: f.result() for name, f in futures.items()}
-    took = time.monotonic() - started
-    print(f"\n{len(outcomes)} cpmconf run(s) with {WORKERS} workers in {took:.1f} s")
-    for name, o in outcomes.items():
-        if isinstance(o, RunOutcome):
-            print(f"  {name}: exit {o.returncode} in {o.elapsed:.1f} s")
-    return outcomes
-
-
-def _finished(runs: dict, name: str) -> RunOutcome:
-    outcome = runs[name]
-    if isinstance(outcome, str):
-        pytest.fail(f"{name}: {outcome}")
-    return outcome
-
-
-@pytest.mark.parametrize("fault", TESTED)
-def test_fault_fails_its_clause(runs, fault):
-    run = _finished(runs, fault)
-    clause_id = REGISTRY[fault].clause
-    doc = assert_well_formed(run)
-    assert doc["run"]["faults"] == [fault], run.describe(clause_id)
-    clause = run.clause(clause_id)
-    assert clause is not None and clause["tests"], (
-        f"no test judged {clause_id} in the run\n" + run.describe(clause_id)
+def matrix(request, tmp_path_factory) -> dict:
+    """`cpmconf mutants` over the selected switches: its JSON, exit code and output."""
+    wanted = _selected(request.session)
+    out = tmp_path_factory.mktemp("mutants")
+    args = ["--report-dir", str(out / "runs"), "--json", str(out / "matrix.json")]
+    args += ["--timeout", str(RUN_TIMEOUT), *(["--jobs", str(JOBS)] if JOBS else [])]
+    if set(wanted) != set(ALL):
+        args += [a for name in wanted for a in ("--fault", name)]
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "cpmconf.cli", "mutants", *args],
+        cwd=catalogue.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=MATRIX_TIMEOUT,
+        stdin=subprocess.DEVNULL,
     )
-    want = expected_verdict(clause_id)
-    lacking = [i for i in CATALOGUE.get(clause_id).conditions if i not in EMBEDDED_ICS]
-    assert not lacking or clause["verdict"] != "not-applicable", (
-        f"{clause_id} needs ICS {', '.join(lacking)}, which {EMBEDDED.name} does not claim: "
-        f"fault {fault} cannot be killed against the embedded SUT"
-    )
-    assert clause["verdict"] == want, (
-        f"fault {fault} ({REGISTRY[fault].description}) left {clause_id} "
-        f"({CATALOGUE.get(clause_id).level}) at {clause['verdict']!r}, expected {want!r}\n"
-        + run.describe(clause_id)
-    )
-    judged = [t for t in run.tests_of(clause_id) if t["clause_verdicts"].get(clause_id) == want]
-    assert judged and all(t["findings"] and t["reason"].strip() for t in judged), run.describe(
-        clause_id
-    )
+    took = time.monotonic() - start
+    print(f"\ncpmconf mutants: {len(wanted)} switch(es) in {took:.1f} s, exit {proc.returncode}")
+    print(proc.stdout[-6000:])
+    path = out / "matrix.json"
+    assert path.is_file(), f"no matrix (exit {proc.returncode})\n{proc.stdout}\n{proc.stderr}"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["_exit"], doc["_stdout"], doc["_stderr"] = proc.returncode, proc.stdout, proc.stderr
+    doc["_rows"] = {row["fault"]: row for row in doc["switches"]}
+    return doc
+
+
+def _explain(row: dict) -> str:
+    run = row["run"]
+    lines = [
+        f"{row['fault']} -> {row['target']}: {row['status']} ({row['note']})",
+        f"changed: {row['changed']}",
+        f"run exit {run['returncode']} in {run['elapsed']} s; reports in {run['report_dir']}",
+    ]
+    path = os.path.join(run["report_dir"], "compliance.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        for t in doc["tests"]:
+            if row["target"] in t["clauses"]:
+                lines.append(f"  [{t['verdict']}] {t['id']}\n      {t['reason'].strip()[:600]}")
+    return "\n".join(lines + ["--- stderr (tail) ---", run["stderr_tail"]])
+
+
+def test_baseline_passes_every_judged_clause(matrix):
+    assert matrix["baseline"]["problems"] == [], matrix["_stderr"][-3000:]
+    assert matrix["baseline"]["returncode"] == 0
+
+
+@pytest.mark.parametrize("fault", ALL)
+def test_fault_kills_its_clause_and_nothing_else(matrix, fault):
+    row = matrix["_rows"][fault]
+    if fault in NOT_YET_TESTED:
+        assert row["status"] == "untested", (
+            f"{fault} is pinned as untested but is {row['status']}: update NOT_YET_TESTED\n"
+            + _explain(row)
+        )
+        return
+    assert row["status"] == "killed", _explain(row)
+    assert row["stale_also"] == [], f"declared also but unchanged: {row['stale_also']}"
+    run = row["run"]
+    with open(os.path.join(run["report_dir"], "compliance.json"), encoding="utf-8") as fh:
+        doc = json.load(fh)
+    assert results.validate(doc) == [] and doc["run"]["faults"] == [fault]
+    want = row["target_verdict"]
+    judged = [t for t in doc["tests"] if t["clause_verdicts"].get(row["target"]) == want]
+    assert judged and all(t["findings"] and t["reason"].strip() for t in judged), _explain(row)
     if want == "fail":
-        assert run.returncode == 1, "a failed SHALL clause must make `cpmconf run` exit 1"
+        assert run["returncode"] == 1, "a failed SHALL clause must make `cpmconf run` exit 1"
 
 
-def test_without_faults_every_target_clause_passes(runs):
-    run = _finished(runs, BASELINE)
-    doc = assert_well_formed(run)
-    assert doc["run"]["faults"] == []
-    not_passing = {
-        cid: (run.clause(cid) or {}).get("verdict")
-        for cid in TARGETS
-        if (run.clause(cid) or {}).get("verdict") != "pass"
-    }
-    assert not not_passing, f"{not_passing}\n{run.describe()}"
-    # Prefix selection may bring in cases for other clauses; those may only be not-applicable.
-    assert all(t["verdict"] in ("pass", "not-applicable") for t in doc["tests"]), run.describe()
-    assert run.returncode == 0, run.describe()
+def test_whole_matrix_exits_zero(matrix):
+    assert matrix["_exit"] == 0, matrix["_stdout"][-6000:] + matrix["_stderr"][-2000:]
+    s = matrix["summary"]
+    assert s["survivor"] == s["collateral"] == s["error"] == 0
+    assert s["switches"] == len(REGISTRY)
 
 
 def test_unclaimed_faults_are_the_known_ones():

@@ -1,0 +1,161 @@
+"""The kill-matrix machinery of `cpmconf mutants` tells killed switches from the rest.
+
+Pure-function tests on made-up verdict maps: a switch that fails its clause is killed; one whose
+clause still passes is a survivor; one whose clause no test judged is untested; one that also
+moves an unrelated clause is collateral unless it declares that clause in `also`; a run that
+crashed, timed out or holds an error verdict is a harness error. The exit code follows the
+worst finding. The whole-suite runs themselves are in test_fault_kills.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cpmconf import mutants
+from cpmconf.catalogue import REPO_ROOT
+from cpmconf.mutants import RunResult, Switch, classify, exit_code
+
+BASE = {
+    "TS-A": "pass",
+    "TS-B": "pass",
+    "TS-C": "pass",
+    "TS-S": "pass",  # a SHOULD clause
+    "TS-N": "not-tested",
+    "TS-U": "untestable",
+}
+
+
+def run_with(**changes: str) -> RunResult:
+    verdicts = dict(BASE)
+    verdicts.update({k.replace("_", "-"): v for k, v in changes.items()})
+    return RunResult("x", "/nowhere", 1, 1.0, verdicts)
+
+
+def test_fail_of_the_target_alone_is_a_kill():
+    row = classify(Switch("f", "TS-A", soft=False), BASE, run_with(TS_A="fail"))
+    assert (row.status, row.changed, row.collateral) == ("killed", {"TS-A": ["pass", "fail"]}, [])
+
+
+def test_target_still_passing_is_a_survivor():
+    row = classify(Switch("f", "TS-A", soft=False), BASE, run_with())
+    assert row.status == "survivor" and "stayed pass" in row.note
+    assert exit_code([row]) == mutants.EXIT_SURVIVOR
+
+
+def test_inconclusive_target_is_not_a_kill():
+    row = classify(Switch("f", "TS-A", soft=False), BASE, run_with(TS_A="inconclusive"))
+    assert row.status == "survivor"
+
+
+def test_non_strict_kills_a_should_clause_but_not_a_shall():
+    soft = classify(Switch("f", "TS-S", soft=True), BASE, run_with(TS_S="non-strict"))
+    hard = classify(Switch("f", "TS-A", soft=False), BASE, run_with(TS_A="non-strict"))
+    assert (soft.status, hard.status) == ("killed", "survivor")
+
+
+def test_an_unrelated_clause_changing_is_collateral():
+    # A deliberately mislabelled switch: it breaks TS-B, and TS-A only on the side.
+    row = classify(Switch("f", "TS-A", soft=False), BASE, run_with(TS_A="fail", TS_B="fail"))
+    assert row.status == "collateral" and row.collateral == ["TS-B"]
+    assert "TS-B" in row.note
+    assert exit_code([row]) == mutants.EXIT_COLLATERAL
+
+
+def test_a_declared_downstream_clause_is_not_collateral():
+    sw = Switch("f", "TS-A", soft=False, also=("TS-B",))
+    row = classify(sw, BASE, run_with(TS_A="fail", TS_B="non-strict"))
+    assert row.status == "killed" and row.collateral == [] and row.stale_also == []
+
+
+def test_a_declared_clause_that_did_not_change_is_reported_stale():
+    sw = Switch("f", "TS-A", soft=False, also=("TS-B",))
+    row = classify(sw, BASE, run_with(TS_A="fail"))
+    assert row.status == "killed" and row.stale_also == ["TS-B"]
+
+
+def test_survivor_with_collateral_stays_a_survivor():
+    row = classify(Switch("f", "TS-A", soft=False), BASE, run_with(TS_C="fail"))
+    assert row.status == "survivor" and row.collateral == ["TS-C"]
+    assert exit_code([row]) == mutants.EXIT_SURVIVOR
+
+
+def test_unjudged_target_is_untested_not_survivor():
+    row = classify(Switch("f", "TS-N", soft=False), BASE, run_with())
+    assert row.status == "untested" and "no test case judged TS-N" in row.note
+    assert exit_code([row]) == mutants.EXIT_OK
+
+
+def test_untested_switch_that_moves_other_clauses_is_collateral():
+    row = classify(Switch("f", "TS-N", soft=False), BASE, run_with(TS_A="fail"))
+    assert row.status == "collateral"
+
+
+def test_moves_between_unjudged_states_are_not_changes():
+    assert mutants.changed_clauses({"X": "not-tested"}, {"X": "untestable"}) == {}
+    assert mutants.changed_clauses({"X": "not-tested"}, {"X": "fail"}) == {
+        "X": ["not-tested", "fail"]
+    }
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        RunResult("x", "/nowhere", None, 300.0, None, ["killed after the hard timeout of 300 s"]),
+        RunResult("x", "/nowhere", 3, 1.0, dict(BASE), ["`cpmconf run` exited 3"]),
+        RunResult("x", "/nowhere", 1, 1.0, None, ["no compliance.json"]),
+    ],
+)
+def test_unusable_run_is_a_harness_error(run):
+    row = classify(Switch("f", "TS-A", soft=False), BASE, run)
+    assert row.status == "error" and row.note
+    assert exit_code([row]) == mutants.EXIT_HARNESS
+
+
+def test_worst_finding_sets_the_exit_code():
+    killed = classify(Switch("k", "TS-A", soft=False), BASE, run_with(TS_A="fail"))
+    coll = classify(Switch("c", "TS-A", soft=False), BASE, run_with(TS_A="fail", TS_C="fail"))
+    surv = classify(Switch("s", "TS-A", soft=False), BASE, run_with())
+    assert exit_code([killed]) == 0
+    assert exit_code([killed, coll]) == 2
+    assert exit_code([killed, coll, surv]) == 1
+    assert exit_code([killed], baseline_ok=False) == 3
+
+
+def test_baseline_must_pass_every_judged_clause():
+    ok = RunResult("baseline", "/nowhere", 0, 1.0, dict(BASE))
+    bad = RunResult("baseline", "/nowhere", 1, 1.0, {**BASE, "TS-C": "fail"})
+    assert mutants.baseline_problems(ok) == []
+    assert "TS-C=fail" in mutants.baseline_problems(bad)[0]
+
+
+def test_matrix_names_every_switch_and_the_counts():
+    rows = [
+        classify(Switch("k", "TS-A", soft=False), BASE, run_with(TS_A="fail")),
+        classify(Switch("s", "TS-B", soft=False), BASE, run_with()),
+    ]
+    text = mutants.render(rows, RunResult("baseline", "/nowhere", 0, 1.0, dict(BASE)))
+    assert "TS-A pass->fail" in text and "survivor" in text
+    assert "1 killed, 1 survivor(s)" in text and "4 clause(s) judged in the baseline" in text
+
+
+def test_every_declared_also_clause_is_in_the_catalogue():
+    from cpmconf import catalogue
+    from refsut.faults import REGISTRY
+
+    cat = catalogue.load()
+    unknown = {n: c for n, f in REGISTRY.items() for c in f.also if c not in cat or c == f.clause}
+    assert not unknown
+
+
+def test_unknown_switch_is_bad_usage():
+    proc = subprocess.run(
+        [sys.executable, "-m", "cpmconf.cli", "mutants", "--fault", "no.such-switch"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3 and "no.such-switch" in proc.stderr
