@@ -34,7 +34,8 @@ async def test_invite_headers(client, expect):
     expect.judge("TS-7.2.1.2-6", pager.user_agent_release(inv, client.profile.client.release))
     expect.judge("TS-7.2.1.2-12", large.supported_timer(inv))
     expect.judge("TS-7.2.1.2-13", large.session_expires_uac(inv))
-    expect.judge("TS-7.2.1.2-18", pager.arrived_at_core(True, "the client's INVITE", inv))
+    seen = r["view"].requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
+    expect.judge("TS-7.2.1.2-18", pager.arrived_at_core(bool(seen), "the client's INVITE", inv))
 
 
 @pytest.mark.clause(
@@ -46,6 +47,9 @@ async def test_invite_headers(client, expect):
     "TS-7.2.1.2-15",
 )
 async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
+    # An earlier large message, so that a reused Conversation-ID or Contribution-ID shows.
+    earlier = await client_sends_large(client, large_text(), to=BOB, allow_message=True)
+    before = earlier["invite"] or earlier["message"]
     r = await client_sends_large(client, large_text(), to=BOB, allow_message=True)
     view, inv = r["view"], r["invite"]
     invites = view.requests("INVITE", from_sut=True)
@@ -56,8 +60,10 @@ async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
         raise Inconclusive("the client sent no INVITE, so its Request-URI and ids cannot be judged")
     for clause in ("TS-7.2.1.2-9", "TS-7.2.1.2-9a"):
         expect.judge(clause, pager.request_uri_is(inv, BOB))
-    expect.judge("TS-7.2.1.2-14-new", pager.conversation_id_new(inv, []))
-    expect.judge("TS-7.2.1.2-15", pager.contribution_id_new(inv, []))
+    earlier_conv = [before.header("Conversation-ID") or ""]
+    earlier_contrib = [before.header("Contribution-ID") or ""]
+    expect.judge("TS-7.2.1.2-14-new", pager.conversation_id_new(inv, earlier_conv))
+    expect.judge("TS-7.2.1.2-15", pager.contribution_id_new(inv, earlier_contrib))
 
 
 @pytest.mark.clause(
@@ -110,32 +116,27 @@ async def test_msrp_transfer_after_the_200(client, expect, size):
     ):
         expect.judge(clause, large.connected_to_our_path(sends, session.local))
     expect.judge("TS-7.2.1.2-on200-6", large.first_send_is_empty(sends))
-    for clause in ("TS-7.2.1.2-on200-7", "TS-7.2.1.2-on200-8b"):
-        expect.judge(clause, large.sends_are_cpim(sends))
+    expect.judge("TS-7.2.1.2-on200-8b", large.sends_are_cpim(sends))
     expect.judge("TS-7.2.1.2-on200-8a", large.to_path_is_answer_path(sends, [session.local]))
-    cpim, _ = large.reassemble(sends)
-    wrapped = cpim is not None and text.encode() in cpim
-    for clause in ("TS-7.2.1.2-on200-8", "TS-7.2.1.2-on200-8c"):
-        j = large.chunks_carry(sends, cpim if wrapped else text.encode())
-        expect.judge(
-            clause,
-            j
-            if wrapped
-            else j.__class__(
-                False, "a CPIM wrapper holding the text", "the text is not in the reassembled body"
-            ),
-        )
+    body, _ = large.reassemble(sends)
+    expect.judge("TS-7.2.1.2-on200-8", large.chunks_reassemble(sends))
+    expect.judge("TS-7.2.1.2-on200-8c", large.carries_wrapper_of(body, text))
+    user = client.profile.client.user
+    expect.judge("TS-7.2.1.2-on200-7", large.wrapper_addressed(body, user, BOB))
 
 
 @pytest.mark.clause("TS-7.2.1.2-bye-1", "TS-7.2.1.2-bye-2", "TS-7.2.1.2-bye-3")
 async def test_bye_after_the_transfer_and_uid_kept(client, expect):
     r = await client_sends_large(client, large_text(), uid=31337, to=BOB)
     bye = r["bye"]
-    in_dialog = bye.call_id == r["invite"].call_id
+    in_dialog = bye is not None and bye.call_id == r["invite"].call_id
     expect.judge(
         "TS-7.2.1.2-bye-1", pager.arrived_at_core(in_dialog, "BYE in the INVITE dialog", bye)
     )
-    expect.judge("TS-7.2.1.2-bye-2", pager.arrived_at_core(True, "the client's BYE", bye))
+    byes = r["view"].requests("BYE", from_sut=True)
+    expect.judge("TS-7.2.1.2-bye-2", pager.arrived_at_core(bool(byes), "the client's BYE", bye))
+    if r["ut"] is None:
+        raise Inconclusive("the transfer did not complete, so the kept Message-UID is not judged")
     listing = await client.ut.messages()
     entry = next((m for m in listing.get("sent", []) if m.get("id") == r["ut"].get("id")), {})
     expect.judge("TS-7.2.1.2-bye-3", pager.uid_reported(entry.get("message_uid"), 31337))

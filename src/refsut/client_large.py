@@ -14,6 +14,7 @@ Message-UID. The client is the active MSRP endpoint both ways (RFC 6135).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"
 SESSION_EXPIRES = "1800;refresher=uac"
 SEND_BOUND = 4.5  # /send answers within the upper tester's 5 s; the session may go on
+STALL_BOUND = 30.0  # how long the stall fault keeps a transfer silent
 IDLE_BOUND = 30.0  # a received session with no MSRP traffic and no BYE is dropped after this
 
 
@@ -150,13 +152,18 @@ class LargeMode:
         ids: list[tuple[str, str]],
     ) -> list[tuple[str, str]]:
         icsi = ICSI_MSG if self.on("client.large-no-largemsg-icsi") else ICSI_LARGE
+        contact = self.contact()
+        if self.on("client.large-contact-no-icsi"):
+            contact = contact.split(";", 1)[0]
+        service = ICSI_MSG if self.on("client.large-preferred-service-msg") else ICSI_LARGE
         headers = [
             ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
-            ("Contact", self.contact()),
-            ("P-Preferred-Service", ICSI_LARGE),
-            ("User-Agent", self.cfg.release),
+            ("Contact", contact),
+            ("P-Preferred-Service", service),
             ("P-Preferred-Identity", f"<{self.cfg.user}>"),  # the MAY of 7.2.1.2 step 4
         ]
+        if not self.on("client.large-no-user-agent"):
+            headers.append(("User-Agent", self.cfg.release))
         if reply_address is not None:
             headers.append(("Reply-To", f"<{reply_address}>"))
         if anonymous:
@@ -170,7 +177,10 @@ class LargeMode:
             headers.append((name, str(expires)))
         if not self.on("client.large-no-timer"):
             headers.append(("Supported", "timer"))
-        headers += [("Session-Expires", SESSION_EXPIRES), ("Allow", ALLOW), *ids]
+        session_expires = SESSION_EXPIRES
+        if self.on("client.large-session-expires-no-refresher"):
+            session_expires = SESSION_EXPIRES.split(";", 1)[0]
+        headers += [("Session-Expires", session_expires), ("Allow", ALLOW), *ids]
         return headers
 
     def _offer(self, leg: MsrpLeg, size: int, wrapped: list[str]) -> bytes:
@@ -179,13 +189,20 @@ class LargeMode:
             host=leg.uri.host,
             path=leg.uri,
             accept_types=() if self.on("client.large-no-accept-types") else "message/cpim",
-            accept_wrapped_types=wrapped,
+            accept_wrapped_types=() if self.on("client.large-no-accept-wrapped-types") else wrapped,
             setup="passive" if self.on("client.large-setup-passive") else "active",
             direction="sendrecv" if self.on("client.large-sendrecv") else "sendonly",
             file_selector=f"size:{selector_size}",
             session_id=secrets.randbelow(2**31),
         )
-        return bytes(sdp)
+        offer = bytes(sdp)
+        if self.on("client.large-offer-no-path"):
+            offer = b"".join(
+                line for line in offer.splitlines(keepends=True) if not line.startswith(b"a=path:")
+            )
+        if self.on("client.large-offer-not-msrp"):
+            offer = offer.replace(b" TCP/MSRP ", b" TCP/RTP ", 1)
+        return offer
 
     async def send(
         self,
@@ -199,6 +216,8 @@ class LargeMode:
     ) -> None:
         """Run one large-mode send; returns when it ended or after :data:`SEND_BOUND`."""
         client = self.client
+        if self.on("client.large-to-own-address") and targets is None:
+            request_uri = self.cfg.user
         leg = client.msrp.leg(f"send-{record.id}")
         offer = self._offer(leg, len(wrapper), wrapped)
         headers = list(headers)
@@ -276,12 +295,14 @@ class LargeMode:
                 return
             dialog = Dialog.as_uac(txn.request, final)
             self.outgoing[record.call_id].dialog = dialog
-            await txn.ack_2xx(dialog)
+            if not self.on("client.large-no-ack"):
+                await txn.ack_2xx(dialog)
             if not cancelled:
                 problem = await self._transfer(leg, final, wrapper)
                 if problem is not None:
                     record.status = problem
-            await self._bye(record, dialog)
+            if not self.on("client.large-no-bye"):
+                await self._bye(record, dialog)
         finally:
             self.outgoing.pop(record.call_id, None)
             leg.close()
@@ -294,6 +315,8 @@ class LargeMode:
             log.info("200 %s has no usable MSRP answer", answer.call_id)
             return "msrp-no-answer"
         to_path = media.path_uris()
+        if self.on("client.large-no-connect"):
+            return "msrp-failed"  # waits as if passive: nobody opens the connection
         leg.connect_to(to_path[0])  # the active side, whatever the answer says (TS 7.2.1.2)
         if not self.on("client.large-no-bind-send"):
             # RFC 4975 5.4 / RFC 6135: an empty SEND lets the passive side bind the connection
@@ -301,15 +324,33 @@ class LargeMode:
             problem = self._problem(leg, await leg.transact(bind, client.msrp_timeout))
             if problem is not None:
                 return problem
-        sends = chunk(
-            wrapper,
-            self.cfg.msrp_chunk_size,
-            to_path=to_path,
-            from_path=leg.uri,
-            message_id=new_ident(),
-            content_type="message/cpim",
+        if self.on("client.large-cpim-wrong-from"):
+            who = f"From: <{self.cfg.user}>".encode()
+            wrapper = wrapper.replace(who, f"From: <sip:someone-else@{self.cfg.domain}>".encode())
+        if self.on("client.large-send-bare-text"):
+            wrapper = CpimMessage.parse(wrapper).body  # the content without its CPIM wrapper
+        typed = "text/plain" if self.on("client.large-send-typed-text") else "message/cpim"
+        sends = list(
+            chunk(
+                wrapper,
+                self.cfg.msrp_chunk_size,
+                to_path=[leg.uri] if self.on("client.large-wrong-to-path") else to_path,
+                from_path=leg.uri,
+                message_id=new_ident(),
+                content_type=typed,
+            )
         )
-        for send in sends:
+        if self.on("client.large-last-chunk-continues"):
+            # the last chunk ends in '+' like the others: the message never completes
+            sends[-1] = MsrpMessage.parse(bytes(sends[-1])[:-3] + b"+\r\n")
+        for i, send in enumerate(sends):
+            if i == 1 and self.on("client.large-stall-mid-send"):
+                # Goes silent after the first chunk (bounded, so the refsut itself ends).
+                log.info("fault: transfer stalls after the first chunk")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(STALL_BOUND):
+                        await asyncio.Event().wait()
+                return "stalled"
             problem = self._problem(leg, await leg.transact(send, client.msrp_timeout))
             if problem is not None:
                 return problem
@@ -326,12 +367,15 @@ class LargeMode:
     async def _bye(self, record: Record, dialog: Dialog) -> None:
         client = self.client
         raw, branch = dialog.build(client.node, "BYE", [("User-Agent", self.cfg.release)])
+        if self.on("client.large-bye-outside-dialog"):
+            stray = f"Call-ID: {new_tag()}@{client.node.hostport}".encode()
+            raw = raw.replace(f"Call-ID: {record.call_id}".encode(), stray, 1)
         resp = await client.node.request(raw, branch, client.sip_timeout)
         self.outgoing.pop(record.call_id, None)
         if resp is None or not 200 <= resp.status < 300:
             log.info("BYE %s: %s", record.call_id, "no answer" if resp is None else resp.status)
             return
-        uid = resp.header("Message-UID")
+        uid = None if self.on("client.large-drop-uid-from-bye-200") else resp.header("Message-UID")
         if uid is not None:
             try:
                 record.message_uid = MessageUID.parse(uid).value  # TS 7.2.1.2 BYE step 3

@@ -93,6 +93,7 @@ _ENTRIES = [
         "client.pager-over-1300",
         "TS-7.2.1.3-4-large",
         "a message whose CPIM wrapper exceeds 1300 bytes is still sent as a MESSAGE",
+        also=("TS-7.2.1.2-intro",),
     ),
     Fault(
         "client.large-at-1300",
@@ -191,6 +192,121 @@ _ENTRIES = [
         "client.large-no-bind-send",
         "TS-7.2.1.2-on200-6",
         "after connecting, the first MSRP SEND already carries content (no empty bind SEND)",
+    ),
+    Fault(
+        "client.large-contact-no-icsi",
+        "TS-7.2.1.2-2",
+        "the Contact of a large-mode INVITE has no g.3gpp.icsi-ref feature parameter",
+    ),
+    Fault(
+        "client.large-preferred-service-msg",
+        "TS-7.2.1.2-3",
+        "P-Preferred-Service of a large-mode INVITE names the msg ICSI instead of largemsg",
+    ),
+    Fault("client.large-no-user-agent", "TS-7.2.1.2-6", "a large-mode INVITE has no User-Agent"),
+    Fault(
+        "client.large-to-own-address",
+        "TS-7.2.1.2-9a",
+        "a new large message to one recipient has the sending user as Request-URI",
+        also=("TS-7.2.1.2-9",),
+    ),
+    Fault(
+        "client.large-session-expires-no-refresher",
+        "TS-7.2.1.2-13",
+        "Session-Expires of a large-mode INVITE has no refresher=uac",
+    ),
+    Fault(
+        "client.large-reuse-conversation-id",
+        "TS-7.2.1.2-14-new",
+        "a large message opening a new conversation reuses the previous Conversation-ID",
+    ),
+    Fault(
+        "client.large-reuse-contribution-id",
+        "TS-7.2.1.2-15",
+        "a large-mode INVITE reuses the Contribution-ID of the previous sent message",
+    ),
+    Fault(
+        "client.large-offer-not-msrp",
+        "TS-7.2.1.2-17",
+        "the media line of the SDP offer says TCP/RTP instead of TCP/MSRP",
+        also=(
+            "TS-7.2.1.2-17a",
+            "TS-7.2.1.2-17b",
+            "TS-7.2.1.2-17c",
+            "TS-7.2.1.2-17d",
+            "TS-7.2.1.2-17e",
+            "TS-7.2.1.2-17f",
+        ),
+    ),
+    Fault(
+        "client.large-no-accept-wrapped-types",
+        "TS-7.2.1.2-17c",
+        "the SDP offer has no a=accept-wrapped-types",
+    ),
+    Fault("client.large-offer-no-path", "TS-7.2.1.2-17d", "the SDP offer has no a=path"),
+    Fault(
+        "client.large-no-ack",
+        "TS-7.2.1.2-on200-2",
+        "the 200 to a large-mode INVITE is not acknowledged (no ACK)",
+    ),
+    Fault(
+        "client.large-no-connect",
+        "TS-7.2.1.2-on200-4",
+        "after the 200 the client waits for the peer to connect and opens no MSRP connection",
+        also=(
+            "TS-7.2.1.2-on200-3",
+            "TS-7.2.1.2-on200-5",
+            "TS-7.2.1.2-on200-9",
+            "TS-7.2.1.2-on200-6",
+            "TS-7.2.1.2-on200-7",
+            "TS-7.2.1.2-on200-8",
+            "TS-7.2.1.2-on200-8a",
+            "TS-7.2.1.2-on200-8b",
+            "TS-7.2.1.2-on200-8c",
+        ),
+    ),
+    Fault(
+        "client.large-cpim-wrong-from",
+        "TS-7.2.1.2-on200-7",
+        "the CPIM wrapper sent over MSRP names sip:someone-else@<domain> as From",
+    ),
+    Fault(
+        "client.large-last-chunk-continues",
+        "TS-7.2.1.2-on200-8",
+        "the last MSRP chunk ends in '+' instead of '$', so the message never completes",
+        also=("TS-7.2.1.2-on200-7", "TS-7.2.1.2-on200-8c"),
+    ),
+    Fault(
+        "client.large-wrong-to-path",
+        "TS-7.2.1.2-on200-8a",
+        "content SENDs name the client's own MSRP URI in To-Path instead of the answer's path",
+    ),
+    Fault(
+        "client.large-send-typed-text",
+        "TS-7.2.1.2-on200-8b",
+        "content SENDs say Content-Type: text/plain",
+    ),
+    Fault(
+        "client.large-send-bare-text",
+        "TS-7.2.1.2-on200-8c",
+        "the MSRP SENDs carry the bare text instead of the CPIM wrapper",
+        also=("TS-7.2.1.2-on200-7",),
+    ),
+    Fault(
+        "client.large-bye-outside-dialog",
+        "TS-7.2.1.2-bye-1",
+        "the BYE after the transfer carries a fresh Call-ID, outside the INVITE dialog",
+    ),
+    Fault(
+        "client.large-no-bye",
+        "TS-7.2.1.2-bye-2",
+        "no BYE is sent after the transfer",
+        also=("TS-7.2.1.2-bye-1", "TS-7.2.1.2-bye-3"),
+    ),
+    Fault(
+        "client.large-drop-uid-from-bye-200",
+        "TS-7.2.1.2-bye-3",
+        "the Message-UID in the 200 to the client's BYE is not kept (null in /messages)",
     ),
     # ---- client, receiving in large message mode (7.2.2.2)
     Fault(
@@ -413,6 +529,43 @@ _ENTRIES = [
         "pf.large-no-path-prepend",
         "TS-8.3.2.1.1-first200-2b",
         "the SDP answer to the sender carries the device's a=path without the PF's own URI",
+        # Without the PF's hop the sender cannot reach the PF: the relay is not exercised.
+        also=(
+            "TS-8.3.2.1.1-ack-1",
+            "TS-8.3.2.1.1-send-2",
+            "TS-8.3.2.1.1-msrp200-1",
+            "TS-8.3.2.1.1-bye-1",
+            "TS-8.3.2.1.1-bye-2",
+            "TS-8.5.1-send-4b.i",
+            "TS-8.5.1-send-4b.ii",
+        ),
+    ),
+    Fault(
+        "client.large-stall-mid-send",
+        "TS-7.2.1.2-on200-8",
+        "the client goes silent after the first MSRP chunk: no more chunks, no BYE for a while",
+        # The message never completes and the session never ends normally.
+        also=(
+            "TS-7.2.1.2-on200-8c",
+            "TS-7.2.1.2-on200-7",
+            "TS-7.2.1.2-bye-1",
+            "TS-7.2.1.2-bye-2",
+            "TS-7.2.1.2-bye-3",
+        ),
+    ),
+    Fault(
+        "pf.large-stall-mid-relay",
+        "TS-8.3.2.1.1-msrp200-1",
+        "the MSRP relay stops dead after the first chunk: no 200 for it, nothing more passed on",
+        # A stalled transfer leaves the message incomplete at the device, unrecorded, and the
+        # session cannot end normally.
+        also=(
+            "TS-8.3.2.1.1-send-2",
+            "TS-8.3.2.1.1-bye-1",
+            "TS-8.3.2.1.1-bye-2",
+            "TS-8.5.1-send-4b.i",
+            "TS-8.5.1-send-4b.ii",
+        ),
     ),
     Fault(
         "pf.large-setup-active",

@@ -534,6 +534,10 @@ class LargeDelivery:
                     code = resp.status or 500
             if code == 200 and msg.continuation == "$":
                 session.passed = True
+            if self.on("pf.large-stall-mid-relay"):
+                # Stops dead after the first chunk: no answer to it, nothing more relayed.
+                log.info("fault: relay of %s stalls", session.request.call_id)
+                return
             await orig.respond(item, msg, code)
 
     def _forward(self, session: Session, msg: MsrpMessage) -> MsrpMessage:
