@@ -404,3 +404,74 @@ async def defer_many(pf, user: str, n: int) -> tuple[list[Deferral], list[str]]:
         out.append(d)
         ids += [x for x in ids_in(pf, d.notification) if x not in ids]
     return out, ids
+
+
+# -- one push session, played by the device -------------------------------------------------
+
+
+@dataclass
+class Push:
+    invite: SipMessage | None = None
+    device: SimDevice | None = None
+    ack: SipMessage | None = None
+    bodies: list[bytes] = field(default_factory=list)
+    bye: SipMessage | None = None
+    stopped: str | None = None  # where the PF stopped, when it did
+
+
+async def take_push(pf, expected: int) -> Push:
+    """Answer the next push INVITE as its device would (200, active MSRP side), take the
+    messages (and any extra copies within the settle time), answer the BYE."""
+    out = Push()
+
+    def is_push(m: SipMessage) -> bool:
+        return (
+            m.is_request
+            and m.method == "INVITE"
+            and pf.core.device_for(m.request_uri or "") is not None
+        )
+
+    try:
+        out.invite = invite = await pf.core.wait(is_push, "a push INVITE from the PF")
+    except NoAnswer as exc:
+        out.stopped = str(exc)
+        return out
+    out.device = dev = pf.core.device_for(invite.request_uri or "")
+    session = pf.msrp.session()
+    session.remote_path = deferred.sdp_path(invite)
+    answer = build_sdp(
+        host=pf.core.host,
+        path=[session.local],
+        setup="active",
+        direction="recvonly",
+        accept_types=["message/cpim"],
+    )
+    await pf.respond(
+        invite,
+        200,
+        "OK",
+        headers=[("Contact", f"<{dev.contact}>")],
+        body=bytes(answer),
+        content_type="application/sdp",
+    )
+    try:
+        out.ack = await pf.wait_request(
+            "ACK", "ACK of the push 200", where=lambda m: m.call_id == invite.call_id
+        )
+        if session.remote_path:
+            await pf.msrp.bind(session)
+            while len(out.bodies) < expected:
+                body, _ = await pf.msrp.receive_message(session)
+                out.bodies.append(body)
+            with contextlib.suppress(TimeoutError, NoAnswer):
+                async with asyncio.timeout(pf.profile.settle):
+                    while True:  # copies beyond the expected ones
+                        body, _ = await pf.msrp.receive_message(session)
+                        out.bodies.append(body)
+        out.bye = await pf.wait_request(
+            "BYE", "BYE of the push session", where=lambda m: m.call_id == invite.call_id
+        )
+        await pf.respond(out.bye, 200, "OK")
+    except NoAnswer as exc:
+        out.stopped = str(exc)
+    return out

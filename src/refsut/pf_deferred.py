@@ -107,7 +107,8 @@ class DeferredHandling:
             expiry_policy=cfg.expiry_policy,
         )
         self.sessions: dict[str, Handling] = {}
-        self.pushing: set[str] = set()  # users with a push in progress
+        # Users with a push in progress -> whether another registration came meanwhile.
+        self.pushing: dict[str, bool] = {}
 
     @property
     def cfg(self):
@@ -375,31 +376,41 @@ class DeferredHandling:
 
     def registered(self, user: UserConfig) -> None:
         """A device of ``user`` registered: push what waits, once at a time per user."""
-        if user.preference != "defer" or user.deferred != "push" or user.uri in self.pushing:
+        if user.preference != "defer" or user.deferred != "push":
+            return
+        if user.uri in self.pushing:
+            self.pushing[user.uri] = True  # look again once the running push is over
             return
         if not self.queue.pending(user.uri):
             return
-        self.pushing.add(user.uri)
+        self.pushing[user.uri] = False
         self.pf.node.spawn(self._push(user), name="pf-deferred-push")
 
     async def _push(self, user: UserConfig) -> None:
         try:
-            rows = self.queue.pending(user.uri)
-            targets = self.pf.selected_bindings(user)
-            results = await asyncio.gather(
-                *(self._push_to(user, b, rows) for b in targets), return_exceptions=True
-            )
-            taken = set()
-            for r in results:
-                if isinstance(r, BaseException):
-                    log.warning("push to a device of %s failed: %r", user.uri, r)
-                else:
-                    taken |= r
-            for row in rows:
-                if row.uid in taken:
-                    self.pf.store.set_deferred_status(row.uid, "done", "delivered")
+            while True:
+                self.pushing[user.uri] = False
+                await self._push_once(user)
+                if not self.pushing[user.uri] or not self.queue.pending(user.uri):
+                    return
         finally:
-            self.pushing.discard(user.uri)
+            self.pushing.pop(user.uri, None)
+
+    async def _push_once(self, user: UserConfig) -> None:
+        rows = self.queue.pending(user.uri)
+        targets = self.pf.selected_bindings(user)
+        results = await asyncio.gather(
+            *(self._push_to(user, b, rows) for b in targets), return_exceptions=True
+        )
+        taken = set()
+        for r in results:
+            if isinstance(r, BaseException):
+                log.warning("push to a device of %s failed: %r", user.uri, r)
+            else:
+                taken |= r
+        for row in rows:
+            if row.uid in taken:
+                self.pf.store.set_deferred_status(row.uid, "done", "delivered")
 
     def _push_invite(self, user: UserConfig, b: Binding, sdp: bytes) -> tuple[bytes, str]:
         features = [f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"']

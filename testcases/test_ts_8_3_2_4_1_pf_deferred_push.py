@@ -1,0 +1,115 @@
+"""TS 8.3.2.4.1 (003) and SD 5.2.2.2.2 (002): the PF pushes deferred messages to the devices
+it selects once one registers.
+
+grace defers every message and gets them pushed; of her two devices only the phone is
+selected. The case defers two messages while nothing of hers is registered (the
+notifications go to the interworking function), then registers the tablet and the phone and
+plays the phone's side of the push session: 200 with an SDP answer, the MSRP connection (the
+client is always the active side), the messages, the BYE.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpmconf.verdict.checks import deferred
+from testcases.pf_deferred_steps import (
+    GRACE,
+    defer_many,
+    deregister_all,
+    purge,
+    register,
+    take_push,
+)
+
+PUSH_CLAUSES = (
+    "TS-8.3.2.4.1-select",
+    "TS-8.3.2.4.1-invite",
+    "TS-8.3.2.4.1-a",
+    "TS-8.3.2.4.1-b",
+    "TS-8.3.2.4.1-c",
+    "TS-8.3.2.4.1-d",
+    "TS-8.3.2.4.1-e",
+    "TS-8.3.2.4.1-f",
+    "TS-8.3.2.4.1-g",
+    "TS-8.3.2.4.1-g.i",
+    "TS-8.3.2.4.1-g.ii",
+    "TS-8.3.2.4.1-h",
+    "TS-8.3.2.4.1-on200-2",
+    "TS-8.3.2.4.1-on200-3",
+    "SD-5.2.2.2-2",
+    "SD-5.2.2.2.2-wait",
+    "SD-5.2.2.2.2-setup",
+    "SD-5.2.2.2.2-deliver",
+    "SD-5.2.2.2.2-teardown",
+)
+
+
+@pytest.mark.clause(*PUSH_CLAUSES)
+async def test_push_to_the_selected_device_on_registration(pf, expect):
+    await deregister_all(pf, GRACE)
+    await purge(pf, GRACE)
+    deferrals, _ = await defer_many(pf, GRACE, 2)
+    originals = [d.body for d in deferrals]
+    early = await pf.observe(
+        lambda m: m.is_request and m.method == "INVITE", "a push INVITE before registration"
+    )
+    try:
+        tablet = await register(pf, GRACE, "grace-tablet")  # not selected: no push for it
+        phone = await register(pf, GRACE, "grace-phone")
+        push = await take_push(pf, len(originals))
+        another = await pf.observe(
+            lambda m: m.is_request and m.method == "INVITE" and m is not push.invite,
+            "a push INVITE to a device that is not selected",
+        )
+        if another is not None:
+            await pf.respond(another, 486, "Busy Here")
+    finally:
+        await deregister_all(pf, GRACE)
+        await purge(pf, GRACE)
+    view = await pf.settle()
+
+    def name_of(uri: str):
+        for d in (phone, tablet):
+            if uri and uri.strip("<>").lower() in {(d.gruu or "").lower(), d.contact.lower()}:
+                return d.name
+        return None
+
+    invites = view.requests(
+        "INVITE", from_sut=True, where=lambda m: name_of(m.request_uri or "") is not None
+    )
+    expect.judge("SD-5.2.2.2.2-wait", deferred.no_push_while_unregistered([early] if early else []))
+
+    selected = {"grace-phone"}
+    for clause in (
+        "TS-8.3.2.4.1-select",
+        "TS-8.3.2.4.1-invite",
+        "SD-5.2.2.2.2-setup",
+        "SD-5.2.2.2-2",
+    ):
+        expect.judge(clause, deferred.pushed_to(invites, name_of, selected))
+    expect.judge("TS-8.3.2.4.1-h", deferred.arrived_via_core(bool(invites), "push INVITE"))
+    invite = next((m for m in invites if name_of(m.request_uri or "") == "grace-phone"), None)
+    if invite is None:
+        reason = push.stopped or "no push INVITE to the selected device"
+        for clause in PUSH_CLAUSES:
+            if clause not in expect.levels or clause in {f.clause for f in expect.findings}:
+                continue
+            expect.judge(clause, deferred.unjudged("a push INVITE to judge", reason))
+        return
+    expect.judge("TS-8.3.2.4.1-a", deferred.push_to_gruu(invite, phone.gruu or phone.contact))
+    expect.judge("TS-8.3.2.4.1-b", deferred.push_accept_contact(invite))
+    expect.judge("TS-8.3.2.4.1-c", deferred.push_user_agent(invite, pf.profile.pf.release))
+    expect.judge("TS-8.3.2.4.1-d", deferred.push_contact_icsi(invite))
+    expect.judge("TS-8.3.2.4.1-e", deferred.push_contact_automata(invite))
+    expect.judge("TS-8.3.2.4.1-f", deferred.push_session_expires(invite))
+    for clause in ("TS-8.3.2.4.1-g", "TS-8.3.2.4.1-g.i", "TS-8.3.2.4.1-g.ii"):
+        expect.judge(clause, deferred.push_offer_sendonly(invite))
+    acks = view.requests("ACK", from_sut=True, where=lambda m: m.call_id == invite.call_id)
+    expect.judge(
+        "TS-8.3.2.4.1-on200-2", deferred.ack_to_contact(acks[0] if acks else None, phone.contact)
+    )
+    for clause in ("TS-8.3.2.4.1-on200-3", "SD-5.2.2.2.2-deliver"):
+        expect.judge(clause, deferred.pushed_once_each(push.bodies, originals))
+    byes = view.requests("BYE", from_sut=True, where=lambda m: m.call_id == invite.call_id)
+    expect.judge("SD-5.2.2.2.2-teardown", deferred.push_bye(byes))
