@@ -147,7 +147,7 @@ def _load_baseline(path: str | None, must_exist: bool):
     return known
 
 
-def _write_formats(results: Path, out: Path, strict: bool) -> dict:
+def _write_formats(results: Path, out: Path, strict: bool, allure_report: bool = True) -> dict:
     """Every report format, built from the one results JSON."""
     from cpmconf import report
 
@@ -158,6 +158,8 @@ def _write_formats(results: Path, out: Path, strict: bool) -> dict:
         report.render_junit(doc, non_strict="fail" if strict else "pass"), encoding="utf-8"
     )
     paths["junit"] = junit
+    if not allure_report:
+        return paths
     from cpmconf.report import allure
 
     name = f"cpmconf: {doc.get('run', {}).get('target') or 'unnamed target'}"
@@ -203,6 +205,46 @@ def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
     from cpmconf import mutants
 
     return mutants.main(args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest)
+
+
+def _cmd_judge(args: argparse.Namespace) -> int:
+    """Judge a stored capture with the passive checks; reports as for a run."""
+    from cpmconf import judge
+    from cpmconf.roles.profile import ProfileError, load_profile
+
+    capture = Path(args.capture)
+    if not capture.is_file():
+        print(f"cpmconf: {capture}: no such capture file", file=sys.stderr)
+        return EXIT_HARNESS
+    try:
+        profile = load_profile(args.target)
+        sut = judge.sut_addresses(profile, args.sut)
+    except (ProfileError, ValueError) as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    opts = judge.Options(capture, profile, str(args.target), sut)
+    try:
+        doc = judge.judge(opts)
+    except (OSError, ValueError) as exc:  # scapy's reader raises these on a broken file
+        print(f"cpmconf: {capture}: cannot judge the capture: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    out = Path(args.report_dir) if args.report_dir else capture.parent / f"{capture.stem}-judged"
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "compliance.json"
+    results.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    try:
+        _write_formats(results, out, strict=False, allure_report=False)  # no allure results
+    except ValueError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    for t in doc["tests"]:
+        for clause, verdict in t["clause_verdicts"].items():
+            print(f"{clause:<24} {verdict:<14} {t['name']}")
+    judged = sum(1 for c in doc["clauses"] if c["tests"])
+    print(f"cpmconf: {judged} clause(s) judged passively; reports in {out}")
+    if any(t["verdict"] == "error" for t in doc["tests"]):
+        return EXIT_HARNESS
+    return EXIT_FAIL if any(t["verdict"] == "fail" for t in doc["tests"]) else EXIT_OK
 
 
 def _cmd_sut(args: argparse.Namespace) -> int:
@@ -310,6 +352,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-dir", default=None, help="folder (default reports/mutants-<time>)")
     p.add_argument("--timeout", type=float, default=300.0, help="hard timeout of each run (s)")
     p.set_defaults(func=_cmd_mutants, passthrough=True)
+
+    p = sub.add_parser(
+        "judge",
+        help="judge a stored capture (pcap) with the passive checks, no stimulus",
+        epilog="exit codes: 0 no clause failed; 1 a clause failed; 3 harness error or bad usage",
+    )
+    p.add_argument("capture", help="the capture file (pcap)")
+    p.add_argument("--target", required=True, help="target profile (TOML) of the SUT")
+    p.add_argument(
+        "--sut",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="an address the SUT sends from (repeatable; default: the profile's fixed ports)",
+    )
+    p.add_argument("--report-dir", default=None, help="output folder (default: <capture>-judged)")
+    p.set_defaults(func=_cmd_judge)
 
     p = sub.add_parser("sut", help="run the reference SUT standalone from a target profile")
     p.add_argument("--target", required=True, help="target profile (TOML)")

@@ -186,7 +186,7 @@ def _header(doc: dict) -> str:
 def _capture_warning(doc: dict) -> str:
     capture = doc.get("run", {}).get("capture") or {}
     mode = capture.get("mode", "unknown")
-    if mode == "sniffer":
+    if mode in ("sniffer", "pcap"):  # pcap: a stored capture, judged offline
         return ""
     return (
         f'<p class="warn" id="capture-warning">Capture mode is <b>{_esc(mode)}</b>, not the raw '

@@ -85,7 +85,7 @@ def _header(doc: dict) -> list[str]:
         "",
         f"**Clauses:** {cov['total']} ({counts_line(cov, STATES)}).",
     ]
-    if capture.get("mode") not in (None, "sniffer"):
+    if capture.get("mode") not in (None, "sniffer", "pcap"):
         lines += [
             "",
             f"> Capture mode {md_text(capture.get('mode'))}: verdicts rest on the test system's "

@@ -1,0 +1,130 @@
+"""Offline judging (`cpmconf judge`, `cpmconf.judge`): passive checks over a stored capture.
+
+The main test runs a small conformance run (TS-7.2.1.1 and TS-7.1, client pager sending and
+registration) against the embedded reference SUT, once as it is and once with a fault that
+breaks TS-7.2.1.1-1, then judges each test's pcap offline and requires the same verdict for
+every clause both judged: a pass stays a pass and the fault's fail stays a fail. The SUT's
+address is read from the run's own evidence (the embedded SUT uses ephemeral ports).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cpmconf import cli, judge
+from cpmconf.plugin import results
+from cpmconf.report import load_results
+
+FAULT = "client.accept-contact-no-msg-icsi"  # breaks TS-7.2.1.1-1
+EMBEDDED = "fixtures/profiles/embedded.toml"
+RUN_BOUND_S = 600  # a bound on one small run, not an expectation of its speed
+
+
+def conformance_run(tmp_path_factory, name: str, *extra: str):
+    out = tmp_path_factory.mktemp(name)
+    argv = [sys.executable, "-m", "cpmconf.cli", "run", "--report-dir", str(out), "-q"]
+    argv += ["--clause", "TS-7.2.1.1", "--clause", "TS-7.1-", *extra]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_BOUND_S, check=False)
+    assert (out / "compliance.json").is_file(), done.stdout[-2000:] + done.stderr[-2000:]
+    return out, load_results(out / "compliance.json")
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    return conformance_run(tmp_path_factory, "clean")
+
+
+@pytest.fixture(scope="module")
+def faulty_run(tmp_path_factory):
+    return conformance_run(tmp_path_factory, "faulty", "--sut-fault", FAULT)
+
+
+def judge_each_pcap(run_dir, doc, tmp_path) -> list[tuple[str, str, str, str]]:
+    """(test, clause, run verdict, judge verdict) for every clause both judged."""
+    compared = []
+    for t in doc["tests"]:
+        pcap = t["evidence"].get("pcap")
+        sut = sorted(
+            {f"{m['flow'][0]}:{m['flow'][1]}" for m in t["evidence"]["messages"] if m["from_sut"]}
+        )
+        if not pcap or not sut:
+            continue
+        out = tmp_path / t["name"].replace("[", "_").replace("]", "_")
+        argv = ["judge", str(run_dir / pcap), "--target", EMBEDDED, "--report-dir", str(out)]
+        for address in sut:
+            argv += ["--sut", address]
+        assert cli.main(argv) in (0, 1)
+        judged = load_results(out / "compliance.json")
+        assert judged["run"]["mode"] == "passive"
+        for jt in judged["tests"]:
+            for clause, verdict in jt["clause_verdicts"].items():
+                if clause in t["clause_verdicts"]:
+                    compared.append((t["name"], clause, t["clause_verdicts"][clause], verdict))
+    return compared
+
+
+def test_judging_a_runs_pcaps_reproduces_its_verdicts(clean_run, tmp_path):
+    run_dir, doc = clean_run
+    compared = judge_each_pcap(run_dir, doc, tmp_path)
+    clauses = {c for _, c, _, _ in compared}
+    assert {"TS-7.2.1.1-1", "TS-7.2.1.1-3", "TS-7.1-1", "TS-7.1-2"} <= clauses, compared
+    assert [row for row in compared if row[2] != row[3]] == []
+
+
+def test_judging_a_faulty_runs_pcaps_reproduces_the_failure(faulty_run, tmp_path):
+    run_dir, doc = faulty_run
+    compared = judge_each_pcap(run_dir, doc, tmp_path)
+    assert [row for row in compared if row[2] != row[3]] == []
+    assert ("fail", "fail") in {(r, j) for _, c, r, j in compared if c == "TS-7.2.1.1-1"}
+
+
+def test_every_other_clause_is_not_judged_passively(clean_run, tmp_path):
+    run_dir, doc = clean_run
+    t = next(t for t in doc["tests"] if t["evidence"].get("pcap"))
+    sut = next(m["flow"] for m in t["evidence"]["messages"] if m["from_sut"])
+    out = tmp_path / "one"
+    argv = ["judge", str(run_dir / t["evidence"]["pcap"]), "--target", EMBEDDED]
+    assert cli.main([*argv, "--sut", f"{sut[0]}:{sut[1]}", "--report-dir", str(out)]) == 0
+    judged = json.loads((out / "compliance.json").read_text())
+    assert results.validate(judged) == []
+    states = {c["verdict"] for c in judged["clauses"] if not c["tests"]}
+    assert states <= {results.PASSIVE_STATE, "untestable", "superseded"}
+    assert judged["summary"]["clauses"][results.PASSIVE_STATE] > 0
+    page = (out / "compliance.html").read_text()
+    assert results.PASSIVE_STATE in page and "Capture mode" not in page
+    assert (out / "compliance.md").is_file() and (out / "junit-verdicts.xml").is_file()
+
+
+def test_bad_usage_is_exit_3_with_a_reason(tmp_path, capsys):
+    missing = tmp_path / "none.pcap"
+    assert cli.main(["judge", str(missing), "--target", EMBEDDED]) == 3
+    assert "no such capture file" in capsys.readouterr().err
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"not a pcap at all")
+    assert cli.main(["judge", str(junk), "--target", EMBEDDED, "--sut", "127.0.0.1:5060"]) == 3
+    assert "cannot judge the capture" in capsys.readouterr().err
+    # The embedded profile's ports are ephemeral: the SUT's address must be given.
+    assert cli.main(["judge", str(junk), "--target", EMBEDDED]) == 3
+    assert "--sut HOST:PORT" in capsys.readouterr().err
+    assert cli.main(["judge", str(junk), "--target", EMBEDDED, "--sut", "nohost"]) == 3
+
+
+def test_selectors_name_passive_checks():
+    registered = judge.passive_checks()
+    named = set(judge.SELECTORS)
+    assert {"pager.accept_contact_msg_icsi", "registration.register_form"} <= named & set(
+        registered
+    )
+    from cpmconf.verdict.checks import CHECKS
+
+    every: dict[str, bool] = {}
+    for cs in CHECKS.values():
+        for c in cs:  # one function can be passive for one clause and not for another
+            every[judge.check_name(c.fn)] = every.get(judge.check_name(c.fn), False) or c.passive
+    # A selector for a check that exists must be for a passive one (the judgement needs no
+    # per-test knowledge); one for a check not (yet) registered is simply unused.
+    assert [n for n in named if n in every and not every[n]] == []
