@@ -475,3 +475,21 @@ async def take_push(pf, expected: int) -> Push:
     except NoAnswer as exc:
         out.stopped = str(exc)
     return out
+
+
+# -- the PF's clock -------------------------------------------------------------------------
+
+
+def advance_clock(pf, seconds: float) -> bool:
+    """Move the embedded PF's clock forward; False when the SUT offers no clock control."""
+    path = getattr(pf.handle, "pf_clock", None)
+    if path is None:
+        return False
+    try:
+        offset = float(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        offset = 0.0
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{offset + seconds}\n")
+    tmp.replace(path)  # atomic: the PF never reads half a number
+    return True
