@@ -591,6 +591,7 @@ _ENTRIES = [
         "pf.no-202-on-defer",
         "TS-8.3.2.4.x-2",
         "a deferred pager-mode message is answered 200 instead of 202",
+        also=("TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue"),
     ),
     # ---- PF, deferred messages (8.3.2.4.x, 8.3.2.4.1, SD 5.2.2.2)
     Fault(
@@ -622,11 +623,13 @@ _ENTRIES = [
         "pf.push-sendrecv",
         "TS-8.3.2.4.1-g",
         "the SDP offer of a push INVITE says a=sendrecv",
+        also=("TS-8.3.2.4.1-g.i", "TS-8.3.2.4.1-g.ii"),
     ),
     Fault(
         "pf.deferred-deliver-twice",
         "TS-8.3.2.4.1-on200-3",
         "every deferred message is delivered twice (push and pull)",
+        also=("SD-5.2.2.2.2-deliver", "SD-5.2.2.2.1-remove"),
     ),
     Fault(
         "pf.deferred-deliver-expired",
