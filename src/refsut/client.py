@@ -585,7 +585,7 @@ class CpmClient:
 
     async def _message(self, txn: ServerTransaction) -> None:
         req = txn.request
-        if self.faults.on("client.reject-deferred-delivery") and self.is_deferred(req):
+        if self.deferred.refuses(req):
             await txn.reply(403)
             return
         if not self._icsi_ok(req):

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import defusedxml
 import defusedxml.ElementTree as DET
 
+from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.deferred_messages import DeferredList
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import encode_icsi, warnings_of
 from cpmconf.codec.msrp import MsrpUri, new_ident
@@ -62,11 +64,15 @@ class DeferredError(Exception):
 def message_uri_ids(body: bytes) -> list[str]:
     """The Message-URI-IDs a deferred-messages NOTIFY body lists.
 
-    Read loosely, so any versioned document that names them in an element or attribute
-    called ``message-uri-id`` (any namespace, any case) is understood.
+    Our own document (:mod:`cpmconf.codec.deferred_messages`) first; failing that, read
+    loosely: any element or attribute called ``message-uri-id`` (any namespace, any case).
     """
     if not body.strip():
         return []
+    try:
+        return DeferredList.parse(body).ids()
+    except CodecError:
+        pass
     try:
         root = DET.fromstring(body, forbid_dtd=True)
     except (defusedxml.DefusedXmlException, ET.ParseError, ValueError) as exc:
@@ -105,6 +111,14 @@ class DeferredHandling:
         self.known.clear()
         self.notifies = 0
         self.handled.clear()
+
+    def refuses(self, req: SipMessage) -> bool:
+        """The fault switch: a deferred delivery after a handling INVITE is refused."""
+        return (
+            self.on("client.reject-deferred-delivery")
+            and bool(self.handled)
+            and self.client.is_deferred(req)
+        )
 
     def view(self) -> dict[str, Any]:
         return {"message_uri_ids": list(self.known), "notifies": self.notifies}
@@ -156,7 +170,7 @@ class DeferredHandling:
                 ),
                 ("Event", event),
                 ("Expires", expires),
-                ("Accept", "application/xml"),
+                ("Accept", LIST_TYPE),
             ],
         )
         resp = await client.node.request(raw, branch, client.sip_timeout)

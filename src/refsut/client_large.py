@@ -398,7 +398,7 @@ class LargeMode:
         if req.header("To") and ";tag=" in (req.header("To") or "").replace(" ", ""):
             await txn.reply(481 if req.call_id not in self.incoming else 488)
             return  # no re-INVITE support: sessions are short and never modified
-        if self.on("client.reject-deferred-delivery") and client.is_deferred(req):
+        if client.deferred.refuses(req):
             await txn.reply(403)
             return
         if not self.is_large_invite(req):
