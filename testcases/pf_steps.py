@@ -121,12 +121,25 @@ async def _close_other_legs(pf, legs: list[SipMessage]) -> None:
         await pf.respond(leg, 487, "Request Terminated")
 
 
+UTF8_SPLIT = 0  # chunk_size meaning: a size whose boundaries fall inside a UTF-8 character
+
+
+def utf8_splitting_chunk(body: bytes, near: int = 97) -> int:
+    """The first chunk size from `near` up that cuts `body` inside a multi-byte character."""
+    for size in range(near, len(body)):
+        if any(body[k] & 0xC0 == 0x80 for k in range(size, len(body), size)):
+            return size
+    raise ValueError("the body has no multi-byte character to split")
+
+
 async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=ERIN) -> dict:
     """The whole large-mode exchange through the PF. Returns a dict of what happened:
     invite, sender (MSRP session), final, device_invites, device_answer, device (MSRP
     session), device_ack, cpim, chunk_tids, bye_final, device_bye, view, and `stopped`
     (why the exchange ended early, or None)."""
     cpim, _ = pf.cpim(ALICE, recipient, text)
+    if chunk_size == UTF8_SPLIT:
+        chunk_size = utf8_splitting_chunk(cpim)
     stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)
     cid = stim.message.header("Contribution-ID")
     selected = [d for d in pf.core.devices if d.user == recipient and d.selected]

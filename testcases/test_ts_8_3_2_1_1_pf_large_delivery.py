@@ -14,7 +14,7 @@ import pytest
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager, pf_large
 from testcases.client_steps import large_text
-from testcases.pf_steps import BOB, invite_to_pf, large_through_pf, refused
+from testcases.pf_steps import BOB, UTF8_SPLIT, invite_to_pf, large_through_pf, refused
 
 MIB = 1024 * 1024
 
@@ -145,7 +145,7 @@ async def test_200_to_the_sender_names_the_server(pf, expect):
 
 SIZES = [
     pytest.param(1301, 100_000, id="1301-bytes-one-chunk"),
-    pytest.param(1301, 7, id="1301-bytes-utf8-split"),
+    pytest.param(1301, UTF8_SPLIT, id="1301-bytes-utf8-split"),
     pytest.param(MIB, 64 * 1024, id="1MiB-64KiB-chunks"),
 ]
 

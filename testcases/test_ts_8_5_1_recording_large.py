@@ -13,9 +13,9 @@ import pytest
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pf_large
 from testcases.client_steps import large_text
-from testcases.pf_steps import large_through_pf
+from testcases.pf_steps import UTF8_SPLIT, large_through_pf
 
-CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(97, id="utf8-split-chunks")]
+CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(UTF8_SPLIT, id="utf8-split-chunks")]
 
 
 async def through_pf(pf, chunk_size: int) -> dict:
