@@ -667,7 +667,8 @@ _ENTRIES += [
     Fault(
         "robust.crash-on-bad-content-length",
         "RB-sip-content-length",
-        "after a datagram whose Content-Length exceeds its body, the SUT stops answering SIP",
+        "a datagram whose Content-Length exceeds its body hangs the SUT: neither it nor the "
+        "next request is answered",
     ),
 ]
 
