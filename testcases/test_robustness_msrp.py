@@ -110,9 +110,9 @@ async def break_session(client, expect, clause: str, what: str, byte_range: str,
         run.notes.append(f"the client closed the MSRP connection during the write ({exc})")
     try:
         await peer.endpoint.receive(
-            lambda i: i.message is not None
-            and i.message.is_response
-            and i.message.transaction_id == tid,
+            lambda i: (
+                i.message is not None and i.message.is_response and i.message.transaction_id == tid
+            ),
             client.profile.settle,
             what="an MSRP response to the broken SEND",
         )
