@@ -9,16 +9,32 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
+import logging
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("cpmconf.loop")
+
+
+def _one_line_handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """Log an exception nobody retrieved (an abandoned task, say) as one line.
+
+    No traceback is formatted here: in CPython 3.11 that parses source with `ast` (the caret
+    lines), and the ast module's state is shared between threads, so doing it on this thread
+    while pytest formats a failure on the main thread can raise SystemError ("AST constructor
+    recursion depth mismatch") and end the whole session with an internal error.
+    """
+    exc = context.get("exception")
+    where = context.get("task") or context.get("future") or context.get("handle") or ""
+    log.warning("%s: %r %s", context.get("message", "event loop error"), exc, where)
 
 
 class LoopThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_exception_handler(_one_line_handler)
         self.last_stuck = ""
         self._thread = threading.Thread(target=self._run, name="cpmconf-loop", daemon=True)
         self._thread.start()
