@@ -129,7 +129,9 @@ async def defer_one(pf, recipient: str, text: str = "hello", **headers) -> Defer
     d = deferred_target(pf)
     stim, body = message_for(pf, recipient, text, **headers)
     ex = await pf.transact(stim)
-    note = await pf.observe(is_notification(recipient, d.iwf), "the deferral notification")
+    note = await pf.observe(
+        is_notification(recipient, d.iwf), "the deferral notification", pf.guard
+    )
     if note is not None:
         await pf.respond(note, 200, "OK")
     return Deferral(stim, ex.final, note, body)
