@@ -453,7 +453,10 @@ class SipEndpoint:
         now: float,
         error: CodecError | None = None,
     ) -> None:
-        for tap in self.taps if raw else ():  # nothing to show for a stream cut mid-message
+        # Nothing to show for a stream cut mid-message; and a stream that lost its framing hands
+        # over a read chunk, not a message, which no capture could match byte for byte.
+        observed = raw and (error is None or transport == "udp")
+        for tap in self.taps if observed else ():
             try:
                 tap.on_received(transport, local, remote, raw, now)
             except Exception:
