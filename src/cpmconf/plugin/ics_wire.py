@@ -6,7 +6,7 @@ messages the SUT sent:
 
 - the ICSIs in the `+g.3gpp.icsi-ref` of its REGISTER Contact (msg, largemsg, deferred);
 - its `Allow` header (MESSAGE for pager mode, INVITE for large message mode);
-- its `Accept` header (message/imdn+xml for disposition notifications);
+- its `Accept` header (listing message/imdn+xml shows disposition notifications);
 - its final answers to large-mode and deferred requests, and large-mode INVITEs it sent.
 
 Each observation says whether the wire shows the feature; one that disagrees with the claim
@@ -134,6 +134,8 @@ def observe(claims: Iterable[str], tests: list[dict]) -> dict:
                         detail = f"Allow lacks {verb.upper()}"
                         note(item, False, "Allow", detail, t, m, "allow")
             if "accept" in h and h["accept"] != [""]:
+                # Only listing it is evidence: IMDNs usually travel inside message/cpim, so an
+                # Accept without message/imdn+xml says nothing about disposition support.
                 accepted = _tokens(h["accept"])
                 if IMDN in accepted:
                     note(
@@ -141,16 +143,6 @@ def observe(claims: Iterable[str], tests: list[dict]) -> dict:
                         True,
                         "Accept",
                         f"Accept lists {IMDN}",
-                        t,
-                        m,
-                        "accept",
-                    )
-                elif "*/*" not in accepted and "message/*" not in accepted:
-                    note(
-                        "disposition-notification",
-                        False,
-                        "Accept",
-                        f"Accept omits {IMDN}",
                         t,
                         m,
                         "accept",
