@@ -7,6 +7,7 @@ The upper tester makes the client act; the core answers and delivers as the PF w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sip import SipMessage
@@ -101,11 +102,18 @@ def large_text(size: int = 1301) -> str:
 
 
 async def client_sends_large(
-    client, text: str, uid: int | None = 9001, allow_message=False, **options
+    client,
+    text: str,
+    uid: int | None = 9001,
+    allow_message=False,
+    session_expires: str = "1800;refresher=uac",
+    after_ack=None,
+    **options,
 ):
     """Have the client send a large-mode message; play its PF: answer, take the MSRP transfer,
     answer the BYE. Returns a dict with invite, answer (our 200), session, body, sends, bye,
-    upper-tester answer and the View."""
+    upper-tester answer and the View. ``session_expires`` goes in our 200; ``after_ack``, an
+    async callable taking (client, the dict so far), runs once the ACK arrived."""
     from cpmconf.codec.sdp import build_sdp
     from cpmconf.verdict.checks.large import path_of
 
@@ -150,7 +158,7 @@ async def client_sends_large(
             content_type="application/sdp",
             headers=[
                 ("Contact", f"<sip:cpm-pf@{client.core.host}:{client.core.port}>"),
-                ("Session-Expires", "1800;refresher=uac"),
+                ("Session-Expires", session_expires),
                 ("Require", "timer"),
             ],
         )
@@ -161,6 +169,8 @@ async def client_sends_large(
             out["ack"] = await client.wait_request("ACK", "ACK from the client")
         except NoAnswer:
             out["ack"] = None
+        if out["ack"] is not None and after_ack is not None:
+            await after_ack(client, out)
         try:
             out["body"], out["sends"] = await client.msrp.receive_message(session)
         except (NoAnswer, CodecError):
@@ -198,30 +208,11 @@ async def deliver_large_to_client(
     """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
     (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
     send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a dict."""
-    from cpmconf.codec.sdp import build_sdp
     from cpmconf.verdict.checks import large as large_checks
 
     user = client.profile.client.user
     session = client.msrp.session()
-    offer = build_sdp(
-        host=client.core.host,
-        path=[session.local],
-        setup="passive",
-        direction="sendonly",
-        accept_types=list(accept_types),
-        accept_wrapped_types=["text/plain"],
-    )
-    stim = client.render(
-        "client/invite_to_client.sip.j2",
-        body=bytes(str(offer), "utf-8"),
-        target=client.client_contact or user,
-        originator=ALICE,
-        recipient=user,
-        icsi=icsi or large_checks.ICSI_LARGEMSG,
-        conversation_id=token(8),
-        contribution_id=token(8),
-        in_reply_to=token(8),
-    )
+    stim = large_invite(client, session, accept_types, icsi)
     out = {"invite": stim, "session": session}
     ex = await client.transact(stim, client.client_address)
     out["final"] = final = ex.final
@@ -246,5 +237,183 @@ async def deliver_large_to_client(
     bye = client.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1, headers)
     client.stimuli.append(bye)
     out["bye"] = await client.transact(bye, client.client_address)
+    out["view"] = await client.settle()
+    return out
+
+
+def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
+    """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
+    (setup passive, sendonly)."""
+    from cpmconf.codec.sdp import build_sdp
+    from cpmconf.verdict.checks import large as large_checks
+
+    user = client.profile.client.user
+    offer = build_sdp(
+        host=client.core.host,
+        path=[session.local],
+        setup="passive",
+        direction="sendonly",
+        accept_types=list(accept_types),
+        accept_wrapped_types=["text/plain"],
+    )
+    return client.render(
+        "client/invite_to_client.sip.j2",
+        body=bytes(str(offer), "utf-8"),
+        target=client.client_contact or user,
+        originator=ALICE,
+        recipient=user,
+        icsi=icsi or large_checks.ICSI_LARGEMSG,
+        conversation_id=token(8),
+        contribution_id=token(8),
+        in_reply_to=token(8),
+    )
+
+
+def _bracketed(value: str) -> str:
+    """The URI of a name-addr header value (``<uri>;params``), or the value's first part."""
+    if "<" in value and ">" in value:
+        return value[value.index("<") + 1 : value.index(">")]
+    return value.split(";")[0].strip()
+
+
+def refresher(session_expires: str):
+    """An ``after_ack`` step for :func:`client_sends_large`: as the refresher the 200 named
+    (``refresher=uas``), refresh the session once with a re-INVITE offering the same SDP
+    again (RFC 4028), ACK its 2xx; keeps the re-INVITE and its final as refresh/refresh_final.
+    """
+
+    async def refresh(client, out: dict) -> None:
+        invite, answer = out["invite"], out["answer"].message
+        stim = client.render(
+            "client/refresh_reinvite.sip.j2",
+            body=answer.body,
+            target=_bracketed(invite.header("Contact") or invite.header("From") or ""),
+            from_=answer.header("To"),
+            to=invite.header("From"),
+            call_id=invite.call_id,
+            cseq=1,
+            session_expires=session_expires,
+        )
+        out["refresh"] = stim
+        try:
+            final = (await client.transact(stim, client.client_address)).final
+        except NoAnswer:
+            final = None
+        out["refresh_final"] = final
+        if final is not None and 200 <= final.status < 300:
+            ack = client.core.in_dialog(stim.message, final, "ACK", 1)
+            client.stimuli.append(ack)
+            await client.core.send(ack, client.client_address)
+
+    return refresh
+
+
+async def client_cancels_large(client, text: str, **options):
+    """Have the client send a large message it is asked to cancel; play its PF: answer the
+    INVITE with 180 only, then take the CANCEL (200, 487 to the INVITE) and the ACK. Without a
+    CANCEL in the bound the INVITE is ended with 480 so the client finishes. Returns a dict
+    with invite, cancel (None when none came), ack, the upper tester's answer and the View."""
+    out: dict = {}
+    task = asyncio.ensure_future(client.ut.send(text=text, cancel=True, **options))
+    try:
+        invite = await client.wait_request("INVITE", "INVITE from the client")
+        out["invite"] = invite
+
+        def same(m: SipMessage) -> bool:
+            return m.call_id == invite.call_id
+
+        to_tag = token(4)
+        await client.respond(invite, 180, "Ringing", to_tag=to_tag)
+        try:
+            cancel = await client.wait_request("CANCEL", "CANCEL from the client", where=same)
+        except NoAnswer:
+            cancel = None
+        out["cancel"] = cancel
+        if cancel is not None:
+            await client.respond(cancel, 200, "OK")
+            await client.respond(invite, 487, "Request Terminated", to_tag=to_tag)
+        else:
+            await client.respond(invite, 480, "Temporarily Unavailable", to_tag=to_tag)
+        try:
+            out["ack"] = await client.wait_request("ACK", "ACK of the final response", where=same)
+        except NoAnswer:
+            out["ack"] = None
+        out["ut"] = None
+        if cancel is not None:
+            # Without a CANCEL the bound has used up the upper tester's time: the missing
+            # CANCEL is judged from the capture, not turned into an upper-tester timeout.
+            async with asyncio.timeout(client.guard):
+                out["ut"] = await task
+    finally:
+        if not task.done():
+            task.cancel()
+    out["view"] = await client.settle()
+    return out
+
+
+async def deliver_large_and_cancel(client, hold_ms: int):
+    """Deliver a large-mode INVITE to a client told (POST /answer-delay) to hold its answer
+    for ``hold_ms``; CANCEL it on the first provisional response above 100, collect the final
+    responses to the CANCEL and the INVITE and acknowledge (a 2xx after all is ACKed and the
+    session ended with BYE). Returns a dict: invite, provisional, cancel, cancel_final, final,
+    view; provisional is None when the client answered at once (no window for a CANCEL)."""
+    session = client.msrp.session()
+    stim = large_invite(client, session)
+    inv = stim.message
+    out: dict = {"invite": stim, "provisional": None, "cancel": None, "cancel_final": None}
+
+    def to_invite(m: SipMessage) -> bool:
+        return not m.is_request and m.call_id == inv.call_id and m.cseq == inv.cseq
+
+    await client.core.send(stim, client.client_address)
+    final = None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + client.guard
+    with contextlib.suppress(NoAnswer):
+        while final is None and out["provisional"] is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            resp = await client.core.wait(to_invite, "response to the INVITE", remaining)
+            if resp.status >= 200:
+                final = resp
+            elif resp.status > 100:
+                out["provisional"] = resp
+    if out["provisional"] is not None:
+        cancel = client.core.cancel_of(inv)
+        client.stimuli.append(cancel)
+        out["cancel"] = cancel
+        try:
+            out["cancel_final"] = (await client.transact(cancel, client.client_address)).final
+        except NoAnswer:
+            pass
+        try:
+            # A client that ignores the CANCEL answers when its hold ends.
+            bound = client.guard + hold_ms / 1000
+            final = await client.core.wait(to_invite, "final response to the INVITE", bound)
+        except NoAnswer:
+            final = None
+    out["final"] = final
+    if final is not None and final.status >= 300:
+        ack = client.render(
+            "common/ack_non2xx.sip.j2",
+            target=inv.request_uri,
+            via=inv.header("Via"),
+            from_=inv.header("From"),
+            to=final.header("To"),
+            call_id=inv.call_id,
+            cseq=inv.cseq[0],
+        )
+        await client.core.send(ack, client.client_address)
+    elif final is not None:
+        # Accepted after all: acknowledge and end the session so nothing is left open.
+        for method, cseq in (("ACK", inv.cseq[0]), ("BYE", inv.cseq[0] + 1)):
+            req = client.core.in_dialog(inv, final, method, cseq)
+            client.stimuli.append(req)
+            if method == "ACK":
+                await client.core.send(req, client.client_address)
+            else:
+                with contextlib.suppress(NoAnswer):
+                    await client.transact(req, client.client_address)
     out["view"] = await client.settle()
     return out

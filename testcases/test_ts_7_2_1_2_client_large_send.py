@@ -11,9 +11,20 @@ import pytest
 
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager
-from testcases.client_steps import BOB, client_sends_large, large_text
+from testcases.client_steps import (
+    ALICE,
+    BOB,
+    client_cancels_large,
+    client_sends_large,
+    deliver_to_client,
+    large_text,
+    received_entry,
+    refresher,
+)
 
 SIZES = {"1301-bytes": 1301, "1-MiB": 1024 * 1024}
+GROUP = "sip:team-blue@example.net"
+DESK = "sip:alice-desk@example.net"  # the Reply-To of a message the client replies to
 
 
 @pytest.mark.clause(
@@ -146,3 +157,133 @@ async def test_bye_after_the_transfer_and_uid_kept(client, expect):
 async def test_expiry_goes_in_message_expires(client, expect):
     r = await client_sends_large(client, large_text(), to=BOB, expires=3600)
     expect.judge("TS-7.2.1.2-8", large.message_expires(r["invite"], 3600))
+
+
+@pytest.mark.clause("TS-7.2.1.2-4")
+async def test_asserted_originator_if_any_is_the_users(client, expect):
+    r = await client_sends_large(client, large_text(), to=BOB)
+    user = client.profile.client.user
+    expect.judge("TS-7.2.1.2-4", pager.optional_identity(r["invite"], "P-Preferred-Identity", user))
+
+
+@pytest.mark.clause("TS-7.2.1.2-5")
+async def test_requested_reply_address_is_in_reply_to(client, expect):
+    other = "sip:carol-work@example.net"
+    r = await client_sends_large(client, large_text(), to=BOB, reply_address=other)
+    expect.judge("TS-7.2.1.2-5", pager.reply_to_present(r["invite"], other))
+
+
+@pytest.mark.clause("TS-7.2.1.2-7")
+async def test_anonymous_invite_carries_privacy_id(client, expect):
+    r = await client_sends_large(client, large_text(), to=BOB, anonymous=True)
+    expect.judge("TS-7.2.1.2-7", pager.privacy_id(r["invite"]))
+
+
+async def replied_entry(client, reply_to: str | None) -> tuple:
+    """A pager message delivered to the client, and the client's entry for it to reply to."""
+    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    entry = await received_entry(client, stim.message.call_id)
+    if entry is None:
+        raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
+    return stim.message, entry
+
+
+@pytest.mark.clause("TS-7.2.1.2-16")
+@pytest.mark.parametrize(
+    "reply_to",
+    [
+        pytest.param(DESK, marks=pytest.mark.clause("TS-7.2.1.2-9b"), id="with-reply-to"),
+        pytest.param(None, marks=pytest.mark.clause("TS-7.2.1.2-9c"), id="without-reply-to"),
+    ],
+)
+async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
+    original, entry = await replied_entry(client, reply_to)
+    r = await client_sends_large(client, large_text(), reply_to_message=entry["id"])
+    clause = "TS-7.2.1.2-9b" if reply_to else "TS-7.2.1.2-9c"
+    expect.judge(clause, pager.request_uri_is(r["invite"], reply_to or ALICE))
+    expect.judge(
+        "TS-7.2.1.2-16", pager.in_reply_to(r["invite"], original.header("Contribution-ID"))
+    )
+
+
+@pytest.mark.clause("TS-7.2.1.2-14-existing")
+async def test_message_in_a_conversation_reuses_its_id(client, expect):
+    first = await client_sends_large(client, large_text(), to=BOB)
+    if first["ut"] is None:
+        raise Inconclusive("the first large message did not complete, so it has no id to continue")
+    second = await client_sends_large(client, large_text(), to=BOB, conversation=first["ut"]["id"])
+    expect.judge(
+        "TS-7.2.1.2-14-existing",
+        pager.conversation_id_existing(
+            second["invite"], first["invite"].header("Conversation-ID") or ""
+        ),
+    )
+
+
+@pytest.mark.clause("TS-7.2.1.2-10", "TS-7.2.1.2-10a", "TS-7.2.1.2-10b")
+async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, expect):
+    targets = [BOB, "sip:dave@example.net"]
+    factory = client.profile.extra["client"]["controlling_function"]
+    group = {"kind": "adhoc", "targets": targets}
+    inv = (await client_sends_large(client, large_text(), group=group))["invite"]
+    to_factory = pager.request_uri_is(inv, factory)
+    listed = pager.resource_list_targets(inv, targets)
+    expect.judge("TS-7.2.1.2-10a", to_factory)
+    expect.judge("TS-7.2.1.2-10b", listed)
+    for part in (to_factory, listed):
+        expect.judge("TS-7.2.1.2-10", part)
+
+
+@pytest.mark.parametrize(
+    "reply_to",
+    [
+        pytest.param(DESK, marks=pytest.mark.clause("TS-7.2.1.2-10c"), id="with-reply-to"),
+        pytest.param(None, marks=pytest.mark.clause("TS-7.2.1.2-10d"), id="without-reply-to"),
+    ],
+)
+async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
+    _, entry = await replied_entry(client, reply_to)
+    group = {"kind": "adhoc", "targets": [BOB]}
+    r = await client_sends_large(client, large_text(), group=group, reply_to_message=entry["id"])
+    clause = "TS-7.2.1.2-10c" if reply_to else "TS-7.2.1.2-10d"
+    expect.judge(clause, pager.resource_list_targets(r["invite"], [reply_to or ALICE]))
+
+
+@pytest.mark.clause("TS-7.2.1.2-11")
+async def test_predefined_group_is_addressed_directly(client, expect):
+    r = await client_sends_large(client, large_text(), group={"kind": "predefined", "uri": GROUP})
+    expect.judge("TS-7.2.1.2-11", pager.request_uri_is(r["invite"], GROUP))
+
+
+@pytest.mark.clause("TS-7.2.1.2-cancel")
+async def test_cancel_before_a_final_response(client, expect):
+    r = await client_cancels_large(client, large_text(), to=BOB)
+    inv = r["invite"]
+    cancels = r["view"].requests("CANCEL", from_sut=True, where=lambda m: m.call_id == inv.call_id)
+    captured = r["view"].requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
+    expect.judge(
+        "TS-7.2.1.2-cancel",
+        large.cancels_pending_invite(
+            cancels[0] if cancels else None, captured[0] if captured else inv
+        ),
+    )
+
+
+# The 200 names the test system as refresher with a shorter interval than the client offered;
+# the refresh follows at once. The refresh timing itself (half the interval, or a BYE when no
+# refresh comes) needs minutes and is not observed in this bounded exchange.
+SESSION_TIMER = "900;refresher=uas"
+
+
+@pytest.mark.clause("TS-7.2.1.2-on200-1")
+async def test_session_timer_from_the_200_is_run(client, expect):
+    r = await client_sends_large(
+        client,
+        large_text(),
+        to=BOB,
+        session_expires=SESSION_TIMER,
+        after_ack=refresher(SESSION_TIMER),
+    )
+    if r.get("refresh") is None:
+        raise Inconclusive("the client did not ACK the 200, so no session could be refreshed")
+    expect.judge("TS-7.2.1.2-on200-1", large.refresh_keeps_timer(r["refresh_final"], SESSION_TIMER))

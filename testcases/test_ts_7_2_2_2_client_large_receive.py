@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.roles.upper_tester import UpperTesterError
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager
 from cpmconf.verdict.checks.base import judged
-from testcases.client_steps import deliver_large_to_client, large_text, received_entry
+from testcases.client_steps import (
+    deliver_large_and_cancel,
+    deliver_large_to_client,
+    large_text,
+    received_entry,
+)
 
 
 def answered(expect, r, clause):
@@ -80,7 +86,9 @@ async def test_unacceptable_accept_types_get_488(client, expect):
     "TS-7.2.2.2-bye-uid",
 )
 @pytest.mark.parametrize("chunk_size", [100000, 1024, 7], ids=["one-chunk", "chunks", "utf8-split"])
-async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chunk_size):
+@pytest.mark.parametrize("sip", ["udp", "tcp"])
+async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chunk_size, sip):
+    client.core.transport_override = sip
     text = large_text(1301 if chunk_size != 100000 else 4000)
     r = await deliver_large_to_client(client, text, uid=4711, chunk_size=chunk_size)
     answered(expect, r, "TS-7.2.2.2-ack-2")
@@ -100,3 +108,32 @@ async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chun
     expect.judge(
         "TS-7.2.2.2-bye-uid", pager.uid_reported(entry.get("message_uid") if entry else None, 4711)
     )
+
+
+@pytest.mark.clause("TS-7.2.2.2-2b")
+async def test_asserted_recipient_if_any_is_the_users(client, expect):
+    r = await deliver_large_to_client(client, large_text())
+    final = r["final"]
+    if final is None or final.status != 200:
+        raise Inconclusive("the client did not accept the INVITE, so its 200 cannot be judged")
+    user = client.profile.client.user
+    expect.judge("TS-7.2.2.2-2b", pager.optional_identity(final, "P-Preferred-Identity", user))
+
+
+HOLD_MS = 4000  # the client's answer hold: the CANCEL goes out on its 180, long before this
+
+
+@pytest.mark.clause("TS-7.2.2.2-cancel")
+async def test_cancel_of_the_pending_invite_gets_200_and_487(client, expect):
+    try:
+        await client.ut.call("POST", "/answer-delay", {"ms": HOLD_MS})
+    except UpperTesterError as exc:
+        raise Inconclusive(
+            f"the upper tester cannot hold the client's answer (POST /answer-delay): {exc}"
+        ) from exc
+    r = await deliver_large_and_cancel(client, HOLD_MS)
+    if r["provisional"] is None:
+        final = r["final"]
+        got = "no response" if final is None else f"{final.status} at once"
+        raise Inconclusive(f"the client sent no provisional response ({got}): no CANCEL window")
+    expect.judge("TS-7.2.2.2-cancel", large.cancel_handled(r["cancel_final"], r["final"]))

@@ -12,7 +12,7 @@ from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, WarningHeader
 from cpmconf.codec.msrp import MsrpUri, chunk
 from cpmconf.codec.resource_lists import ResourceList
-from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.sip import SipMessage, build_message
 from refsut import bodies
 
 from .large_support import (
@@ -545,5 +545,73 @@ def test_msrp_to_unknown_session_gets_481():
             )
         )
         assert (await peer.transact(send, (host, port))).status == 481
+
+    run_large(scenario)
+
+
+def test_send_session_refresh_reinvite_gets_the_offer_and_the_timer_again():
+    async def scenario(core: Core, sut, peers):
+        (peer, *_) = peers
+        call, item = await start_large_send(core, sut, {"to": BOB, "text": "z" * 2000})
+        inv = item.message
+        ok = await answer_with_body(
+            core,
+            item,
+            200,
+            [
+                ("Contact", "<sip:far@127.0.0.1>"),
+                ("Session-Expires", "900;refresher=uas"),
+                ("Require", "timer"),
+                ("Content-Type", "application/sdp"),
+            ],
+            offer_sdp(peer.uri("far00001"), setup="passive", direction="recvonly"),
+        )
+        await core.request(lambda m: m.method == "ACK")
+        contact = inv.header("Contact")
+        reinvite = build_message(
+            f"INVITE {contact[contact.index('<') + 1 : contact.index('>')]} SIP/2.0",
+            [
+                ("Via", f"SIP/2.0/UDP {core.via_host};branch=z9hG4bKrefresh1"),
+                ("Max-Forwards", "70"),
+                ("From", ok.header("To")),
+                ("To", inv.header("From")),
+                ("Call-ID", inv.call_id),
+                ("CSeq", "1 INVITE"),
+                ("Contact", "<sip:far@127.0.0.1>"),
+                ("Supported", "timer"),
+                ("Session-Expires", "900;refresher=uas"),
+                ("Content-Type", "application/sdp"),
+            ],
+            ok.body,
+        )
+        resp = await core.transact(reinvite, sut.client.address)
+        assert resp.status == 200 and resp.header("Session-Expires") == "900;refresher=uas"
+        assert resp.header("Require") == "timer" and resp.body == inv.body
+        while True:  # the transfer goes on: answer the bind and the chunk, then the BYE
+            send = await peer.request()
+            await peer.answer(send)
+            if send.message.continuation == "$" and send.message.body:
+                break
+        await core.answer(await core.request(lambda m: m.method == "BYE"))
+        status, result = await call
+        assert status == 200 and result["status"] == 200
+
+    run_large(scenario)
+
+
+def test_receive_answer_delay_from_the_upper_tester_until_reset():
+    async def scenario(core: Core, sut, peers):
+        for bad in ({}, {"ms": -1}, {"ms": 10_001}, {"ms": True}, {"ms": 5, "x": 1}):
+            assert (await http(sut, "POST", "/answer-delay", bad))[0] == 400
+        assert (await http(sut, "POST", "/answer-delay", {"ms": 3000}))[1] == {"ok": True}
+        raw, inv = await invite_client(core, sut, offer_sdp(peers[0].uri()))
+        await provisional(core, inv.call_id, 180)
+        assert (await core.transact(cancel_of(raw), sut.client.address)).status == 200
+        resp = await final(core, inv.call_id)
+        assert resp.status == 487
+        await core.send(in_dialog(core, "ACK", inv, resp, 1), sut.client.address)
+        assert (await http(sut, "POST", "/reset"))[1] == {"ok": True}
+        _, inv = await invite_client(core, sut, offer_sdp(peers[0].uri()))
+        assert (await final(core, inv.call_id)).status == 200  # answered at once again
 
     run_large(scenario)

@@ -342,10 +342,12 @@ class CpmClient:
         if cancel and not large:
             raise ClientError(400, "cancel: only a large-mode message (over 1300 bytes) has one")
         # The pager-mode fault switches act on pager-mode messages only.
-        route = plain if large else self._addressing(args, replied, faulty=True)
+        route = self._addressing(args, replied, faulty=True, large=large)
         pager_fault = (lambda name: False) if large else self.faults.on
 
-        if pager_fault("client.new-conversation-id-always"):
+        if pager_fault("client.new-conversation-id-always") or (
+            large and self.faults.on("client.large-new-conversation-id-always")
+        ):
             conversation_id = new_token_id()
         elif continued is not None and continued.conversation_id:
             conversation_id = continued.conversation_id
@@ -435,17 +437,27 @@ class CpmClient:
         await self._send_message(record, route.request_uri, headers, body)
         return {"ok": True, "id": record.id, "call_id": record.call_id, "status": record.status}
 
-    def _addressing(self, args: dict, replied: Record | None, *, faulty: bool) -> Route:
-        """Request-URI, CPIM To and ad-hoc list of a send; ``faulty`` applies the pager-mode
-        fault switches that change them."""
-        fault = self.faults.on if faulty else (lambda name: False)
+    def _addressing(
+        self, args: dict, replied: Record | None, *, faulty: bool, large: bool = False
+    ) -> Route:
+        """Request-URI, CPIM To and ad-hoc list of a send; ``faulty`` applies the fault
+        switches of the send's mode (``large``) that change them."""
+
+        def fault(name: str) -> bool:
+            # Each mode's switches act on that mode's messages only.
+            return faulty and name.startswith("client.large-") == large and self.faults.on(name)
+
         # The party a reply goes to: its Reply-To, else its authenticated originator (8b/8c).
         reply_target = None
         if replied is not None:
             reply_target = replied.originator
-            if not replied.reply_to and fault("client.reply-to-own-address"):
+            own = fault("client.reply-to-own-address") or fault("client.large-reply-to-own-address")
+            if not replied.reply_to and own:
                 reply_target = replied.to
-            if replied.reply_to and not fault("client.reply-ignores-reply-to"):
+            ignore = fault("client.reply-ignores-reply-to") or fault(
+                "client.large-reply-ignores-reply-to"
+            )
+            if replied.reply_to and not ignore:
                 reply_target = replied.reply_to
 
         targets: list[str] | None = None
@@ -465,19 +477,29 @@ class CpmClient:
                     and not replied.reply_to
                     and fault("client.group-reply-omits-originator")
                 )
+                if replied is not None and large:
+                    omit = omit or fault(
+                        "client.large-group-reply-omits-reply-to"
+                        if replied.reply_to
+                        else "client.large-group-reply-omits-originator"
+                    )
                 if reply_target and reply_target not in targets and not omit:
                     targets.append(reply_target)  # 9c/9d: the replied party is listed
                 if not targets:
                     raise ClientError(400, "group.targets: at least one target needed")
                 request_uri = cpim_to = self.cfg.controlling_function
-                if fault("client.adhoc-to-first-target"):
+                if fault("client.adhoc-to-first-target") or fault(
+                    "client.large-adhoc-to-first-target"
+                ):
                     request_uri = targets[0]
                 if fault("client.adhoc-cpim-to-first-target"):
                     cpim_to = targets[0]
             else:
                 request_uri = cpim_to = _sip_uri_arg(group.get("uri"), "group.uri")
                 factory = self.cfg.controlling_function or self.cfg.user
-                if fault("client.predefined-group-via-factory"):
+                if fault("client.predefined-group-via-factory") or fault(
+                    "client.large-predefined-group-via-factory"
+                ):
                     request_uri = factory
                 if fault("client.predefined-cpim-to-factory"):
                     cpim_to = factory

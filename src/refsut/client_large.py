@@ -114,6 +114,7 @@ class Outgoing:
     record: Record
     leg: MsrpLeg
     dialog: Dialog | None = None
+    offer: bytes = b""  # the SDP offer, offered again in the answer to a session refresh
 
 
 class LargeMode:
@@ -124,6 +125,8 @@ class LargeMode:
         self.incoming: dict[str, Incoming] = {}  # by Call-ID
         self.outgoing: dict[str, Outgoing] = {}  # by Call-ID
         self._cancels: dict[tuple, asyncio.Event] = {}  # INVITE server txn key -> CANCEL seen
+        # Set through the upper tester's /answer-delay (until /reset); None: the configured one.
+        self.answer_delay_ms: int | None = None
 
     @property
     def cfg(self):
@@ -164,9 +167,9 @@ class LargeMode:
         ]
         if not self.on("client.large-no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))
-        if reply_address is not None:
+        if reply_address is not None and not self.on("client.large-no-reply-to"):
             headers.append(("Reply-To", f"<{reply_address}>"))
-        if anonymous:
+        if anonymous and not self.on("client.large-no-privacy"):
             headers.append(("Privacy", "id"))
         if expires is not None:
             name = (
@@ -180,6 +183,8 @@ class LargeMode:
         session_expires = SESSION_EXPIRES
         if self.on("client.large-session-expires-no-refresher"):
             session_expires = SESSION_EXPIRES.split(";", 1)[0]
+        if self.on("client.large-no-in-reply-to"):
+            ids = [(n, v) for n, v in ids if n != "InReplyTo-Contribution-ID"]
         headers += [("Session-Expires", session_expires), ("Allow", ALLOW), *ids]
         return headers
 
@@ -221,7 +226,7 @@ class LargeMode:
         leg = client.msrp.leg(f"send-{record.id}")
         offer = self._offer(leg, len(wrapper), wrapped)
         headers = list(headers)
-        if targets is not None:
+        if targets is not None and not self.on("client.large-adhoc-no-resource-list"):
             # RFC 5366: the recipient list travels next to the SDP offer
             ctype, body = bodies.multipart_mixed(
                 [
@@ -251,7 +256,7 @@ class LargeMode:
             headers=headers,
             body=body,
         )
-        self.outgoing[record.call_id] = Outgoing(record, leg)
+        self.outgoing[record.call_id] = Outgoing(record, leg, offer=offer)
         task = client.node.spawn(
             self._session(record, raw, branch, leg, wrapper, cancel),
             name=f"client-large-{record.id}",
@@ -274,19 +279,20 @@ class LargeMode:
             deadline = loop.time() + client.sip_timeout
             final = None
             cancelled = False
+            may_cancel = not self.on("client.large-no-cancel")
             while final is None:
                 resp = await txn.next_response(deadline - loop.time())
                 if resp is None:
                     break
                 if resp.status >= 200:
                     final = resp
-                elif cancel and not cancelled and resp.status > 100:
+                elif cancel and not cancelled and resp.status > 100 and may_cancel:
                     # TS 7.2.1.2: abort before a final response arrived (RFC 3261 9.1)
                     cancelled = True
                     client.node.spawn(txn.cancel(client.sip_timeout), name="client-cancel")
             if final is None:
                 log.info("INVITE %s: no final response within the bound", record.call_id)
-                if txn.provisional and not cancelled:
+                if txn.provisional and not cancelled and may_cancel:
                     client.node.spawn(txn.cancel(client.sip_timeout), name="client-cancel")
                 return
             record.status = final.status
@@ -396,8 +402,12 @@ class LargeMode:
         req = txn.request
         client = self.client
         if req.header("To") and ";tag=" in (req.header("To") or "").replace(" ", ""):
+            outgoing = self.outgoing.get(req.call_id)
+            if outgoing is not None and outgoing.dialog is not None:
+                await self._refresh(txn, outgoing)
+                return
             await txn.reply(481 if req.call_id not in self.incoming else 488)
-            return  # no re-INVITE support: sessions are short and never modified
+            return  # no other re-INVITE support: sessions are short and never modified
         if client.deferred.refuses(req):
             await txn.reply(403)
             return
@@ -416,16 +426,18 @@ class LargeMode:
             await txn.reply(488, "Media Type Not Acceptable Here")
             return
         to_tag = new_tag()
-        if self.cfg.answer_delay_ms > 0:
+        delay_ms = self.answer_delay_ms
+        if delay_ms is None:
+            delay_ms = self.cfg.answer_delay_ms
+        if delay_ms > 0:
             # The client's own answering delay: the window in which a CANCEL can arrive.
             cancelled = asyncio.Event()
             self._cancels[txn.key] = cancelled
             try:
                 await txn.respond(build_response(req, 180, to_tag=to_tag))
-                try:
-                    await asyncio.wait_for(cancelled.wait(), self.cfg.answer_delay_ms / 1000)
-                except TimeoutError:
-                    pass
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay_ms / 1000):
+                        await cancelled.wait()
             finally:
                 self._cancels.pop(txn.key, None)
             if cancelled.is_set():
@@ -465,8 +477,26 @@ class LargeMode:
         event = self._cancels.get(invite_txn.key)
         if event is None or invite_txn.final is not None:
             return False
+        if self.on("client.recv-cancel-ignored"):
+            return False  # the 200 to the CANCEL went out; the INVITE is answered as usual
         event.set()
         return True
+
+    async def _refresh(self, txn: ServerTransaction, outgoing: Outgoing) -> None:
+        """A re-INVITE in a session this client set up: a session refresh (RFC 4028). The
+        answer offers the same SDP again and takes the refresh's Session-Expires."""
+        req = txn.request
+        timer = session_expires_answer(req)
+        if self.on("client.large-refresh-no-session-expires"):
+            timer = []
+        headers = [
+            ("Contact", self.contact()),
+            ("Allow", ALLOW),
+            ("Server", self.cfg.release),
+            *timer,
+            ("Content-Type", "application/sdp"),
+        ]
+        await txn.respond(build_response(req, 200, headers=headers, body=outgoing.offer))
 
     def ack(self, msg: SipMessage) -> None:
         session = self.incoming.get(msg.call_id)

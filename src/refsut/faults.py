@@ -308,7 +308,79 @@ _ENTRIES = [
         "TS-7.2.1.2-bye-3",
         "the Message-UID in the 200 to the client's BYE is not kept (null in /messages)",
     ),
+    Fault(
+        "client.large-no-reply-to",
+        "TS-7.2.1.2-5",
+        "reply_address is ignored in large mode: the INVITE has no Reply-To",
+    ),
+    Fault(
+        "client.large-no-privacy",
+        "TS-7.2.1.2-7",
+        "an anonymous large-mode INVITE carries no Privacy: id",
+    ),
+    Fault(
+        "client.large-reply-ignores-reply-to",
+        "TS-7.2.1.2-9b",
+        "a large-mode reply goes to the originator even when the replied message had Reply-To",
+    ),
+    Fault(
+        "client.large-reply-to-own-address",
+        "TS-7.2.1.2-9c",
+        "a large-mode reply to a message without Reply-To goes to the user's own address",
+    ),
+    Fault(
+        "client.large-adhoc-to-first-target",
+        "TS-7.2.1.2-10a",
+        "an ad-hoc group INVITE goes to its first target, not the controlling function",
+        also=("TS-7.2.1.2-10",),
+    ),
+    Fault(
+        "client.large-adhoc-no-resource-list",
+        "TS-7.2.1.2-10b",
+        "an ad-hoc group INVITE carries only the SDP offer, no resource list",
+        also=("TS-7.2.1.2-10", "TS-7.2.1.2-10c", "TS-7.2.1.2-10d"),
+    ),
+    Fault(
+        "client.large-group-reply-omits-reply-to",
+        "TS-7.2.1.2-10c",
+        "a large-mode group reply does not list the Reply-To of the replied message",
+    ),
+    Fault(
+        "client.large-group-reply-omits-originator",
+        "TS-7.2.1.2-10d",
+        "a large-mode group reply to a message without Reply-To does not list its originator",
+    ),
+    Fault(
+        "client.large-predefined-group-via-factory",
+        "TS-7.2.1.2-11",
+        "a pre-defined group INVITE goes to the controlling function, not the group address",
+    ),
+    Fault(
+        "client.large-new-conversation-id-always",
+        "TS-7.2.1.2-14-existing",
+        "a large message inside an existing conversation gets a fresh Conversation-ID",
+    ),
+    Fault(
+        "client.large-no-in-reply-to",
+        "TS-7.2.1.2-16",
+        "a large-mode reply has no InReplyTo-Contribution-ID",
+    ),
+    Fault(
+        "client.large-no-cancel",
+        "TS-7.2.1.2-cancel",
+        "asked to cancel, the client never sends CANCEL and waits for the final response",
+    ),
+    Fault(
+        "client.large-refresh-no-session-expires",
+        "TS-7.2.1.2-on200-1",
+        "the 200 to a session refresh (re-INVITE) of a sent session has no Session-Expires",
+    ),
     # ---- client, receiving in large message mode (7.2.2.2)
+    Fault(
+        "client.recv-cancel-ignored",
+        "TS-7.2.2.2-cancel",
+        "a CANCEL of a pending large-mode INVITE gets its 200 but the INVITE is still accepted",
+    ),
     Fault(
         "client.recv-answer-sendrecv",
         "TS-7.2.2.2-2c.iii",

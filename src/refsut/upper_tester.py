@@ -17,6 +17,7 @@ from typing import Any
 
 from .client import ClientError, CpmClient
 from .client_deferred import DeferredError
+from .config import MAX_ANSWER_DELAY_MS
 
 log = logging.getLogger("refsut.upper_tester")
 
@@ -178,6 +179,7 @@ class UpperTester:
             "/register": ("POST", self._register),
             "/deregister": ("POST", self._deregister),
             "/send": ("POST", self._send),
+            "/answer-delay": ("POST", self._answer_delay),
             "/messages": ("GET", self._messages),
             "/deferred": ("GET", self._deferred),
             "/deferred/subscribe": ("POST", self._deferred_subscribe),
@@ -209,6 +211,7 @@ class UpperTester:
 
     async def _reset(self, args: Any) -> Any:
         self.client.reset()
+        self.client.large.answer_delay_ms = None
         return {"ok": True}
 
     async def _register(self, args: Any) -> Any:
@@ -221,6 +224,15 @@ class UpperTester:
 
     async def _deregister(self, args: Any) -> Any:
         return {"ok": True, "status": await self.client.deregister()}
+
+    async def _answer_delay(self, args: Any) -> Any:
+        # How long the client holds a received large-mode INVITE (after a 180) before it
+        # answers: the window for a CANCEL (TS 7.2.2.2). Lasts until /reset.
+        ms = args.get("ms") if isinstance(args, dict) and set(args) == {"ms"} else None
+        if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= MAX_ANSWER_DELAY_MS:
+            raise ClientError(400, f'body must be {{"ms": 0..{MAX_ANSWER_DELAY_MS}}}')
+        self.client.large.answer_delay_ms = ms
+        return {"ok": True}
 
     async def _send(self, args: Any) -> Any:
         return await self.client.send(args)

@@ -14,7 +14,7 @@ from cpmconf.codec.msrp import MsrpUri, Reassembler
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _parts
+from cpmconf.verdict.checks.pager import _parts, _uri
 
 ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 
@@ -332,4 +332,85 @@ def large_goes_as_invite(invites: list, messages: list) -> Judgement:
         "an INVITE and no MESSAGE",
         f"{len(invites)} INVITE, {len(messages)} MESSAGE",
         messages[0] if messages else (invites[0] if invites else None),
+    )
+
+
+def _session_expires(value: str | None) -> tuple[int | None, str | None]:
+    """(delta-seconds, refresher) of a Session-Expires value (RFC 4028 section 4)."""
+    if not value:
+        return None, None
+    delta, *params = [p.strip() for p in value.split(";")]
+    refresher = None
+    for p in params:
+        name, _, v = p.partition("=")
+        if name.strip().lower() == "refresher":
+            refresher = v.strip().lower()
+    return (int(delta) if delta.isdigit() else None), refresher
+
+
+@register("TS-7.2.1.2-on200-1")
+def refresh_keeps_timer(final: SipMessage | None, asked: str) -> Judgement:
+    """The 2xx to a session refresh the peer sent carries Session-Expires: at most the
+    interval asked (and at least RFC 4028's 90 s minimum) with the asked refresher."""
+    want_delta, want_refresher = _session_expires(asked)
+    expected = f"2xx with Session-Expires: <90..{want_delta}>;refresher={want_refresher}"
+    if final is None:
+        return judged(False, expected, "no final response to the refresh re-INVITE")
+    if not 200 <= final.status < 300:
+        return judged(False, expected, f"{final.status} {final.reason}", final)
+    value = final.header("Session-Expires")
+    delta, refresher = _session_expires(value)
+    ok = (
+        delta is not None
+        and want_delta is not None
+        and 90 <= delta <= want_delta
+        and refresher == want_refresher
+    )
+    return judged(ok, expected, f"Session-Expires: {value}", final)
+
+
+@register("TS-7.2.1.2-cancel")
+def cancels_pending_invite(cancel: SipMessage | None, invite: SipMessage) -> Judgement:
+    """A CANCEL of the pending INVITE (RFC 3261 section 9.1): same Request-URI, Call-ID,
+    From, To, CSeq number and top Via branch."""
+    expected = "CANCEL matching the INVITE (Request-URI, Call-ID, From, To, CSeq number, branch)"
+    if cancel is None:
+        return judged(False, expected, "no CANCEL after the 180")
+    diffs = []
+    if _uri(cancel.request_uri) != _uri(invite.request_uri):
+        diffs.append(f"Request-URI {cancel.request_uri}")
+    for name in ("Call-ID", "From", "To"):
+        if (cancel.header(name) or "").strip() != (invite.header(name) or "").strip():
+            diffs.append(f"{name}: {cancel.header(name)}")
+    if cancel.cseq != (invite.cseq[0], "CANCEL"):
+        diffs.append(f"CSeq: {cancel.header('CSeq')}")
+    c_via, i_via = cancel.top_via, invite.top_via
+    c_branch = c_via.parameters.get("branch") if c_via is not None else None
+    if i_via is None or c_branch != i_via.parameters.get("branch"):
+        diffs.append(f"Via branch {c_branch}")
+    return judged(
+        not diffs,
+        expected,
+        "matching" if not diffs else "; ".join(diffs),
+        cancel,
+    )
+
+
+@register("TS-7.2.2.2-cancel")
+def cancel_handled(cancel_final: SipMessage | None, final: SipMessage | None) -> Judgement:
+    """A CANCEL of the pending INVITE gets 200 and the INVITE then ends with 487."""
+    got_cancel = "none" if cancel_final is None else f"{cancel_final.status}"
+    got_invite = "none" if final is None else f"{final.status}"
+    ok = (
+        cancel_final is not None
+        and cancel_final.status == 200
+        and final is not None
+        and final.status == 487
+    )
+    offending = final if cancel_final is not None and cancel_final.status == 200 else cancel_final
+    return judged(
+        ok,
+        "200 to the CANCEL, 487 to the INVITE",
+        f"{got_cancel} to the CANCEL, {got_invite} to the INVITE",
+        offending,
     )
