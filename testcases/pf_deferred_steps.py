@@ -20,8 +20,9 @@ from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
+from cpmconf.roles import regevent
 from cpmconf.roles.errors import NoAnswer, SetupError
-from cpmconf.roles.network import SimDevice, _pub_gruu, _uri_key
+from cpmconf.roles.network import SimDevice, _uri_key
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict.checks import deferred
 
@@ -54,27 +55,15 @@ def is_to(uri: str):
 
 
 async def register(pf, user: str, name: str, expires: int = 600) -> SimDevice:
-    """Register one provisioned device of `user` (expires 0: deregister it)."""
+    """Register one provisioned device of `user` (expires 0: deregister it), in the way the
+    profile says the PF learns registrations."""
     prof_user = pf.profile.user(user)
     dev = next((d for d in prof_user.devices if d.name == name), None)
     if dev is None:
         raise SetupError(f"the profile has no device {name!r} for {user}")
-    d = SimDevice(user, dev.name, dev.instance, dev.selected)
-    d.contact = f"sip:{dev.name}@{pf.core.host}:{pf.core.port}"
-    stim = pf.render(
-        "pf/register_device.sip.j2",
-        user=user,
-        domain=pf.profile.pf.domain,
-        contact=d.contact,
-        instance=dev.instance,
-        expires=expires,
-    )
-    ex = await pf.transact(stim)
-    if ex.final is None or ex.final.status != 200:
-        raise NoAnswer(f"200 to the REGISTER of device {name}", pf.guard)
+    d = await regevent.register_device(pf.core, user, dev, expires)
     pf.core.devices = [x for x in pf.core.devices if x.name != name]
     if expires:
-        d.gruu = _pub_gruu(ex.final, dev.instance)
         pf.core.devices.append(d)
     return d
 

@@ -31,6 +31,7 @@ from .faults import Faults
 from .msrpcore import MsrpNode
 from .pf_deferred import DeferredHandling
 from .pf_large import LargeDelivery
+from .pf_registration import RegEventSubscriber, embedded_register
 from .sipcore import (
     ServerTransaction,
     SipNode,
@@ -80,6 +81,7 @@ class Binding:
     params: tuple[tuple[str, str | None], ...]
     instance: str | None  # "<urn:...>" or None
     expires_at: float
+    pub_gruu: str | None = None  # as the registrar (the core) assigned it, when not us
 
     @property
     def key(self) -> str:
@@ -116,6 +118,7 @@ class ParticipatingFunction:
         self.bindings: dict[str, dict[str, Binding]] = {k: {} for k in self.users}
         self.large = LargeDelivery(self)
         self.deferred = DeferredHandling(self)
+        self.regevent = RegEventSubscriber(self)
         self.node = SipNode(
             "pf",
             cfg.listen,
@@ -129,6 +132,8 @@ class ParticipatingFunction:
     async def start(self) -> None:
         await self.node.start()
         await self.msrp.start()
+        if self.cfg.registration == "reg-event":
+            self.regevent.start()
 
     async def close(self) -> None:
         await self.node.close()
@@ -157,6 +162,8 @@ class ParticipatingFunction:
             await self.large.invite(txn)
         elif req.method == "SUBSCRIBE" and self.deferred.is_management(req):
             await self.deferred.subscribe(txn)
+        elif req.method == "NOTIFY" and await self.regevent.notify(txn):
+            pass
         elif req.method == "BYE":
             if not await self.deferred.bye(txn) and not await self.large.bye(txn):
                 await txn.reply(481)
@@ -187,12 +194,21 @@ class ParticipatingFunction:
         return list(table.values())
 
     def gruu(self, user: UserConfig, binding: Binding) -> str | None:
+        if binding.pub_gruu is not None:
+            return binding.pub_gruu
         if binding.instance is None:
             return None
         return f"{user.uri};gr={binding.instance[1:-1]}"
 
     async def _register(self, txn: ServerTransaction) -> None:
         req = txn.request
+        if self.cfg.registration == "third-party":
+            # The core registered the device; the device's own REGISTER is the body.
+            inner = embedded_register(req)
+            if inner is None:
+                await txn.reply(400, "Third-party REGISTER without the device's REGISTER")
+                return
+            req = inner
         try:
             aor = req.to_addr.uri
         except CodecError:

@@ -375,27 +375,14 @@ class Core:
         """
         if self.sut_pf is None:
             raise SetupError("no PF address: the profile has no [pf] table")
+        from cpmconf.roles import regevent  # the mode of [pf] registration decides how
+
         devices = []
         for user in self.profile.users:
             if not user.registered:
                 continue
             for dev in user.devices:
-                d = SimDevice(user.uri, dev.name, dev.instance, dev.selected)
-                d.contact = f"sip:{dev.name}@{self.host}:{self.port}"
-                stim = self.render(
-                    "pf/register_device.sip.j2",
-                    user=user.uri,
-                    domain=self.profile.pf.domain,
-                    contact=d.contact,
-                    instance=dev.instance,
-                    expires=600,
-                )
-                ex = await self.transact(stim, self.sut_pf)
-                final = ex.final
-                if final is None or final.status != 200:
-                    raise NoAnswer(f"200 to the REGISTER of device {dev.name}", self.guard)
-                d.gruu = _pub_gruu(final, dev.instance)
-                devices.append(d)
+                devices.append(await regevent.register_device(self, user.uri, dev, 600))
         self.devices = devices
         return devices
 

@@ -1,0 +1,134 @@
+"""How the reference PF learns registrations when it is not the registrar itself.
+
+Owns the two modes besides direct REGISTER (``[pf] registration`` in the refsut config):
+
+* ``third-party``: the SIP/IP core sends the PF a REGISTER on a device's behalf (3GPP TS
+  24.229 style) with the device's own REGISTER as a ``message/sip`` body; the PF takes the
+  address of record, Contact and expiry from that inner request;
+* ``reg-event``: the PF subscribes to the reg event package (RFC 3680) of every provisioned
+  user at the core and rebuilds the user's bindings from each NOTIFY's reginfo, public GRUUs
+  included (RFC 5628). A SUBSCRIBE that gets no 2xx is sent again a little later, so the PF
+  subscribes whenever the core starts answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.reginfo import RegInfo
+from cpmconf.codec.sip import SipMessage
+
+from .bodies import body_part
+from .sipcore import ServerTransaction, build_request, new_branch, new_call_id, new_tag, uri_key
+
+if TYPE_CHECKING:
+    from .config import UserConfig
+    from .pf import ParticipatingFunction
+
+log = logging.getLogger("refsut.pf.registration")
+
+SUBSCRIBE_EXPIRES = 3600
+RETRY = 1.0  # seconds before a SUBSCRIBE without a 2xx is sent again
+
+
+def embedded_register(req: SipMessage) -> SipMessage | None:
+    """The device's REGISTER inside a third-party REGISTER, or None."""
+    inner = body_part(req.header("Content-Type"), req.body, "message/sip")
+    if inner is None:
+        return None
+    try:
+        msg = SipMessage.parse(inner)
+    except CodecError:
+        return None
+    return msg if msg.is_request and msg.method == "REGISTER" else None
+
+
+class RegEventSubscriber:
+    """The PF's reg-event subscriptions, one per provisioned user."""
+
+    def __init__(self, pf: ParticipatingFunction) -> None:
+        self.pf = pf
+        self.dialogs: dict[str, str] = {}  # Call-ID of the subscription -> user key
+
+    def start(self) -> None:
+        for user in self.pf.cfg.users:
+            self.pf.node.spawn(self._subscribe(user), name="pf-reg-subscribe")
+
+    async def _subscribe(self, user: UserConfig) -> None:
+        pf = self.pf
+        branch = new_branch()
+        call_id = new_call_id(pf.node.address[0])
+        self.dialogs[call_id] = uri_key(user.uri)
+        raw = build_request(
+            "SUBSCRIBE",
+            user.uri,
+            via=pf.node.via(branch),
+            from_=f"<{pf.cfg.server_identity}>;tag={new_tag()}",
+            to=f"<{user.uri}>",
+            call_id=call_id,
+            cseq=1,
+            headers=[
+                ("Event", "reg"),
+                ("Accept", "application/reginfo+xml"),
+                ("Expires", str(SUBSCRIBE_EXPIRES)),
+                ("Contact", pf.deferred._contact()),
+                ("User-Agent", pf.cfg.release),
+            ],
+        )
+        resp = await pf.node.request(raw, branch, pf.leg_timeout)
+        if resp is None or not 200 <= (resp.status or 0) < 300:
+            self.dialogs.pop(call_id, None)
+            log.info("reg-event SUBSCRIBE for %s: %s; again later", user.uri, resp and resp.status)
+            pf.node._later(RETRY, lambda: pf.node.spawn(self._subscribe(user)))
+            return
+        log.info("subscribed to the reg event of %s", user.uri)
+
+    async def notify(self, txn: ServerTransaction) -> bool:
+        """Handle a reg-event NOTIFY; False when it belongs to no subscription of ours."""
+        req = txn.request
+        user_key = self.dialogs.get(req.call_id)
+        if user_key is None:
+            return False
+        user = self.pf.users.get(user_key)
+        try:
+            doc = RegInfo.parse(req.body)
+        except CodecError as exc:
+            await txn.reply(400, f"Bad reginfo ({exc.detail})"[:100])
+            return True
+        await txn.reply(200)
+        if user is not None:
+            self._apply(user, doc)
+        return True
+
+    def _apply(self, user: UserConfig, doc: RegInfo) -> None:
+        from .pf import Binding  # the binding table belongs to the PF
+
+        loop = asyncio.get_running_loop()
+        table = self.pf.bindings.setdefault(uri_key(user.uri), {})
+        reg = next((r for r in doc.registrations if uri_key(r.aor) == uri_key(user.uri)), None)
+        if reg is None:
+            return
+        if doc.state == "full":
+            table.clear()
+        for c in reg.contacts:
+            instance = c.instance
+            if instance is not None and not instance.startswith("<"):
+                instance = f"<{instance}>"
+            binding = Binding(
+                contact_uri=c.uri,
+                contact_text=f"<{c.uri}>",
+                params=(),
+                instance=instance,
+                expires_at=loop.time() + (c.expires if c.expires is not None else 3600),
+                pub_gruu=c.pub_gruu,
+            )
+            if c.state == "active":
+                table[binding.key] = binding
+            else:
+                table.pop(binding.key, None)
+        log.info("reg event of %s: %d binding(s)", user.uri, len(table))
+        if table:
+            self.pf.deferred.registered(user)
