@@ -353,11 +353,17 @@ class CpmClient:
             conversation_id = continued.conversation_id
         elif replied is not None and replied.conversation_id:
             conversation_id = replied.conversation_id
-        elif pager_fault("client.reuse-conversation-id") and self._last_conversation:
+        elif self._last_conversation and (
+            pager_fault("client.reuse-conversation-id")
+            or (large and self.faults.on("client.large-reuse-conversation-id"))
+        ):
             conversation_id = self._last_conversation
         else:
             conversation_id = new_token_id()
-        if pager_fault("client.reuse-contribution-id") and self._last_contribution:
+        reuse = pager_fault("client.reuse-contribution-id") or (
+            large and self.faults.on("client.large-reuse-contribution-id")
+        )
+        if reuse and self._last_contribution:
             contribution_id = self._last_contribution
         else:
             contribution_id = new_token_id()
@@ -411,8 +417,9 @@ class CpmClient:
         if in_reply_to:
             headers.append(("InReplyTo-Contribution-ID", in_reply_to))
         if self.faults.on("client.cpim-no-header-separator"):
-            # the blank line between the CPIM message headers and the MIME headers is lost
-            wrapper = wrapper.replace(b"\r\n\r\n", b"\r\n", 1)
+            # the blank line after the CPIM message headers becomes a stray continuation line
+            # (same size, so the pager/large choice is unchanged)
+            wrapper = wrapper.replace(b"\r\n\r\n", b"\r\n  ", 1)
         body = wrapper
         if route.targets is not None and not self.faults.on("client.adhoc-no-resource-list"):
             # RFC 5365: the list travels next to the message in a multipart/mixed body
@@ -451,8 +458,9 @@ class CpmClient:
         reply_target = None
         if replied is not None:
             reply_target = replied.originator
+            single = "group" not in args
             own = fault("client.reply-to-own-address") or fault("client.large-reply-to-own-address")
-            if not replied.reply_to and own:
+            if not replied.reply_to and single and own:
                 reply_target = replied.to
             ignore = fault("client.reply-ignores-reply-to") or fault(
                 "client.large-reply-ignores-reply-to"
@@ -641,7 +649,8 @@ class CpmClient:
             FOREIGN_IDENTITY if self.faults.on("client.foreign-identity-in-200") else self.cfg.user
         )
         headers.append(("P-Preferred-Identity", f"<{who}>"))
-        await txn.reply(200, headers=headers)
+        status = 202 if self.faults.on("client.message-answer-202") else 200
+        await txn.reply(status, headers=headers)
 
         record = self._keep(
             Record(

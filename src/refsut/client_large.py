@@ -422,6 +422,8 @@ class LargeMode:
             await txn.reply(488, headers=[("Server", self.cfg.release)])
             return
         types = [t.lower() for t in media.accept_types()]
+        if self.on("client.recv-accept-any-types"):
+            types.append("*")
         if "message/cpim" not in types and "*" not in types:
             await txn.reply(488, "Media Type Not Acceptable Here")
             return
@@ -447,26 +449,40 @@ class LargeMode:
         leg = client.msrp.leg(f"recv-{req.call_id}")
         session = Incoming(req, Dialog.as_uas(req, to_tag), leg, media.path_uris())
         self.incoming[req.call_id] = session
+        accepted = "text/plain" if self.on("client.recv-accept-types-text") else "message/cpim"
+        wrapped = "*"
+        if self.on("client.recv-unoffered-wrapped-types"):
+            wrapped = "application/x-unoffered"
         answer = build_sdp(
             host=leg.uri.host,
             path=leg.uri,
-            accept_types="message/cpim",
-            accept_wrapped_types="*",
+            accept_types=accepted,
+            accept_wrapped_types=wrapped,
             setup="passive" if self.on("client.recv-setup-passive") else "active",
             direction="sendrecv" if self.on("client.recv-answer-sendrecv") else "recvonly",
             session_id=secrets.randbelow(2**31),
         )
-        headers = headers_named(req, CPM_IDS) + [
-            ("Server", self.cfg.release),
+        body = bytes(answer)
+        if self.on("client.recv-answer-no-path"):
+            body = b"".join(
+                line for line in body.splitlines(keepends=True) if not line.startswith(b"a=path:")
+            )
+        if self.on("client.recv-answer-not-msrp"):
+            body = body.replace(b" TCP/MSRP ", b" TCP/RTP ", 1)
+        headers = headers_named(req, CPM_IDS)
+        if self.on("client.recv-no-id-echo"):
+            headers = []
+        if not self.on("client.recv-no-server"):
+            headers.append(("Server", self.cfg.release))
+        headers += [
             ("Contact", self.contact()),
             ("P-Preferred-Identity", f"<{self.cfg.user}>"),  # the MAY of 7.2.2.2 step 2b
             ("Allow", ALLOW),
             *session_expires_answer(req),
             ("Content-Type", "application/sdp"),
         ]
-        await txn.respond(
-            build_response(req, 200, headers=headers, body=bytes(answer), to_tag=to_tag)
-        )
+        status = 603 if self.on("client.recv-decline-invite") else 200
+        await txn.respond(build_response(req, status, headers=headers, body=body, to_tag=to_tag))
         # No ACK at all: give the session up after the idle bound.
         client.node._later(IDLE_BOUND, self._expire, req.call_id, session)
 
@@ -512,8 +528,8 @@ class LargeMode:
         client = self.client
         leg = session.leg
         try:
-            if not session.offer_path:
-                return
+            if not session.offer_path or self.on("client.recv-no-connect"):
+                return  # the latter: waits as if passive; nobody opens the connection
             leg.connect_to(session.offer_path[0])  # TS 7.2.2.2 ACK steps 2-4
             if self.on("client.recv-no-bind-send"):
                 # Connected, but silent: an empty write opens the connection and sends nothing.
@@ -543,6 +559,8 @@ class LargeMode:
                     await leg.respond(item, msg, 501)
                     continue
                 code = self._chunk(session, msg)
+                if msg.body and self.on("client.recv-send-answered-400"):
+                    code = 400  # the chunk is taken, but the transaction says otherwise
                 await leg.respond(item, msg, code)
         finally:
             leg.close()
@@ -615,7 +633,7 @@ class LargeMode:
         session = self.incoming.pop(req.call_id, None)
         if session is not None:
             uid = None
-            if req.header("Message-UID") is not None:
+            if req.header("Message-UID") is not None and not self.on("client.recv-drop-bye-uid"):
                 try:
                     uid = MessageUID.parse(req.header("Message-UID") or "").value
                 except CodecError as exc:
@@ -623,7 +641,8 @@ class LargeMode:
             session.uid = uid  # TS 7.2.2.2: kept for IMAP correlation
             if session.record is not None and uid is not None:
                 session.record.message_uid = uid
-            await txn.reply(200, headers=[("Server", self.cfg.release)])
+            status = 500 if self.on("client.recv-bye-not-200") else 200
+            await txn.reply(status, headers=[("Server", self.cfg.release)])
             session.ended = True
             if not session.started:
                 session.leg.close()

@@ -401,6 +401,72 @@ _ENTRIES = [
         "TS-7.2.2.2-chunks",
         "a chunked large message is recorded from its first chunk only",
     ),
+    Fault(
+        "client.recv-accept-any-types",
+        "TS-7.2.2.2-1",
+        "a large-mode INVITE whose offer accepts no CPIM is answered 200 instead of 488",
+    ),
+    Fault(
+        "client.recv-decline-invite",
+        "TS-7.2.2.2-2",
+        "an acceptable large-mode INVITE is answered 603 instead of 200",
+        also=("TS-7.2.2.2-ack-2",),
+    ),
+    Fault(
+        "client.recv-no-server",
+        "TS-7.2.2.2-2a",
+        "the 200 to a large-mode INVITE has no Server header",
+    ),
+    Fault(
+        "client.recv-answer-not-msrp",
+        "TS-7.2.2.2-2c.i",
+        "the media line of the SDP answer says TCP/RTP instead of TCP/MSRP",
+        also=(
+            "TS-7.2.2.2-2c",
+            "TS-7.2.2.2-2c.ii",
+            "TS-7.2.2.2-2c.iii",
+            "TS-7.2.2.2-2c.iv",
+            "TS-7.2.2.2-2c.v",
+            "TS-7.2.2.2-2c.vi",
+        ),
+    ),
+    Fault("client.recv-answer-no-path", "TS-7.2.2.2-2c.ii", "the SDP answer has no a=path"),
+    Fault(
+        "client.recv-accept-types-text",
+        "TS-7.2.2.2-2c.iv",
+        "the SDP answer says a=accept-types:text/plain",
+    ),
+    Fault(
+        "client.recv-unoffered-wrapped-types",
+        "TS-7.2.2.2-2c.v",
+        "the SDP answer's a=accept-wrapped-types names a type the offer did not list",
+    ),
+    Fault(
+        "client.recv-no-id-echo",
+        "TS-7.2.2.2-2d",
+        "the 200 to a large-mode INVITE echoes none of the CPM id headers",
+    ),
+    Fault(
+        "client.recv-no-connect",
+        "TS-7.2.2.2-ack-3",
+        "after the ACK the client waits for the peer to connect and opens no MSRP connection",
+        also=("TS-7.2.2.2-ack-2", "TS-7.2.2.2-ack-4", "TS-7.2.2.2-ack-5"),
+    ),
+    Fault(
+        "client.recv-send-answered-400",
+        "TS-7.2.2.2-msrp",
+        "each content SEND is taken but answered with MSRP 400 instead of 200",
+    ),
+    Fault(
+        "client.recv-bye-not-200",
+        "TS-7.2.2.2-bye",
+        "the BYE ending a received large-mode session is answered 500",
+    ),
+    Fault(
+        "client.recv-drop-bye-uid",
+        "TS-7.2.2.2-bye-uid",
+        "the Message-UID of the BYE ending a received session is not kept (null in /messages)",
+    ),
     # ---- client, receiving (7.2.2.1, 7.2.2.3)
     Fault("client.no-server-header", "TS-7.2.2.1-2", "200 to a received MESSAGE has no Server"),
     Fault(
@@ -417,6 +483,13 @@ _ENTRIES = [
         "client.drop-message-uid",
         "TS-7.2.2.1-7",
         "the Message-UID of a received MESSAGE is not kept (null in /messages)",
+        also=("TS-7.2.2.3-5",),
+    ),
+    Fault(
+        "client.message-answer-202",
+        "TS-7.2.2.1-1",
+        "a received pager-mode MESSAGE is answered 202 instead of 200",
+        also=("TS-7.2.2.1-intro",),
     ),
     # ---- client, registration (000 7.1)
     Fault(

@@ -8,6 +8,7 @@ message exactly as chunked on the wire.
 
 from __future__ import annotations
 
+from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, PPreferredService
 from cpmconf.codec.msrp import MsrpUri, Reassembler
@@ -151,7 +152,7 @@ def accept_types_cpim(msg: SipMessage | None) -> Judgement:
     )
 
 
-@register("TS-7.2.1.2-17c", "TS-7.2.2.2-2c.v")
+@register("TS-7.2.1.2-17c")
 def accept_wrapped_types(msg: SipMessage | None, required: bool = True) -> Judgement:
     """a=accept-wrapped-types lists at least one type or * (D-wrapped-types-value)."""
     _, m = msrp_media(msg)
@@ -167,6 +168,24 @@ def accept_wrapped_types(msg: SipMessage | None, required: bool = True) -> Judge
         bool(types),
         "a=accept-wrapped-types with at least one type",
         f"a=accept-wrapped-types:{' '.join(types) or '(absent)'}",
+        msg,
+    )
+
+
+@register("TS-7.2.2.2-2c.v")
+def answer_wrapped_types(msg: SipMessage | None, offered: list[str]) -> Judgement:
+    """An answer's a=accept-wrapped-types, when present, is `*` or types the offer listed
+    (D-answer-wrapped-types: copying the offer or leaving the line out is allowed)."""
+    _, m = msrp_media(msg)
+    types = [] if m is None else [t.lower() for t in (m.accept_wrapped_types() or [])]
+    allowed = {t.lower() for t in offered} | {"*"}
+    unoffered = [t for t in types if t not in allowed and "*" not in offered]
+    return judged(
+        m is not None and not unoffered,
+        f"no a=accept-wrapped-types, `*`, or the offered {' '.join(offered) or '(none)'}",
+        "no MSRP media line"
+        if m is None
+        else f"a=accept-wrapped-types:{' '.join(types) or '(absent)'}",
         msg,
     )
 
@@ -280,7 +299,7 @@ def to_path_is_answer_path(sends: list, path: list[str]) -> Judgement:
     )
 
 
-@register("TS-7.2.1.2-on200-8b", "TS-7.2.1.2-on200-7")
+@register("TS-7.2.1.2-on200-8b")
 def sends_are_cpim(sends: list) -> Judgement:
     """Every content SEND has Content-Type message/cpim."""
     content = [s for s in sends if s.body]
@@ -306,7 +325,70 @@ def reassemble(sends: list) -> tuple[bytes | None, str]:
     return r.message(), "complete"
 
 
-@register("TS-7.2.1.2-on200-8", "TS-7.2.1.2-on200-8c", "TS-8.3.2.1.1-send-2")
+@register("TS-7.2.1.2-on200-8")
+def chunks_reassemble(sends: list) -> Judgement:
+    """The content SENDs are one message whose chunks (Byte-Range, end-line flags) fit
+    together into a complete whole (RFC 4975)."""
+    body, state = reassemble(sends)
+    actual = state if body is None else f"complete, {len(body)} bytes"
+    return judged(body is not None, "chunks reassembling into one complete message", actual)
+
+
+def _wrapper(body: bytes | None) -> tuple[CpimMessage | None, str]:
+    if body is None:
+        return None, "no complete message"
+    try:
+        return CpimMessage.parse(body), "a CPIM wrapper"
+    except CodecError as exc:
+        return None, f"not a CPIM wrapper ({exc.detail})"
+
+
+@register("TS-7.2.1.2-on200-8c")
+def carries_wrapper_of(body: bytes | None, text: str) -> Judgement:
+    """The reassembled SEND body is a CPIM wrapper whose content is the message text."""
+    cpim, state = _wrapper(body)
+    ok = cpim is not None and cpim.body == text.encode()
+    if cpim is not None and not ok:
+        state = f"a CPIM wrapper holding {len(cpim.body)} other bytes"
+    return judged(ok, f"a CPIM wrapper holding the {len(text)}-character text", state)
+
+
+@register("TS-7.2.1.2-on200-7")
+def wrapper_addressed(body: bytes | None, user: str, target: str) -> Judgement:
+    """The CPIM wrapper sent over MSRP names the user as From and the recipient as To."""
+    cpim, state = _wrapper(body)
+    if cpim is None:
+        return judged(False, f"CPIM From <{user}>, To <{target}>", state)
+    try:
+        got_from, got_to = cpim.from_address(), cpim.to_addresses()
+    except CodecError as exc:
+        return judged(False, f"CPIM From <{user}>, To <{target}>", f"bad address: {exc.detail}")
+    ok = (
+        got_from is not None
+        and got_from.uri.lower() == user.lower()
+        and [a.uri.lower() for a in got_to] == [target.lower()]
+    )
+    return judged(
+        ok,
+        f"CPIM From <{user}>, To <{target}>",
+        f"CPIM From {cpim.header('From')}, To {cpim.header('To')}",
+    )
+
+
+@register("TS-7.2.2.2-msrp")
+def answered_every_send(sends: list, responses: list) -> Judgement:
+    """The SUT answered every SEND it received with an MSRP 200 (RFC 4975 section 7.2)."""
+    status = {r.transaction_id: r.status for r in responses if not r.is_request}
+    bad = [s.transaction_id for s in sends if status.get(s.transaction_id) != 200]
+    return judged(
+        bool(sends) and not bad,
+        "an MSRP 200 to each SEND",
+        f"{len(sends)} SENDs, {len(bad)} without a 200"
+        + (f" (first {bad[0]}: {status.get(bad[0])})" if bad else ""),
+    )
+
+
+@register("TS-8.3.2.1.1-send-2")
 def chunks_carry(sends: list, expected: bytes) -> Judgement:
     """The SENDs reassemble (Byte-Range, flags) into exactly the expected message."""
     body, state = reassemble(sends)
@@ -315,7 +397,7 @@ def chunks_carry(sends: list, expected: bytes) -> Judgement:
     return judged(ok, f"chunks reassembling to the {len(expected)}-byte message", actual)
 
 
-@register("TS-7.2.2.2-chunks", "TS-7.2.2.2-msrp")
+@register("TS-7.2.2.2-chunks")
 def receiver_reassembled(reported_text: str | None, expected_text: str) -> Judgement:
     """The receiving client put the chunks back together (read through the upper tester)."""
     ok = reported_text == expected_text

@@ -39,10 +39,13 @@ def _uri(text: str | None) -> str:
 
 
 def cpim_of(msg: SipMessage) -> CpimMessage | None:
-    """The CPIM wrapper of a MESSAGE body (also inside multipart/mixed), or None."""
+    """The CPIM wrapper of a MESSAGE body (also inside multipart/mixed), or None.
+
+    A single-part body is read as CPIM whatever its Content-Type says, so that a wrong type
+    is judged once (TS-7.2.1.1-15), not again by every check that reads the wrapper."""
     ctype = (msg.content_type or "").lower()
     body = msg.body
-    if ctype.startswith("message/cpim"):
+    if not ctype.startswith("multipart/"):
         try:
             return CpimMessage.parse(body)
         except CodecError:
@@ -282,15 +285,24 @@ def in_reply_to(msg: SipMessage, original: str) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-14", "TS-7.2.1.1-15", "TS-7.2.1.3-intro", passive=True)
+@register("TS-7.2.1.1-14", "TS-7.2.1.3-intro", passive=True)
 def body_is_cpim(msg: SipMessage) -> Judgement:
-    """The MESSAGE body is an RFC 3862 CPIM wrapper."""
+    """The MESSAGE body is an RFC 3862 CPIM wrapper that parses."""
     cpim = cpim_of(msg)
     return judged(
         cpim is not None,
-        "a message/cpim body that parses",
+        "a CPIM wrapper that parses",
         f"Content-Type {msg.content_type}, CPIM {'ok' if cpim else 'absent or unparseable'}",
         msg,
+    )
+
+
+@register("TS-7.2.1.1-15", passive=True)
+def typed_cpim(msg: SipMessage) -> Judgement:
+    """The MESSAGE's Content-Type is message/cpim (its body is the CPIM wrapper)."""
+    ctype = (msg.content_type or "").lower()
+    return judged(
+        ctype == "message/cpim", "Content-Type: message/cpim", f"Content-Type: {ctype}", msg
     )
 
 
