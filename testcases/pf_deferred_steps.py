@@ -179,7 +179,8 @@ class Handling:
     stim: object
     final: SipMessage | None
     bye_final: SipMessage | None = None
-    delivered: list[SipMessage] = field(default_factory=list)  # MESSAGEs to the device
+    delivered: list[SipMessage] = field(default_factory=list)  # MESSAGEs (INVITEs) to the device
+    large_bodies: list[bytes] = field(default_factory=list)  # what came over MSRP sessions
     interworked: list[SipMessage] = field(default_factory=list)  # MESSAGEs to the IWF
 
 
@@ -249,7 +250,7 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
     expected_iwf = sum(1 for _, a in actions or [] if a == "interwork")
 
     def wanted(m: SipMessage) -> bool:
-        if not (m.is_request and m.method == "MESSAGE"):
+        if not (m.is_request and m.method in ("MESSAGE", "INVITE")):
             return False
         return to_device(m) or to_user(m) or to_iwf(m)
 
@@ -258,7 +259,11 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
         if m is None:
             return False
         (out.interworked if to_iwf(m) else out.delivered).append(m)
-        await pf.respond(m, 200, "OK")
+        if m.method == "INVITE":  # large message mode: a session carrying the message
+            session = await answer_push(pf, m, 1)
+            out.large_bodies += session.bodies
+        else:
+            await pf.respond(m, 200, "OK")
         return True
 
     # The ones we asked for, each within the guard time; then anything extra (duplicates).
@@ -423,11 +428,19 @@ async def take_push(pf, expected: int) -> Push:
         )
 
     try:
-        out.invite = invite = await pf.core.wait(is_push, "a push INVITE from the PF")
+        invite = await pf.core.wait(is_push, "a push INVITE from the PF")
     except NoAnswer as exc:
         out.stopped = str(exc)
         return out
+    return await answer_push(pf, invite, expected, out)
+
+
+async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = None) -> Push:
+    """Play the device's side of a session the PF opened to deliver deferred messages."""
+    out = out or Push()
+    out.invite = invite
     out.device = dev = pf.core.device_for(invite.request_uri or "")
+    contact = dev.contact if dev is not None else f"sip:device@{pf.core.host}:{pf.core.port}"
     session = pf.msrp.session()
     session.remote_path = deferred.sdp_path(invite)
     answer = build_sdp(
@@ -441,7 +454,7 @@ async def take_push(pf, expected: int) -> Push:
         invite,
         200,
         "OK",
-        headers=[("Contact", f"<{dev.contact}>")],
+        headers=[("Contact", f"<{contact}>")],
         body=bytes(answer),
         content_type="application/sdp",
     )

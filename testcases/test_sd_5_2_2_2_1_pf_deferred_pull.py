@@ -16,8 +16,10 @@ from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
     FRANK,
     defer_many,
+    defer_one,
     deregister_all,
     handle,
+    ids_in,
     listed,
     purge,
     reader,
@@ -86,3 +88,31 @@ async def test_mixed_list_of_actions(pf, expect):
 async def test_no_list_handles_every_message(pf, expect):
     judgement = await _act(pf, lambda ids: None, 2)
     expect.judge("SD-5.2.2.2.1-remove", judgement)
+
+
+@pytest.mark.clause("SD-5.2.2.2.1-remove")
+async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
+    """A deferred message over 1300 bytes is delivered in a session (INVITE and MSRP), whole."""
+    await deregister_all(pf, FRANK)
+    await purge(pf, FRANK)
+    phone = await register(pf, FRANK, "frank-phone")
+    try:
+        d = await defer_one(pf, FRANK, "large " + "x" * 1400)
+        ids = ids_in(pf, d.notification)
+        done = await handle(pf, FRANK, phone, [(ids[0], "deliver")] if ids else [])
+        after = await listed(pf, FRANK)
+        await purge(pf, FRANK)
+    finally:
+        await deregister_all(pf, FRANK)
+    await pf.settle()
+    expect.judge(
+        "SD-5.2.2.2.1-remove",
+        deferred.handled_and_dropped(
+            ids or None, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
+        ),
+    )
+    invites = [m for m in done.delivered if m.method == "INVITE"]
+    expect.judge(
+        "SD-5.2.2.2.1-remove",
+        deferred.pushed_once_each(done.large_bodies, [d.body] if invites else []),
+    )

@@ -58,7 +58,7 @@ from .sipcore import (
 from .store import DeferredRow
 
 if TYPE_CHECKING:
-    from .pf import Binding, ParticipatingFunction
+    from .pf import ParticipatingFunction
 
 log = logging.getLogger("refsut.pf.deferred")
 
@@ -358,11 +358,16 @@ class DeferredHandling:
 
     async def _deliver(self, user: UserConfig, row: DeferredRow, instance: str | None) -> bool:
         req = self._original(row)
-        if req is None or req.method != "MESSAGE" or len(req.body) > PAGER_LIMIT:
-            log.info("deferred %s cannot be delivered in pager mode: kept", row.uri_id)
+        if req is None or req.method != "MESSAGE":
+            # A large message deferred after every device failed never reached the PF's
+            # MSRP side, so there is no content to deliver: it stays deferred.
+            log.info("deferred %s has no content to deliver: kept", row.uri_id)
             return False
+        target = self._target(user, instance)
+        if len(req.body) > PAGER_LIMIT:  # large message mode: a session with one message
+            return row.uid in await self._push_to(user, target, [row])
         accept = f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'
-        return await self._send_message(self._target(user, instance), req, accept)
+        return await self._send_message(target, req, accept)
 
     async def _interwork(self, user: UserConfig, row: DeferredRow) -> bool:
         req = self._original(row)
@@ -398,7 +403,8 @@ class DeferredHandling:
         rows = self.queue.pending(user.uri)
         targets = self.pf.selected_bindings(user)
         results = await asyncio.gather(
-            *(self._push_to(user, b, rows) for b in targets), return_exceptions=True
+            *(self._push_to(user, self.pf.gruu(user, b) or b.contact_uri, rows) for b in targets),
+            return_exceptions=True,
         )
         taken = set()
         for r in results:
@@ -410,7 +416,7 @@ class DeferredHandling:
             if row.uid in taken:
                 self.pf.store.set_deferred_status(row.uid, "done", "delivered")
 
-    def _push_invite(self, user: UserConfig, b: Binding, sdp: bytes) -> tuple[bytes, str]:
+    def _push_invite(self, user: UserConfig, target: str, sdp: bytes) -> tuple[bytes, str]:
         features = [f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"']
         if not self.on("pf.push-no-automata"):
             features.append("automata")
@@ -418,7 +424,7 @@ class DeferredHandling:
         identity = self.cfg.server_identity
         raw = build_request(
             "INVITE",
-            self.pf.gruu(user, b) or b.contact_uri,
+            target,
             via=self.pf.node.via(branch),
             from_=f"<{identity}>;tag={new_tag()}",
             to=f"<{user.uri}>",
@@ -438,8 +444,8 @@ class DeferredHandling:
         )
         return raw, branch
 
-    async def _push_to(self, user: UserConfig, b: Binding, rows: list[DeferredRow]) -> set[int]:
-        """One push session to one device; the uids it accepted."""
+    async def _push_to(self, user: UserConfig, target: str, rows: list[DeferredRow]) -> set[int]:
+        """One session to one device (its GRUU) carrying `rows`; the uids it accepted."""
         leg = self.pf.msrp.leg("deferred-push")
         try:
             offer = build_sdp(
@@ -450,7 +456,7 @@ class DeferredHandling:
                 direction="sendrecv" if self.on("pf.push-sendrecv") else "sendonly",
                 session_id=secrets.randbelow(2**31),
             )
-            raw, branch = self._push_invite(user, b, bytes(offer))
+            raw, branch = self._push_invite(user, target, bytes(offer))
             txn = await self.pf.node.invite(raw, branch, self.pf.leg_timeout)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.pf.leg_timeout
