@@ -105,6 +105,8 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
             "release": profile.client.release,
             "upper_tester": "127.0.0.1:0",
             "controlling_function": extra.get("controlling_function", "sip:adhoc@example.net"),
+            "deferred_management_uri": extra.get("deferred_management")
+            or (profile.pf.deferred.management if profile.pf and profile.pf.deferred else None),
         }
     return cfg
 
