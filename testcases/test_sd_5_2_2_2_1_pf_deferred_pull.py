@@ -18,6 +18,7 @@ from testcases.pf_deferred_steps import (
     defer_many,
     defer_one,
     deregister_all,
+    fetcher,
     handle,
     ids_in,
     listed,
@@ -116,3 +117,19 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
         "SD-5.2.2.2.1-remove",
         deferred.pushed_once_each(done.large_bodies, [d.body] if invites else []),
     )
+
+
+@pytest.mark.clause("TS-7.2.3.2.1-on488-pf")
+@pytest.mark.parametrize("asked", ["nothing-deferred", "already-deleted"])
+async def test_nothing_to_handle_gets_488_no_messages(pf, expect, asked):
+    """Handling INVITE that matches nothing still deferred: 488 with Warning 125."""
+    await deregister_all(pf, FRANK)
+    await purge(pf, FRANK)
+    actions = None
+    if asked == "already-deleted":
+        _, ids = await defer_many(pf, FRANK, 1)
+        await purge(pf, FRANK)
+        actions = [(i, "deliver") for i in ids]
+    done = await handle(pf, FRANK, fetcher(pf, FRANK), actions)
+    await pf.settle()
+    expect.judge("TS-7.2.3.2.1-on488-pf", deferred.no_messages_488(done.final))

@@ -42,6 +42,16 @@ _ENTRIES = [
         "sent MESSAGE asserts an address that is not the user's in P-Preferred-Identity",
     ),
     Fault(
+        "client.no-disposition-request",
+        "TS-7.2.1.3-3",
+        "the requested dispositions are dropped: no imdn.Disposition-Notification in the CPIM",
+    ),
+    Fault(
+        "client.large-foreign-identity",
+        "TS-7.2.1.2-4",
+        "a large-mode INVITE asserts an address that is not the user's in P-Preferred-Identity",
+    ),
+    Fault(
         "client.foreign-identity-in-200",
         "TS-7.2.2.1-3",
         "the 200 to a received MESSAGE asserts an address that is not the user's",
@@ -467,6 +477,11 @@ _ENTRIES = [
         "TS-7.2.2.2-bye-uid",
         "the Message-UID of the BYE ending a received session is not kept (null in /messages)",
     ),
+    Fault(
+        "client.recv-foreign-identity-in-200",
+        "TS-7.2.2.2-2b",
+        "the 200 to a large-mode INVITE asserts an address that is not the user's",
+    ),
     # ---- client, receiving (7.2.2.1, 7.2.2.3)
     Fault("client.no-server-header", "TS-7.2.2.1-2", "200 to a received MESSAGE has no Server"),
     Fault(
@@ -684,6 +699,21 @@ _ENTRIES = [
         "a 2xx from a second device is also passed back to the originator",
     ),
     Fault(
+        "pf.first-2xx-as-202",
+        "TS-8.3.2.1-first2xx",
+        "the first device 2xx is not passed back: the originator gets a 202 of the PF's own",
+    ),
+    Fault(
+        "pf.second-copy-to-first-device",
+        "TS-8.3.2.1-4b-2.i",
+        "the first selected device gets a second copy of the MESSAGE",
+    ),
+    Fault(
+        "pf.stored-answers-202",
+        "TS-8.3.2.1-4a.iii-200",
+        "a message stored on the user's behalf is answered 202 instead of 200",
+    ),
+    Fault(
         "pf.no-uid-in-200",
         "TS-8.5.1-send-4a.ii",
         "originating-side recording puts no Message-UID in the 200 to the originator",
@@ -721,6 +751,11 @@ _ENTRIES = [
             "TS-7.2.1.2-bye-2",
             "TS-7.2.1.2-bye-3",
         ),
+    ),
+    Fault(
+        "pf.deferred-488-no-warning",
+        "TS-7.2.3.2.1-on488-pf",
+        "a handling INVITE that matches nothing gets a bare 488, without Warning 125",
     ),
     Fault(
         "pf.large-stall-mid-relay",

@@ -232,7 +232,9 @@ class DeferredHandling:
         rl = body_part(req.header("Content-Type"), req.body, "application/resource-lists+xml")
         selection = self.queue.select(user.uri, rl)
         if not selection:
-            headers = [*self._server(), self.pf._warning("125 No messages")]
+            headers = [*self._server()]
+            if not self.on("pf.deferred-488-no-warning"):
+                headers.append(self.pf._warning("125 No messages"))
             await txn.reply(488, headers=headers)
             return
         device = None

@@ -23,6 +23,12 @@ def judged(
     return Judgement(bool(ok), expected, actual, None if msg is None else bytes(msg), note)
 
 
+def not_judged(expected: str, actual: str, msg: SipMessage | None = None, note=None) -> Judgement:
+    """A precondition of the check did not hold (e.g. no 403 whose Warning could be read):
+    the clause is inconclusive, neither passed nor failed."""
+    return Judgement(None, expected, actual, None if msg is None else bytes(msg), note)
+
+
 @dataclass(frozen=True)
 class Seen:
     """One captured SIP message and which side sent it."""

@@ -20,7 +20,7 @@ from cpmconf.codec.headers import AcceptContact, ContactFeatures
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _uri, release_judgement
+from cpmconf.verdict.checks.pager import _uri, oma_warning, release_judgement
 
 SYSTEM_MESSAGE_TAG = "+g.oma.cpm.system-message"
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
@@ -386,3 +386,12 @@ def expired_not_kept(expired: str, after: list[str] | None, deliveries: int) -> 
     return judged(
         not problems, "expired message gone, never delivered", "; ".join(problems) or "gone"
     )
+
+
+@register("TS-7.2.3.2.1-on488-pf")
+def no_messages_488(final: SipMessage | None) -> Judgement:
+    """A handling INVITE that names nothing still deferred gets 488 with Warning 125."""
+    if final is None or final.status != 488:
+        status = "no final response" if final is None else f"{final.status} {final.reason}"
+        return judged(False, '488 with Warning 399 "125 No messages"', status, final)
+    return oma_warning(final, 125, "No messages")

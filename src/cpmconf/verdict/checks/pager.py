@@ -21,7 +21,7 @@ from cpmconf.codec.headers import (
 )
 from cpmconf.codec.resource_lists import ResourceList
 from cpmconf.codec.sip import SipMessage
-from cpmconf.verdict.checks.base import Judgement, View, judged, register
+from cpmconf.verdict.checks.base import Judgement, View, judged, not_judged, register
 
 ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
@@ -475,8 +475,7 @@ def warning_122(final: SipMessage | None) -> Judgement:
     """The access-policy 403 carries Warning 122 Function not allowed."""
     if final is None or final.status != 403:
         status = "no final response" if final is None else f"{final.status} {final.reason}"
-        return judged(
-            None,
+        return not_judged(
             "a 403 whose Warning can be judged",
             status,
             final,

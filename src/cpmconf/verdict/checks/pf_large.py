@@ -14,7 +14,7 @@ from cpmconf.codec.errors import CodecError
 from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks import large, pager
-from cpmconf.verdict.checks.base import Judgement, Seen, judged, register
+from cpmconf.verdict.checks.base import Judgement, Seen, judged, not_judged, register
 
 # Shared checks, registered under the PF's clause ids.
 register("TS-8.3.2.1.1-6")(pager.delivered_to_selected)
@@ -43,8 +43,7 @@ def refused_403(final: SipMessage | None) -> Judgement:
 
 def _needs_403(final: SipMessage | None, what: str) -> Judgement | None:
     if final is None or final.status != 403:
-        return judged(
-            None,
+        return not_judged(
             f"a 403 whose {what} can be judged",
             _status(final),
             final,
