@@ -159,3 +159,11 @@ def test_unknown_switch_is_bad_usage():
         timeout=60,
     )
     assert proc.returncode == 3 and "no.such-switch" in proc.stderr
+
+
+def test_target_scope_compares_only_what_the_scoped_run_judged():
+    # The scoped run selected only the cases of TS-A: TS-B and TS-C were simply not run there.
+    run = RunResult("f", "/nowhere", 1, 1.0, {"TS-A": "fail", "TS-B": "not-tested"})
+    base = mutants.scoped(BASE, run, "TS-A")
+    assert base == {"TS-A": "pass"}
+    assert classify(Switch("f", "TS-A", soft=False), base, run).status == "killed"

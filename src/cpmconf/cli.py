@@ -204,7 +204,9 @@ def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
     """Whole-suite runs per fault switch and the kill matrix (see cpmconf.mutants)."""
     from cpmconf import mutants
 
-    return mutants.main(args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest)
+    return mutants.main(
+        args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest, args.scope
+    )
 
 
 def _cmd_judge(args: argparse.Namespace) -> int:
@@ -351,6 +353,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="OUT", help="also write the matrix here")
     p.add_argument("--report-dir", default=None, help="folder (default reports/mutants-<time>)")
     p.add_argument("--timeout", type=float, default=300.0, help="hard timeout of each run (s)")
+    p.add_argument(
+        "--scope",
+        choices=("full", "target"),
+        default="full",
+        help="full: the whole suite per switch (default); target: only the cases claiming the "
+        "switch's clause (faster; collateral only among the clauses those cases judge)",
+    )
     p.set_defaults(func=_cmd_mutants, passthrough=True)
 
     p = sub.add_parser(

@@ -14,6 +14,12 @@ the clause verdicts of the runs' `compliance.json` against the baseline's:
 - collateral: a clause that is neither the target nor declared in `also` changed verdict;
 - error: the run timed out, crashed, wrote no valid results, or a test ended `error`.
 
+With `scope="target"` (CLI `--scope target`) each switch run selects only the cases claiming its
+target clause (`--clause TARGET`, a prefix) and the baseline selects the union, so a run costs a
+few cases instead of the suite; collateral is then looked for only among the clauses those
+cases judge, and a switch whose clause no case claims is reported untested without a run.
+The full scope is the default and the only one that can see collateral anywhere.
+
 Classification (`classify`) is a pure function of verdict maps, so it can be tested without
 running anything. Exit codes: 0 every switch killed or untested, 1 a survivor, 2 collateral
 (and no survivor), 3 a harness error (a run or the baseline unusable, or bad usage).
@@ -273,13 +279,21 @@ def run_all(
     timeout: float = RUN_TIMEOUT,
     extra: list[str] | None = None,
     progress=None,
+    scope: str = "full",
 ) -> tuple[RunResult, dict[str, RunResult]]:
     """The baseline and one run per switch, `jobs` at a time; baseline first."""
     extra = list(extra or [])
+    targets = sorted({s.target for s in chosen})
+
+    def selection(name: str) -> list[str]:
+        if scope == "full":
+            return []
+        wanted = targets if name == BASELINE else [s.target for s in chosen if s.name == name]
+        return [a for t in wanted for a in ("--clause", t)]
 
     def one(name: str) -> RunResult:
         fault = None if name == BASELINE else name
-        result = run_one(name, fault, out / name, timeout, extra)
+        result = run_one(name, fault, out / name, timeout, [*selection(name), *extra])
         if progress is not None:
             progress(result)
         return result
@@ -312,6 +326,12 @@ def document(
     }
 
 
+def scoped(baseline: Mapping[str, str], run: RunResult, target: str) -> dict[str, str]:
+    """The baseline seen through a target-scoped run: only the clauses that run judged."""
+    judged = {cid for cid, v in (run.verdicts or {}).items() if v not in UNJUDGED} | {target}
+    return {cid: baseline.get(cid, "not-tested") for cid in judged}
+
+
 def main(
     faults: list[str],
     jobs: int,
@@ -319,6 +339,7 @@ def main(
     report_dir: str | None,
     timeout: float,
     extra: list[str],
+    scope: str = "full",
 ) -> int:
     """`cpmconf mutants`: run, print the kill matrix, write the JSON, return the exit code."""
     try:
@@ -330,23 +351,44 @@ def main(
     out = Path(report_dir) if report_dir else catalogue.REPO_ROOT / "reports" / f"mutants-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or default_jobs()
-    print(f"cpmconf mutants: baseline + {len(chosen)} switch run(s), {jobs} at a time, in {out}")
+    unclaimed: list[Switch] = []
+    if scope == "target":  # no case to select: untested without a run
+        claims = catalogue.claimed_clause_ids(
+            sorted((catalogue.REPO_ROOT / "testcases").glob("test_*.py"))
+        )
+        unclaimed = [s for s in chosen if s.target not in claims]
+        chosen = [s for s in chosen if s.target in claims]
+    print(
+        f"cpmconf mutants: baseline + {len(chosen)} switch run(s) (scope {scope}), "
+        f"{jobs} at a time, in {out}"
+    )
 
     def progress(r: RunResult) -> None:
         flag = "" if not r.errors else "  !! " + "; ".join(r.errors)
         print(f"  {r.name}: exit {r.returncode} in {r.elapsed:.1f} s{flag}", flush=True)
 
     started = time.monotonic()
-    baseline, runs = run_all(chosen, out, jobs, timeout, extra, progress)
+    baseline, runs = run_all(chosen, out, jobs, timeout, extra, progress, scope)
     elapsed = time.monotonic() - started
     problems = baseline_problems(baseline)
-    rows = [classify(s, baseline.verdicts or {}, runs[s.name]) for s in chosen]
+    base = baseline.verdicts or {}
+    rows = [
+        classify(s, base if scope == "full" else scoped(base, runs[s.name], s.target), runs[s.name])
+        for s in chosen
+    ]
+    for s in unclaimed:
+        runs[s.name] = RunResult(s.name, "", None, 0.0, {}, [], "not run: no case claims it")
+        rows.append(
+            Row(s.name, s.target, "untested", None, {}, [], [], f"no case claims {s.target}")
+        )
+    rows.sort(key=lambda r: r.fault)
     if problems:
         print("cpmconf: the baseline run is unusable: " + "; ".join(problems), file=sys.stderr)
     else:
         print(render(rows, baseline))
     print(f"cpmconf mutants: {len(chosen) + 1} run(s) in {elapsed:.1f} s")
     doc = document(rows, baseline, runs, jobs, elapsed)
+    doc["scope"] = scope
     for path in {out / "mutants.json", *([Path(json_out)] if json_out else [])}:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
