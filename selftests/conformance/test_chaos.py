@@ -70,6 +70,8 @@ def test_chaos_mode_ends_bounded_with_reasons_and_no_errors(runs, mode, record_p
     assert tests, run.describe()
     assert doc["run"]["chaos"]["mode"] == mode
     assert stats.get("from_sut", 0) > 0, "the proxy relayed nothing from the SUT"
+    acted = {"reset": "reset", "malformed": "msrp_injected"}.get(mode)
+    assert acted is None or stats.get(acted, 0) > 0, f"{mode}: the proxy never did it: {stats}"
     assert run.returncode in (0, 1), run.describe()
     assert slowest <= CASE_LIMIT, run.describe()
     assert run.elapsed < bound, f"{run.elapsed:.1f} s >= {bound:g} s\n" + run.describe()
