@@ -15,6 +15,8 @@ module then requires:
   clause yet), so coverage progress is visible and the set shrinks only by a deliberate edit.
 
 The baseline must pass every judged clause. `-k` narrows the runs to the selected switches.
+In the sections of `KILL_EVERY_CLAUSE_OF`, every clause a case claims is a switch's target or
+declared `also` clause, or is listed in `UNKILLABLE` with the reason no switch can kill it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,39 @@ SCOPE = os.environ.get("CPMCONF_MUTANTS_SCOPE", "target")
 # a case starts claiming its clause (the test below then says so); never add one silently.
 NOT_YET_TESTED: frozenset[str] = frozenset()
 ALL = sorted(REGISTRY)
+
+# Sections whose claimed clauses must each be killed: as the target of a switch, or as a
+# declared `also` clause of one (an umbrella step judged on the same behaviour as its
+# sub-steps), or else be listed below with the reason no switch can kill it alone.
+KILL_EVERY_CLAUSE_OF = (
+    "TS-7.2.1.1-",
+    "TS-7.2.1.2-",
+    "TS-7.2.1.3-",
+    "TS-7.2.2.1-",
+    "TS-7.2.2.2-",
+    "TS-7.2.2.3-",
+    "TS-8.3.2.1-",
+    "TS-8.5.1-",
+)
+_THROUGH_THE_CORE = (
+    "the test system is the SUT's only SIP peer: its outbound proxy, and the address the "
+    "devices register as their contact. A message that did not go through the core reaches "
+    "nothing the suite observes, so a switch could only suppress it, and every case waits "
+    "for that message as its precondition (inconclusive everywhere, not a kill). The check "
+    "reads the capture and fails when nothing arrived."
+)
+UNKILLABLE: dict[str, str] = {
+    "TS-7.2.2.2-2": (
+        "the client's 200 to the INVITE is the precondition of every large-mode receiving case: "
+        "a switch refusing it leaves the SDP answer, MSRP, BYE and deferred-receive cases "
+        "inconclusive (not a kill of one clause)"
+    ),
+    "TS-7.2.1.1-16": _THROUGH_THE_CORE,
+    "TS-7.2.1.2-18": _THROUGH_THE_CORE,
+    "TS-7.2.2.1-5": _THROUGH_THE_CORE,
+    "TS-7.2.2.2-3": _THROUGH_THE_CORE,
+    "TS-8.3.2.1-4b-2.iii": _THROUGH_THE_CORE,
+}
 
 
 def _selected(session: pytest.Session) -> list[str]:
@@ -151,6 +186,15 @@ def test_unclaimed_faults_are_the_known_ones():
         f"({', '.join(REGISTRY[n].clause for n in newly_unclaimed)}): a case lost its claim, "
         "or a new switch has no case yet"
     )
+
+
+def test_every_claimed_clause_is_killed_or_has_a_reason():
+    killed = {f.clause for f in REGISTRY.values()} | {c for f in REGISTRY.values() for c in f.also}
+    in_scope = {c for c in CLAIMS if c.startswith(KILL_EVERY_CLAUSE_OF)}
+    missing = sorted(in_scope - killed - set(UNKILLABLE))
+    assert not missing, f"claimed clauses with no switch and no reason in UNKILLABLE: {missing}"
+    stale = sorted(c for c in UNKILLABLE if c in killed or c not in CLAIMS)
+    assert not stale, f"UNKILLABLE entries that a switch kills or no case claims: {stale}"
 
 
 def test_every_fault_names_a_catalogue_clause():

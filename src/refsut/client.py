@@ -371,6 +371,8 @@ class CpmClient:
         if replied is not None and not pager_fault("client.no-in-reply-to"):
             in_reply_to = replied.contribution_id
 
+        if pager_fault("client.no-disposition-request"):
+            disposition = []  # the user's wish to track the message is dropped
         wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=True))
         self._last_contribution = contribution_id
         self._last_conversation = conversation_id

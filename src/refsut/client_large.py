@@ -55,6 +55,7 @@ ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS"
 SESSION_EXPIRES = "1800;refresher=uac"
+FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity fault switches
 SEND_BOUND = 4.5  # /send answers within the upper tester's 5 s; the session may go on
 STALL_BOUND = 30.0  # how long the stall fault keeps a transfer silent
 IDLE_BOUND = 30.0  # a received session with no MSRP traffic and no BYE is dropped after this
@@ -135,6 +136,11 @@ class LargeMode:
     def on(self, fault: str) -> bool:
         return self.client.faults.on(fault)
 
+    def _identity(self, fault: str) -> str:
+        """The address asserted under the MAYs of 7.2.1.2 step 4 and 7.2.2.2 step 2b: the
+        user's own, or with ``fault`` on one that is not the user's."""
+        return FOREIGN_IDENTITY if self.on(fault) else self.cfg.user
+
     def contact(self) -> str:
         node = self.client.node
         user_part = self.cfg.user.split(":", 1)[1].split("@", 1)[0]
@@ -163,7 +169,7 @@ class LargeMode:
             ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
             ("Contact", contact),
             ("P-Preferred-Service", service),
-            ("P-Preferred-Identity", f"<{self.cfg.user}>"),  # the MAY of 7.2.1.2 step 4
+            ("P-Preferred-Identity", f"<{self._identity('client.large-foreign-identity')}>"),
         ]
         if not self.on("client.large-no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))
@@ -476,13 +482,12 @@ class LargeMode:
             headers.append(("Server", self.cfg.release))
         headers += [
             ("Contact", self.contact()),
-            ("P-Preferred-Identity", f"<{self.cfg.user}>"),  # the MAY of 7.2.2.2 step 2b
+            ("P-Preferred-Identity", f"<{self._identity('client.recv-foreign-identity-in-200')}>"),
             ("Allow", ALLOW),
             *session_expires_answer(req),
             ("Content-Type", "application/sdp"),
         ]
-        status = 603 if self.on("client.recv-decline-invite") else 200
-        await txn.respond(build_response(req, status, headers=headers, body=body, to_tag=to_tag))
+        await txn.respond(build_response(req, 200, headers=headers, body=body, to_tag=to_tag))
         # No ACK at all: give the session up after the idle bound.
         client.node._later(IDLE_BOUND, self._expire, req.call_id, session)
 

@@ -304,7 +304,8 @@ class ParticipatingFunction:
             await self._deliver(txn, user)
         elif pref == "store":
             uid = self.store.add(user.uri, req.raw, req.call_id, "stored")
-            await txn.reply(200, headers=self._uid_for_originator(uid) + self._server())
+            status = 202 if self.faults.on("pf.stored-answers-202") else 200
+            await txn.reply(status, headers=self._uid_for_originator(uid) + self._server())
         elif pref == "defer":
             await self.deferred.defer_pager(txn, user)
         else:  # interwork: queued for the hand-over to the ISF (not implemented yet)
@@ -445,6 +446,9 @@ class ParticipatingFunction:
         for b in targets:
             raw, branch = self._device_copy(req, user, b, uid)
             legs.append(self.node.spawn(self.node.request(raw, branch, self.leg_timeout)))
+        if self.faults.on("pf.second-copy-to-first-device"):
+            raw, branch = self._device_copy(req, user, targets[0], uid)
+            legs.append(self.node.spawn(self.node.request(raw, branch, self.leg_timeout)))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.leg_timeout
         pending = set(legs)
@@ -463,7 +467,12 @@ class ParticipatingFunction:
                 if resp is None:
                     continue
                 if 200 <= resp.status < 300:
-                    if not answered or self.faults.on("pf.forward-second-2xx"):
+                    if not answered and self.faults.on("pf.first-2xx-as-202"):
+                        # the device's 2xx is not passed back: the PF answers 202 of its own
+                        headers = self._uid_for_originator(uid) + self._server()
+                        await txn.reply(202, headers=headers)
+                        answered = True
+                    elif not answered or self.faults.on("pf.forward-second-2xx"):
                         await txn.respond(self._ok_to_originator(req, resp, uid, to_tag))
                         answered = True
                     # else: later finals are absorbed (TS 8.3.2.1, "other")
