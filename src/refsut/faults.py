@@ -332,6 +332,8 @@ _ENTRIES = [
         "client.large-reply-ignores-reply-to",
         "TS-7.2.1.2-9b",
         "a large-mode reply goes to the originator even when the replied message had Reply-To",
+        # A group reply lists that same wrongly chosen party instead of the Reply-To.
+        also=("TS-7.2.1.2-10c",),
     ),
     Fault(
         "client.large-reply-to-own-address",
