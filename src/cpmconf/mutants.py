@@ -131,7 +131,8 @@ def classify(switch: Switch, baseline: Mapping[str, str], run: RunResult) -> Row
     after = run.verdicts.get(switch.target)
     allowed = {switch.target, *switch.also}
     collateral = [cid for cid in changed if cid not in allowed]
-    stale = [cid for cid in switch.also if cid not in changed]
+    # A declared clause the run never judged (outside a target-scoped run) cannot be stale.
+    stale = [cid for cid in switch.also if cid not in changed and cid in baseline]
     row = Row(switch.name, switch.target, "", after, changed, collateral, stale)
     if before is None or before in UNJUDGED or before == "not-applicable":
         row.status = "untested"
