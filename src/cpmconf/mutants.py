@@ -155,7 +155,8 @@ def baseline_problems(run: RunResult) -> list[str]:
     """Why the baseline cannot serve as the reference (empty when it can)."""
     if run.verdicts is None or run.errors:
         return run.errors or ["the baseline run left no results"]
-    bad = sorted(cid for cid, v in run.verdicts.items() if v not in ("pass", *UNJUDGED))
+    ok = ("pass", "not-applicable", *UNJUDGED)  # not-applicable: the ICS says so
+    bad = sorted(cid for cid, v in run.verdicts.items() if v not in ok)
     if bad:
         return [
             "without faults the reference SUT must pass every judged clause; it did not: "
