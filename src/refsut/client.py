@@ -373,7 +373,8 @@ class CpmClient:
 
         if pager_fault("client.no-disposition-request"):
             disposition = []  # the user's wish to track the message is dropped
-        wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=True))
+        # The CPIM switches of 7.2.1.3 act on pager mode; large mode has its own (on200-7).
+        wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=not large))
         self._last_contribution = contribution_id
         self._last_conversation = conversation_id
         record = Record(
@@ -464,7 +465,7 @@ class CpmClient:
             own = fault("client.reply-to-own-address") or fault("client.large-reply-to-own-address")
             if not replied.reply_to and single and own:
                 reply_target = replied.to
-            ignore = fault("client.reply-ignores-reply-to") or fault(
+            ignore = (single and fault("client.reply-ignores-reply-to")) or fault(
                 "client.large-reply-ignores-reply-to"
             )
             if replied.reply_to and not ignore:
@@ -515,7 +516,7 @@ class CpmClient:
                     cpim_to = factory
         elif "to" in args:
             request_uri = cpim_to = _sip_uri_arg(args["to"], "to")  # typed by the user
-            if fault("client.new-message-to-own-address"):
+            if fault("client.new-message-to-own-address") or fault("client.large-to-own-address"):
                 request_uri = self.cfg.user
         elif reply_target is not None:
             request_uri = cpim_to = reply_target

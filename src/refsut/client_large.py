@@ -227,8 +227,11 @@ class LargeMode:
     ) -> None:
         """Run one large-mode send; returns when it ended or after :data:`SEND_BOUND`."""
         client = self.client
-        if self.on("client.large-to-own-address") and targets is None:
-            request_uri = self.cfg.user
+        if self.on("client.large-cpim-wrong-from"):
+            who = f"From: <{self.cfg.user}>".encode()
+            wrapper = wrapper.replace(who, f"From: <sip:someone-else@{self.cfg.domain}>".encode())
+        if self.on("client.large-send-bare-text"):
+            wrapper = CpimMessage.parse(wrapper).body  # the content without its CPIM wrapper
         leg = client.msrp.leg(f"send-{record.id}")
         offer = self._offer(leg, len(wrapper), wrapped)
         headers = list(headers)
@@ -336,11 +339,6 @@ class LargeMode:
             problem = self._problem(leg, await leg.transact(bind, client.msrp_timeout))
             if problem is not None:
                 return problem
-        if self.on("client.large-cpim-wrong-from"):
-            who = f"From: <{self.cfg.user}>".encode()
-            wrapper = wrapper.replace(who, f"From: <sip:someone-else@{self.cfg.domain}>".encode())
-        if self.on("client.large-send-bare-text"):
-            wrapper = CpimMessage.parse(wrapper).body  # the content without its CPIM wrapper
         typed = "text/plain" if self.on("client.large-send-typed-text") else "message/cpim"
         sends = list(
             chunk(
