@@ -62,7 +62,8 @@ async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
     # An earlier large message, so that a reused Conversation-ID or Contribution-ID shows.
     earlier = await client_sends_large(client, large_text(), to=BOB, allow_message=True)
     before = earlier["invite"] or earlier["message"]
-    r = await client_sends_large(client, large_text(), to=BOB, allow_message=True)
+    # 1250 bytes of text: only its CPIM wrapper is over the limit (D-pager-threshold).
+    r = await client_sends_large(client, "x" * 1250, to=BOB, allow_message=True)
     view, inv = r["view"], r["invite"]
     invites = view.requests("INVITE", from_sut=True)
     messages = view.requests("MESSAGE", from_sut=True, where=lambda m: not pager.is_imdn(m))

@@ -336,7 +336,9 @@ class CpmClient:
         plain = self._addressing(args, replied, faulty=False)
         probe = self._wrapper(plain, text, content_type, disposition, faulty=False)
         size = len(bytes(probe))
-        large = size > PAGER_LIMIT and not self.faults.on("client.pager-over-1300")
+        if self.faults.on("client.pager-over-1300"):
+            size = len(text.encode("utf-8"))  # the limit applied to the text, not the wrapper
+        large = size > PAGER_LIMIT
         if size == PAGER_LIMIT and self.faults.on("client.large-at-1300"):
             large = True  # the limit taken as exclusive
         if cancel and not large:
