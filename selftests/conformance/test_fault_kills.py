@@ -56,6 +56,7 @@ KILL_EVERY_CLAUSE_OF = (
     "TS-7.2.2.2-",
     "TS-7.2.2.3-",
     "TS-8.3.2.1-",
+    "TS-8.3.2.1.1-",
     "TS-8.5.1-",
 )
 _THROUGH_THE_CORE = (
@@ -76,6 +77,8 @@ UNKILLABLE: dict[str, str] = {
     "TS-7.2.2.1-5": _THROUGH_THE_CORE,
     "TS-7.2.2.2-3": _THROUGH_THE_CORE,
     "TS-8.3.2.1-4b-2.iii": _THROUGH_THE_CORE,
+    "TS-8.3.2.1.1-6.iii": _THROUGH_THE_CORE,
+    "TS-8.3.2.1.1-first200-6": _THROUGH_THE_CORE,
 }
 
 

@@ -179,11 +179,17 @@ class LargeDelivery:
         """TS 8.3.2.1.1 steps 1-3; raises :class:`Refusal`."""
         pf = self.pf
         who = originator(req)
-        if who is not None and uri_key(who) in {uri_key(b) for b in user.blocked}:
+        blocked = {uri_key(b) for b in user.blocked}
+        if who is not None and uri_key(who) in blocked and not self.on("pf.large-ignore-block"):
             log.info("INVITE from blocked %s to %s refused", who, user.uri)
-            raise Refusal(403, [pf._warning("122 Function not allowed")])
+            warning = (
+                []
+                if self.on("pf.large-block-403-no-warning")
+                else [pf._warning("122 Function not allowed")]
+            )
+            raise Refusal(403, warning)
         minimum = self.cfg.min_client_release
-        if minimum is not None:
+        if minimum is not None and not self.on("pf.large-ignore-min-release"):
             release = None
             try:
                 release = ReleaseVersion.parse(req.header("User-Agent") or "").cpm_release()
@@ -193,10 +199,12 @@ class LargeDelivery:
                 log.info("INVITE from client release %s (< %s) refused", release, minimum)
                 raise Refusal(
                     403,
-                    [("Error-Info", f"<http://{self.cfg.domain}/cpm/upgrade>")],
+                    []
+                    if self.on("pf.large-403-no-error-info")
+                    else [("Error-Info", f"<http://{self.cfg.domain}/cpm/upgrade>")],
                     "Forbidden (client release not supported)",
                 )
-        if not self.cfg.allow_anonymity:
+        if not self.cfg.allow_anonymity and not self.on("pf.large-allow-anonymous"):
             anonymous = False
             for value in req.header_values("Privacy"):
                 try:
@@ -205,7 +213,12 @@ class LargeDelivery:
                     pass
             if anonymous:
                 log.info("anonymous INVITE to %s refused", user.uri)
-                raise Refusal(403, [pf._warning("122 Function not allowed")])
+                warning = (
+                    []
+                    if self.on("pf.large-anonymous-403-no-warning")
+                    else [pf._warning("122 Function not allowed")]
+                )
+                raise Refusal(403, warning)
 
     async def invite(self, txn: ServerTransaction) -> None:
         req = txn.request
@@ -273,7 +286,8 @@ class LargeDelivery:
             build_response(req, status, reason or None, self._server(), to_tag=to_tag)
         )
         if user.preference in ("deliver", "defer"):
-            await self.pf.deferred.defer_large(user, req)  # queued and notified (8.3.2.4.x)
+            if not self.on("pf.large-allfail-not-deferred"):
+                await self.pf.deferred.defer_large(user, req)  # queued and notified (8.3.2.4.x)
 
     def _offer(self, session: Session) -> bytes:
         offer = session.offer
@@ -292,15 +306,27 @@ class LargeDelivery:
             )
         )
 
+    @staticmethod
+    def _sender_tag(req: SipMessage) -> str:
+        for param in (req.header("From") or "").split(";")[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.lower() == "tag":
+                return value
+        return new_tag()
+
     def _device_invite(self, session: Session, leg: DeviceLeg, sdp: bytes) -> tuple[bytes, str]:
         req = session.request
         gruu = self.pf.gruu(session.user, leg.binding)
         target = gruu or leg.binding.contact_uri
+        if self.on("pf.large-invite-contact-not-gruu"):
+            target = leg.binding.contact_uri
         skip = set()
         if any(
             p.strip().lower() == "id" for v in req.header_values("Privacy") for p in v.split(";")
         ):
             skip.add("p-asserted-identity")  # RFC 3325: a hidden identity stays hidden
+        if self.on("pf.large-drop-session-expires"):
+            skip.add("session-expires")
         headers = [
             (n, v) for n, v in headers_named(req, COPIED_TO_DEVICE) if canonical_name(n) not in skip
         ]
@@ -310,11 +336,12 @@ class LargeDelivery:
         ]
         branch = new_branch()
         sender = header_uri(req, "From") or "sip:anonymous@anonymous.invalid"
+        from_tag = self._sender_tag(req) if self.on("pf.large-reuse-from-tag") else new_tag()
         raw = build_sip_request(
             "INVITE",
             target,
             via=self.pf.node.via(branch),
-            from_=f"<{sender}>;tag={new_tag()}",
+            from_=f"<{sender}>;tag={from_tag}",
             to=f"<{session.user.uri}>",
             call_id=new_call_id(self.pf.node.address[0]),
             cseq=1,
@@ -328,6 +355,8 @@ class LargeDelivery:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + pf.leg_timeout
         sdp = self._offer(session)
+        if self.on("pf.large-first-device-only"):
+            bindings = bindings[:1]
         for b in bindings:
             leg = DeviceLeg(b)
             raw, branch = self._device_invite(session, leg, sdp)
@@ -422,10 +451,10 @@ class LargeDelivery:
             host=session.orig_leg.uri.host,
             path=path,
             port=session.orig_leg.uri.port,
-            accept_types="message/cpim",
+            accept_types="text/plain" if self.on("pf.large-answer-text-plain") else "message/cpim",
             accept_wrapped_types=media.accept_wrapped_types() or ["*"],
             setup="active" if self.on("pf.large-setup-active") else "passive",
-            direction="recvonly",
+            direction="sendrecv" if self.on("pf.large-answer-sendrecv") else "recvonly",
             session_id=secrets.randbelow(2**31),
         )
         headers = []
@@ -435,10 +464,12 @@ class LargeDelivery:
                 headers.append((name, value))
         if not self.on("pf.large-no-server"):
             headers += self._server()
+        if not self.on("pf.large-no-allow"):
+            headers.append(("Allow", self.pf.allow))
+        contact = chosen.final.header("Contact") if self.on("pf.large-device-contact") else None
         headers += [
-            ("Allow", self.pf.allow),
-            ("Contact", self.contact()),
-            *session_expires_answer(req),
+            ("Contact", contact or self.contact()),
+            *([] if self.on("pf.large-drop-session-expires") else session_expires_answer(req)),
             ("Content-Type", "application/sdp"),
         ]
         if self.cfg.recording:
@@ -446,9 +477,16 @@ class LargeDelivery:
         session.dialog = Dialog.as_uas(req, session.to_tag)
         session.relay = self.pf.node.spawn(self._relay(session), name="pf-relay")
         self.pf.node.spawn(self._device_side(session, media), name="pf-device-msrp")
+        body = bytes(answer)
+        if self.on("pf.large-answer-not-msrp"):
+            body = body.replace(b"TCP/MSRP", b"TCP/BFCP")  # no MSRP media line any more
         await session.txn.respond(
-            build_response(req, 200, headers=headers, body=bytes(answer), to_tag=session.to_tag)
+            build_response(req, 200, headers=headers, body=body, to_tag=session.to_tag)
         )
+        if self.on("pf.large-second-200"):
+            # A second 200 on another early dialog, as if a second device were passed through.
+            extra = build_response(req, 200, headers=headers, body=body, to_tag=new_tag())
+            await self.pf.node.send_raw(extra, session.txn.remote, session.txn.transport)
         self.pf.node.spawn(self._await_ack(session), name="pf-await-ack")
 
     async def _await_ack(self, session: Session) -> None:
@@ -462,6 +500,8 @@ class LargeDelivery:
             await chosen.txn.ack_2xx(chosen.dialog)
             await self._teardown(session)
             return
+        if self.on("pf.large-no-ack-to-device"):
+            return  # the device leg is never acknowledged
         await chosen.txn.ack_2xx(chosen.dialog)
 
     def ack(self, msg: SipMessage) -> None:
