@@ -68,6 +68,10 @@ class CaptureWindow:
         """Only the records that parsed as MSRP."""
         return [r for r in self.records() if r.message is not None and r.protocol == "MSRP"]
 
+    def missing(self, expected: Iterable[bytes]) -> list[bytes]:
+        """Which of `expected` (raw messages) the capture does not hold now."""
+        return self._missing(expected)
+
     def _missing(self, expected: Iterable[bytes]) -> list[bytes]:
         seen = collections.Counter(r.raw for r in self.records())
         missing = []
