@@ -657,6 +657,19 @@ class CpmClient:
         status = 202 if self.faults.on("client.message-answer-202") else 200
         await txn.reply(status, headers=headers)
 
+        self._received(req, cpim, content_type, text_bytes, uid)
+
+    def _received(
+        self,
+        req: SipMessage,
+        cpim: CpimMessage | None,
+        content_type: str | None,
+        text_bytes: bytes,
+        uid: int | None,
+        mode: str = "pager",
+    ) -> Record:
+        """Keep a received message (pager or large mode) for /messages and, as TS 7.2.2.3
+        asks, send the delivery IMDN its sender requested."""
         record = self._keep(
             Record(
                 id=self._next_id(),
@@ -671,6 +684,7 @@ class CpmClient:
                 content_type=content_type,
                 text=text_bytes.decode("utf-8", errors="replace"),
                 message_uid=uid,
+                mode=mode,
                 status=200,
                 originator=originator(req),
             )
@@ -682,6 +696,7 @@ class CpmClient:
             and not self.faults.on("client.no-delivery-imdn")
         ):
             self.node.spawn(self._send_delivery_imdn(record, cpim), name="client-imdn")
+        return record
 
     async def _send_delivery_imdn(self, original: Record, cpim: CpimMessage) -> None:
         """TS 7.2.2.3 step 3 / RFC 5438: tell the sender the message was delivered."""

@@ -153,15 +153,11 @@ class DeferredHandling:
         target = self._target("client.subscribe-wrong-request-uri")
         event = "deferred" if self.on("client.subscribe-wrong-event") else EVENT_PACKAGE
         expires = "3600" if self.on("client.subscribe-expires-nonzero") else "0"
-        branch = new_branch()
-        raw = build_request(
+        raw, branch = client.node.new_request(
             "SUBSCRIBE",
             target,
-            via=client.node.via(branch),
             from_=f"<{self.cfg.user}>;tag={new_tag()}",
             to=f"<{target}>",
-            call_id=new_call_id(client.node.address[0]),
-            cseq=1,
             headers=[
                 ("Contact", self._contact("client.subscribe-contact-no-icsi")),
                 *self._service_headers(

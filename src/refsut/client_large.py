@@ -34,11 +34,9 @@ from .sipcore import (
     Dialog,
     ServerTransaction,
     build_response,
-    header_uri,
     headers_named,
     new_branch,
     new_tag,
-    originator,
 )
 from .sipcore import (
     build_request as build_sip_request,
@@ -602,33 +600,9 @@ class LargeMode:
             content_type, text_bytes = cpim.content_type, cpim.body
         except CodecError as exc:
             log.info("received large message is not a whole CPIM message: %s", exc)
-        record = client._keep(
-            Record(
-                id=client._next_id(),
-                direction="received",
-                call_id=req.call_id,
-                from_=header_uri(req, "From"),
-                to=header_uri(req, "To"),
-                conversation_id=req.header("Conversation-ID"),
-                contribution_id=req.header("Contribution-ID"),
-                in_reply_to=req.header("InReplyTo-Contribution-ID"),
-                reply_to=header_uri(req, "Reply-To"),
-                content_type=content_type,
-                text=text_bytes.decode("utf-8", errors="replace"),
-                message_uid=session.uid,
-                mode="large",
-                status=200,
-                originator=originator(req),
-            )
+        session.record = client._received(
+            req, cpim, content_type, text_bytes, session.uid, mode="large"
         )
-        session.record = record
-        if (
-            cpim is not None
-            and content_type != "message/imdn+xml"
-            and "positive-delivery" in cpim.disposition_notification()
-            and not self.on("client.no-delivery-imdn")
-        ):
-            client.node.spawn(client._send_delivery_imdn(record, cpim), name="client-imdn")
 
     async def bye(self, txn: ServerTransaction) -> bool:
         """A BYE for a large-mode session; False when it belongs to none."""

@@ -35,11 +35,8 @@ from .pf_registration import RegEventSubscriber, embedded_register
 from .sipcore import (
     ServerTransaction,
     SipNode,
-    build_request,
     build_response,
     headers_named,
-    new_branch,
-    new_call_id,
     new_tag,
     originator,
     uri_key,
@@ -403,7 +400,6 @@ class ParticipatingFunction:
         target = gruu
         if gruu is None or self.faults.on("pf.request-uri-not-gruu"):
             target = b.contact_uri
-        branch = new_branch()
         # RFC 3325: an identity the originator asked to hide does not go out to the device.
         skip = {"from", "to"}
         if any(
@@ -419,14 +415,11 @@ class ParticipatingFunction:
             and not self.faults.on("pf.no-uid-in-forwarded-message")
         ):
             headers.append(("Message-UID", str(uid)))
-        raw = build_request(
+        raw, branch = self.node.new_request(
             "MESSAGE",
             target,
-            via=self.node.via(branch),
             from_=req.header("From") or "",
             to=req.header("To") or "",
-            call_id=new_call_id(self.node.address[0]),
-            cseq=1,
             headers=headers,
             body=req.body,
         )

@@ -46,11 +46,8 @@ from .sipcore import (
     TIMER_J,
     Dialog,
     ServerTransaction,
-    build_request,
     build_response,
     headers_named,
-    new_branch,
-    new_call_id,
     new_tag,
     originator,
     uri_key,
@@ -164,15 +161,11 @@ class DeferredHandling:
             ("Content-Type", LIST_TYPE),
         ]
         body = bytes(self.queue.listing(user.uri, rows))
-        branch = new_branch()
-        raw = build_request(
+        raw, branch = self.pf.node.new_request(
             "MESSAGE",
             target,
-            via=self.pf.node.via(branch),
             from_=f"<{identity}>;tag={new_tag()}",
             to=f"<{user.uri}>",
-            call_id=new_call_id(self.pf.node.address[0]),
-            cseq=1,
             headers=headers,
             body=body,
         )
@@ -343,15 +336,11 @@ class DeferredHandling:
         if accept_contact:
             headers.append(("Accept-Contact", accept_contact))
         headers.append(("User-Agent", self.cfg.release))
-        branch = new_branch()
-        raw = build_request(
+        raw, branch = self.pf.node.new_request(
             "MESSAGE",
             target,
-            via=self.pf.node.via(branch),
             from_=req.header("From") or "",
             to=req.header("To") or "",
-            call_id=new_call_id(self.pf.node.address[0]),
-            cseq=1,
             headers=headers,
             body=req.body,
         )
@@ -422,16 +411,12 @@ class DeferredHandling:
         features = [f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"']
         if not self.on("pf.push-no-automata"):
             features.append("automata")
-        branch = new_branch()
         identity = self.cfg.server_identity
-        raw = build_request(
+        raw, branch = self.pf.node.new_request(
             "INVITE",
             target,
-            via=self.pf.node.via(branch),
             from_=f"<{identity}>;tag={new_tag()}",
             to=f"<{user.uri}>",
-            call_id=new_call_id(self.pf.node.address[0]),
-            cseq=1,
             headers=[
                 ("P-Asserted-Identity", f"<{identity}>"),
                 ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'),

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, Privacy, ReleaseVersion
+from cpmconf.codec.headers import AcceptContact, NameAddr, Privacy, ReleaseVersion
 from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, build_request, new_ident
 from cpmconf.codec.sdp import MediaDescription, build_sdp
 from cpmconf.codec.sip import SipMessage, canonical_name
@@ -40,14 +40,9 @@ from .sipcore import (
     build_response,
     header_uri,
     headers_named,
-    new_branch,
-    new_call_id,
     new_tag,
     originator,
     uri_key,
-)
-from .sipcore import (
-    build_request as build_sip_request,
 )
 
 if TYPE_CHECKING:
@@ -308,11 +303,10 @@ class LargeDelivery:
 
     @staticmethod
     def _sender_tag(req: SipMessage) -> str:
-        for param in (req.header("From") or "").split(";")[1:]:
-            name, _, value = param.strip().partition("=")
-            if name.lower() == "tag":
-                return value
-        return new_tag()
+        try:
+            return NameAddr.parse(req.header("From") or "").tag or new_tag()
+        except CodecError:
+            return new_tag()
 
     def _device_invite(self, session: Session, leg: DeviceLeg, sdp: bytes) -> tuple[bytes, str]:
         req = session.request
@@ -334,17 +328,13 @@ class LargeDelivery:
             ("Contact", self.contact()),
             ("Content-Type", "application/sdp"),
         ]
-        branch = new_branch()
         sender = header_uri(req, "From") or "sip:anonymous@anonymous.invalid"
         from_tag = self._sender_tag(req) if self.on("pf.large-reuse-from-tag") else new_tag()
-        raw = build_sip_request(
+        raw, branch = self.pf.node.new_request(
             "INVITE",
             target,
-            via=self.pf.node.via(branch),
             from_=f"<{sender}>;tag={from_tag}",
             to=f"<{session.user.uri}>",
-            call_id=new_call_id(self.pf.node.address[0]),
-            cseq=1,
             headers=headers,
             body=sdp,
         )

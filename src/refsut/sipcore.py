@@ -561,6 +561,32 @@ class SipNode:
     def via(self, branch: str) -> str:
         return f"SIP/2.0/{self.transport.upper()} {self.hostport};branch={branch};rport"
 
+    def new_request(
+        self,
+        method: str,
+        target: str,
+        *,
+        from_: str,
+        to: str,
+        headers: list[tuple[str, str]] = (),
+        body: bytes = b"",
+    ) -> tuple[bytes, str]:
+        """A request outside any dialog: fresh branch and Call-ID, CSeq 1. Returns (raw,
+        branch) for :meth:`request` or :meth:`invite`."""
+        branch = new_branch()
+        raw = build_request(
+            method,
+            target,
+            via=self.via(branch),
+            from_=from_,
+            to=to,
+            call_id=new_call_id(self.address[0]),
+            cseq=1,
+            headers=list(headers),
+            body=body,
+        )
+        return raw, branch
+
     def spawn(self, coro: Awaitable, name: str | None = None) -> asyncio.Task:
         """Run a background task owned by this node (cancelled on close)."""
         task = asyncio.ensure_future(coro)
