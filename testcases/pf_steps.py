@@ -66,25 +66,33 @@ def device_invite_of(pf, contribution_id: str):
     return match
 
 
-async def refused(pf, stim) -> tuple[SipMessage | None, object]:
-    """Send an INVITE the PF should refuse; devices turn down any leg it forks anyway."""
-    cid = stim.message.header("Contribution-ID")
+@contextlib.asynccontextmanager
+async def declining_legs(pf, contribution_id: str):
+    """While the block runs, every device INVITE the PF forks for this message gets 486."""
 
-    async def decline_legs() -> None:
+    async def decline() -> None:
         while True:
             try:
-                leg = await pf.core.wait(device_invite_of(pf, cid), "a device INVITE", 3600)
+                leg = await pf.core.wait(
+                    device_invite_of(pf, contribution_id), "a device INVITE", 3600
+                )
             except NoAnswer:
                 continue
             await pf.respond(leg, 486, "Busy Here")
 
-    decliner = asyncio.ensure_future(decline_legs())
+    task = asyncio.ensure_future(decline())
     try:
-        ex = await pf.transact(stim)
+        yield
     finally:
-        decliner.cancel()
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await decliner
+            await task
+
+
+async def refused(pf, stim) -> tuple[SipMessage | None, object]:
+    """Send an INVITE the PF should refuse; devices turn down any leg it forks anyway."""
+    async with declining_legs(pf, stim.message.header("Contribution-ID")):
+        ex = await pf.transact(stim)
     view = await pf.settle()
     finals = view.finals_to(stim.message, from_sut=True)
     return (finals[0] if finals else ex.final), view

@@ -9,42 +9,23 @@ is registered.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import pytest
 
-from cpmconf.roles.errors import NoAnswer
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import deferred_target, is_notification
-from testcases.pf_steps import ERIN, device_invite_of, invite_to_pf
+from testcases.pf_steps import ERIN, declining_legs, invite_to_pf
 
 
 @pytest.mark.clause("TS-8.3.2.1.1-allfail-1")
 async def test_large_message_every_device_declined_is_deferred_and_notified(pf, expect):
     stim, _ = invite_to_pf(pf, 2000, recipient=ERIN)
-    cid = stim.message.header("Contribution-ID")
-
-    async def decline_legs() -> None:
-        while True:
-            try:
-                leg = await pf.core.wait(device_invite_of(pf, cid), "a device INVITE", 3600)
-            except NoAnswer:
-                continue
-            await pf.respond(leg, 486, "Busy Here")
-
-    decliner = asyncio.ensure_future(decline_legs())
-    try:
+    async with declining_legs(pf, stim.message.header("Contribution-ID")):
         ex = await pf.transact(stim)
         note = await pf.observe(
             is_notification(ERIN, deferred_target(pf).iwf), "the deferral notification", pf.guard
         )
         if note is not None:
             await pf.respond(note, 200, "OK")
-    finally:
-        decliner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await decliner
     await pf.settle()
     if ex.final is None or 200 <= ex.final.status < 300:
         got = "no final" if ex.final is None else f"{ex.final.status}"
