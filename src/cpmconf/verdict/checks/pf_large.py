@@ -11,6 +11,7 @@ registered here under the PF clause ids as well.
 from __future__ import annotations
 
 from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks import large, pager
@@ -92,12 +93,10 @@ def session_timer_handled(device_invites: list[SipMessage], final: SipMessage | 
 
 
 def _from_tag(msg: SipMessage) -> str:
-    value = msg.header("From") or ""
-    for param in value.split(";")[1:]:
-        name, _, tag = param.strip().partition("=")
-        if name.lower() == "tag":
-            return tag
-    return ""
+    try:
+        return NameAddr.parse(msg.header("From") or "").tag or ""
+    except CodecError:
+        return ""
 
 
 @register("TS-8.3.2.1.1-5")
@@ -147,10 +146,10 @@ def allow_lists(final: SipMessage | None, methods: tuple[str, ...]) -> Judgement
 
 
 def _contact_uri(value: str | None) -> str:
-    v = (value or "").strip()
-    if "<" in v and ">" in v:
-        v = v[v.index("<") + 1 : v.index(">")]
-    return v.split(";")[0].strip().lower()
+    try:
+        return NameAddr.parse(value or "").uri.lower()
+    except CodecError:
+        return ""
 
 
 @register("TS-8.3.2.1.1-first200-5")
