@@ -45,27 +45,7 @@ PUSH_CLAUSES = (
 )
 
 
-@pytest.mark.clause(
-    "TS-8.3.2.4.1-select",
-    "TS-8.3.2.4.1-invite",
-    "TS-8.3.2.4.1-a",
-    "TS-8.3.2.4.1-b",
-    "TS-8.3.2.4.1-c",
-    "TS-8.3.2.4.1-d",
-    "TS-8.3.2.4.1-e",
-    "TS-8.3.2.4.1-f",
-    "TS-8.3.2.4.1-g",
-    "TS-8.3.2.4.1-g.i",
-    "TS-8.3.2.4.1-g.ii",
-    "TS-8.3.2.4.1-h",
-    "TS-8.3.2.4.1-on200-2",
-    "TS-8.3.2.4.1-on200-3",
-    "SD-5.2.2.2-2",
-    "SD-5.2.2.2.2-wait",
-    "SD-5.2.2.2.2-setup",
-    "SD-5.2.2.2.2-deliver",
-    "SD-5.2.2.2.2-teardown",
-)
+@pytest.mark.clause(*PUSH_CLAUSES)
 async def test_push_to_the_selected_device_on_registration(pf, expect):
     await deregister_all(pf, GRACE)
     await purge(pf, GRACE)

@@ -49,18 +49,7 @@ async def test_deferred_pager_message_is_answered_202(pf, expect):
         expect.judge(clause, deferred.answered_202(final))
 
 
-@pytest.mark.clause(
-    "TS-8.3.2.4.x-3a.i",
-    "TS-8.3.2.4.x-3a.ii",
-    "TS-8.3.2.4.x-3a.iii",
-    "TS-8.3.2.4.x-3a.iv",
-    "TS-8.3.2.4.x-3a.v",
-    "TS-8.3.2.4.x-3a.vi",
-    "TS-8.3.2.4.x-3a.vii",
-    "SD-5.2.2.2-1",
-    "SD-5.2.2.2.1-notify",
-    "SD-5.2.2.2.1-info",
-)
+@pytest.mark.clause(*NOTIFY_CLAUSES)
 async def test_notification_to_the_registered_user(pf, expect):
     await deregister_all(pf, FRANK)
     await register(pf, FRANK, "frank-phone")

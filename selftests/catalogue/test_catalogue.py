@@ -187,3 +187,25 @@ def test_files_are_listed_in_the_readme():
     readme = (catalogue.DEFAULT_DIR / "README.md").read_text()
     for path in Path(catalogue.DEFAULT_DIR).glob("*.yaml"):
         assert f"`{path.name}`" in readme, path.name
+
+
+def test_claims_are_read_from_literals_and_module_tuples(tmp_path):
+    """`clause("A", "B")` and `clause(*NAMES)` with a module-level tuple both count."""
+    path = tmp_path / "test_x.py"
+    path.write_text(
+        "import pytest\n"
+        'NAMES = ("TS-1-b", "TS-1-c")\n'
+        '@pytest.mark.clause("TS-1-a")\n'
+        "def test_one(): pass\n"
+        "@pytest.mark.clause(*NAMES)\n"
+        "def test_two(): pass\n"
+        "@pytest.mark.clause(*UNKNOWN)\n"
+        "def test_three(): pass\n",
+        encoding="utf-8",
+    )
+    claims = catalogue.claimed_clause_ids([path])
+    assert claims == {
+        "TS-1-a": ["test_x.py::test_one"],
+        "TS-1-b": ["test_x.py::test_two"],
+        "TS-1-c": ["test_x.py::test_two"],
+    }

@@ -409,6 +409,20 @@ def claimed_clause_ids(paths: Iterable[Path]) -> dict[str, list[str]]:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         except (OSError, SyntaxError):
             continue
+        # Module-level tuples of literal ids, so a case may claim `*SOME_CLAUSES`.
+        constants: dict[str, list[str]] = {}
+        for stmt in tree.body:
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Tuple | ast.List)
+            ):
+                constants[stmt.targets[0].id] = [
+                    e.value
+                    for e in stmt.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue
@@ -419,8 +433,13 @@ def claimed_clause_ids(paths: Iterable[Path]) -> dict[str, list[str]]:
                     and sub.func.attr == "clause"
                 ):
                     for arg in sub.args:
+                        ids: list[str] = []
                         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                            claims.setdefault(arg.value, []).append(f"{path.name}::{node.name}")
+                            ids = [arg.value]
+                        elif isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name):
+                            ids = constants.get(arg.value.id, [])
+                        for clause_id in ids:
+                            claims.setdefault(clause_id, []).append(f"{path.name}::{node.name}")
     return claims
 
 
