@@ -17,7 +17,6 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer, StimulusError
 from cpmconf.roles.profile import Address
 from cpmconf.transport import TransportError
-from cpmconf.verdict import HarnessError
 from cpmconf.verdict.checks import View
 from cpmconf.verdict.checks import robustness as checks
 
@@ -157,20 +156,7 @@ class Run:
     async def view(self) -> View:
         """The capture barrier, minus the raw stream stimuli: the capture frames a broken
         stream in its own way, so those bytes may be recorded cut or joined differently."""
-        scene = self.scene
-        expected = [
-            e.raw
-            for e in scene.core.journal.since(scene.mark)
-            if e.raw and not (e.direction == "sent" and e.raw in self.stream_raw)
-        ]
-        result = await scene.window.barrier(expected, scene.guard)
-        if not result.complete:
-            scene.barrier_note = f"capture barrier incomplete: {result}"
-            raise HarnessError(
-                f"the capture ({result.mode}) did not record {len(result.missing)} of "
-                f"{len(expected)} messages the test system exchanged within {scene.guard:g} s"
-            )
-        return View.from_records(scene.window.records(), scene.test_system_ports())
+        return await self.scene.settle(unframed=self.stream_raw)
 
     async def judge(self, to: Address) -> None:
         """Probe, wait out late answers, then judge refusal and liveness for the clause."""
