@@ -39,11 +39,13 @@ from .sipcore import (
     build_request,
     header_uri,
     headers_named,
+    loose_route,
     new_branch,
     new_call_id,
     new_tag,
     new_token_id,
     originator,
+    uri_key,
 )
 
 log = logging.getLogger("refsut.client")
@@ -88,6 +90,15 @@ class ClientError(Exception):
         self.text = text
 
 
+def _is_imdn(msg: SipMessage) -> bool:
+    """Whether a MESSAGE carries a disposition notification rather than a user's message."""
+    try:
+        inner = CpimMessage.parse(msg.body).content_type or ""
+    except CodecError:
+        return False
+    return inner.split(";", 1)[0].strip().lower() == "message/imdn+xml"
+
+
 def _sip_uri_arg(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise ClientError(400, f"{key}: expected a SIP URI string")
@@ -119,6 +130,9 @@ class CpmClient:
             cfg.outbound_proxy,
             self._on_request,
             on_ack=self.large.ack,
+            preloaded_route=[loose_route(cfg.outbound_proxy, cfg.transport)],
+            route_fault=self._route_fault,
+            via_fault=self._via_fault,
         )
         self.msrp = MsrpNode("client", cfg.listen[0])
         self.registered = False
@@ -228,6 +242,10 @@ class CpmClient:
                 return None
             if 200 <= resp.status < 300:
                 self.registered = expires > 0
+                # RFC 3608 6: each registration's Service-Route replaces the last one.
+                self.node.service_route = (
+                    resp.header_list("Service-Route") if self.registered else []
+                )
                 granted = self._granted(resp, expires)
                 if self.registered and granted > 0 and not self.faults.on("client.no-reregister"):
                     loop = asyncio.get_running_loop()
@@ -260,6 +278,31 @@ class CpmClient:
         if status is not None and 200 <= status < 300:
             self.registered = False
         return status
+
+    # -- through the core (D-through-core) ---------------------------------------------------
+
+    def _route_fault(self, msg: SipMessage) -> str | None:
+        """The switch that sends this initial request without its preloaded Route."""
+        if msg.method == "REGISTER":
+            return "client.register-no-route"
+        if msg.method == "SUBSCRIBE":
+            return "client.subscribe-no-route"
+        if msg.method == "INVITE":
+            handling = uri_key(msg.request_uri or "") == uri_key(self.cfg.deferred_uri)
+            return "client.handling-invite-no-route" if handling else "client.invite-no-route"
+        if msg.method == "MESSAGE" and not _is_imdn(msg):
+            return "client.message-no-route"
+        return None
+
+    def _via_fault(self, request: SipMessage, status: int) -> str | None:
+        """The switch that cuts the Vias of this response to the top one."""
+        if not 200 <= status < 300:
+            return None
+        if request.method == "MESSAGE":
+            return "client.message-200-drops-via"
+        if request.method == "INVITE":
+            return "client.invite-200-drops-via"
+        return None
 
     # -- sending (TS 7.2.1.1, 7.2.1.3) -------------------------------------------------------
 

@@ -80,6 +80,8 @@ class PfConfig:
     expiry_policy: str = "delete"  # EXPIRY_POLICIES
     deferred_lifetime: int = 7 * 24 * 3600  # seconds a deferred message without Expires lives
     clock_file: str | None = None  # holds a clock offset in seconds the test system advances
+    # The core (S-CSCF) URI the PF's initial requests name in Route; None: the outbound proxy
+    core_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,9 @@ def _pf(value: Any) -> PfConfig:
     clock_file = obj.take("clock_file", str, None, null=True)
     if clock_file is not None and not Path(clock_file).parent.is_dir():
         raise ConfigError(obj.key("clock_file"), f"directory of {clock_file!r} does not exist")
+    core_uri = obj.take("core_uri", str, None, null=True)
+    if core_uri is not None:
+        _sip_uri(core_uri, obj.key("core_uri"))
     obj.done()
     return PfConfig(
         listen=listen,
@@ -343,6 +348,7 @@ def _pf(value: Any) -> PfConfig:
         expiry_policy=expiry_policy,
         deferred_lifetime=lifetime,
         clock_file=clock_file,
+        core_uri=core_uri,
     )
 
 

@@ -1023,6 +1023,71 @@ _ENTRIES += [
     ),
 ]
 
+# ---- through the SIP/IP core (THROUGH-THE-CORE): the Route an initial request carries
+# (D-through-core) and the Vias a response keeps; one switch per clause
+_ENTRIES += [
+    Fault(
+        "client.register-no-route",
+        "TS-7.1-8",
+        "the REGISTER goes to the outbound proxy without the Route naming it",
+    ),
+    Fault(
+        "client.message-no-route",
+        "TS-7.2.1.1-16",
+        "a pager-mode MESSAGE goes without its preloaded Route (outbound proxy, Service-Route)",
+    ),
+    Fault(
+        "client.invite-no-route",
+        "TS-7.2.1.2-18",
+        "a large-mode INVITE goes without its preloaded Route (outbound proxy, Service-Route)",
+    ),
+    Fault(
+        "client.subscribe-no-route",
+        "TS-7.2.3.1-1h",
+        "the deferred-messages SUBSCRIBE goes without its preloaded Route",
+    ),
+    Fault(
+        "client.handling-invite-no-route",
+        "TS-7.2.3.2.1-8",
+        "the handling INVITE goes without its preloaded Route",
+    ),
+    Fault(
+        "client.message-200-drops-via",
+        "TS-7.2.2.1-5",
+        "the 200 to a received MESSAGE keeps only the top Via of the request",
+    ),
+    Fault(
+        "client.invite-200-drops-via",
+        "TS-7.2.2.2-3",
+        "the 200 to a large-mode INVITE keeps only the top Via of the request",
+    ),
+    Fault(
+        "pf.copy-no-core-route",
+        "TS-8.3.2.1-4b-2.iii",
+        "pager-mode copies go to the devices without the Route naming the core",
+    ),
+    Fault(
+        "pf.invite-no-core-route",
+        "TS-8.3.2.1.1-6.iii",
+        "large-mode device INVITEs go without the Route naming the core",
+    ),
+    Fault(
+        "pf.large-200-drops-via",
+        "TS-8.3.2.1.1-first200-6",
+        "the 200 to the sender's large-mode INVITE keeps only the top Via of the INVITE",
+    ),
+    Fault(
+        "pf.push-no-core-route",
+        "TS-8.3.2.4.1-h",
+        "push INVITEs of deferred messages go without the Route naming the core",
+    ),
+    Fault(
+        "pf.notification-no-core-route",
+        "TS-8.3.2.4.x-3a.vii",
+        "the deferral notification MESSAGE goes without the Route naming the core",
+    ),
+]
+
 REGISTRY: dict[str, Fault] = {f.name: f for f in _ENTRIES}
 
 

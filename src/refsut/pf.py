@@ -22,14 +22,15 @@ import logging
 from dataclasses import dataclass
 
 from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import ContactFeatures, Expires, WarningValue
-from cpmconf.codec.sip import canonical_name
+from cpmconf.codec.headers import AcceptContact, ContactFeatures, Expires, WarningValue
+from cpmconf.codec.sip import SipMessage, canonical_name
 
 from .config import PfConfig, UserConfig
 from .faults import Faults
 from .msrpcore import MsrpNode
-from .pf_deferred import DeferredHandling
+from .pf_deferred import ICSI_DEFERRED, DeferredHandling
 from .pf_large import LargeDelivery
 from .pf_registration import RegEventSubscriber, embedded_register
 from .sipcore import (
@@ -37,6 +38,8 @@ from .sipcore import (
     SipNode,
     build_response,
     headers_named,
+    loose_route,
+    media_type,
     new_tag,
     originator,
     uri_key,
@@ -85,6 +88,17 @@ class Binding:
         return self.instance or uri_key(self.contact_uri)
 
 
+def _accepts_icsi(msg: SipMessage, icsi: str) -> bool:
+    """Whether an Accept-Contact of ``msg`` names ``icsi``."""
+    for value in msg.header_list("Accept-Contact"):
+        try:
+            if AcceptContact.parse(value).has_icsi(icsi):
+                return True
+        except CodecError:
+            continue
+    return False
+
+
 class _Refusal(Exception):
     """A policy step turned the request down with this response."""
 
@@ -123,6 +137,13 @@ class ParticipatingFunction:
             cfg.outbound_proxy,
             self._on_request,
             on_ack=lambda msg: self.deferred.ack(msg) or self.large.ack(msg),
+            preloaded_route=[
+                f"<{cfg.core_uri}>"
+                if cfg.core_uri
+                else loose_route(cfg.outbound_proxy, cfg.transport)
+            ],
+            route_fault=self._route_fault,
+            via_fault=self._via_fault,
         )
         self.msrp = MsrpNode("pf", cfg.listen[0])
 
@@ -139,6 +160,24 @@ class ParticipatingFunction:
     @property
     def address(self) -> tuple[str, int]:
         return self.node.address
+
+    # -- through the core (D-through-core) ---------------------------------------------------
+
+    def _route_fault(self, msg: SipMessage) -> str | None:
+        """The switch that sends this initial request without the Route naming the core."""
+        deferred = _accepts_icsi(msg, ICSI_DEFERRED)
+        if msg.method == "MESSAGE":
+            if media_type(msg.header("Content-Type")) == LIST_TYPE:
+                return "pf.notification-no-core-route"
+            return None if deferred else "pf.copy-no-core-route"
+        if msg.method == "INVITE":
+            return "pf.push-no-core-route" if deferred else "pf.invite-no-core-route"
+        return None
+
+    def _via_fault(self, request: SipMessage, status: int) -> str | None:
+        """The switch that cuts the Vias of this response to the top one."""
+        large = request.method == "INVITE" and not self.deferred.is_management(request)
+        return "pf.large-200-drops-via" if large and 200 <= status < 300 else None
 
     # -- request dispatch --------------------------------------------------------------------
 

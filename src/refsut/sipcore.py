@@ -116,6 +116,14 @@ def uri_key(uri: str) -> str:
     return f"{scheme.lower()}:{user}{at}{host.lower()}"
 
 
+def loose_route(address: Address, transport: str) -> str:
+    """The Route value naming a proxy by its address, loose routing (RFC 3261 19.1.1)."""
+    host, port = address
+    host = f"[{host}]" if ":" in host else host
+    suffix = ";transport=tcp" if transport == "tcp" else ""
+    return f"<sip:{host}:{port}{suffix};lr>"
+
+
 def header_uri(msg: SipMessage, name: str) -> str | None:
     """The URI of a name-addr header (From, To, P-Asserted-Identity, Reply-To), or None."""
     value = msg.header(name)
@@ -244,6 +252,7 @@ class ServerTransaction:
         A final response to an INVITE over UDP is retransmitted until its ACK arrives.
         """
         status = int(raw[8:11])
+        raw = self.node._vias_of(self.request, status, raw)
         first_final = False
         if status >= 200:
             self.finals_sent += 1
@@ -409,6 +418,10 @@ class Dialog:
         return raw, branch
 
 
+# Header lines the preloaded Route goes below (RFC 3261 does not fix the order; this keeps
+# Via and Max-Forwards first, as build_request writes them).
+_ABOVE_ROUTE = ("via", "max-forwards")
+
 # Headers a request carries at most once (RFC 3261 7.3.1, 20); Call-ID and CSeq twice are
 # already refused by the codec.
 _SINGLE = ("from", "to", "max-forwards", "content-type", "content-length", "expires")
@@ -510,10 +523,22 @@ class SipNode:
         outbound_proxy: Address,
         handler: Handler,
         on_ack: Callable[[SipMessage], None] | None = None,
+        *,
+        preloaded_route: Iterable[str] = (),
+        route_fault: Callable[[SipMessage], str | None] | None = None,
+        via_fault: Callable[[SipMessage, int], str | None] | None = None,
     ) -> None:
         self.name = name
         self.transport = transport
         self.outbound_proxy = outbound_proxy
+        # The core's routing (see _preload): the Route values every initial request starts
+        # with, and the Service-Route the registrar last returned (the client's, RFC 3608).
+        self.preloaded_route = list(preloaded_route)
+        self.service_route: list[str] = []
+        # Which fault switch, if any, governs the Route of a request / the Vias of a response
+        # (named by the role, which knows what kind of message it is).
+        self._route_fault = route_fault
+        self._via_fault = via_fault
         self.endpoint = SipEndpoint(listen[0], listen[1])
         self._handler = handler
         self._on_ack = on_ack
@@ -603,6 +628,36 @@ class SipNode:
 
     # -- sending -----------------------------------------------------------------------------
 
+    def route_set(self, method: str) -> list[str]:
+        """The Route values of an initial request: the core's entry point, then (except for a
+        REGISTER, which is how the service route is learnt) the registrar's Service-Route."""
+        return self.preloaded_route + ([] if method == "REGISTER" else self.service_route)
+
+    def _preload(self, raw: bytes) -> bytes:
+        """An initial request as it goes to the outbound proxy: with the preloaded Route set
+        (RFC 3261 8.1.2, RFC 3608 6), unless it has one already. Requests inside a dialog
+        (To tag) use the dialog's route set; CANCEL and ACK copy the INVITE's."""
+        try:
+            msg = SipMessage.parse(raw)
+            method = msg.method or ""
+            in_dialog = NameAddr.parse(msg.header("To") or "").tag is not None
+        except CodecError:
+            return raw
+        route = self.route_set(method)
+        if not route or in_dialog or method in ("ACK", "CANCEL") or msg.has_header("Route"):
+            return raw
+        fault = self._route_fault(msg) if self._route_fault is not None else None
+        if fault is not None and self._fault(fault):
+            log.warning("%s: fault %s: %s sent without its Route", self.name, fault, method)
+            return raw
+        headers = list(msg.headers)
+        at = next(
+            (i for i, (n, _) in enumerate(headers) if canonical_name(n) not in _ABOVE_ROUTE),
+            len(headers),
+        )
+        headers[at:at] = [("Route", value) for value in route]
+        return build_message(msg.start_line, headers, msg.body)
+
     async def send_raw(self, raw: bytes, remote: Address, transport: str) -> bool:
         try:
             await self.endpoint.send(raw, remote, transport)
@@ -617,6 +672,7 @@ class SipNode:
         Returns the first final response, or None if none came within ``timeout`` seconds
         (or the request could not be sent). Later responses to the same branch are absorbed.
         """
+        raw = self._preload(raw)
         loop = asyncio.get_running_loop()
         txn = _ClientTxn(loop.create_future())
         key = (branch, raw[: raw.index(b" ")].decode("ascii"))
@@ -649,6 +705,7 @@ class SipNode:
         Over UDP the INVITE is retransmitted (Timer A: T1, doubling) until the first
         response arrives or ``timeout`` runs out; the caller reads the responses.
         """
+        raw = self._preload(raw)
         loop = asyncio.get_running_loop()
         txn = _ClientTxn(loop.create_future(), queue=asyncio.Queue())
         key = (branch, "INVITE")
@@ -765,6 +822,20 @@ class SipNode:
 
     def _fault(self, name: str) -> bool:
         return self.faults is not None and self.faults.on(name)
+
+    def _vias_of(self, request: SipMessage, status: int, raw: bytes) -> bytes:
+        """A response as it leaves: build_response copied the request's Vias in order
+        (RFC 3261 8.2.6.2); a fault switch the role names may cut them to the top one."""
+        fault = self._via_fault(request, status) if self._via_fault is not None else None
+        if fault is None or not self._fault(fault):
+            return raw
+        msg = SipMessage.parse(raw)
+        vias = msg.header_list("Via")
+        if len(vias) < 2:
+            return raw
+        headers = [(n, v) for n, v in msg.headers if canonical_name(n) != "via"]
+        log.warning("%s: fault %s: %d answered with its top Via only", self.name, fault, status)
+        return build_message(msg.start_line, [("Via", vias[0]), *headers], msg.body)
 
     async def _handle(self, txn: ServerTransaction) -> None:
         try:

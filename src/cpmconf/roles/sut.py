@@ -90,6 +90,8 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
             "registration": profile.pf.registration,
             "clock_file": str(store.parent / CLOCK_FILE),
         }
+        if profile.pf.core_uri:
+            cfg["pf"]["core_uri"] = profile.pf.core_uri
         if profile.pf.deferred is not None:
             cfg["pf"]["deferred_management"] = profile.pf.deferred.management
             cfg["pf"]["iwf"] = profile.pf.deferred.iwf
