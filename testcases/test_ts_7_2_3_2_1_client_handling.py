@@ -73,7 +73,7 @@ async def test_handling_every_message(client, expect):
     expect.judge("TS-7.2.3.2.1-3", dc.contact_deferred(inv))
     expect.judge("TS-7.2.3.2.1-4", dc.accept_contact_deferred(inv))
     expect.judge("TS-7.2.3.2.1-5", dc.preferred_service_deferred(inv))
-    expect.judge("TS-7.2.3.2.1-6", dc.offer_has_msrp(inv))
+    expect.judge("TS-7.2.3.2.1-6", dc.offer_valid(inv))
     expect.judge("TS-7.2.3.2.1-6a", dc.offer_accepts_cpim(inv))
     expect.judge("TS-7.2.3.2.1-6b", dc.offer_other_types(inv))
     expect.judge("TS-7.2.3.2.1-6c", dc.offer_recvonly(inv))

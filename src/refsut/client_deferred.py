@@ -43,6 +43,8 @@ ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 EVENT_PACKAGE = "deferred-messages"  # D-event-package
 NO_MESSAGES = 125  # OMA warning code of the 488 that says nothing matched
+FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity fault switch
+MALFORMED_TYPE = "text/"  # a further accept-type without a subtype (a fault switch)
 # The fault switches that misname one action, keyed by the action they break.
 MISNAMED = {
     "deliver": ("client.handling-deliver-misnamed", "retrieve"),
@@ -135,13 +137,19 @@ class DeferredHandling:
             contact += f';+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'
         return contact
 
-    def _service_headers(self, accept_fault: str, pps_fault: str) -> list[tuple[str, str]]:
+    def _service_headers(
+        self, accept_fault: str, pps_fault: str, identity_fault: str | None = None
+    ) -> list[tuple[str, str]]:
         icsi = ICSI_MSG if self.on(accept_fault) else ICSI_DEFERRED
         headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"')]
         if not self.on(pps_fault):
             headers.append(("P-Preferred-Service", ICSI_DEFERRED))
+        # The MAY of 7.2.3.1 step 1d: the user's own address, or with the switch another one.
+        identity = self.cfg.user
+        if identity_fault is not None and self.on(identity_fault):
+            identity = FOREIGN_IDENTITY
         headers += [
-            ("P-Preferred-Identity", f"<{self.cfg.user}>"),  # the MAY of 7.2.3.1 step 1d
+            ("P-Preferred-Identity", f"<{identity}>"),
             ("User-Agent", self.cfg.release),
         ]
         return headers
@@ -153,16 +161,20 @@ class DeferredHandling:
         target = self._target("client.subscribe-wrong-request-uri")
         event = "deferred" if self.on("client.subscribe-wrong-event") else EVENT_PACKAGE
         expires = "3600" if self.on("client.subscribe-expires-nonzero") else "0"
+        from_ = f"<{self.cfg.user}>"
+        if not self.on("client.subscribe-no-from-tag"):
+            from_ += f";tag={new_tag()}"
         raw, branch = client.node.new_request(
             "SUBSCRIBE",
             target,
-            from_=f"<{self.cfg.user}>;tag={new_tag()}",
+            from_=from_,
             to=f"<{target}>",
             headers=[
                 ("Contact", self._contact("client.subscribe-contact-no-icsi")),
                 *self._service_headers(
                     "client.subscribe-no-accept-contact-icsi",
                     "client.subscribe-no-p-preferred-service",
+                    "client.subscribe-foreign-identity",
                 ),
                 ("Event", event),
                 ("Expires", expires),
@@ -207,15 +219,23 @@ class DeferredHandling:
         # No media is set up (NOTE 3), but the offer still names a path of our MSRP listener.
         host, port = self.client.msrp.address
         path = MsrpUri.parse(f"msrp://{host}:{port}/{new_ident()};tcp")
+        accept_types = [] if self.on("client.handling-no-accept-types") else ["message/cpim"]
+        if accept_types and self.on("client.handling-malformed-accept-type"):
+            accept_types.append(MALFORMED_TYPE)
         sdp = build_sdp(
             host=host,
             path=path,
-            accept_types=() if self.on("client.handling-no-accept-types") else "message/cpim",
+            accept_types=accept_types,
             setup="active",
             direction="sendrecv" if self.on("client.handling-sendrecv") else "recvonly",
             session_id=secrets.randbelow(2**31),
         )
-        return bytes(sdp)
+        offer = bytes(sdp)
+        if self.on("client.handling-offer-no-path"):
+            offer = b"".join(
+                line for line in offer.splitlines(keepends=True) if not line.startswith(b"a=path:")
+            )
+        return offer
 
     def parse_actions(self, args: Any) -> list[tuple[str, str]] | None:
         """``{}`` (every message) or ``{"actions": [{"uri": ..., "action": ...}, ...]}``."""
@@ -282,11 +302,14 @@ class DeferredHandling:
             headers.append(("Content-Type", "application/sdp"))
         branch = new_branch()
         call_id = new_call_id(client.node.address[0])
+        from_ = f"<{self.cfg.user}>"
+        if not self.on("client.handling-no-from-tag"):
+            from_ += f";tag={new_tag()}"
         raw = build_request(
             "INVITE",
             target,
             via=client.node.via(branch),
-            from_=f"<{self.cfg.user}>;tag={new_tag()}",
+            from_=from_,
             to=f"<{target}>",
             call_id=call_id,
             cseq=1,

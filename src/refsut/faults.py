@@ -1088,6 +1088,36 @@ _ENTRIES += [
     ),
 ]
 
+# ---- client, deferred messages and large-mode receiving (CLIENT-DEFERRED): the umbrella
+# steps and MAYs of 7.2.3.1 and 7.2.3.2.1, and the 200 of 7.2.2.2 step 2
+_ENTRIES += [
+    Fault(
+        "client.subscribe-no-from-tag",
+        "TS-7.2.3.1-1",
+        "the SUBSCRIBE's From has no tag",
+    ),
+    Fault(
+        "client.subscribe-foreign-identity",
+        "TS-7.2.3.1-1d",
+        "the SUBSCRIBE asserts an address that is not the user's in P-Preferred-Identity",
+    ),
+    Fault(
+        "client.handling-no-from-tag",
+        "TS-7.2.3.2.1-1",
+        "the handling INVITE's From has no tag",
+    ),
+    Fault(
+        "client.handling-offer-no-path",
+        "TS-7.2.3.2.1-6",
+        "the handling INVITE's SDP offer has no a=path",
+    ),
+    Fault(
+        "client.handling-malformed-accept-type",
+        "TS-7.2.3.2.1-6b",
+        "the handling offer lists a further accept-type `text/` with no subtype",
+    ),
+]
+
 REGISTRY: dict[str, Fault] = {f.name: f for f in _ENTRIES}
 
 

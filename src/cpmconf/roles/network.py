@@ -4,7 +4,9 @@ Owns the test system's side of the wire. One `SipEndpoint` is the core: the SUT'
 proxy, the address every simulated peer sends from, and where the SUT's requests arrive. Requests
 the SUT sends towards a device are dispatched by Request-URI (the device's public GRUU) to the
 simulated device they belong to; the test body decides how each device answers, so ordering
-(which device answers first) is explicit rather than timing-based.
+(which device answers first) is explicit rather than timing-based. A Route naming the core (its
+proxy URI, or the Service-Route its registrar returned) is a loose route to this hop: the core
+takes it as its own and routes by the Request-URI alone, as if it had stripped it.
 
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
@@ -158,6 +160,36 @@ class Core:
     def guard(self) -> float:
         return self.profile.guard
 
+    # -- routing through the core (D-through-core) --------------------------------------------
+
+    def _hostport(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def proxy_uri(self) -> str:
+        """The core's entry point as a loose-routing URI: what a client preloads in Route
+        for its outbound proxy (RFC 3261 8.1.2)."""
+        return f"sip:{self._hostport()};lr"
+
+    @property
+    def service_route(self) -> str | None:
+        """The Service-Route the registrar returns (RFC 3608), naming the core's S-CSCF as
+        an IMS core does (`orig` user part), or None when the profile turns it off."""
+        if not self.profile.service_route:
+            return None
+        return f"<sip:orig@{self._hostport()};lr>"
+
+    def route_expected(self, role: str) -> tuple[str, ...]:
+        """The URIs the Route of an initial request from the SUT's `role` ("client" or
+        "pf") must begin with; () when the profile says its Route is not judged. A client's
+        Service-Route comes on top of this, read from the capture by the check."""
+        if not self.profile.judge_route:
+            return ()
+        if role == "pf" and self.profile.pf is not None and self.profile.pf.core_uri:
+            return (self.profile.pf.core_uri,)
+        return (self.proxy_uri,)
+
     def base_context(self) -> dict:
         """Values every template may use."""
         return {
@@ -170,6 +202,12 @@ class Core:
             "icsi_largemsg": ICSI_LARGEMSG,
             "icsi_deferred": ICSI_DEFERRED,
             "branch": "z9hG4bK" + token(6),
+            # The Via of the originating device, below the core's own in a request the core
+            # forwards to the SUT, as a proxy leaves it (RFC 3261 16.6): the SUT's response
+            # must carry both, in order. Its sent-by is on loopback, port 9 (discard): a SUT
+            # that answered there instead of the top Via would reach nobody.
+            "origin_via": f"SIP/2.0/UDP {self._hostport().rsplit(':', 1)[0]}:9"
+            f";branch=z9hG4bK{token(6)};received={self.host}",
             "tag": token(4),
             "call_id": token(10) + "@" + self.host,
         }

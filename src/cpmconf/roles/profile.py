@@ -10,6 +10,7 @@ rejected with `ProfileError` naming the file, the key and the reason.
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,9 @@ class PfTarget:
     anonymity_allowed: bool = True
     registration: str = "direct"  # REGISTRATION_MODES: how the PF learns registrations
     deferred: DeferredTarget | None = None
+    # The core (S-CSCF) URI the PF names in the Route of the requests it originates
+    # (D-through-core); None: the core's own address, sip:<host>:<core_port>;lr.
+    core_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,10 @@ class Profile:
     settle: float
     faults: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # The core's routing (D-through-core): the registrar's 200 carries a Service-Route, and
+    # the Route of the SUT's requests is judged (off: only where they were sent).
+    service_route: bool = True
+    judge_route: bool = True
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -194,6 +202,14 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _sip_uri(r: _Reader, table: dict, key: str, path: str) -> str | None:
+    """An optional sip: URI, written without angle brackets."""
+    value = r.get(table, key, path, str, None)
+    if value is not None and not re.fullmatch(r"sips?:[^\s<>]+", value):
+        raise r.fail(f"{path}.{key}", f"expected a sip: URI without <>, got {value!r}")
+    return value
 
 
 def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
@@ -269,6 +285,7 @@ def profile_from_dict(
             anonymity_allowed=r.get(t, "anonymity_allowed", "pf", bool, True),
             registration=r.get(t, "registration", "pf", str, "direct", REGISTRATION_MODES),
             deferred=_deferred(r, t, r.get(t, "domain", "pf", str)),
+            core_uri=_sip_uri(r, t, "core_uri", "pf"),
         )
     if "client" in data:
         t = r.get(data, "client", "", dict)
@@ -285,6 +302,8 @@ def profile_from_dict(
     ts = r.get(data, "test_system", "", dict, {})
     ts_host = r.get(ts, "host", "test_system", str, "127.0.0.1")
     core_port = r.get(ts, "core_port", "test_system", int, 0)
+    service_route = r.get(ts, "service_route", "test_system", bool, True)
+    judge_route = r.get(ts, "judge_route", "test_system", bool, True)
 
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
@@ -374,4 +393,6 @@ def profile_from_dict(
         settle=settle,
         faults=faults,
         extra=dict(data.get("extra", {})),
+        service_route=service_route,
+        judge_route=judge_route,
     )

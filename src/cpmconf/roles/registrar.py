@@ -1,9 +1,9 @@
 """The registrar of the SIP/IP core, for a client SUT (TS 7.1).
 
 Owns what the test system answers to a client's REGISTER: the expiry it grants (short grants
-make a re-registration observable within one test) and the public GRUU it assigns from the
-Contact's +sip.instance (RFC 5627 section 5.4). It only builds the answer's headers; sending
-it is the core's business.
+make a re-registration observable within one test), the public GRUU it assigns from the
+Contact's +sip.instance (RFC 5627 section 5.4) and the Service-Route of the core (RFC 3608,
+D-through-core). It only builds the answer's headers; sending it is the core's business.
 """
 
 from __future__ import annotations
@@ -48,14 +48,20 @@ def binding_of(register: SipMessage) -> Binding:
     return Binding(contact, instance, uri.strip("<>"), expires)
 
 
-def answer_headers(register: SipMessage, user: str, granted: int) -> list[tuple[str, str]]:
+def answer_headers(
+    register: SipMessage, user: str, granted: int, service_route: str | None = None
+) -> list[tuple[str, str]]:
     """Headers of the registrar's 200: the Contact echoed with the granted expiry and a
-    pub-gruu built from the instance, and Expires."""
+    pub-gruu built from the instance, Expires, and the core's Service-Route when it has one
+    (RFC 3608: the route the client preloads, after its outbound proxy, from now on)."""
     b = binding_of(register)
     if b.expires == 0:
         return [("Expires", "0")]  # de-registration: no binding remains
     gruu = f"{user};gr={b.instance}" if b.instance else user
-    return [
+    headers = [
         ("Contact", f'{b.contact};expires={granted};pub-gruu="{gruu}"'),
         ("Expires", str(granted)),
     ]
+    if service_route:
+        headers.append(("Service-Route", service_route))
+    return headers

@@ -7,16 +7,24 @@ deliveries that follow.
 
 from __future__ import annotations
 
+import re
+
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import Expires, NameAddr
+from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.resource_lists import CPM_ACTION, CPM_ACTIONS
+from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks import large
 from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import resource_list_of
+from cpmconf.verdict.checks.pager import _parts, resource_list_of
 
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 EVENT_PACKAGE = "deferred-messages"
+# RFC 2045 token (any printable ASCII but tspecials), the type and subtype of a media type.
+_MIME_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
+# RFC 4975 accept-types entry: `*`, type/`*` or type/subtype.
+_ACCEPT_ENTRY = re.compile(f"\\*|{_MIME_TOKEN}/{_MIME_TOKEN}")
 
 
 def _uri(text: str | None) -> str:
@@ -28,15 +36,15 @@ def _uri(text: str | None) -> str:
         return text.strip().strip("<>").lower()
 
 
-# -- the SUBSCRIBE (TS 7.2.3.1) ----------------------------------------------------------------
-
-
-@register("TS-7.2.3.1-1")
-def subscribe_form(msg: SipMessage) -> Judgement:
-    """RFC 6665: a SUBSCRIBE with one Event, a From tag, a Contact, and an Expires."""
+def _initial_request_problems(msg: SipMessage, method: str) -> list[str]:
+    """What keeps `msg` from being a well-formed initial (out-of-dialog) request under RFC
+    3261 8.1.1: a From tag, no To tag, a Contact, a numeric Max-Forwards, CSeq of `method`."""
     problems = []
-    if len(msg.header_values("Event")) != 1:
-        problems.append(f"{len(msg.header_values('Event'))} Event headers")
+    try:
+        if NameAddr.parse(msg.header("To") or "").tag is not None:
+            problems.append("To carries a tag (not an initial request)")
+    except CodecError as exc:
+        problems.append(f"unparseable To: {exc}")
     try:
         if not NameAddr.parse(msg.header("From") or "").tag:
             problems.append("From has no tag")
@@ -44,13 +52,30 @@ def subscribe_form(msg: SipMessage) -> Judgement:
         problems.append(f"unparseable From: {exc}")
     if msg.header("Contact") is None:
         problems.append("no Contact")
+    max_forwards = msg.header("Max-Forwards")
+    if max_forwards is None or not max_forwards.strip().isdigit():
+        problems.append(f"Max-Forwards: {max_forwards}")
+    if msg.cseq[1] != method:
+        problems.append(f"CSeq method {msg.cseq[1]}")
+    return problems
+
+
+# -- the SUBSCRIBE (TS 7.2.3.1) ----------------------------------------------------------------
+
+
+@register("TS-7.2.3.1-1")
+def subscribe_form(msg: SipMessage) -> Judgement:
+    """RFC 6665 over RFC 3261: an initial SUBSCRIBE (From tag, no To tag, Contact,
+    Max-Forwards, CSeq SUBSCRIBE) with exactly one Event and an Expires. What those carry
+    is judged by sub-items a to h."""
+    problems = _initial_request_problems(msg, "SUBSCRIBE")
+    if len(msg.header_values("Event")) != 1:
+        problems.append(f"{len(msg.header_values('Event'))} Event headers")
     if msg.header("Expires") is None:
         problems.append("no Expires")
-    if msg.cseq[1] != "SUBSCRIBE":
-        problems.append(f"CSeq method {msg.cseq[1]}")
     return judged(
         not problems,
-        "SUBSCRIBE with one Event, From tag, Contact, Expires",
+        "initial SUBSCRIBE: From tag, no To tag, Contact, Max-Forwards, one Event, Expires",
         "; ".join(problems) or "as expected",
         msg,
     )
@@ -104,44 +129,69 @@ def expires_zero(msg: SipMessage) -> Judgement:
     return judged(ok, "Expires: 0", f"Expires: {v}", msg)
 
 
-@register("TS-7.2.3.1-1h", "TS-7.2.3.2.1-8")
-def arrived_at_core(seen: bool, what: str, msg: SipMessage | None = None) -> Judgement:
-    """The request reached the test system's core (the SUT's outbound proxy)."""
-    return judged(
-        seen, f"{what} received at the SIP/IP core", "received" if seen else "not received", msg
-    )
-
-
 # -- the handling INVITE (TS 7.2.3.2.1) --------------------------------------------------------
 
 
 @register("TS-7.2.3.2.1-1")
 def initial_invite(msg: SipMessage) -> Judgement:
-    """An initial INVITE (RFC 3261): no To tag, a From tag, a Contact, CSeq INVITE."""
-    problems = []
-    if ";tag=" in (msg.header("To") or "").replace(" ", "").lower():
-        problems.append("To carries a tag (not an initial request)")
-    try:
-        if not NameAddr.parse(msg.header("From") or "").tag:
-            problems.append("From has no tag")
-    except CodecError as exc:
-        problems.append(f"unparseable From: {exc}")
-    if msg.header("Contact") is None:
-        problems.append("no Contact")
-    if msg.cseq[1] != "INVITE":
-        problems.append(f"CSeq method {msg.cseq[1]}")
+    """An initial INVITE (RFC 3261): From tag, no To tag, Contact, Max-Forwards, CSeq INVITE."""
+    problems = _initial_request_problems(msg, "INVITE")
     return judged(
         not problems,
-        "initial INVITE: From tag, no To tag, Contact",
+        "initial INVITE: From tag, no To tag, Contact, Max-Forwards",
         "; ".join(problems) or "as expected",
         msg,
     )
 
 
+def _sdp_body(msg: SipMessage) -> bytes | None:
+    """The application/sdp body of `msg`, alone or as a part of a multipart body."""
+    if (msg.content_type or "").startswith("application/sdp"):
+        return msg.body
+    return next((b for t, b in _parts(msg) if t.startswith("application/sdp")), None)
+
+
 @register("TS-7.2.3.2.1-6")
-def offer_has_msrp(msg: SipMessage) -> Judgement:
-    """The offer describes an MSRP stream (m=message ... TCP/MSRP)."""
-    return large.has_msrp_media(msg)
+def offer_valid(msg: SipMessage) -> Judgement:
+    """The offer is a valid SDP description of one MSRP stream: it parses under RFC 4566
+    (with a t= line and a c= line for the stream) and has an m=message line over TCP/MSRP or
+    TCP/TLS/MSRP whose format list is `*`, with an a=path of MSRP URIs (RFC 4975 section 8).
+    The accept-types and the direction are left to 6a, 6b and 6c."""
+    expected = "SDP offer: v/o/s/t/c lines, m=message <port> TCP/MSRP *, a=path of MSRP URIs"
+    body = _sdp_body(msg)
+    if body is None:
+        return judged(False, expected, f"no application/sdp body ({msg.content_type})", msg)
+    try:
+        sdp = SessionDescription.parse(body)
+    except CodecError as exc:
+        return judged(False, expected, f"unparseable SDP: {exc}", msg)
+    problems = []
+    if not any(t == "t" for t, _ in sdp.lines):
+        problems.append("no t= line")
+    media = sdp.msrp_media()
+    if not media:
+        lines = [f"m={m.media} {m.port} {m.proto} {' '.join(m.fmt)}" for m in sdp.media]
+        problems.append(f"no MSRP media line ({'; '.join(lines) or 'no m= line'})")
+    else:
+        m = media[0]
+        if m.fmt != ("*",):
+            problems.append(f"format list {' '.join(m.fmt)!r}, not '*'")
+        try:
+            if m.connection() is None:
+                problems.append("no c= line for the stream")
+        except CodecError as exc:
+            problems.append(f"bad c= line: {exc}")
+        if not m.path():
+            problems.append("no a=path")
+        for uri in m.path():
+            try:
+                MsrpUri.parse(uri)
+            except (CodecError, ValueError) as exc:
+                problems.append(f"a=path URI {uri!r}: {exc}")
+    text = str(sdp).replace("\r\n", " | ")[:300]
+    return judged(
+        not problems, expected, "; ".join(problems) or text, msg, text if problems else None
+    )
 
 
 @register("TS-7.2.3.2.1-6a")
@@ -152,14 +202,17 @@ def offer_accepts_cpim(msg: SipMessage) -> Judgement:
 
 @register("TS-7.2.3.2.1-6b")
 def offer_other_types(msg: SipMessage) -> Judgement:
-    """A MAY: further accept-types are well-formed media types or *."""
+    """A MAY: whatever accept-types the offer lists besides message/cpim is valid under RFC
+    4975: `*`, type/`*` or type/subtype, type and subtype RFC 2045 tokens. None at all is
+    allowed (the absence of message/cpim is 6a's)."""
     _, m = large.msrp_media(msg)
-    types = [] if m is None else [t.lower() for t in (m.accept_types() or [])]
-    bad = [t for t in types if t != "*" and (t.count("/") != 1 or t.startswith("/"))]
+    types = [] if m is None else list(m.accept_types() or [])
+    bad = [t for t in types if not _ACCEPT_ENTRY.fullmatch(t)]
+    got = f"a=accept-types:{' '.join(types) or '(absent)'}"
     return judged(
         not bad,
-        "accept-types of media types or *",
-        f"a=accept-types:{' '.join(types) or '(absent)'}",
+        "accept-types entries that are `*`, type/* or type/subtype",
+        f"{got}; not a media type: {' '.join(bad)}" if bad else got,
         msg,
     )
 
@@ -311,8 +364,12 @@ def delivery_accepted(final: SipMessage | None, what: str) -> Judgement:
 
 @register("TS-7.2.3.1-1d")
 def optional_identity(msg: SipMessage, user: str) -> Judgement:
-    """A MAY: an asserted identity, when present, is one of the user's own addresses."""
-    v = msg.header("P-Preferred-Identity")
-    if v is None:
+    """A MAY: every asserted identity, when any is given, is one of the user's own addresses."""
+    values = msg.header_list("P-Preferred-Identity")
+    if not values:
         return judged(True, "no P-Preferred-Identity, or the user's", "absent (allowed)", msg)
-    return judged(_uri(v) == _uri(user), f"P-Preferred-Identity: <{user}>", v, msg)
+    foreign = [v for v in values if _uri(v) != _uri(user)]
+    actual = "P-Preferred-Identity: " + ", ".join(values)
+    if foreign and len(values) > 1:
+        actual += f" (not the user's: {', '.join(foreign)})"
+    return judged(not foreign, f"P-Preferred-Identity: <{user}>", actual, msg)
