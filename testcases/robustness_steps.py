@@ -141,6 +141,19 @@ class Run:
         except NoAnswer:
             self.probe_final = None
 
+    async def answer_first(self) -> None:
+        """Wait, within the guard time, for the final response to the stimuli before the probe,
+        so the probe finds the SUT after it has read the whole stimulus (a long one over TCP
+        may still be arriving when a UDP probe is already there). No answer is fine."""
+        ids = {i for s in self.sent for i in s.call_ids}
+        try:
+            await self.scene.core.wait(
+                lambda m: not m.is_request and m.call_id in ids and (m.status or 0) >= 200,
+                "a final response to the robustness stimulus, before the probe",
+            )
+        except NoAnswer:
+            self.notes.append("no answer to the stimulus within the guard time")
+
     async def answers_to_stimuli(self) -> None:
         """Give a late error response the settle time to arrive (absence is the result)."""
         ids = {i for s in self.sent for i in s.call_ids}
@@ -157,6 +170,15 @@ class Run:
         """The capture barrier, minus the raw stream stimuli: the capture frames a broken
         stream in its own way, so those bytes may be recorded cut or joined differently."""
         return await self.scene.settle(unframed=self.stream_raw)
+
+    def unparsed_from_sut(self) -> list[bytes]:
+        """What the SUT sent that the capture could not parse as a message (after `view`)."""
+        ports = self.scene.test_system_ports()
+        return [
+            r.raw
+            for r in self.scene.window.records()
+            if r.message is None and r.raw and r.flow[3] in ports and r.flow[1] not in ports
+        ]
 
     async def judge(self, to: Address) -> None:
         """Probe, wait out late answers, then judge refusal and liveness for the clause."""
@@ -179,7 +201,12 @@ class Run:
         if not self.may_accept:
             self.expect.judge(
                 self.clause,
-                checks.refused_or_dropped(finals, what, "; ".join(self.notes) or None),
+                checks.refused_or_dropped(
+                    finals,
+                    what,
+                    "; ".join(self.notes) or None,
+                    checks.raw_finals(self.unparsed_from_sut(), ids),
+                ),
             )
         probe_final = None
         if self.probe_final is not None:

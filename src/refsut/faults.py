@@ -1118,6 +1118,44 @@ _ENTRIES += [
     ),
 ]
 
+# ---- ROBUSTNESS: input the SUT must refuse (a 200 instead) or survive (a hang instead). The
+# hangs clear after the next request, the liveness probe, so later cases are unaffected.
+_ENTRIES += [
+    Fault(
+        "robust.accept-invalid-uri",
+        "RB-sip-invalid-uri",
+        "a request whose Request-URI, From or To URI does not parse is answered 200",
+    ),
+    Fault(
+        "robust.accept-repeated-header",
+        "RB-sip-repeated-header",
+        "a request with a single-value header (Call-ID, CSeq, From, To, Max-Forwards) twice "
+        "is answered 200",
+    ),
+    Fault(
+        "robust.accept-bad-feature-tag",
+        "RB-sip-feature-tag-encoding",
+        "a request whose Accept-Contact feature tag is badly percent-encoded is answered 200",
+    ),
+    Fault(
+        "robust.accept-malformed-cpim",
+        "RB-cpim-malformed",
+        "a MESSAGE whose message/cpim body does not parse is answered 200",
+    ),
+    Fault(
+        "robust.stall-on-unterminated",
+        "RB-sip-unterminated",
+        "a datagram whose header section never ends hangs the SUT: the next request is "
+        "not answered",
+    ),
+    Fault(
+        "robust.stall-on-huge-header",
+        "RB-sip-huge-header",
+        "a request with a header section over 32 KiB hangs the SUT: neither it nor the next "
+        "request is answered",
+    ),
+]
+
 REGISTRY: dict[str, Fault] = {f.name: f for f in _ENTRIES}
 
 

@@ -427,11 +427,68 @@ _ABOVE_ROUTE = ("via", "max-forwards")
 _SINGLE = ("from", "to", "max-forwards", "content-type", "content-length", "expires")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 BEYOND_DATAGRAM = "Content-Length beyond the datagram"
+# A header section this large is legal but unusual; under robust.stall-on-huge-header the SUT
+# chokes on it.
+HUGE_HEADER_SECTION = 32 * 1024
+
+# Why a request was refused (the kind `malformed` or `_codec_refusal` gives) -> the switch
+# under which the SUT takes it with a 200 instead. The 200 is sent from the refusal point,
+# so the request is answered but never reaches the role: no state changes.
+ACCEPTED_UNDER = {
+    "repeated-header": "robust.accept-repeated-header",
+    "uri": "robust.accept-invalid-uri",
+    "feature-tag": "robust.accept-bad-feature-tag",
+    "cpim": "robust.accept-malformed-cpim",
+}
 
 
-def malformed(item: Inbound) -> str | None:
-    """Why a parsed request must get a 400 before its role sees it (RFC 3261 8.2, 18.3),
-    or None. The codec is lenient on purpose (the harness judges what it can); the UA is not.
+class Hang(Exception):
+    """Raised by a role's handler under a fault switch that models the SUT hanging: the
+    request is left unanswered and the node swallows the next request too."""
+
+
+def _codec_refusal(error: CodecError | None) -> str | None:
+    """The refusal kind of a request the codec could not parse, for ACCEPTED_UNDER."""
+    if error is None:
+        return None
+    if error.what in ("SIP Request-URI", "From header", "To header"):
+        return "uri"
+    if error.detail.startswith(("more than one Call-ID", "more than one CSeq")):
+        return "repeated-header"
+    return None
+
+
+def response_from_raw(raw: bytes, status: int) -> bytes | None:
+    """A response to a request the codec refused, built from its header lines as written
+    (Via, From, To, Call-ID, CSeq), or None when the request has no header section."""
+    head, sep, _ = raw.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    lines = head.decode("utf-8", "replace").split("\r\n")
+    if not lines[0].rstrip().endswith("SIP/2.0"):
+        return None
+    found: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if colon:
+            found.setdefault(canonical_name(name.strip()), []).append(value.strip())
+    to = (found.get("to") or [""])[0]
+    if ";tag=" not in to.replace(" ", "").lower():
+        to = f"{to};tag={new_tag()}"
+    out = [("Via", v) for v in found.get("via", [])]
+    out += [
+        ("From", (found.get("from") or [""])[0]),
+        ("To", to),
+        ("Call-ID", (found.get("call-id") or [""])[0]),
+        ("CSeq", (found.get("cseq") or [""])[0]),
+    ]
+    return build_message(f"SIP/2.0 {status} {REASONS.get(status, 'Unknown')}", out)
+
+
+def malformed(item: Inbound) -> tuple[str, str] | None:
+    """Why a parsed request must get a 400 before its role sees it (RFC 3261 8.2, 18.3), as
+    (kind, reason), or None. The codec is lenient on purpose (the harness judges what it
+    can); the UA is not.
     """
     msg = item.message
     assert msg is not None
@@ -441,33 +498,34 @@ def malformed(item: Inbound) -> str | None:
         counts[key] = counts.get(key, 0) + 1
     twice = [n for n in _SINGLE if counts.get(n, 0) > 1]
     if twice:
-        return f"{twice[0]} header repeated"
+        return "repeated-header", f"{twice[0]} header repeated"
     for name in ("From", "To"):
         try:
             NameAddr.parse(msg.header(name) or "")
         except CodecError:
-            return f"bad {name} header"
+            return "uri", f"bad {name} header"
     declared = msg.header("Content-Length")
     if item.transport == "udp" and declared is not None:
         head_end = item.raw.find(b"\r\n\r\n")
         carried = len(item.raw) - head_end - 4 if head_end >= 0 else 0
         if declared.strip().isdigit() and int(declared) > carried:
-            return BEYOND_DATAGRAM
+            return "content-length", BEYOND_DATAGRAM
     for value in msg.header_list("Accept-Contact"):
         try:
             feature_set = AcceptContact.parse(value)
         except CodecError:
-            return "bad Accept-Contact header"
+            return "feature-tag", "bad Accept-Contact header"
         for _, raw in feature_set.params:
             if raw is not None and _BAD_PERCENT.search(raw):
-                return "bad percent-encoding in Accept-Contact"
+                return "feature-tag", "bad percent-encoding in Accept-Contact"
             if raw is not None:
                 try:
                     urllib.parse.unquote_to_bytes(raw).decode("utf-8")
                 except UnicodeDecodeError:
-                    return "Accept-Contact value is not UTF-8"
+                    return "feature-tag", "Accept-Contact value is not UTF-8"
     if media_type(msg.header("Content-Type")) == "message/cpim":
-        return _bad_cpim(msg.body)
+        why = _bad_cpim(msg.body)
+        return None if why is None else ("cpim", why)
     return None
 
 
@@ -500,6 +558,11 @@ def _cut_to_content_length(item: Inbound) -> Inbound:
     except CodecError as exc:
         message, error = None, exc
     return dataclasses.replace(item, raw=raw, message=message, error=error)
+
+
+def _head_size(raw: bytes) -> int:
+    end = raw.find(b"\r\n\r\n")
+    return len(raw) if end < 0 else end
 
 
 def _server_key(msg: SipMessage) -> tuple:
@@ -550,8 +613,8 @@ class SipNode:
         self._loop_task: asyncio.Task | None = None
         # The run's fault switches live on the role that owns the handler.
         self.faults = getattr(getattr(handler, "__self__", None), "faults", None)
-        # robust.crash-on-bad-content-length: requests still to swallow, a hang that clears
-        # after the next request so later tests of a mutants run are unaffected.
+        # The robustness switches that hang the SUT (see _hang): requests still to swallow, a
+        # hang that clears after the next request so later tests of a mutants run are unaffected.
         self._swallow = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -776,6 +839,8 @@ class SipNode:
             log.warning("%s: fault: %s swallowed", self.name, item.message.summary())
             return
         if item.message is None:
+            if await self._unparseable_under_fault(item):
+                return
             log.info(
                 "%s: ignoring unparseable %s data from %s: %s",
                 self.name,
@@ -797,6 +862,10 @@ class SipNode:
         if msg.method == "ACK":
             self._ack(msg)
             return
+        head = _head_size(item.raw)
+        if head > HUGE_HEADER_SECTION and self._fault("robust.stall-on-huge-header"):
+            self._hang(f"a {head}-byte header section ({msg.summary()})")
+            return
         try:
             key = _server_key(msg)
         except (CodecError, ValueError) as exc:
@@ -809,11 +878,15 @@ class SipNode:
             return
         txn = ServerTransaction(self, msg, item, key)
         self._server[key] = txn
-        why = malformed(item)
-        if why is not None:
-            if why == BEYOND_DATAGRAM and self._fault("robust.crash-on-bad-content-length"):
-                log.warning("%s: fault: hanging on %s", self.name, msg.summary())
-                self._swallow = 1
+        refusal = malformed(item)
+        if refusal is not None:
+            kind, why = refusal
+            if kind == "content-length" and self._fault("robust.crash-on-bad-content-length"):
+                self._hang(msg.summary())
+                return
+            if kind in ACCEPTED_UNDER and self._fault(ACCEPTED_UNDER[kind]):
+                log.warning("%s: fault: 200 to %s despite %s", self.name, msg.summary(), why)
+                await txn.reply(200)
                 return
             log.info("%s: 400 to %s: %s", self.name, msg.summary(), why)
             await txn.reply(400, f"Bad Request ({why})")
@@ -837,11 +910,41 @@ class SipNode:
         log.warning("%s: fault %s: %d answered with its top Via only", self.name, fault, status)
         return build_message(msg.start_line, [("Via", vias[0]), *headers], msg.body)
 
+    def _hang(self, what: str) -> None:
+        """A fault switch hangs the SUT on `what`: it and the next request go unanswered.
+        The hang clears after that one request, so later tests of a mutants run are
+        unaffected."""
+        log.warning("%s: fault: hanging on %s", self.name, what)
+        self._swallow = 1
+
+    async def _unparseable_under_fault(self, item: Inbound) -> bool:
+        """Robustness switches acting on a request the codec refused; True if one did."""
+        error = item.error
+        if (
+            item.transport == "udp"
+            and error is not None
+            and error.detail.startswith("no empty line")
+            and self._fault("robust.stall-on-unterminated")
+        ):
+            self._hang("a datagram whose header section never ends")
+            return True
+        kind = _codec_refusal(error)
+        if kind is None or not self._fault(ACCEPTED_UNDER[kind]):
+            return False
+        raw = response_from_raw(item.raw, 200)
+        if raw is None:
+            return False
+        log.warning("%s: fault: 200 to an unparseable request (%s)", self.name, error)
+        await self.send_raw(raw, item.remote, item.transport)
+        return True
+
     async def _handle(self, txn: ServerTransaction) -> None:
         try:
             await self._handler(txn)
         except asyncio.CancelledError:
             raise
+        except Hang:
+            self._hang(txn.request.summary())
         except Exception:
             log.exception("%s: handler failed on %s", self.name, txn.request.summary())
             if txn.final is None:

@@ -7,6 +7,9 @@ probe sent after that input.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Iterable
+
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks.base import Judgement, judged
 
@@ -15,11 +18,36 @@ def _status(m) -> str:
     return f"{m.status} {m.reason}".strip()
 
 
+_RAW_STATUS = re.compile(rb"\ASIP/2\.0[ \t]+(\d{3})[ \t]?([^\r\n]*)")
+_RAW_CALL_ID = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def raw_finals(unparsed: Iterable[bytes], call_ids: Collection[str]) -> list[bytes]:
+    """Final responses to one of `call_ids` among bytes the capture could not parse as SIP.
+
+    A response that copies a broken header of the stimulus (a `From` with no host) is as
+    unparseable as the stimulus, yet its status line and Call-ID still say what it answered.
+    """
+    out = []
+    for raw in unparsed:
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        status = _RAW_STATUS.match(head)
+        call_id = _RAW_CALL_ID.search(head)
+        if status is None or call_id is None or int(status.group(1)) < 200:
+            continue
+        if call_id.group(1).decode("utf-8", "replace") in call_ids:
+            out.append(raw)
+    return out
+
+
 def refused_or_dropped(
-    finals: list[SipMessage], stimulus: str, note: str | None = None
+    finals: list[SipMessage],
+    stimulus: str,
+    note: str | None = None,
+    unparsed_finals: Iterable[bytes] = (),
 ) -> Judgement:
     """No 2xx to a stimulus the SUT cannot have understood; an error status or silence
-    is fine."""
+    is fine. `unparsed_finals` (see `raw_finals`) are judged by their status line."""
     accepted = [m for m in finals if m.status is not None and 200 <= m.status < 300]
     if accepted:
         return judged(
@@ -28,6 +56,17 @@ def refused_or_dropped(
             f"accepted with {_status(accepted[0])}",
             accepted[0],
         )
+    for raw in unparsed_finals:
+        m = _RAW_STATUS.match(raw)
+        if m is not None and 200 <= int(m.group(1)) < 300:
+            line = m.group(0).decode("utf-8", "replace")
+            return Judgement(
+                False,
+                f"an error status (4xx/5xx) or no answer to {stimulus}",
+                f"accepted with {line[8:].strip()} (a response the capture cannot parse, "
+                "as it copies the broken header)",
+                bytes(raw),
+            )
     if finals:
         return judged(
             True, "an error status or no answer", f"refused with {_status(finals[0])}", note=note
