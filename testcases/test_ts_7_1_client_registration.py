@@ -14,6 +14,7 @@ import pytest
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import registration as reg
+from cpmconf.verdict.checks import routing
 
 SHORT_GRANT = 2  # seconds the registrar grants when the refresh is under test
 
@@ -26,7 +27,10 @@ async def test_register_request(scene, expect):
     view = await scene.settle()
     registers = view.requests("REGISTER", from_sut=True)
     expect.judge(
-        "TS-7.1-8", reg.register_at_core(bool(registers), registers[0] if registers else None)
+        "TS-7.1-8",
+        routing.request_via_core(
+            view, registers, scene.core.address, scene.core.route_expected("client"), "REGISTER"
+        ),
     )
     if not registers:
         raise Inconclusive("the capture holds no REGISTER from the client")

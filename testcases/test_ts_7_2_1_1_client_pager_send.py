@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import pager
+from cpmconf.verdict.checks import pager, routing
 from testcases.client_steps import ALICE, BOB, client_sends, deliver_to_client, received_entry
 
 GROUP = "sip:team-blue@example.net"
@@ -70,8 +70,18 @@ async def test_body_is_a_cpim_wrapper_from_the_user(client, expect):
 @pytest.mark.clause("TS-7.2.1.1-16")
 async def test_message_is_sent_through_the_core(client, expect):
     msg, _, view = await client_sends(client, to=BOB, text="routed")
-    seen = bool(view.requests("MESSAGE", from_sut=True, where=lambda m: m.call_id == msg.call_id))
-    expect.judge("TS-7.2.1.1-16", pager.arrived_at_core(seen, "the client's MESSAGE", msg))
+    sent = view.requests("MESSAGE", from_sut=True, where=lambda m: m.call_id == msg.call_id)
+    expect.judge(
+        "TS-7.2.1.1-16",
+        routing.request_via_core(
+            view,
+            sent,
+            client.core.address,
+            client.core.route_expected("client"),
+            "the client's MESSAGE",
+            service_route=True,
+        ),
+    )
 
 
 @pytest.mark.clause("TS-7.2.1.1-17")

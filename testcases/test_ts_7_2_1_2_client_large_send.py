@@ -11,7 +11,7 @@ import pytest
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager
+from cpmconf.verdict.checks import large, pager, routing
 from testcases.client_steps import (
     ALICE,
     BOB,
@@ -46,8 +46,19 @@ async def test_invite_headers(client, expect):
     expect.judge("TS-7.2.1.2-6", pager.user_agent_release(inv, client.profile.client.release))
     expect.judge("TS-7.2.1.2-12", large.supported_timer(inv))
     expect.judge("TS-7.2.1.2-13", large.session_expires_uac(inv))
-    seen = r["view"].requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
-    expect.judge("TS-7.2.1.2-18", pager.arrived_at_core(bool(seen), "the client's INVITE", inv))
+    view = r["view"]
+    sent = view.requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
+    expect.judge(
+        "TS-7.2.1.2-18",
+        routing.request_via_core(
+            view,
+            sent,
+            client.core.address,
+            client.core.route_expected("client"),
+            "the client's INVITE",
+            service_route=True,
+        ),
+    )
 
 
 @pytest.mark.clause(

@@ -11,6 +11,7 @@ import pytest
 
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
+from cpmconf.verdict.checks import routing
 from testcases.deferred_steps import client_subscribes, management_uri, new_ids
 
 
@@ -31,7 +32,15 @@ async def test_subscribe_request(client, expect):
     view = await client.settle()
     subs = view.requests("SUBSCRIBE", from_sut=True)
     expect.judge(
-        "TS-7.2.3.1-1h", dc.arrived_at_core(bool(subs), "SUBSCRIBE", subs[0] if subs else None)
+        "TS-7.2.3.1-1h",
+        routing.request_via_core(
+            view,
+            subs,
+            client.core.address,
+            client.core.route_expected("client"),
+            "SUBSCRIBE",
+            service_route=True,
+        ),
     )
     if not subs:
         raise Inconclusive("the capture holds no SUBSCRIBE from the client")

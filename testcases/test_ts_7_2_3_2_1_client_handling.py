@@ -14,6 +14,7 @@ import pytest
 from cpmconf.codec.resource_lists import CPM_ACTIONS
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
+from cpmconf.verdict.checks import routing
 from testcases.client_steps import deliver_large_to_client, deliver_to_client, large_text
 from testcases.deferred_steps import client_handles, client_subscribes, management_uri, new_ids
 
@@ -65,7 +66,14 @@ async def test_handling_every_message(client, expect):
     invites = view.requests("INVITE", from_sut=True)
     expect.judge(
         "TS-7.2.3.2.1-8",
-        dc.arrived_at_core(bool(invites), "handling INVITE", invites[0] if invites else None),
+        routing.request_via_core(
+            view,
+            invites,
+            client.core.address,
+            client.core.route_expected("client"),
+            "handling INVITE",
+            service_route=True,
+        ),
     )
     inv = _invite(r)
     expect.judge("TS-7.2.3.2.1-1", dc.initial_invite(inv))

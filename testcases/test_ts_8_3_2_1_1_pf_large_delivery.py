@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager, pf_large
+from cpmconf.verdict.checks import large, pager, pf_large, routing
 from testcases.client_steps import large_text
 from testcases.pf_steps import BOB, UTF8_SPLIT, invite_to_pf, large_through_pf, refused
 
@@ -89,7 +89,12 @@ async def test_invites_each_selected_device_by_gruu(pf, expect):
         expect.judge(
             "TS-8.3.2.1.1-6.ii", pager.request_uri_is_gruu(r["invite"].message, "a device GRUU")
         )
-    expect.judge("TS-8.3.2.1.1-6.iii", pager.arrived_at_core(bool(legs), "device INVITEs"))
+    expect.judge(
+        "TS-8.3.2.1.1-6.iii",
+        routing.request_via_core(
+            r["view"], legs, pf.core.address, pf.core.route_expected("pf"), "device INVITEs"
+        ),
+    )
 
 
 # -- the first 200 -----------------------------------------------------------------------------
@@ -137,7 +142,8 @@ async def test_200_to_the_sender_names_the_server(pf, expect):
         "TS-8.3.2.1.1-first200-5", pf_large.contact_is_the_pf(final, [r["device_contact"]])
     )
     expect.judge(
-        "TS-8.3.2.1.1-first200-6", pager.arrived_at_core(True, "the 200 to the sender", final)
+        "TS-8.3.2.1.1-first200-6",
+        routing.response_via_core(r["view"], r["invite"].message, "the 200 to the sender"),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict.checks import deferred
+from cpmconf.verdict.checks import deferred, routing
 from testcases.pf_deferred_steps import (
     GRACE,
     defer_many,
@@ -88,7 +88,12 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
         "SD-5.2.2.2-2",
     ):
         expect.judge(clause, deferred.pushed_to(invites, name_of, selected))
-    expect.judge("TS-8.3.2.4.1-h", deferred.arrived_via_core(bool(invites), "push INVITE"))
+    expect.judge(
+        "TS-8.3.2.4.1-h",
+        routing.request_via_core(
+            view, invites, pf.core.address, pf.core.route_expected("pf"), "push INVITE"
+        ),
+    )
     invite = next((m for m in invites if name_of(m.request_uri or "") == "grace-phone"), None)
     if invite is None:
         reason = push.stopped or "no push INVITE to the selected device"

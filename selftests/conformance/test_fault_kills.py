@@ -59,26 +59,12 @@ KILL_EVERY_CLAUSE_OF = (
     "TS-8.3.2.1.1-",
     "TS-8.5.1-",
 )
-_THROUGH_THE_CORE = (
-    "the test system is the SUT's only SIP peer: its outbound proxy, and the address the "
-    "devices register as their contact. A message that did not go through the core reaches "
-    "nothing the suite observes, so a switch could only suppress it, and every case waits "
-    "for that message as its precondition (inconclusive everywhere, not a kill). The check "
-    "reads the capture and fails when nothing arrived."
-)
 UNKILLABLE: dict[str, str] = {
     "TS-7.2.2.2-2": (
         "the client's 200 to the INVITE is the precondition of every large-mode receiving case: "
         "a switch refusing it leaves the SDP answer, MSRP, BYE and deferred-receive cases "
         "inconclusive (not a kill of one clause)"
     ),
-    "TS-7.2.1.1-16": _THROUGH_THE_CORE,
-    "TS-7.2.1.2-18": _THROUGH_THE_CORE,
-    "TS-7.2.2.1-5": _THROUGH_THE_CORE,
-    "TS-7.2.2.2-3": _THROUGH_THE_CORE,
-    "TS-8.3.2.1-4b-2.iii": _THROUGH_THE_CORE,
-    "TS-8.3.2.1.1-6.iii": _THROUGH_THE_CORE,
-    "TS-8.3.2.1.1-first200-6": _THROUGH_THE_CORE,
 }
 
 

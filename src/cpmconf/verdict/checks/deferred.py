@@ -100,7 +100,6 @@ def answered_202(final: SipMessage | None) -> Judgement:
 
 @register(
     "TS-8.3.2.4.x-3a.i",
-    "TS-8.3.2.4.x-3a.vii",
     "TS-8.3.2.1.1-allfail-1",
     "SD-5.2.2.2-1",
     "SD-5.2.2.2.1-notify",
@@ -327,12 +326,6 @@ def push_offer_sendonly(invite: SipMessage) -> Judgement:
     except CodecError as exc:
         return judged(False, "a=sendonly", f"conflicting directions: {exc}", invite)
     return judged(direction == "sendonly", "a=sendonly (session or media level)", direction, invite)
-
-
-@register("TS-8.3.2.4.1-h")
-def arrived_via_core(seen: bool, what: str, msg: SipMessage | None = None) -> Judgement:
-    """The request arrived at the core (the SUT's outbound proxy)."""
-    return judged(seen, f"{what} at the core", "arrived" if seen else "nothing arrived", msg)
 
 
 @register("TS-8.3.2.4.1-on200-2")

@@ -306,9 +306,10 @@ def typed_cpim(msg: SipMessage) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-16", "TS-8.3.2.1-4b-2.iii", "TS-7.2.2.1-5")
 def arrived_at_core(seen: bool, what: str, msg: SipMessage | None = None) -> Judgement:
-    """The message reached the test system's core, i.e. the SUT routed it through the core."""
+    """The message reached the test system's core: for a message a case does not wait for
+    (an ACK, a BYE), its presence. How a message went through the core is judged by
+    `routing` (D-through-core)."""
     return judged(
         seen, f"{what} received at the SIP/IP core", "received" if seen else "not received", msg
     )

@@ -21,9 +21,7 @@ from cpmconf.verdict.checks.base import Judgement, Seen, judged, not_judged, reg
 register("TS-8.3.2.1.1-6")(pager.delivered_to_selected)
 register("TS-8.3.2.1.1-6.i")(pager.one_copy_each)
 register("TS-8.3.2.1.1-6.ii")(pager.request_uri_is_gruu)
-register("TS-8.3.2.1.1-6.iii", "TS-8.3.2.1.1-first200-6", "TS-8.3.2.1.1-ack-2")(
-    pager.arrived_at_core
-)
+register("TS-8.3.2.1.1-ack-2")(pager.arrived_at_core)
 register("TS-8.3.2.1.1-first200-2", "TS-8.3.2.1.1-first200-2a")(large.has_msrp_media)
 register("TS-8.3.2.1.1-first200-2c")(large.accept_types_cpim)
 register("TS-8.3.2.1.1-first200-2d")(large.answer_recvonly)

@@ -147,14 +147,6 @@ def contact_capabilities(msg: SipMessage) -> Judgement:
     return judged(ok, expected, actual, msg)
 
 
-@register("TS-7.1-8")
-def register_at_core(seen: bool, msg: SipMessage | None = None) -> Judgement:
-    """The REGISTER reached the core's registrar (the test system's outbound proxy)."""
-    return judged(
-        seen, "REGISTER received at the SIP/IP core", "received" if seen else "not received", msg
-    )
-
-
 @register("TS-7.1-reregister")
 def refreshed_in_time(
     first: SipMessage,
