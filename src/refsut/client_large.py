@@ -476,8 +476,9 @@ class LargeMode:
             headers = []
         if not self.on("client.recv-no-server"):
             headers.append(("Server", self.cfg.release))
+        if not self.on("client.recv-200-no-contact"):
+            headers.append(("Contact", self.contact()))
         headers += [
-            ("Contact", self.contact()),
             ("P-Preferred-Identity", f"<{self._identity('client.recv-foreign-identity-in-200')}>"),
             ("Allow", ALLOW),
             *session_expires_answer(req),

@@ -1116,6 +1116,11 @@ _ENTRIES += [
         "TS-7.2.3.2.1-6b",
         "the handling offer lists a further accept-type `text/` with no subtype",
     ),
+    Fault(
+        "client.recv-200-no-contact",
+        "TS-7.2.2.2-2",
+        "the 200 to a large-mode INVITE has no Contact",
+    ),
 ]
 
 # ---- ROBUSTNESS: input the SUT must refuse (a 200 instead) or survive (a hang instead). The

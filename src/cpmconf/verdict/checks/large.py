@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, ContactFeatures, PPreferredService
+from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPreferredService
 from cpmconf.codec.msrp import MsrpUri, Reassembler
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
@@ -496,3 +496,44 @@ def cancel_handled(cancel_final: SipMessage | None, final: SipMessage | None) ->
         f"{got_cancel} to the CANCEL, {got_invite} to the INVITE",
         offending,
     )
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return " ".join((a or "").split()) == " ".join((b or "").split())
+
+
+@register("TS-7.2.2.2-2")
+def accepts_invite(final: SipMessage | None, invite: SipMessage) -> Judgement:
+    """The client accepts the INVITE with a 200 built under RFC 3261 as a dialog-creating
+    response: From, Call-ID and CSeq as in the INVITE, its To with a tag added, and exactly
+    one Contact with a SIP or SIPS URI (sections 8.2.6.2, 12.1.1, 13.3.1.4). The path back
+    (the Vias) is TS-7.2.2.2-3's; the headers and the SDP answer that 7.2.2.2 adds are judged
+    by sub-items a to d."""
+    expected = "200 with the INVITE's From, Call-ID and CSeq, a To tag, one SIP Contact"
+    if final is None:
+        return judged(False, expected, "no final response to the INVITE")
+    if final.status != 200:
+        return judged(False, expected, f"{final.status} {final.reason}", final)
+    problems = []
+    for name in ("From", "Call-ID", "CSeq"):
+        if not _same(final.header(name), invite.header(name)):
+            problems.append(f"{name}: {final.header(name)}")
+    try:
+        to = NameAddr.parse(final.header("To") or "")
+        if not to.tag:
+            problems.append("To has no tag")
+        if to.uri.lower() != NameAddr.parse(invite.header("To") or "").uri.lower():
+            problems.append(f"To URI {to.uri}")
+    except CodecError as exc:
+        problems.append(f"unparseable To: {exc}")
+    contacts = final.header_list("Contact")
+    if len(contacts) != 1:
+        problems.append(f"{len(contacts)} Contact values")
+    else:
+        try:
+            scheme = NameAddr.parse(contacts[0]).uri.split(":", 1)[0].lower()
+            if scheme not in ("sip", "sips"):
+                problems.append(f"Contact URI scheme {scheme}")
+        except CodecError as exc:
+            problems.append(f"unparseable Contact: {exc}")
+    return judged(not problems, expected, "; ".join(problems) or "as expected", final)
