@@ -147,6 +147,8 @@ def _set(data: dict, dotted: str, value) -> dict:
         (lambda: _set(external(), "timers.guard", "3"), "timers.guard", "expected float"),
         (lambda: _set(external(), "timers.settle", 5.0), "timers.settle", "timers.guard"),
         (lambda: external(colour="blue"), "colour", "unknown key"),
+        (lambda: _set(external(), "pf.core_uri", "<sip:scscf@x;lr>"), "pf.core_uri", "sip:"),
+        (lambda: _set(external(), "test_system.judge_route", 1), "test_system.judge_route", "bool"),
         (lambda: external(embedded="no"), "embedded", "expected bool"),
         (lambda: external(users=[]), "users", "PF profile needs"),
         (lambda: _set(external(), "users", [{"devices": []}]), "users[0].uri", "missing"),
@@ -172,6 +174,17 @@ def test_bad_profile_names_file_and_key(tmp_path, make, key, words):
     err = rejected(tmp_path, make())
     assert err.key == key, str(err)
     assert words in err.reason, str(err)
+
+
+def test_routing_keys_default_on_and_name_the_core(tmp_path):
+    # D-through-core: Service-Route returned and the Route judged unless the profile says not
+    p = load_profile(write(tmp_path, external()))
+    assert (p.service_route, p.judge_route, p.pf.core_uri) == (True, True, None)
+    data = _set(external(), "test_system.judge_route", False)
+    data = _set(data, "test_system.service_route", False)
+    p = load_profile(write(tmp_path, _set(data, "pf.core_uri", "sip:scscf.example.net;lr")))
+    assert (p.service_route, p.judge_route) == (False, False)
+    assert p.pf.core_uri == "sip:scscf.example.net;lr"
 
 
 def test_no_role_at_all_is_rejected(tmp_path):
