@@ -2,15 +2,19 @@
 
 Each case sends the PF a deferred-message handling INVITE (to its CPMDeferredMsgMgmt address,
 TS 7.2.3.2.1) whose resource-list part is broken: not XML, not a resource list, nested entity
-declarations ("billion laughs"), an external entity naming a local file, an unknown
-`cpm_action`, or Message-URI-IDs the PF never issued. The PF passes when it does not accept
-the INVITE with a 2xx, never sends the file's content anywhere, and still answers an OPTIONS
-probe. Every case needs the ICS item deferred-pull; without it they are not applicable.
+declarations ("billion laughs"), external entities naming a local file and a URL the test
+system serves on its own address, an unknown `cpm_action`, or Message-URI-IDs the PF never
+issued. The PF passes when it does not accept the INVITE with a 2xx, never fetches the URL,
+never sends the file's or the URL's content anywhere, and still answers an OPTIONS probe.
+Every case needs the ICS item deferred-pull; without it they are not applicable.
 
 Selected with `cpmconf run -m robustness` (or `--clause RB-xml --clause RB-cpm`).
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 import pytest
 
@@ -126,23 +130,58 @@ async def test_entity_expansion(scene, expect):
     )
 
 
+@contextlib.asynccontextmanager
+async def entity_server(host: str, content: str):
+    """An HTTP server on the test system's address answering any GET with `content`; yields a
+    URL under it with a path of its own and the list of request heads it receives."""
+    heads: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            heads.append(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0))
+            body = content.encode()
+            writer.write(
+                b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
+            pass  # a half request is still recorded above when its head arrived
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, host, 0)
+    port = server.sockets[0].getsockname()[1]
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        yield f"http://{authority}/cpmconf-entity-{token(8)}", heads
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 @pytest.mark.clause("RB-xml-external-entity")
 async def test_external_entity(scene, expect, tmp_path):
     marker = "cpmconf-secret-" + token(8)
     secret = tmp_path / "secret.txt"
     secret.write_text(marker)
-    run = await handle_broken(
-        scene,
-        expect,
-        "RB-xml-external-entity",
-        "a handling INVITE whose list declares an external entity",
-        variant="external-entity",
-        system_uri=secret.as_uri(),
-    )
+    async with entity_server(scene.core.host, marker) as (url, fetches):
+        run = await handle_broken(
+            scene,
+            expect,
+            "RB-xml-external-entity",
+            "a handling INVITE whose list declares external entities (a file and a URL)",
+            variant="external-entity",
+            system_uri=secret.as_uri(),
+            fetch_url=url,
+        )
+    expect.judge("RB-xml-external-entity", checks.not_fetched(fetches, url))
     view = await run.view()
     from_sut = [s.message for s in view.items if s.from_sut]
     expect.judge(
-        "RB-xml-external-entity", checks.nothing_leaked(from_sut, marker, "the named file")
+        "RB-xml-external-entity",
+        checks.nothing_leaked(from_sut, marker, "the named file or URL"),
     )
 
 

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from defusedxml import DefusedXmlException
+
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.deferred_messages import DeferredList, DeferredMessage
 from cpmconf.codec.errors import CodecError
@@ -25,9 +27,10 @@ from cpmconf.codec.headers import Expires
 from cpmconf.codec.resource_lists import CPM_ACTIONS, ResourceList
 from cpmconf.codec.sip import SipMessage
 
+from . import lax_xml
 from .faults import Faults
 from .sipcore import media_type, originator
-from .store import DeferredRow, MessageStore
+from .store import DEFERRED_STATUSES, DeferredRow, MessageStore
 
 
 class Clock:
@@ -57,9 +60,11 @@ class Selection:
     """What a handling request asks for: (row, action) pairs, in queue order."""
 
     actions: tuple[tuple[DeferredRow, str], ...]
+    # Only under a robustness fault switch: the request is taken though it selects nothing.
+    taken: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.actions)
+        return bool(self.actions) or self.taken
 
 
 class DeferredQueue:
@@ -141,6 +146,10 @@ class DeferredQueue:
             [DeferredMessage(r.uri_id, r.originator, r.subject, r.date, r.size) for r in rows],
         )
 
+    def _ever_issued(self) -> set[str]:
+        """Every Message-URI-ID this PF has issued, handled or expired ones included."""
+        return {r.uri_id for r in self.store.deferred(None, DEFERRED_STATUSES)}
+
     def select(self, owner: str, body: bytes | None) -> Selection:
         """The messages a handling INVITE names: all of them for no list, else the listed
         ones with their ``cpm_action``; unknown ids and bad actions are skipped."""
@@ -149,16 +158,25 @@ class DeferredQueue:
             return Selection(tuple((r, "deliver") for r in rows))
         try:
             entries = ResourceList.parse(body).entries
-        except CodecError:
-            return Selection(())
+        except CodecError as exc:
+            entries = lax_xml.entries(body, self.faults)
+            if entries is None:
+                unsafe = isinstance(exc.__cause__, DefusedXmlException)  # a DTD, not a typo
+                taken = not unsafe and self.faults.on("robust.accept-invalid-resource-list")
+                return Selection((), taken=taken)
         by_id = {r.uri_id: r for r in rows}
         out: list[tuple[DeferredRow, str]] = []
         seen = set()
+        taken = False
         for e in entries:
             row = by_id.get(e.base_uri)
             action = (e.action or "").lower()
+            if action not in CPM_ACTIONS:
+                taken = taken or self.faults.on("robust.accept-unknown-action")
+            elif row is None and self.faults.on("robust.accept-unknown-message-id"):
+                taken = taken or e.base_uri not in self._ever_issued()
             if row is None or action not in CPM_ACTIONS or row.uid in seen:
                 continue
             seen.add(row.uid)
             out.append((row, action))
-        return Selection(tuple(out))
+        return Selection(tuple(out), taken=taken)

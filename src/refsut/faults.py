@@ -1159,6 +1159,34 @@ _ENTRIES += [
         "a request with a header section over 32 KiB hangs the SUT: neither it nor the next "
         "request is answered",
     ),
+    Fault(
+        "robust.accept-invalid-resource-list",
+        "RB-xml-invalid",
+        "a handling INVITE whose resource list is not well-formed or not a resource list is "
+        "accepted with 200 (an empty handling session)",
+    ),
+    Fault(
+        "robust.expand-xml-entities",
+        "RB-xml-entity-expansion",
+        "the PF expands internal XML entities of a resource list; past 4 MiB of expansion it "
+        "hangs: neither the INVITE nor the next request is answered",
+    ),
+    Fault(
+        "robust.resolve-external-entities",
+        "RB-xml-external-entity",
+        "the PF resolves the external XML entities of a resource list (fetches file: and "
+        "http: SYSTEM identifiers)",
+    ),
+    Fault(
+        "robust.accept-unknown-action",
+        "RB-cpm-unknown-action",
+        "a handling INVITE whose list names an unknown cpm_action is accepted with 200",
+    ),
+    Fault(
+        "robust.accept-unknown-message-id",
+        "RB-cpm-unknown-message-id",
+        "a handling INVITE naming Message-URI-IDs the PF never issued is accepted with 200",
+    ),
 ]
 
 REGISTRY: dict[str, Fault] = {f.name: f for f in _ENTRIES}

@@ -114,6 +114,21 @@ def still_answering(probe_final: SipMessage | None, stimulus: str, bound: float)
     )
 
 
+def not_fetched(requests: list[bytes], url: str) -> Judgement:
+    """No request for the URL an external entity named reached the test system's server
+    (`requests`: the heads of the HTTP requests it got)."""
+    path = url.split("/", 3)[-1]
+    fetched = [r for r in requests if f"/{path}".encode() in r.split(b"\r\n", 1)[0]]
+    if fetched:
+        return Judgement(
+            False,
+            f"the external entity {url} never resolved",
+            "the SUT resolved the external entity: it fetched the URL",
+            fetched[0],
+        )
+    return judged(True, f"no fetch of {url}", "none seen")
+
+
 def nothing_leaked(from_sut: list[SipMessage], marker: str, source: str) -> Judgement:
     """No message the SUT sent carries the content of a file an external entity named."""
     leaked = [m for m in from_sut if marker.encode() in bytes(m)]
