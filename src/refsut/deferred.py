@@ -117,7 +117,7 @@ class DeferredQueue:
             originator=originator(req),
             subject=subject,
             date=date or _iso(now),
-            size=len(body),
+            size=len(req.raw) if self.faults.on("pf.deferred-wrong-size") else len(body),
             expires_at=now + lifetime,
         )
 

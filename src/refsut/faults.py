@@ -1123,6 +1123,103 @@ _ENTRIES += [
     ),
 ]
 
+# ---- PF, deferred messages (PF-DEFERRED): the notification of 8.3.2.4.x step 3a, the push
+# INVITE of 8.3.2.4.1 and the push option of SD 5.2.2.2.2; one switch per clause
+_ENTRIES += [
+    Fault(
+        "pf.defer-notify-not-message",
+        "TS-8.3.2.4.x-3a.i",
+        "the deferral notification is sent as a NOTIFY instead of a MESSAGE",
+        # the SD's notify-and-wait option and its informing step, governed by 3a.i, and the
+        # large-mode deferral, which notifies by this same step of 8.3.2.4.x
+        also=("SD-5.2.2.2-1", "SD-5.2.2.2.1-notify", "TS-8.3.2.1.1-allfail-1"),
+    ),
+    Fault(
+        "pf.defer-notify-iwf-always",
+        "TS-8.3.2.4.x-3a.iii",
+        "the deferral notification goes to the IWF even when a device of the user is registered",
+    ),
+    Fault(
+        "pf.defer-notify-from-originator",
+        "TS-8.3.2.4.x-3a.iv",
+        "the deferral notification asserts the deferred message's sender, not the server identity",
+    ),
+    Fault(
+        "pf.defer-notify-no-user-agent",
+        "TS-8.3.2.4.x-3a.v",
+        "the deferral notification has no User-Agent",
+    ),
+    Fault(
+        "pf.defer-notify-no-uri-id",
+        "TS-8.3.2.4.x-3a.vi",
+        "the notification to a registered user names the message by the management address, "
+        "not by its Message-URI-ID",
+    ),
+    Fault(
+        "pf.deferred-wrong-size",
+        "SD-5.2.2.2.1-info",
+        "the size a deferred message is listed with counts the whole SIP request, not its body",
+    ),
+    Fault(
+        "pf.push-while-unregistered",
+        "SD-5.2.2.2.2-wait",
+        "a message deferred for push while nothing is registered is pushed at once to the "
+        "user's address",
+    ),
+    Fault(
+        "pf.push-no-retry",
+        "SD-5.2.2.2.2-setup",
+        "messages whose push was refused are never pushed again, not even to a device that "
+        "registers anew",
+        also=("SD-5.2.2.2-2",),  # the push option as a whole, over the same session set-up
+    ),
+    Fault(
+        "pf.push-unselected",
+        "TS-8.3.2.4.1-select",
+        "push INVITEs go to every registered device, the ones the preferences exclude too",
+    ),
+    Fault(
+        "pf.push-invite-twice",
+        "TS-8.3.2.4.1-invite",
+        "each selected device gets two push INVITEs instead of one",
+    ),
+    Fault(
+        "pf.push-to-contact",
+        "TS-8.3.2.4.1-a",
+        "a push INVITE is addressed to the device's registered contact, not its public GRUU",
+    ),
+    Fault(
+        "pf.push-accept-contact-msg-icsi",
+        "TS-8.3.2.4.1-b",
+        "the Accept-Contact of a push INVITE names the msg ICSI instead of the deferred ICSI",
+    ),
+    Fault(
+        "pf.push-no-user-agent",
+        "TS-8.3.2.4.1-c",
+        "a push INVITE has no User-Agent",
+    ),
+    Fault(
+        "pf.push-contact-no-icsi",
+        "TS-8.3.2.4.1-d",
+        "the Contact of a push INVITE has no deferred ICSI",
+    ),
+    Fault(
+        "pf.push-no-session-expires",
+        "TS-8.3.2.4.1-f",
+        "a push INVITE offers no Session-Expires",
+    ),
+    Fault(
+        "pf.push-ack-to-request-uri",
+        "TS-8.3.2.4.1-on200-2",
+        "the ACK (and BYE) of a push session go to the INVITE's Request-URI, not the 200's Contact",
+    ),
+    Fault(
+        "pf.push-no-bye",
+        "SD-5.2.2.2.2-teardown",
+        "a push session is left open after the deferred messages are delivered: no BYE",
+    ),
+]
+
 # ---- ROBUSTNESS: input the SUT must refuse (a 200 instead) or survive (a hang instead). The
 # hangs clear after the next request, the liveness probe, so later cases are unaffected.
 _ENTRIES += [

@@ -27,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.deferred_messages import DeferredList
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, encode_icsi
 from cpmconf.codec.msrp import build_request as build_msrp_request
@@ -61,6 +62,7 @@ log = logging.getLogger("refsut.pf.deferred")
 
 SYSTEM_MESSAGE_TAG = "+g.oma.cpm.system-message"
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 EVENT_PACKAGE = "deferred-messages"
 PAGER_LIMIT = 1300
 SESSION_EXPIRES = 1800
@@ -106,6 +108,7 @@ class DeferredHandling:
         self.sessions: dict[str, Handling] = {}
         # Users with a push in progress -> whether another registration came meanwhile.
         self.pushing: dict[str, bool] = {}
+        self.push_tried: set[int] = set()  # only with pf.push-no-retry
 
     @property
     def cfg(self):
@@ -139,6 +142,10 @@ class DeferredHandling:
         status = 200 if self.on("pf.no-202-on-defer") else 202
         await txn.reply(status, headers=self._server())
         await self.notify(user, [row])
+        if self.on("pf.push-while-unregistered") and user.deferred == "push":
+            if not self.pf._live_bindings(uri_key(user.uri)):
+                # pushes at once to the user's address, with nothing registered to take it
+                self.pf.node.spawn(self._push_to(user, user.uri, [row]), name="pf-early-push")
 
     async def defer_large(self, user: UserConfig, req: SipMessage) -> None:
         """A large message every selected device failed (TS 8.3.2.1.1 allfail)."""
@@ -151,18 +158,29 @@ class DeferredHandling:
         registered = bool(self.pf._live_bindings(uri_key(user.uri)))
         if self.on("pf.defer-notify-not-iwf"):
             registered = True  # the notification goes to the user even with nobody there
+        if self.on("pf.defer-notify-iwf-always"):
+            registered = False  # the registered devices are overlooked: the IWF is told
         target = user.uri if registered else self.cfg.iwf
         identity = self.cfg.server_identity
+        if self.on("pf.defer-notify-from-originator") and rows:
+            identity = rows[0].originator or identity  # the deferred message's sender
         headers = [("P-Asserted-Identity", f"<{identity}>")]
         if not self.on("pf.defer-no-system-message-tag"):
             headers.append(("Accept-Contact", f"*;{SYSTEM_MESSAGE_TAG}"))
-        headers += [
-            ("User-Agent", self.cfg.release),
-            ("Content-Type", LIST_TYPE),
-        ]
-        body = bytes(self.queue.listing(user.uri, rows))
+        if not self.on("pf.defer-notify-no-user-agent"):
+            headers.append(("User-Agent", self.cfg.release))
+        headers.append(("Content-Type", LIST_TYPE))
+        listing = self.queue.listing(user.uri, rows)
+        if registered and self.on("pf.defer-notify-no-uri-id"):
+            # each message named by the management address instead of its Message-URI-ID
+            management = self.cfg.deferred_management
+            listing = DeferredList.build(
+                user.uri, [replace(m, uri_id=management) for m in listing.messages]
+            )
+        body = bytes(listing)
+        method = "NOTIFY" if self.on("pf.defer-notify-not-message") else "MESSAGE"
         raw, branch = self.pf.node.new_request(
-            "MESSAGE",
+            method,
             target,
             from_=f"<{identity}>;tag={new_tag()}",
             to=f"<{user.uri}>",
@@ -393,8 +411,20 @@ class DeferredHandling:
     async def _push_once(self, user: UserConfig) -> None:
         rows = self.queue.pending(user.uri)
         targets = self.pf.selected_bindings(user)
+        if self.on("pf.push-unselected"):
+            targets = self.pf._live_bindings(uri_key(user.uri))  # preferences ignored
+        if self.on("pf.push-no-retry") and targets:
+            rows = [r for r in rows if r.uid not in self.push_tried]  # tried once: never again
+            self.push_tried.update(r.uid for r in rows)
+            if not rows:
+                return
+        copies = 2 if self.on("pf.push-invite-twice") else 1
         results = await asyncio.gather(
-            *(self._push_to(user, self.pf.gruu(user, b) or b.contact_uri, rows) for b in targets),
+            *(
+                self._push_to(user, self._push_target(user, b), rows)
+                for b in targets
+                for _ in range(copies)
+            ),
             return_exceptions=True,
         )
         taken = set()
@@ -407,26 +437,37 @@ class DeferredHandling:
             if row.uid in taken:
                 self.pf.store.set_deferred_status(row.uid, "done", "delivered")
 
+    def _push_target(self, user: UserConfig, b) -> str:
+        """The Request-URI of a push INVITE: the device's public GRUU."""
+        if self.on("pf.push-to-contact"):
+            return b.contact_uri  # the registered contact, not the GRUU
+        return self.pf.gruu(user, b) or b.contact_uri
+
     def _push_invite(self, user: UserConfig, target: str, sdp: bytes) -> tuple[bytes, str]:
-        features = [f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"']
+        features = []
+        if not self.on("pf.push-contact-no-icsi"):
+            features.append(f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"')
         if not self.on("pf.push-no-automata"):
             features.append("automata")
+        icsi = ICSI_MSG if self.on("pf.push-accept-contact-msg-icsi") else ICSI_DEFERRED
         identity = self.cfg.server_identity
+        headers = [
+            ("P-Asserted-Identity", f"<{identity}>"),
+            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
+            ("Contact", self._contact(*features)),
+        ]
+        if not self.on("pf.push-no-user-agent"):
+            headers.append(("User-Agent", self.cfg.release))
+        headers.append(("Supported", "timer"))
+        if not self.on("pf.push-no-session-expires"):
+            headers.append(("Session-Expires", f"{SESSION_EXPIRES};refresher=uac"))
+        headers += [("Allow", self.pf.allow), ("Content-Type", "application/sdp")]
         raw, branch = self.pf.node.new_request(
             "INVITE",
             target,
             from_=f"<{identity}>;tag={new_tag()}",
             to=f"<{user.uri}>",
-            headers=[
-                ("P-Asserted-Identity", f"<{identity}>"),
-                ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'),
-                ("Contact", self._contact(*features)),
-                ("User-Agent", self.cfg.release),
-                ("Supported", "timer"),
-                ("Session-Expires", f"{SESSION_EXPIRES};refresher=uac"),
-                ("Allow", self.pf.allow),
-                ("Content-Type", "application/sdp"),
-            ],
+            headers=headers,
             body=sdp,
         )
         return raw, branch
@@ -459,6 +500,8 @@ class DeferredHandling:
                 await txn.ack_non2xx(final)
                 return set()
             dialog = Dialog.as_uac(txn.request, final)  # the 200's Contact is the target
+            if self.on("pf.push-ack-to-request-uri"):
+                dialog.remote_target = target  # the 200's Contact ignored for ACK and BYE
             await txn.ack_2xx(dialog)
             media = msrp_media(final)
             taken: set[int] = set()
@@ -476,6 +519,8 @@ class DeferredHandling:
                         await self._msrp_send(leg, to_path, req.body)
                     if ok:
                         taken.add(row.uid)
+            if self.on("pf.push-no-bye"):
+                return taken  # the session is left open after the last message
             bye, bye_branch = dialog.build(self.pf.node, "BYE", [("User-Agent", self.cfg.release)])
             await self.pf.node.request(bye, bye_branch, self.pf.leg_timeout)
             return taken
