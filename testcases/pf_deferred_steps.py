@@ -17,6 +17,8 @@ import contextlib
 from dataclasses import dataclass, field
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
@@ -99,12 +101,25 @@ def message_for(pf, recipient: str, text: str = "hello", **headers):
     return stim, body
 
 
+# Requests that are never the system message: sessions, registration, subscriptions.
+NOT_A_NOTIFICATION = ("INVITE", "ACK", "CANCEL", "BYE", "PRACK", "UPDATE", "REGISTER", "SUBSCRIBE")
+
+
+def _to_tag(m: SipMessage) -> str | None:
+    try:
+        return NameAddr.parse(m.header("To") or "").tag
+    except CodecError:
+        return None
+
+
 def is_notification(user: str, iwf: str):
-    """A MESSAGE from the PF to the user's address or to the IWF (the system message)."""
+    """A request from the PF, outside any dialog, to the user's address or to the IWF that
+    is not a delivery: the system message. It should be a MESSAGE; a notification sent with
+    another method is taken too, so the check can say what came instead."""
     to_user, to_iwf = is_to(user), is_to(iwf)
 
     def match(m: SipMessage) -> bool:
-        if not (m.is_request and m.method == "MESSAGE"):
+        if not m.is_request or m.method in NOT_A_NOTIFICATION or _to_tag(m):
             return False
         if not (to_user(m) or to_iwf(m)):
             return False
@@ -415,24 +430,42 @@ class Push:
     stopped: str | None = None  # where the PF stopped, when it did
 
 
-async def take_push(pf, expected: int) -> Push:
-    """Answer the next push INVITE as its device would (200, active MSRP side), take the
-    messages (and any extra copies within the settle time), answer the BYE."""
+def is_push_to(pf, device: SimDevice | None = None):
+    """An INVITE to a registered simulated device (to `device`, when given), whether the PF
+    addressed it by GRUU or by contact."""
+
+    def match(m: SipMessage) -> bool:
+        if not (m.is_request and m.method == "INVITE"):
+            return False
+        to = pf.core.device_for(m.request_uri or "")
+        return to is not None and (device is None or to.name == device.name)
+
+    return match
+
+
+async def take_push(pf, expected: int, device: SimDevice | None = None) -> Push:
+    """Answer the next push INVITE (to `device`, when given) as its device would (200, active
+    MSRP side), take the messages (and any extra copies within the settle time), answer the
+    BYE."""
     out = Push()
-
-    def is_push(m: SipMessage) -> bool:
-        return (
-            m.is_request
-            and m.method == "INVITE"
-            and pf.core.device_for(m.request_uri or "") is not None
-        )
-
     try:
-        invite = await pf.core.wait(is_push, "a push INVITE from the PF")
+        invite = await pf.core.wait(is_push_to(pf, device), "a push INVITE from the PF")
     except NoAnswer as exc:
         out.stopped = str(exc)
         return out
     return await answer_push(pf, invite, expected, out)
+
+
+async def refuse_pushes(pf, where, what: str, status: int = 486) -> list[SipMessage]:
+    """Refuse every INVITE matching `where` that is waiting or comes within the settle time
+    (a device that will not take the session); returns them."""
+    out = []
+    while True:
+        m = await pf.observe(lambda m: m.is_request and m.method == "INVITE" and where(m), what)
+        if m is None:
+            return out
+        out.append(m)
+        await pf.respond(m, status, "Busy Here" if status == 486 else "Temporarily Unavailable")
 
 
 async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = None) -> Push:

@@ -5,7 +5,11 @@ grace defers every message and gets them pushed; of her two devices only the pho
 selected. The case defers two messages while nothing of hers is registered (the
 notifications go to the interworking function), then registers the tablet and the phone and
 plays the phone's side of the push session: 200 with an SDP answer, the MSRP connection (the
-client is always the active side), the messages, the BYE.
+client is always the active side), the messages, the BYE. Any other push INVITE (before a
+registration, to the tablet, a second one to the phone) is refused, and judged.
+
+A second case refuses the first push and registers the phone anew: the messages still wait,
+so a device that becomes available again gets them pushed.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from testcases.pf_deferred_steps import (
     GRACE,
     defer_many,
     deregister_all,
+    is_push_to,
     purge,
+    refuse_pushes,
     register,
     take_push,
 )
@@ -51,19 +57,14 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     await purge(pf, GRACE)
     deferrals, _ = await defer_many(pf, GRACE, 2)
     originals = [d.body for d in deferrals]
-    early = await pf.observe(
-        lambda m: m.is_request and m.method == "INVITE", "a push INVITE before registration"
-    )
+    early = await refuse_pushes(pf, lambda m: True, "a push INVITE before registration", status=480)
     try:
         tablet = await register(pf, GRACE, "grace-tablet")  # not selected: no push for it
+        await refuse_pushes(pf, is_push_to(pf, tablet), "a push INVITE to the unselected tablet")
         phone = await register(pf, GRACE, "grace-phone")
-        push = await take_push(pf, len(originals))
-        another = await pf.observe(
-            lambda m: m.is_request and m.method == "INVITE" and m is not push.invite,
-            "a push INVITE to a device that is not selected",
-        )
-        if another is not None:
-            await pf.respond(another, 486, "Busy Here")
+        push = await take_push(pf, len(originals), phone)
+        taken = push.invite.call_id if push.invite is not None else None
+        await refuse_pushes(pf, lambda m: m.call_id != taken, "another push INVITE")
     finally:
         await deregister_all(pf, GRACE)
         await purge(pf, GRACE)
@@ -78,23 +79,24 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     invites = view.requests(
         "INVITE", from_sut=True, where=lambda m: name_of(m.request_uri or "") is not None
     )
-    expect.judge("SD-5.2.2.2.2-wait", deferred.no_push_while_unregistered([early] if early else []))
+    expect.judge("SD-5.2.2.2.2-wait", deferred.no_push_while_unregistered(early))
 
     selected = {"grace-phone"}
-    for clause in (
-        "TS-8.3.2.4.1-select",
-        "TS-8.3.2.4.1-invite",
-        "SD-5.2.2.2.2-setup",
-        "SD-5.2.2.2-2",
-    ):
-        expect.judge(clause, deferred.pushed_to(invites, name_of, selected))
+    to_phone = [m for m in invites if name_of(m.request_uri or "") == "grace-phone"]
+    expect.judge(
+        "TS-8.3.2.4.1-select", deferred.pushed_only_to_selected(invites, name_of, selected)
+    )
+    expect.judge("TS-8.3.2.4.1-invite", deferred.one_invite_each(invites, name_of, selected))
+    for clause in ("SD-5.2.2.2.2-setup", "SD-5.2.2.2-2"):
+        expect.judge(clause, deferred.push_session_opened(to_phone, "grace-phone"))
     expect.judge(
         "TS-8.3.2.4.1-h",
         routing.request_via_core(
             view, invites, pf.core.address, pf.core.route_expected("pf"), "push INVITE"
         ),
     )
-    invite = next((m for m in invites if name_of(m.request_uri or "") == "grace-phone"), None)
+    # the push the phone took (other INVITEs to it, if any, were refused)
+    invite = next((m for m in to_phone if push.invite and m.call_id == push.invite.call_id), None)
     if invite is None:
         reason = push.stopped or "no push INVITE to the selected device"
         for clause in PUSH_CLAUSES:
@@ -118,3 +120,32 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
         expect.judge(clause, deferred.pushed_once_each(push.bodies, originals))
     byes = view.requests("BYE", from_sut=True, where=lambda m: m.call_id == invite.call_id)
     expect.judge("SD-5.2.2.2.2-teardown", deferred.push_bye(byes))
+
+
+@pytest.mark.clause("SD-5.2.2.2-2", "SD-5.2.2.2.2-setup")
+async def test_push_again_when_the_device_registers_anew(pf, expect):
+    await deregister_all(pf, GRACE)
+    await purge(pf, GRACE)
+    deferrals, _ = await defer_many(pf, GRACE, 1)
+    push = None
+    try:
+        phone = await register(pf, GRACE, "grace-phone")
+        first = await pf.observe(is_push_to(pf, phone), "the first push INVITE", pf.guard)
+        if first is not None:  # the phone does not take it: the messages stay deferred
+            await pf.respond(first, 480, "Temporarily Unavailable")
+            await register(pf, GRACE, "grace-phone", expires=0)
+            phone = await register(pf, GRACE, "grace-phone")
+            push = await take_push(pf, len(deferrals), phone)
+    finally:
+        await deregister_all(pf, GRACE)
+        await purge(pf, GRACE)
+    view = await pf.settle()
+    # the push after the second registration, as captured (none when it never came)
+    call_id = push.invite.call_id if push is not None and push.invite is not None else None
+    again = view.requests("INVITE", from_sut=True, where=lambda m: m.call_id == call_id)
+    for clause in ("SD-5.2.2.2-2", "SD-5.2.2.2.2-setup"):
+        if first is None:
+            judgement = deferred.unjudged("a first push INVITE to refuse", "none came")
+        else:
+            judgement = deferred.push_session_opened(again, "grace-phone")
+        expect.judge(clause, judgement)

@@ -67,3 +67,80 @@ def test_pushed_once_each_finds_duplicates_and_losses():
     assert deferred.pushed_once_each([b"a", b"b"], [b"a", b"b"]).ok is True
     assert deferred.pushed_once_each([b"a", b"a", b"b"], [b"a", b"b"]).ok is False
     assert deferred.pushed_once_each([b"a"], [b"a", b"b"]).ok is False
+
+
+def _sent(body: bytes, sender: str = "sip:alice@example.net") -> SipMessage:
+    lines = [
+        ("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK2"),
+        ("From", f"<{sender}>;tag=2"),
+        ("To", "<sip:frank@example.net>"),
+        ("Call-ID", "c2"),
+        ("CSeq", "1 MESSAGE"),
+        ("P-Asserted-Identity", f"<{sender}>"),
+        ("Content-Type", "message/cpim"),
+    ]
+    return SipMessage.parse(build_message("MESSAGE sip:frank@example.net SIP/2.0", lines, body))
+
+
+CPIM = (
+    b"From: <sip:alice@example.net>\r\nTo: <sip:frank@example.net>\r\n"
+    b"DateTime: 2026-01-02T03:04:05Z\r\nSubject: lunch\r\n\r\n"
+    b"Content-Type: text/plain\r\n\r\nhello"
+)
+
+
+def _listing(**fields) -> SipMessage:
+    entry = DeferredMessage(ID1, **fields)
+    return _msg(CONTENT_TYPE, bytes(DeferredList.build("sip:frank@example.net", [entry])))
+
+
+def test_details_given_must_match_the_deferred_message():
+    sent = {ID1: _sent(CPIM)}
+    right = _listing(
+        originator="sip:alice@example.net",
+        subject="lunch",
+        date="2026-01-02T03:04:05Z",
+        size=len(CPIM),
+    )
+    assert deferred.details_right(right, deferred.ListReader(), sent).ok is True
+    bare = deferred.details_right(_listing(), deferred.ListReader(), sent)
+    assert bare.ok is True and "no details" in (bare.note or "")
+    for wrong in (
+        {"size": len(CPIM) + 1},
+        {"originator": "sip:frank@example.net"},
+        {"subject": "dinner"},
+        {"date": "2026-01-02T04:04:05Z"},
+    ):
+        j = deferred.details_right(_listing(**wrong), deferred.ListReader(), sent)
+        assert j.ok is False, wrong
+    xpath = deferred.ListReader("//x:m/@ref", {"x": "urn:x"})
+    assert deferred.details_right(right, xpath, sent).ok is None
+
+
+def _invite(uri: str, to: str = "<sip:grace@example.net>") -> SipMessage:
+    lines = [
+        ("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK3"),
+        ("From", "<sip:cpm-pf@example.net>;tag=3"),
+        ("To", to),
+        ("Call-ID", uri),
+        ("CSeq", "1 INVITE"),
+    ]
+    return SipMessage.parse(build_message(f"INVITE {uri} SIP/2.0", lines, b""))
+
+
+def test_push_selection_count_and_session_are_judged_apart():
+    def name(uri):
+        return uri.split(":", 1)[1].split("@", 1)[0]
+
+    phone, tablet = _invite("sip:phone@x"), _invite("sip:tablet@x")
+    sel = {"phone"}
+    assert deferred.pushed_only_to_selected([phone], name, sel).ok is True
+    assert deferred.pushed_only_to_selected([phone, tablet], name, sel).ok is False
+    assert deferred.pushed_only_to_selected([], name, sel).ok is None
+    assert deferred.one_invite_each([phone, tablet], name, sel).ok is True
+    assert deferred.one_invite_each([phone, phone], name, sel).ok is False
+    assert deferred.one_invite_each([], name, sel).ok is False
+    tagged = _invite("sip:phone@x", "<sip:grace@example.net>;tag=9")
+    assert deferred.one_invite_each([tagged], name, sel).ok is False
+    assert deferred.push_session_opened([phone], "phone").ok is True
+    assert deferred.push_session_opened([], "phone").ok is False

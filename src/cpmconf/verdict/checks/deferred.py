@@ -12,11 +12,19 @@ notes, never as failures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
-from cpmconf.codec.deferred_messages import DeferredList, ids_by_xpath, validate
+from cpmconf.codec.deferred_messages import (
+    OPTIONAL_FIELDS,
+    DeferredList,
+    DeferredMessage,
+    ids_by_xpath,
+    validate,
+)
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, ContactFeatures
+from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks.base import Judgement, judged, register
@@ -162,19 +170,78 @@ def release_stated(note: SipMessage, release: str) -> Judgement:
     return j
 
 
-@register("TS-8.3.2.4.x-3a.vi", "SD-5.2.2.2.1-info", "SD-5.2.2.2.1-notify")
+@register("TS-8.3.2.4.x-3a.vi", "SD-5.2.2.2.1-notify")
 def body_names_message(note: SipMessage, reader: ListReader, known: list[str] = ()) -> Judgement:
     """The body identifies the deferred message(s) by Message-URI-ID; with `known` ids (from
-    an earlier step) each of them must be among those listed."""
+    an earlier step: the notifications, or the PF's own list) each of them must be listed."""
     found = reader.read(note)
     if not found.ok:
         return judged(False, "a readable list of Message-URI-IDs", "; ".join(found.problems), note)
     missing = [i for i in known if i not in found.ids]
     if missing:
         return judged(False, f"Message-URI-IDs {list(known)} listed", f"{found.ids}", note)
-    return judged(
-        bool(found.ids), "at least one Message-URI-ID", f"{found.ids}", note, _note(found)
-    )
+    expected = f"Message-URI-IDs {list(known)} listed" if known else "at least one Message-URI-ID"
+    return judged(bool(found.ids), expected, f"{found.ids}", note, _note(found))
+
+
+def _instant(text: str):
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _details_wrong(entry: DeferredMessage, sent: SipMessage) -> list[str]:
+    """What `entry` tells about `sent` (the originator's MESSAGE) that is not so."""
+    wrong = []
+    pai = sent.header("P-Asserted-Identity")
+    who = pai.split(",")[0] if pai else sent.header("From") or ""
+    if entry.originator is not None and _uri(entry.originator) != _uri(who):
+        wrong.append(f"originator {entry.originator}, the sender is {_uri(who)}")
+    if entry.size is not None and entry.size != len(sent.body):
+        wrong.append(f"size {entry.size}, the body was {len(sent.body)} bytes")
+    cpim = None
+    try:
+        cpim = CpimMessage.parse(sent.body)
+    except (CodecError, AttributeError):
+        pass
+    if cpim is not None and entry.subject is not None:
+        subject = cpim.header("Subject")
+        if subject is None or entry.subject.strip() != subject.strip():
+            wrong.append(f"subject {entry.subject!r}, the message had {subject!r}")
+    if entry.date is not None:
+        given = _instant(entry.date)
+        stamp = cpim.header("DateTime") if cpim is not None else None
+        if given is None:
+            wrong.append(f"date {entry.date!r} is not a date and time")
+        elif stamp is not None and _instant(stamp) is not None and _instant(stamp) != given:
+            wrong.append(f"date {entry.date}, the message's DateTime is {stamp}")
+    return wrong
+
+
+@register("SD-5.2.2.2.1-info")
+def details_right(msg: SipMessage, reader: ListReader, sent: dict[str, SipMessage]) -> Judgement:
+    """Each detail the body gives about a deferred message (originator, size, subject, date)
+    matches the message as its originator sent it; `sent` maps Message-URI-IDs to those
+    MESSAGEs. Giving no detail is allowed (MAY)."""
+    if reader.xpath:
+        return unjudged("details in the cpmconf deferred-messages format", "the profile's format")
+    found = reader.read(msg)
+    if not found.ok:
+        return unjudged("a readable list to take the details from", "; ".join(found.problems))
+    doc = DeferredList.parse(msg.body)
+    wrong, given = [], 0
+    for entry in doc.messages:
+        original = sent.get(entry.uri_id)
+        if original is None:
+            continue  # a message this test did not send
+        given += len(OPTIONAL_FIELDS) - len(entry.missing())
+        wrong += [f"{entry.uri_id}: {w}" for w in _details_wrong(entry, original)]
+    if wrong:
+        return judged(False, "details that match the deferred messages", "; ".join(wrong), msg)
+    note = None if given else "no details given (optional)"
+    return judged(True, "details, where given, that match", f"{given} detail(s) right", msg, note)
 
 
 # -- handling (SD 5.2.2.2.1) -------------------------------------------------------------------
@@ -227,15 +294,62 @@ def _icsi_in(msg: SipMessage, header: str, kind) -> Judgement:
     return judged(False, f"{header} with {ICSI_DEFERRED}", f"{values or 'absent'}", msg)
 
 
-@register("TS-8.3.2.4.1-select", "TS-8.3.2.4.1-invite", "SD-5.2.2.2.2-setup", "SD-5.2.2.2-2")
-def pushed_to(invites: list[SipMessage], device_of, selected: set[str]) -> Judgement:
-    """One push INVITE per selected device, none to the others."""
-    got: dict[str, int] = {}
+def _per_device(invites: list[SipMessage], device_of) -> dict[str, list[SipMessage]]:
+    got: dict[str, list[SipMessage]] = {}
     for m in invites:
         name = device_of(m.request_uri or "") or m.request_uri or "?"
-        got[name] = got.get(name, 0) + 1
-    ok = set(got) == set(selected) and all(n == 1 for n in got.values())
-    return judged(ok, f"one INVITE each to {sorted(selected)}", f"{got or 'no INVITE'}")
+        got.setdefault(name, []).append(m)
+    return got
+
+
+@register("TS-8.3.2.4.1-select")
+def pushed_only_to_selected(invites: list[SipMessage], device_of, selected: set[str]) -> Judgement:
+    """No push INVITE goes to a device the provisioned preferences leave out."""
+    if not invites:
+        return unjudged("a push INVITE to judge the selection by", "no push INVITE")
+    got = _per_device(invites, device_of)
+    others = sorted(n for n in got if n not in selected)
+    return judged(
+        not others,
+        f"push INVITEs only to {sorted(selected)}",
+        f"INVITE(s) to {others}" if others else f"to {sorted(got)}",
+        got[others[0]][0] if others else None,
+    )
+
+
+def _to_tag(msg: SipMessage) -> str | None:
+    try:
+        return NameAddr.parse(msg.header("To") or "").tag
+    except CodecError:
+        return None
+
+
+@register("TS-8.3.2.4.1-invite")
+def one_invite_each(invites: list[SipMessage], device_of, selected: set[str]) -> Judgement:
+    """Every selected device gets one initial INVITE (no To tag), not none and not several."""
+    got = _per_device(invites, device_of)
+    counts = {n: len(got.get(n, [])) for n in sorted(selected)}
+    problems = [f"{n}: {c} INVITEs" for n, c in counts.items() if c != 1]
+    in_dialog = [m for n in selected for m in got.get(n, []) if _to_tag(m)]
+    problems += [f"an INVITE with a To tag (not initial): {m.header('To')}" for m in in_dialog]
+    bad = next((m for n, c in counts.items() if c > 1 for m in got[n][1:]), None)
+    return judged(
+        not problems,
+        f"one initial INVITE each to {sorted(selected)}",
+        "; ".join(problems) or f"{counts}",
+        in_dialog[0] if in_dialog else bad,
+    )
+
+
+@register("SD-5.2.2.2.2-setup", "SD-5.2.2.2-2")
+def push_session_opened(invites: list[SipMessage], device: str) -> Judgement:
+    """After `device` registered, the PF opened a push session to it (an INVITE came)."""
+    return judged(
+        bool(invites),
+        f"a push INVITE to {device} once it registered",
+        f"{len(invites)} INVITE(s)",
+        invites[0] if invites else None,
+    )
 
 
 @register("SD-5.2.2.2.2-wait")
