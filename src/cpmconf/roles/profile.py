@@ -4,11 +4,16 @@ Owns the profile model: which roles the SUT plays (a PF, a client, or both for a
 ships both), where it listens, where the test system listens for it, the provisioned users,
 devices, preferences and policies the tests rely on, the expected release versions, the ICS
 (optional features the SUT claims) and the guard timers. A wrong or incomplete file is
-rejected with `ProfileError` naming the file, the key and the reason.
+rejected with `ProfileError` naming the file, the dotted key and the reason: a missing key, a
+value of the wrong type or outside its choices, and any key the reader does not know, in every
+table (a misspelt optional key would otherwise be dropped in silence and its default used); for
+an unknown key the reason names the known key it most resembles, if one does. `KEYS` lists the
+keys of each table; fixtures/profiles/README.md documents them.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -60,6 +65,54 @@ class DeferredTarget:
 
 
 TRANSPORTS = ("udp", "tcp", "tls")
+
+# The keys each table of a profile may hold, by the table's place in the file ("" is the top
+# level, "[]" an entry of an array of tables). Any other key is refused. The tables whose keys
+# are names rather than settings are checked where they are read: [ics] against ICS_ITEMS, and
+# [pf.deferred.namespaces] holds any prefix.
+KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
+        {
+            "name",
+            "embedded",
+            "lab",
+            "pf",
+            "client",
+            "test_system",
+            "users",
+            "originators",
+            "content_policy",
+            "ics",
+            "timers",
+            "faults",
+            "extra",
+        }
+    ),
+    "pf": frozenset(
+        {
+            "address",
+            "transport",
+            "domain",
+            "server_identity",
+            "release",
+            "store",
+            "min_client_release",
+            "anonymity_allowed",
+            "registration",
+            "deferred",
+            "core_uri",
+        }
+    ),
+    "pf.deferred": frozenset({"management", "iwf", "uri_id_xpath", "namespaces", "expiry_policy"}),
+    "client": frozenset({"address", "transport", "user", "upper_tester", "release"}),
+    "test_system": frozenset({"host", "core_port", "service_route", "judge_route"}),
+    "users[]": frozenset({"uri", "devices", "preference", "blocked", "registered", "deferred"}),
+    "users[].devices[]": frozenset({"name", "instance", "selected"}),
+    "content_policy": frozenset({"allowed_types"}),
+    "timers": frozenset({"guard", "settle"}),
+    "extra": frozenset({"client"}),
+    "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
+}
 
 ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
@@ -180,10 +233,45 @@ class _Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self.fail(full, f"expected {getattr(kind, '__name__', kind)}, got {value!r}")
+            raise self.fail(full, f"expected {_kind_name(kind)}, got {value!r}")
         if choices is not None and value not in choices:
             raise self.fail(full, f"{value!r} is not one of {', '.join(choices)}")
         return value
+
+    def table(self, parent: dict, key: str, path: str, schema: str, default: Any = ...) -> dict:
+        """The sub-table `key` of `parent`, refused if it holds a key not in KEYS[schema]."""
+        value = self.get(parent, key, path, dict, default)
+        self.known(value, f"{path}.{key}" if path else key, KEYS[schema])
+        return value
+
+    def entry(self, value: Any, path: str, schema: str) -> dict:
+        """An entry of an array of tables (`path` is e.g. users[2]), checked like `table`."""
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a table, got {value!r}")
+        self.known(value, path, KEYS[schema])
+        return value
+
+    def known(self, table: dict, path: str, known, what: str = "unknown key") -> None:
+        """Refuse the first key of `table` that is not in `known`, naming a close one if any."""
+        for key in table:
+            if key in known:
+                continue
+            dotted = (lambda k: f"{path}.{k}") if path else (lambda k: k)
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {dotted(close[0])!r}?" if close else ""
+            where = path or "the top level"
+            raise self.fail(
+                dotted(key), f"{what}{hint} (known in {where}: {', '.join(sorted(known))})"
+            )
+
+    def strings(self, table: dict, key: str, path: str, default: list) -> tuple[str, ...]:
+        """A list of strings; a wrong element is named by its index, e.g. users[0].blocked[1]."""
+        items = self.get(table, key, path, list, default)
+        full = f"{path}.{key}" if path else key
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise self.fail(f"{full}[{i}]", f"expected str, got {item!r}")
+        return tuple(items)
 
     def address(self, table: dict, key: str, path: str, default: Any = ...) -> Address:
         text = self.get(table, key, path, str, default)
@@ -193,6 +281,10 @@ class _Reader:
             raise self.fail(full, f"expected host:port, got {text!r}")
         host = host.strip("[]")
         return Address(host, int(port))
+
+
+def _kind_name(kind) -> str:
+    return {dict: "a table", list: "a list"}.get(kind, getattr(kind, "__name__", str(kind)))
 
 
 def _loopback(host: str) -> bool:
@@ -213,7 +305,7 @@ def _sip_uri(r: _Reader, table: dict, key: str, path: str) -> str | None:
 
 
 def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
-    t = r.get(pf, "deferred", "pf", dict, {})
+    t = r.table(pf, "deferred", "pf", "pf.deferred", {})
     path = "pf.deferred"
     ns = r.get(t, "namespaces", path, dict, {})
     for prefix, uri in ns.items():
@@ -248,24 +340,7 @@ def profile_from_dict(
     data: dict, file: str = "<profile>", allow_remote: bool | None = None
 ) -> Profile:
     r = _Reader(file)
-    known_top = {
-        "name",
-        "embedded",
-        "lab",
-        "pf",
-        "client",
-        "test_system",
-        "users",
-        "originators",
-        "content_policy",
-        "ics",
-        "timers",
-        "faults",
-        "extra",
-    }
-    for key in data:
-        if key not in known_top:
-            raise r.fail(key, f"unknown key (known: {', '.join(sorted(known_top))})")
+    r.known(data, "", KEYS[""])
     name = r.get(data, "name", "", str)
     embedded = r.get(data, "embedded", "", bool, False)
     lab = r.get(data, "lab", "", bool, False)
@@ -273,7 +348,7 @@ def profile_from_dict(
 
     pf = client = None
     if "pf" in data:
-        t = r.get(data, "pf", "", dict)
+        t = r.table(data, "pf", "", "pf")
         pf = PfTarget(
             address=r.address(t, "address", "pf", "127.0.0.1:0" if embedded else ...),
             transport=r.get(t, "transport", "pf", str, "udp", TRANSPORTS),
@@ -288,7 +363,7 @@ def profile_from_dict(
             core_uri=_sip_uri(r, t, "core_uri", "pf"),
         )
     if "client" in data:
-        t = r.get(data, "client", "", dict)
+        t = r.table(data, "client", "", "client")
         client = ClientTarget(
             address=r.address(t, "address", "client", "127.0.0.1:0" if embedded else ...),
             transport=r.get(t, "transport", "client", str, "udp", TRANSPORTS),
@@ -299,7 +374,7 @@ def profile_from_dict(
     if pf is None and client is None:
         raise r.fail("pf", "a profile needs a [pf] table, a [client] table, or both")
 
-    ts = r.get(data, "test_system", "", dict, {})
+    ts = r.table(data, "test_system", "", "test_system", {})
     ts_host = r.get(ts, "host", "test_system", str, "127.0.0.1")
     core_port = r.get(ts, "core_port", "test_system", int, 0)
     service_route = r.get(ts, "service_route", "test_system", bool, True)
@@ -308,13 +383,11 @@ def profile_from_dict(
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
         path = f"users[{i}]"
-        if not isinstance(u, dict):
-            raise r.fail(path, "expected a table")
+        r.entry(u, path, "users[]")
         devices = []
         for j, d in enumerate(r.get(u, "devices", path, list, [])):
             dpath = f"{path}.devices[{j}]"
-            if not isinstance(d, dict):
-                raise r.fail(dpath, "expected a table")
+            r.entry(d, dpath, "users[].devices[]")
             devices.append(
                 Device(
                     name=r.get(d, "name", dpath, str),
@@ -327,7 +400,7 @@ def profile_from_dict(
                 uri=r.get(u, "uri", path, str),
                 devices=tuple(devices),
                 preference=r.get(u, "preference", path, str, "deliver", PREFERENCES),
-                blocked=tuple(r.get(u, "blocked", path, list, [])),
+                blocked=r.strings(u, "blocked", path, []),
                 registered=r.get(u, "registered", path, bool, True),
                 deferred=r.get(u, "deferred", path, str, "pull", DEFERRED_DELIVERY),
             )
@@ -340,34 +413,32 @@ def profile_from_dict(
             raise r.fail(f"users[{i}].uri", f"duplicate user {u.uri!r}")
         seen.add(u.uri)
 
-    originators = tuple(r.get(data, "originators", "", list, ["sip:alice@example.net"]))
-    cp = r.get(data, "content_policy", "", dict, {})
-    allowed = tuple(
-        r.get(
-            cp,
-            "allowed_types",
-            "content_policy",
-            list,
-            ["message/cpim", "text/plain", "message/imdn+xml"],
-        )
+    originators = r.strings(data, "originators", "", ["sip:alice@example.net"])
+    cp = r.table(data, "content_policy", "", "content_policy", {})
+    allowed = r.strings(
+        cp, "allowed_types", "content_policy", ["message/cpim", "text/plain", "message/imdn+xml"]
     )
     ics_table = r.get(data, "ics", "", dict, {})
+    r.known(ics_table, "ics", ICS_ITEMS, "unknown ICS item")
     ics = set()
     for key, value in ics_table.items():
-        if key not in ICS_ITEMS:
-            raise r.fail(f"ics.{key}", f"unknown ICS item (known: {', '.join(ICS_ITEMS)})")
         if not isinstance(value, bool):
             raise r.fail(f"ics.{key}", f"expected true or false, got {value!r}")
         if value:
             ics.add(key)
-    timers = r.get(data, "timers", "", dict, {})
+    timers = r.table(data, "timers", "", "timers", {})
     guard = r.get(timers, "guard", "timers", float, 3.0)
     settle = r.get(timers, "settle", "timers", float, 0.3)
     if not 0 < guard <= 300:
         raise r.fail("timers.guard", "must be between 0 and 300 seconds")
     if not 0 <= settle <= guard:
         raise r.fail("timers.settle", "must be between 0 and timers.guard")
-    faults = tuple(r.get(data, "faults", "", list, []))
+    faults = r.strings(data, "faults", "", [])
+    extra = r.table(data, "extra", "", "extra", {})
+    if "client" in extra:
+        extra_client = r.table(extra, "client", "extra", "extra.client")
+        for key in extra_client:
+            r.get(extra_client, key, "extra.client", str)
 
     for label, target in (("pf.address", pf), ("client.address", client)):
         if target is not None and not remote_ok and not _loopback(target.address.host):
@@ -392,7 +463,7 @@ def profile_from_dict(
         guard=guard,
         settle=settle,
         faults=faults,
-        extra=dict(data.get("extra", {})),
+        extra={k: dict(v) for k, v in extra.items()},
         service_route=service_route,
         judge_route=judge_route,
     )
