@@ -3,9 +3,15 @@
 Each case sends the PF a deferred-message handling INVITE (to its CPMDeferredMsgMgmt address,
 TS 7.2.3.2.1) whose resource-list part is broken: not XML, not a resource list, nested entity
 declarations ("billion laughs"), external entities naming a local file and a URL the test
-system serves on its own address, an unknown `cpm_action`, or Message-URI-IDs the PF never
-issued. The PF passes when it does not accept the INVITE with a 2xx, never fetches the URL,
-never sends the file's or the URL's content anywhere, and still answers an OPTIONS probe.
+system serves on its own address, or Message-URI-IDs the PF never issued. The PF passes when
+it does not accept the INVITE with a 2xx, never fetches the URL, never sends the file's or the
+URL's content anywhere, and still answers an OPTIONS probe.
+
+The unknown-`cpm_action` case first has a message really deferred for frank (the steps of the
+PF deferred cases, `testcases.pf_deferred_steps`), then names that message's Message-URI-ID
+with an action the PF cannot know. There the status code alone says nothing; the PF passes
+when it does not act: nothing of the message is sent anywhere, a fresh subscription still
+lists it, and the probe is answered. The message is deleted again at the end.
 Every case needs the ICS item deferred-pull; without it they are not applicable.
 
 Selected with `cpmconf run -m robustness` (or `--clause RB-xml --clause RB-cpm`).
@@ -18,9 +24,12 @@ import contextlib
 
 import pytest
 
+from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict.checks import robustness as checks
+from testcases import pf_deferred_steps as deferred_steps
 from testcases.robustness_steps import Run, render_raw
 
 pytestmark = pytest.mark.robustness
@@ -52,8 +61,9 @@ def multipart(scene, xml: bytes) -> tuple[str, bytes]:
     return f"multipart/mixed;boundary={boundary}", out
 
 
-async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
-    """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
+async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
+    """Send the handling INVITE from `user` with the given resource list; ACK what comes back
+    (and BYE a 2xx); return its final response (None: no answer within the guard time)."""
     base = f"{management(scene)};id=cpmconf-{token(6)}"
     xml = scene.core.templates.body("robustness/resource_lists.xml.j2", base=base, **xml_context)
     ctype, body = multipart(scene, xml)
@@ -63,11 +73,10 @@ async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
         what,
         body,
         management=management(scene),
-        user=user_of(scene),
+        user=user,
         content_type=ctype,
     )
     to = scene.pf_address
-    run = Run(scene, expect, clause)
     await run.send(stim, to, scene.profile.pf.transport)
     call_id = stim.call_ids[0]
     try:
@@ -79,7 +88,14 @@ async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
         final = None
     if final is not None:
         await end_transaction(scene, stim, final, to)
-    await run.judge(to)
+    return final
+
+
+async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
+    """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
+    run = Run(scene, expect, clause)
+    await send_handling(scene, run, what, user_of(scene), **xml_context)
+    await run.judge(scene.pf_address)
     return run
 
 
@@ -185,17 +201,83 @@ async def test_external_entity(scene, expect, tmp_path):
     )
 
 
+# At most this many requests carrying a deferred message are answered in one sweep (a PF
+# delivering in a loop must not keep the case running).
+MAX_CARRIED = 10
+
+
+async def answer_carriers(scene, user: str, marker: str) -> None:
+    """Answer, as the user's device or the IWF would, every request the PF sends within the
+    settle time that delivers a deferred message (a MESSAGE with its content, an INVITE for a
+    large one), so a PF acting on the message can finish; the judging reads the capture."""
+    iwf = deferred_steps.deferred_target(scene).iwf
+    to_user, to_iwf = deferred_steps.is_to(user), deferred_steps.is_to(iwf)
+
+    def carrier(m: SipMessage) -> bool:
+        if not m.is_request or m.method not in ("MESSAGE", "INVITE"):
+            return False
+        return marker.encode() in m.body or (m.method == "INVITE" and (to_user(m) or to_iwf(m)))
+
+    for _ in range(MAX_CARRIED):
+        m = await scene.observe(carrier, "a delivery of the deferred message")
+        if m is None:
+            return
+        if m.method == "INVITE":
+            await deferred_steps.answer_push(scene, m, 1)
+        else:
+            await scene.respond(m, 200, "OK")
+
+
+def carried_by_sut(view, marker: str) -> list:
+    """Requests the SUT sent that carry the deferred message's content: a MESSAGE or INVITE
+    with it in the body (a deferred-messages list, which may quote a message, does not
+    count) and MSRP SENDs."""
+
+    def carries(m: SipMessage) -> bool:
+        if not m.is_request or m.method not in ("MESSAGE", "INVITE"):
+            return False
+        return (m.content_type or "").lower() != LIST_TYPE and marker.encode() in m.body
+
+    out = [s.message for s in view.items if s.from_sut and carries(s.message)]
+    return out + [m for m in view.msrp_from_sut() if marker.encode() in bytes(m)]
+
+
 @pytest.mark.clause("RB-cpm-unknown-action")
 @pytest.mark.parametrize("action", ["explode", "", "deliver%00"])
 async def test_unknown_cpm_action(scene, expect, action):
-    base = f"{management(scene)};id=cpmconf-{token(6)}"
-    await handle_broken(
-        scene,
-        expect,
-        "RB-cpm-unknown-action",
-        f"a handling INVITE with cpm_action={action!r}",
-        variant="list",
-        entries=[(base, action)],
+    """A message deferred for frank, named by its real Message-URI-ID with an unknown action:
+    the PF must leave it alone (see `checks.unknown_action_not_acted` for the readings)."""
+    clause = "RB-cpm-unknown-action"
+    user = deferred_steps.FRANK
+    marker = f"robustness-deferred-{token(8)}"
+    what = f"a handling INVITE naming a deferred message with cpm_action={action!r}"
+    run = Run(scene, expect, clause, may_accept=True)  # the status is judged below, with the rest
+    deferral = final = before = after = uri_id = None
+    await deferred_steps.deregister_all(scene, user)
+    await deferred_steps.purge(scene, user)
+    try:
+        deferral = await deferred_steps.defer_one(scene, user, marker)
+        if deferral.final is not None:  # else nothing was taken, so nothing to name
+            before = await deferred_steps.listed(scene, user)
+            named = deferred_steps.ids_in(scene, deferral.notification)
+            uri_id = named[0] if named else (before[0] if before and len(before) == 1 else None)
+        if uri_id is not None:
+            final = await send_handling(
+                scene, run, what, user, variant="list", entries=[(uri_id, action)]
+            )
+            await answer_carriers(scene, user, marker)
+            await run.judge(scene.pf_address)  # liveness: the OPTIONS probe
+            after = await deferred_steps.listed(scene, user)
+    finally:
+        if deferral is None or deferral.final is not None:
+            await deferred_steps.purge(scene, user)  # no later case sees this message
+            await answer_carriers(scene, user, marker)
+    view = await run.view()
+    expect.judge(
+        clause,
+        checks.unknown_action_not_acted(
+            final, uri_id, before, after, carried_by_sut(view, marker), what
+        ),
     )
 
 

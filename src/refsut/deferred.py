@@ -172,7 +172,11 @@ class DeferredQueue:
             row = by_id.get(e.base_uri)
             action = (e.action or "").lower()
             if action not in CPM_ACTIONS:
-                taken = taken or self.faults.on("robust.accept-unknown-action")
+                # Robustness switches only: an action the PF does not know, acted on anyway.
+                if self.faults.on("robust.unknown-action-as-deliver"):
+                    action = "deliver"
+                elif self.faults.on("robust.accept-unknown-action"):
+                    action = "delete"
             elif row is None and self.faults.on("robust.accept-unknown-message-id"):
                 taken = taken or e.base_uri not in self._ever_issued()
             if row is None or action not in CPM_ACTIONS or row.uid in seen:

@@ -1277,12 +1277,23 @@ _ENTRIES += [
     Fault(
         "robust.accept-unknown-action",
         "RB-cpm-unknown-action",
-        "a handling INVITE whose list names an unknown cpm_action is accepted with 200",
+        "an unknown cpm_action in a handling INVITE's list is taken as delete: the INVITE is "
+        "accepted with 200 and the message it names is dropped from the deferred list",
     ),
     Fault(
         "robust.accept-unknown-message-id",
         "RB-cpm-unknown-message-id",
         "a handling INVITE naming Message-URI-IDs the PF never issued is accepted with 200",
+    ),
+]
+
+# ---- ROBUSTNESS (follow-up): an unknown cpm_action naming a message that really waits
+_ENTRIES += [
+    Fault(
+        "robust.unknown-action-as-deliver",
+        "RB-cpm-unknown-action",
+        "an unknown cpm_action in a handling INVITE's list is taken as deliver: the message it "
+        "names is delivered after the BYE and dropped from the deferred list",
     ),
 ]
 

@@ -2,7 +2,8 @@
 
 Every robustness case judges two things from the capture: that the SUT did not accept input
 it cannot have understood (no 2xx, or no MSRP 200), and that it still answered the liveness
-probe sent after that input.
+probe sent after that input. The unknown-`cpm_action` case judges what the PF did rather than
+its status code (`unknown_action_not_acted`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from cpmconf.codec.sip import SipMessage
-from cpmconf.verdict.checks.base import Judgement, judged
+from cpmconf.verdict.checks.base import Judgement, judged, not_judged
 
 
 def _status(m) -> str:
@@ -140,3 +141,66 @@ def nothing_leaked(from_sut: list[SipMessage], marker: str, source: str) -> Judg
             leaked[0],
         )
     return judged(True, f"no content of {source} in any message", "none seen")
+
+
+def _answer(final: SipMessage | None) -> str:
+    return "no answer" if final is None else _status(final)
+
+
+def unknown_action_not_acted(
+    final: SipMessage | None,
+    uri_id: str | None,
+    before: list[str] | None,
+    after: list[str] | None,
+    carried: list,
+    stimulus: str,
+) -> Judgement:
+    """The PF did not act on a `cpm_action` it does not know (RB-cpm-unknown-action).
+
+    The handling INVITE named `uri_id`, a message really deferred for the user (listed in
+    `before`), with an unknown action. `carried`: what the SUT sent afterwards that carries the
+    deferred message's content (a MESSAGE, an MSRP SEND), `after`: the list a subscription
+    read afterwards, `final`: the PF's final response to the INVITE.
+
+    Accepted readings: an error status, no answer at all, or a 2xx after which the session
+    transfers nothing and the message stays listed (the PF took the request and found nothing
+    it could do). Failing: the message's content leaves the PF (the action taken as deliver
+    or interwork), or the message is no longer listed (taken as delete or store). Not judged
+    when no message was deferred and listed to name, or the list could not be read after.
+    """
+    expected = (
+        f"{uri_id or 'the deferred message'} left alone after {stimulus}: an error status, "
+        "no answer, or a 2xx with nothing of the message sent anywhere and it still listed"
+    )
+    if uri_id is None or before is None or uri_id not in before:
+        listed = "no readable list" if before is None else f"listed {before}"
+        return not_judged(
+            expected, f"no deferred message to name (Message-URI-ID {uri_id}; {listed})"
+        )
+    if carried:
+        return Judgement(
+            False,
+            expected,
+            f"acted on (answered {_answer(final)}): the deferred message's content was sent "
+            f"in {len(carried)} message(s) after the INVITE, as if the action were deliver "
+            "or interwork",
+            bytes(carried[0]),
+        )
+    if after is None:
+        return not_judged(
+            expected, "no readable list after the INVITE (no NOTIFY with a list)", final
+        )
+    if uri_id not in after:
+        return judged(
+            False,
+            expected,
+            f"acted on (answered {_answer(final)}): {uri_id} is no longer listed, as if the "
+            f"action were delete or store (listed after: {after})",
+            final,
+        )
+    return judged(
+        True,
+        "no action on an unknown cpm_action",
+        f"answered {_answer(final)}; nothing of the message sent; {uri_id} still listed",
+        final,
+    )
