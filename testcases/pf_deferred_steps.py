@@ -430,6 +430,19 @@ class Push:
     stopped: str | None = None  # where the PF stopped, when it did
 
 
+def is_for(user: str):
+    """A request whose To names `user` (a push INVITE, wherever the PF addressed it)."""
+    key = _uri_key(user)
+
+    def match(m: SipMessage) -> bool:
+        try:
+            return _uri_key(NameAddr.parse(m.header("To") or "").uri) == key
+        except CodecError:
+            return False
+
+    return match
+
+
 def is_push_to(pf, device: SimDevice | None = None):
     """An INVITE to a registered simulated device (to `device`, when given), whether the PF
     addressed it by GRUU or by contact."""

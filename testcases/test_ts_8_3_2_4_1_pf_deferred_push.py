@@ -21,6 +21,7 @@ from testcases.pf_deferred_steps import (
     GRACE,
     defer_many,
     deregister_all,
+    is_for,
     is_push_to,
     purge,
     refuse_pushes,
@@ -57,14 +58,15 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     await purge(pf, GRACE)
     deferrals, _ = await defer_many(pf, GRACE, 2)
     originals = [d.body for d in deferrals]
-    early = await refuse_pushes(pf, lambda m: True, "a push INVITE before registration", status=480)
+    early = await refuse_pushes(pf, is_for(GRACE), "a push INVITE before registration", status=480)
     try:
         tablet = await register(pf, GRACE, "grace-tablet")  # not selected: no push for it
         await refuse_pushes(pf, is_push_to(pf, tablet), "a push INVITE to the unselected tablet")
         phone = await register(pf, GRACE, "grace-phone")
         push = await take_push(pf, len(originals), phone)
         taken = push.invite.call_id if push.invite is not None else None
-        await refuse_pushes(pf, lambda m: m.call_id != taken, "another push INVITE")
+        others = is_for(GRACE)
+        await refuse_pushes(pf, lambda m: others(m) and m.call_id != taken, "another push INVITE")
     finally:
         await deregister_all(pf, GRACE)
         await purge(pf, GRACE)

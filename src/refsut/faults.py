@@ -753,7 +753,8 @@ _ENTRIES = [
         "pf.deliver-unselected",
         "TS-8.3.2.1-4b-2",
         "registered devices whose preferences do not select them get a copy too",
-        also=("TS-8.3.2.1.1-6",),  # pager and large mode share the device selection
+        # pager, large mode and deferred push share the device selection
+        also=("TS-8.3.2.1.1-6", "TS-8.3.2.4.1-select"),
     ),
     Fault(
         "pf.request-uri-not-gruu",
