@@ -29,7 +29,12 @@ async def test_register_request(scene, expect):
     expect.judge(
         "TS-7.1-8",
         routing.request_via_core(
-            view, registers, scene.core.address, scene.core.route_expected("client"), "REGISTER"
+            view,
+            registers,
+            scene.core.outbound_proxy,
+            scene.core.route_expected("client"),
+            "REGISTER",
+            relayed_to=scene.core.relay_target,
         ),
     )
     if not registers:

@@ -76,10 +76,11 @@ async def test_message_is_sent_through_the_core(client, expect):
         routing.request_via_core(
             view,
             sent,
-            client.core.address,
+            client.core.outbound_proxy,
             client.core.route_expected("client"),
             "the client's MESSAGE",
             service_route=True,
+            relayed_to=client.core.relay_target,
         ),
     )
 

@@ -53,10 +53,11 @@ async def test_invite_headers(client, expect):
         routing.request_via_core(
             view,
             sent,
-            client.core.address,
+            client.core.outbound_proxy,
             client.core.route_expected("client"),
             "the client's INVITE",
             service_route=True,
+            relayed_to=client.core.relay_target,
         ),
     )
 

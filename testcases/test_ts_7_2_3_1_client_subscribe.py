@@ -36,10 +36,11 @@ async def test_subscribe_request(client, expect):
         routing.request_via_core(
             view,
             subs,
-            client.core.address,
+            client.core.outbound_proxy,
             client.core.route_expected("client"),
             "SUBSCRIBE",
             service_route=True,
+            relayed_to=client.core.relay_target,
         ),
     )
     if not subs:

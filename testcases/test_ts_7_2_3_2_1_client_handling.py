@@ -69,10 +69,11 @@ async def test_handling_every_message(client, expect):
         routing.request_via_core(
             view,
             invites,
-            client.core.address,
+            client.core.outbound_proxy,
             client.core.route_expected("client"),
             "handling INVITE",
             service_route=True,
+            relayed_to=client.core.relay_target,
         ),
     )
     inv = _invite(r)

@@ -68,7 +68,12 @@ async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
     expect.judge(
         "TS-8.3.2.1-4b-2.iii",
         routing.request_via_core(
-            view, copies, pf.core.address, pf.core.route_expected("pf"), "MESSAGE copies"
+            view,
+            copies,
+            pf.core.outbound_proxy,
+            pf.core.route_expected("pf"),
+            "MESSAGE copies",
+            relayed_to=pf.core.relay_target,
         ),
     )
 

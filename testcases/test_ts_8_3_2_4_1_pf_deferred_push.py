@@ -94,7 +94,12 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     expect.judge(
         "TS-8.3.2.4.1-h",
         routing.request_via_core(
-            view, invites, pf.core.address, pf.core.route_expected("pf"), "push INVITE"
+            view,
+            invites,
+            pf.core.outbound_proxy,
+            pf.core.route_expected("pf"),
+            "push INVITE",
+            relayed_to=pf.core.relay_target,
         ),
     )
     # the push the phone took (other INVITEs to it, if any, were refused)

@@ -79,9 +79,10 @@ async def test_notification_to_the_registered_user(pf, expect):
         routing.request_via_core(
             view,
             [note] if note is not None else [],
-            pf.core.address,
+            pf.core.outbound_proxy,
             pf.core.route_expected("pf"),
             "the deferral notification",
+            relayed_to=pf.core.relay_target,
         ),
     )
     expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, FRANK))

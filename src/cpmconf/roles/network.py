@@ -141,6 +141,9 @@ class Core:
         # A test may send its own requests over another SIP transport than the profile's
         # (UDP/TCP parametrization); cleared by the per-test reset.
         self.transport_override: str | None = None
+        # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
+        # chaos proxy's relay in front of the core); set once by the session fixture.
+        self.sut_outbound: tuple[str, int] | None = None
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -162,15 +165,28 @@ class Core:
 
     # -- routing through the core (D-through-core) --------------------------------------------
 
-    def _hostport(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+    @property
+    def outbound_proxy(self) -> tuple[str, int]:
+        """The address the SUT sends its requests to: the core's own, or the relay the SUT was
+        given in front of it. The through-the-core checks judge destinations against this."""
+        return self.sut_outbound or self.address
+
+    @property
+    def relay_target(self) -> tuple[str, int] | None:
+        """With a relay in front of the core, the core's own address, where the relay forwards
+        what the SUT sent (those copies are the relay's, not the SUT's); None without one."""
+        return self.address if self.sut_outbound else None
+
+    @staticmethod
+    def _hostport(address: tuple[str, int]) -> str:
+        host, port = address
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     @property
     def proxy_uri(self) -> str:
         """The core's entry point as a loose-routing URI: what a client preloads in Route
         for its outbound proxy (RFC 3261 8.1.2)."""
-        return f"sip:{self._hostport()};lr"
+        return f"sip:{self._hostport(self.outbound_proxy)};lr"
 
     @property
     def service_route(self) -> str | None:
@@ -178,7 +194,7 @@ class Core:
         an IMS core does (`orig` user part), or None when the profile turns it off."""
         if not self.profile.service_route:
             return None
-        return f"<sip:orig@{self._hostport()};lr>"
+        return f"<sip:orig@{self._hostport(self.address)};lr>"
 
     def route_expected(self, role: str) -> tuple[str, ...]:
         """The URIs the Route of an initial request from the SUT's `role` ("client" or
@@ -206,7 +222,7 @@ class Core:
             # forwards to the SUT, as a proxy leaves it (RFC 3261 16.6): the SUT's response
             # must carry both, in order. Its sent-by is on loopback, port 9 (discard): a SUT
             # that answered there instead of the top Via would reach nobody.
-            "origin_via": f"SIP/2.0/UDP {self._hostport().rsplit(':', 1)[0]}:9"
+            "origin_via": f"SIP/2.0/UDP {self._hostport((self.host, 9))}"
             f";branch=z9hG4bK{token(6)};received={self.host}",
             "tag": token(4),
             "call_id": token(10) + "@" + self.host,
