@@ -142,3 +142,21 @@ def test_a_response_that_drops_or_reorders_vias_or_goes_elsewhere_fails():
 def test_no_final_response_fails():
     req = _request(vias=VIAS)
     assert routing.response_via_core(_view((req, False, TO_SUT)), req, "200").ok is False
+
+
+def test_behind_a_relay_the_relays_own_forward_is_not_the_suts_sending():
+    relay = ("127.0.0.1", 5090)
+    req = _request(routes=["<sip:127.0.0.1:5090;lr>"])
+    sut_to_relay = (*SUT, *relay)
+    relay_to_core = ("127.0.0.1", 5091, *CORE)
+    view = _view((req, True, sut_to_relay), (req, True, relay_to_core))
+    route = ("sip:127.0.0.1:5090;lr",)
+    j = routing.request_via_core(view, [req], relay, route, "MESSAGE", relayed_to=CORE)
+    assert j.ok is True, j
+    # without the relay named, the forward looks like the SUT sending past its outbound proxy
+    j = routing.request_via_core(view, [req], relay, route, "MESSAGE")
+    assert j.ok is False and "not to 127.0.0.1:5090" in j.actual, j.actual
+    # and a SUT that sends around the relay (somewhere else) still fails
+    elsewhere = _view((req, True, (*SUT, "127.0.0.1", 6000)))
+    j = routing.request_via_core(elsewhere, [req], relay, route, "MESSAGE", relayed_to=CORE)
+    assert j.ok is False and "127.0.0.1:6000" in j.actual, j.actual
