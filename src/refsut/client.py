@@ -469,7 +469,10 @@ class CpmClient:
             # (same size, so the pager/large choice is unchanged)
             wrapper = wrapper.replace(b"\r\n\r\n", b"\r\n  ", 1)
         body = wrapper
-        if route.targets is not None and not self.faults.on("client.adhoc-no-resource-list"):
+        # the switch leaves the list out of a new group message only: a reply to a group
+        # builds its recipients from the replied message (9c/9d), a behaviour of its own
+        drop_list = replied is None and self.faults.on("client.adhoc-no-resource-list")
+        if route.targets is not None and not drop_list:
             # RFC 5365: the list travels next to the message in a multipart/mixed body
             ctype, body = bodies.multipart_mixed(
                 [

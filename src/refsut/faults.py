@@ -73,7 +73,7 @@ _ENTRIES = [
     Fault(
         "client.adhoc-no-resource-list",
         "TS-7.2.1.1-9b",
-        "an ad-hoc group MESSAGE carries only the CPIM body, no resource list",
+        "a new ad-hoc group MESSAGE carries only the CPIM body, no resource list",
     ),
     Fault(
         "client.new-conversation-id-always",
