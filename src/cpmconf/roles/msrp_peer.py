@@ -62,6 +62,8 @@ class MsrpPeer:
         self.endpoint.drain()
 
     async def _send(self, msg: MsrpMessage, remote: tuple[str, int]) -> None:
+        # A connection the SUT reset or closed is the SUT's doing: the wait ends with a reason
+        # (NoAnswer), never as a harness error.
         if self.watch is not None and not any(
             c[2] == tuple(remote) for c in self.endpoint.connections
         ):
@@ -118,9 +120,7 @@ class MsrpPeer:
         session.connection = item.remote
         if not session.remote_path:
             session.remote_path = [str(u) for u in send.from_path()]
-        await self.endpoint.send(
-            bytes(build_response(send, 200, own_uri=session.local)), item.remote, "tcp"
-        )
+        await self._send(build_response(send, 200, own_uri=session.local), item.remote)
         return send
 
     async def send_message(self, session: MsrpSession, body: bytes, chunk_size: int) -> list:
@@ -159,9 +159,7 @@ class MsrpPeer:
             send = item.message
             sends.append(send)
             # The 200 goes back on the connection the SEND came in on (RFC 4975 section 7.2).
-            await self.endpoint.send(
-                bytes(build_response(send, 200, own_uri=session.local)), item.remote, "tcp"
-            )
+            await self._send(build_response(send, 200, own_uri=session.local), item.remote)
             if not send.body:
                 continue  # the empty binding SEND
             if assembler is None:
