@@ -198,6 +198,16 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=E
             )
             out["view"] = await pf.settle()
             return out
+        # A 2xx is always acknowledged, even one whose answer we cannot use (RFC 3261 13.2.2.4).
+        ack = pf.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+        pf.stimuli.append(ack)
+        await pf.core.send(ack, pf.pf_address)
+        try:  # a missing ACK is judged (ack-2); the device side can still take the media
+            out["device_ack"] = await pf.wait_request(
+                "ACK", "the ACK passed on to the device", where=lambda m: m.call_id == first.call_id
+            )
+        except NoAnswer:
+            out["device_ack"] = None
         sender.remote_path = large.path_of(final)
         if not sender.remote_path or sender.first_hop[1] == pf.msrp.port:
             # No PF hop first (judged by first200-2b): the sender would talk to our own
@@ -208,15 +218,6 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=E
                 await _bye(pf, out)
             out["view"] = await pf.settle()
             return out
-        ack = pf.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
-        pf.stimuli.append(ack)
-        await pf.core.send(ack, pf.pf_address)
-        try:  # a missing ACK is judged (ack-2); the device side can still take the media
-            out["device_ack"] = await pf.wait_request(
-                "ACK", "the ACK passed on to the device", where=lambda m: m.call_id == first.call_id
-            )
-        except NoAnswer:
-            out["device_ack"] = None
         await pf.msrp.bind(device)
         await pf.msrp.bind(sender)
         out["bound"] = True
