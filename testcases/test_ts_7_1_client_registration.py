@@ -14,7 +14,6 @@ import pytest
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import registration as reg
-from cpmconf.verdict.checks import routing
 
 SHORT_GRANT = 2  # seconds the registrar grants when the refresh is under test
 
@@ -28,14 +27,7 @@ async def test_register_request(scene, expect):
     registers = view.requests("REGISTER", from_sut=True)
     expect.judge(
         "TS-7.1-8",
-        routing.request_via_core(
-            view,
-            registers,
-            scene.core.outbound_proxy,
-            scene.core.route_expected("client"),
-            "REGISTER",
-            relayed_to=scene.core.relay_target,
-        ),
+        scene.request_via_core(view, registers, "REGISTER", role="client"),
     )
     if not registers:
         raise Inconclusive("the capture holds no REGISTER from the client")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import pager, routing
+from cpmconf.verdict.checks import pager
 from testcases.client_steps import ALICE, BOB, client_sends, deliver_to_client, received_entry
 
 GROUP = "sip:team-blue@example.net"
@@ -73,15 +73,7 @@ async def test_message_is_sent_through_the_core(client, expect):
     sent = view.requests("MESSAGE", from_sut=True, where=lambda m: m.call_id == msg.call_id)
     expect.judge(
         "TS-7.2.1.1-16",
-        routing.request_via_core(
-            view,
-            sent,
-            client.core.outbound_proxy,
-            client.core.route_expected("client"),
-            "the client's MESSAGE",
-            service_route=True,
-            relayed_to=client.core.relay_target,
-        ),
+        client.request_via_core(view, sent, "the client's MESSAGE", role="client"),
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager, routing
+from cpmconf.verdict.checks import large, pager
 from testcases.client_steps import (
     ALICE,
     BOB,
@@ -50,15 +50,7 @@ async def test_invite_headers(client, expect):
     sent = view.requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
     expect.judge(
         "TS-7.2.1.2-18",
-        routing.request_via_core(
-            view,
-            sent,
-            client.core.outbound_proxy,
-            client.core.route_expected("client"),
-            "the client's INVITE",
-            service_route=True,
-            relayed_to=client.core.relay_target,
-        ),
+        client.request_via_core(view, sent, "the client's INVITE", role="client"),
     )
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
-from cpmconf.verdict.checks import routing
 from testcases.deferred_steps import client_subscribes, management_uri, new_ids
 
 
@@ -33,15 +32,7 @@ async def test_subscribe_request(client, expect):
     subs = view.requests("SUBSCRIBE", from_sut=True)
     expect.judge(
         "TS-7.2.3.1-1h",
-        routing.request_via_core(
-            view,
-            subs,
-            client.core.outbound_proxy,
-            client.core.route_expected("client"),
-            "SUBSCRIBE",
-            service_route=True,
-            relayed_to=client.core.relay_target,
-        ),
+        client.request_via_core(view, subs, "SUBSCRIBE", role="client"),
     )
     if not subs:
         raise Inconclusive("the capture holds no SUBSCRIBE from the client")

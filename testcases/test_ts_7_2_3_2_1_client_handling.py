@@ -14,7 +14,6 @@ import pytest
 from cpmconf.codec.resource_lists import CPM_ACTIONS
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
-from cpmconf.verdict.checks import routing
 from testcases.client_steps import deliver_large_to_client, deliver_to_client, large_text
 from testcases.deferred_steps import client_handles, client_subscribes, management_uri, new_ids
 
@@ -66,15 +65,7 @@ async def test_handling_every_message(client, expect):
     invites = view.requests("INVITE", from_sut=True)
     expect.judge(
         "TS-7.2.3.2.1-8",
-        routing.request_via_core(
-            view,
-            invites,
-            client.core.outbound_proxy,
-            client.core.route_expected("client"),
-            "handling INVITE",
-            service_route=True,
-            relayed_to=client.core.relay_target,
-        ),
+        client.request_via_core(view, invites, "handling INVITE", role="client"),
     )
     inv = _invite(r)
     expect.judge("TS-7.2.3.2.1-1", dc.initial_invite(inv))

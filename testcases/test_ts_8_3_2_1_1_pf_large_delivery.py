@@ -91,14 +91,7 @@ async def test_invites_each_selected_device_by_gruu(pf, expect):
         )
     expect.judge(
         "TS-8.3.2.1.1-6.iii",
-        routing.request_via_core(
-            r["view"],
-            legs,
-            pf.core.outbound_proxy,
-            pf.core.route_expected("pf"),
-            "device INVITEs",
-            relayed_to=pf.core.relay_target,
-        ),
+        pf.request_via_core(r["view"], legs, "device INVITEs", role="pf"),
     )
 
 

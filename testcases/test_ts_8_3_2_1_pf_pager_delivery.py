@@ -14,7 +14,7 @@ from email.utils import format_datetime
 import pytest
 
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict.checks import pager, routing
+from cpmconf.verdict.checks import pager
 
 BOB = "sip:bob@example.net"
 ALICE = "sip:alice@example.net"
@@ -67,14 +67,7 @@ async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
         expect.judge("TS-8.3.2.1-4b-2.ii", pager.request_uri_is_gruu(stim.message, "a device GRUU"))
     expect.judge(
         "TS-8.3.2.1-4b-2.iii",
-        routing.request_via_core(
-            view,
-            copies,
-            pf.core.outbound_proxy,
-            pf.core.route_expected("pf"),
-            "MESSAGE copies",
-            relayed_to=pf.core.relay_target,
-        ),
+        pf.request_via_core(view, copies, "MESSAGE copies", role="pf"),
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict.checks import deferred, routing
+from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
     GRACE,
     defer_many,
@@ -93,14 +93,7 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
         expect.judge(clause, deferred.push_session_opened(to_phone, "grace-phone"))
     expect.judge(
         "TS-8.3.2.4.1-h",
-        routing.request_via_core(
-            view,
-            invites,
-            pf.core.outbound_proxy,
-            pf.core.route_expected("pf"),
-            "push INVITE",
-            relayed_to=pf.core.relay_target,
-        ),
+        pf.request_via_core(view, invites, "push INVITE", role="pf"),
     )
     # the push the phone took (other INVITEs to it, if any, were refused)
     invite = next((m for m in to_phone if push.invite and m.call_id == push.invite.call_id), None)

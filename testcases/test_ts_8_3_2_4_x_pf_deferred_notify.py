@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict.checks import deferred, routing
+from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
     FRANK,
     defer_one,
@@ -76,13 +76,8 @@ async def test_notification_to_the_registered_user(pf, expect):
         expect.judge(clause, deferred.notification_sent(note, FRANK))
     expect.judge(
         "TS-8.3.2.4.x-3a.vii",
-        routing.request_via_core(
-            view,
-            [note] if note is not None else [],
-            pf.core.outbound_proxy,
-            pf.core.route_expected("pf"),
-            "the deferral notification",
-            relayed_to=pf.core.relay_target,
+        pf.request_via_core(
+            view, [note] if note is not None else [], "the deferral notification", role="pf"
         ),
     )
     expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, FRANK))
