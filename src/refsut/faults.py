@@ -22,6 +22,18 @@ class Fault:
     also: tuple[str, ...] = ()
 
 
+# What a PF large-mode session without the PF's MSRP relay leaves unjudged or failed: the
+# sender's MSRP leg, the relay, both BYE legs, and recording's Message-UID in them.
+_NO_PF_RELAY = (
+    "TS-8.3.2.1.1-ack-1",
+    "TS-8.3.2.1.1-send-2",
+    "TS-8.3.2.1.1-msrp200-1",
+    "TS-8.3.2.1.1-bye-1",
+    "TS-8.3.2.1.1-bye-2",
+    "TS-8.5.1-send-4b.i",
+    "TS-8.5.1-send-4b.ii",
+)
+
 _ENTRIES = [
     # ---- client, sending (7.2.1.1, 7.2.1.3)
     Fault(
@@ -799,15 +811,7 @@ _ENTRIES = [
         "TS-8.3.2.1.1-first200-2b",
         "the SDP answer to the sender carries the device's a=path without the PF's own URI",
         # Without the PF's hop the sender cannot reach the PF: the relay is not exercised.
-        also=(
-            "TS-8.3.2.1.1-ack-1",
-            "TS-8.3.2.1.1-send-2",
-            "TS-8.3.2.1.1-msrp200-1",
-            "TS-8.3.2.1.1-bye-1",
-            "TS-8.3.2.1.1-bye-2",
-            "TS-8.5.1-send-4b.i",
-            "TS-8.5.1-send-4b.ii",
-        ),
+        also=_NO_PF_RELAY,
     ),
     Fault(
         "client.large-stall-mid-send",
@@ -911,13 +915,7 @@ _ENTRIES = [
             "TS-8.3.2.1.1-first200-2c",
             "TS-8.3.2.1.1-first200-2d",
             "TS-8.3.2.1.1-first200-2e",
-            "TS-8.3.2.1.1-ack-1",
-            "TS-8.3.2.1.1-send-2",
-            "TS-8.3.2.1.1-msrp200-1",
-            "TS-8.3.2.1.1-bye-1",
-            "TS-8.3.2.1.1-bye-2",
-            "TS-8.5.1-send-4b.i",
-            "TS-8.5.1-send-4b.ii",
+            *_NO_PF_RELAY,
         ),
     ),
     Fault(
