@@ -25,9 +25,16 @@ import pytest
 
 from cpmconf import catalogue as _catalogue
 from cpmconf.plugin import results as _results
-from cpmconf.roles.errors import NoAnswer, SetupError, StimulusError, UpperTesterError
+from cpmconf.roles.errors import (
+    NoAnswer,
+    SetupError,
+    SetupRefused,
+    StimulusError,
+    UpperTesterError,
+)
 from cpmconf.roles.profile import Profile, ProfileError, load_profile
 from cpmconf.verdict import (
+    Cause,
     ClauseViolation,
     Expectations,
     HarnessError,
@@ -247,7 +254,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
                 ) from None
         else:
             fn(**args)
-    except (Inconclusive, NoAnswer, UpperTesterError):
+    except (Inconclusive, NoAnswer, SetupRefused, UpperTesterError):
         # A clause already judged failed stays failed: the later precondition does not
         # excuse what the SUT already did wrong.
         if exp.has_failures():
@@ -260,29 +267,31 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     return True
 
 
-def classify(excinfo) -> tuple[Verdict, str]:
-    """Map an exception to a verdict and the reason a user reads."""
+def classify(excinfo) -> tuple[Verdict, str, Cause | None]:
+    """Map an exception to a verdict, the reason a user reads and its cause (None: pass)."""
     if excinfo is None:
-        return Verdict.PASS, ""
+        return Verdict.PASS, "", None
     exc = excinfo.value
     if isinstance(exc, ClauseViolation):
-        return exc.verdict, str(exc)
+        return exc.verdict, str(exc), Cause.VIOLATION
     if isinstance(exc, Inconclusive):
-        return Verdict.INCONCLUSIVE, exc.reason
+        return Verdict.INCONCLUSIVE, exc.reason, exc.cause
     if isinstance(exc, NoAnswer):
-        return Verdict.INCONCLUSIVE, f"precondition not met: {exc}"
+        return Verdict.INCONCLUSIVE, f"precondition not met: {exc}", Cause.NO_ANSWER
+    if isinstance(exc, SetupRefused):
+        return Verdict.INCONCLUSIVE, str(exc), Cause.REFUSED
     if isinstance(exc, UpperTesterError):
-        return Verdict.INCONCLUSIVE, f"upper tester: {exc}"
+        return Verdict.INCONCLUSIVE, f"upper tester: {exc}", Cause.UPPER_TESTER
     if isinstance(exc, NotApplicable):
-        return Verdict.NOT_APPLICABLE, exc.reason
+        return Verdict.NOT_APPLICABLE, exc.reason, Cause.NOT_APPLICABLE
     if isinstance(exc, pytest.skip.Exception):
         msg = str(exc)
         if msg.startswith("not-applicable:"):
-            return Verdict.NOT_APPLICABLE, msg.split(":", 1)[1].strip()
-        return Verdict.INCONCLUSIVE, msg
+            return Verdict.NOT_APPLICABLE, msg.split(":", 1)[1].strip(), Cause.NOT_APPLICABLE
+        return Verdict.INCONCLUSIVE, msg, Cause.PRECONDITION
     if isinstance(exc, StimulusError | SetupError | HarnessError):
-        return Verdict.ERROR, f"harness error: {exc}"
-    return Verdict.ERROR, f"harness error: {type(exc).__name__}: {exc}"
+        return Verdict.ERROR, f"harness error: {exc}", Cause.HARNESS
+    return Verdict.ERROR, f"harness error: {type(exc).__name__}: {exc}", Cause.HARNESS
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -291,7 +300,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if CLAUSES_KEY not in item.stash:
         return
     report = outcome.get_result()
-    verdict, reason = classify(call.excinfo)
+    verdict, reason, cause = classify(call.excinfo)
     state = item.stash.get(OUTCOME_KEY, None)
     if call.when == "setup" and call.excinfo is None:
         return
@@ -303,8 +312,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         ):
             state["verdict"] = Verdict.ERROR.value
             state["reason"] += f"\nteardown: {reason}"
+            state["cause"] = Cause.HARNESS.value
         return
-    item.stash[OUTCOME_KEY] = {"verdict": verdict.value, "reason": reason}
+    item.stash[OUTCOME_KEY] = {
+        "verdict": verdict.value,
+        "reason": reason,
+        "cause": cause.value if cause else None,
+    }
     strict = item.config.getoption("--strict-should")
     if verdict == Verdict.NON_STRICT and not strict:
         report.outcome = "passed"
@@ -349,6 +363,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
             "clauses": list(item.stash[CLAUSES_KEY]),
             "verdict": verdict,
             "reason": outcome["reason"],
+            "cause": outcome.get("cause"),
             "clause_verdicts": {k: v.value for k, v in clause_verdicts.items()},
             "findings": [f.to_json() for f in (exp.findings if exp else [])],
             "evidence": evidence,

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 
 class RoleError(Exception):
-    """Base of the roles layer's errors."""
+    """Base of the roles layer's errors.
+
+    `cause` is the value of `cpmconf.verdict.Cause` the plugin reports for it (a string here,
+    since the roles layer sits below the verdict layer).
+    """
+
+    cause = "harness"
 
 
 class StimulusError(RoleError):
@@ -29,6 +35,8 @@ class SetupError(RoleError):
 class NoAnswer(RoleError, TimeoutError):
     """The SUT did not send what a role waited for within the guard time."""
 
+    cause = "no-answer"
+
     def __init__(self, what: str, timeout: float):
         self.what = what
         self.timeout = timeout
@@ -37,3 +45,19 @@ class NoAnswer(RoleError, TimeoutError):
 
 class UpperTesterError(RoleError):
     """The SUT's upper-tester interface refused a command or did not answer."""
+
+    cause = "upper-tester"
+
+
+class SetupRefused(RoleError):
+    """The SUT answered a setup step with a final error, so what the test waited for can no
+    longer happen (e.g. a 405 to the INVITE that should have reached the devices)."""
+
+    cause = "refused"
+
+    def __init__(self, what: str, status: int, reason_phrase: str, consequence: str = ""):
+        self.what = what
+        self.status = status
+        self.reason_phrase = reason_phrase
+        text = f"the SUT answered {status} {reason_phrase} to {what}".rstrip()
+        super().__init__(f"{text}, so {consequence}" if consequence else text)

@@ -2,6 +2,7 @@
 
 from cpmconf.verdict.core import (
     LEGEND,
+    Cause,
     ClauseViolation,
     CpmconfOutcome,
     Expectations,
@@ -16,6 +17,7 @@ from cpmconf.verdict.core import (
 
 __all__ = [
     "LEGEND",
+    "Cause",
     "ClauseViolation",
     "CpmconfOutcome",
     "Expectations",

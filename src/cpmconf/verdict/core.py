@@ -41,6 +41,21 @@ _RANK = {
     Verdict.ERROR: 5,
 }
 
+class Cause(enum.StrEnum):
+    """Why a test or clause ended other than pass: what the labels of every format come from.
+
+    Reports read this field, never the words of a reason.
+    """
+
+    VIOLATION = "violation"  # the SUT broke the clause (fail, non-strict)
+    NO_ANSWER = "no-answer"  # a guard time expired with no answer at all
+    REFUSED = "refused"  # the SUT refused a setup step (status and reason phrase in the reason)
+    UPPER_TESTER = "upper-tester"  # the client's upper tester refused or failed
+    PRECONDITION = "precondition"  # a precondition the SUT controls was missing
+    NOT_APPLICABLE = "not-applicable"  # ICS item not claimed, role not mapped, condition not met
+    HARNESS = "harness"  # the harness failed
+
+
 LEGEND = {
     Verdict.PASS: "the SUT did what the clause requires",
     Verdict.FAIL: "the SUT violated a SHALL or SHALL NOT",
@@ -135,16 +150,21 @@ class ClauseViolation(AssertionError, CpmconfOutcome):
 
 
 class Inconclusive(CpmconfOutcome):
+    """A clause could not be judged; `cause` says why (default: a missing precondition the
+    SUT controls)."""
+
     verdict = Verdict.INCONCLUSIVE
 
-    def __init__(self, reason: str, clause: str | None = None):
+    def __init__(self, reason: str, clause: str | None = None, cause: Cause = Cause.PRECONDITION):
         self.reason = reason
         self.clause = clause
+        self.cause = Cause(cause)
         super().__init__(reason)
 
 
 class NotApplicable(CpmconfOutcome):
     verdict = Verdict.NOT_APPLICABLE
+    cause = Cause.NOT_APPLICABLE
 
     def __init__(self, reason: str):
         self.reason = reason
@@ -155,6 +175,7 @@ class HarnessError(CpmconfOutcome):
     """The harness failed: never evidence against the SUT."""
 
     verdict = Verdict.ERROR
+    cause = Cause.HARNESS
 
 
 @dataclass
