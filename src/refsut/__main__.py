@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,9 +25,13 @@ EXIT_CONFIG = 3
 
 def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     # A thread, because asyncio cannot read every kind of stdin (files, ttys) without blocking.
+    # It reads the file descriptor, not sys.stdin.buffer: a daemon thread still blocked inside
+    # the buffered reader at interpreter exit aborts the process ("_enter_buffered_busy").
+    fd = sys.stdin.fileno()
+
     def run() -> None:
         try:
-            while sys.stdin.buffer.read1(65536):
+            while os.read(fd, 65536):
                 pass
         except (OSError, ValueError):
             pass
