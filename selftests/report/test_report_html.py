@@ -65,14 +65,19 @@ def test_summary_numbers(sample):
     page = render_html(sample)
     assert 'id="tests-total">8<' in page
     assert 'id="clauses-total">11<' in page
-    assert 'id="clauses-covered">7<' in page
-    assert 'id="clauses-testable">10<' in page
+    # Judged is pass, fail or non-strict; tested also counts inconclusive and error; superseded
+    # clauses are out of the denominator (the old line said "7 of 10", counting claims).
+    assert 'id="clauses-judged">3<' in page
+    assert 'id="clauses-tested">6<' in page
+    assert 'id="clauses-testable">8<' in page
+    assert 'id="clauses-untestable">1<' in page and 'id="clauses-superseded">2<' in page
+    assert "(38% judged)" in page
     summary = page[page.index('id="summary"') : page.index('id="clauses"')]
-    # By document: 001_pf.txt has 3 clauses, all testable and covered, 1 pass 1 fail 1 non-strict.
+    # By document: 001_pf.txt has 3 clauses, all testable and judged, 1 pass 1 fail 1 non-strict.
     row = re.search(r"<tr><td>001_pf.txt</td>(.*?)</tr>", summary).group(1)
     numbers = re.findall(r'<td class="?n"?>([^<]*)</td>', row)
-    assert numbers[:4] == ["3", "3", "3", "100%"]
-    assert numbers[4:7] == ["1", "1", "1"]  # pass, fail, non-strict
+    assert numbers[:5] == ["3", "3", "3", "3", "100%"]
+    assert numbers[5:8] == ["1", "1", "1"]  # pass, fail, non-strict
     for group in ("By document", "By section", "By role", "By level"):
         assert f"<b>{group}</b>" in summary
     assert "<td>SHALL NOT</td>" in summary and "<td>cpm-client-registration</td>" in summary
