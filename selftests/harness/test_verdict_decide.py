@@ -134,3 +134,11 @@ def test_session_timer_clause_does_not_apply_to_a_refused_invite():
     assert pf_large.session_timer_handled([], None).arisen is False
     ok = _response(200, "OK", "Session-Expires: 1800\r\n")
     assert pf_large.session_timer_handled([], ok).ok is False  # accepted but forwarded nothing
+
+
+def test_a_may_not_used_as_allowed_says_why_it_is_not_applicable():
+    exp = Expectations({A: ("MAY", "a")})
+    f = exp.record(A, False, "the user's own address", "P-Preferred-Identity: <sip:x@y>")
+    assert f.verdict == Verdict.NOT_APPLICABLE and "a MAY cannot fail" in f.note
+    d = decide([A], exp.findings)
+    assert d.verdict == Verdict.NOT_APPLICABLE and "sip:x@y" in d.reason

@@ -225,6 +225,9 @@ class Expectations:
         why = self.inapplicable.get(clause)
         if why is not None:
             applicable, note = False, why
+        elif level in OPTIONAL_LEVELS and ok is not None and not ok:
+            may = "a MAY cannot fail: the option was not used as the clause allows"
+            note = f"{note}; {may}" if note else may
         finding = Finding(
             clause,
             level,
