@@ -308,8 +308,11 @@ def test_a_test_whose_clauses_were_all_inconclusive_is_not_a_pass(project):
         """,
     )
     junit = project.path / "junit.xml"
-    result, doc = run(project, "-rs", f"--junitxml={junit}")
+    allure_dir = project.path / "allure"
+    result, doc = run(project, "-rs", f"--junitxml={junit}", f"--alluredir={allure_dir}")
     result.assert_outcomes(skipped=2)
+    statuses = [json.loads(p.read_text())["status"] for p in allure_dir.glob("*-result.json")]
+    assert statuses == ["skipped", "skipped"]
     t = verdicts(doc)
     for name in ("test_nothing_judged", "test_half_judged"):
         assert t[name]["verdict"] == "inconclusive" and t[name]["cause"] == "precondition"
