@@ -142,3 +142,8 @@ def test_a_may_not_used_as_allowed_says_why_it_is_not_applicable():
     assert f.verdict == Verdict.NOT_APPLICABLE and "a MAY cannot fail" in f.note
     d = decide([A], exp.findings)
     assert d.verdict == Verdict.NOT_APPLICABLE and "sip:x@y" in d.reason
+
+
+def test_separate_dialogs_clause_does_not_apply_without_a_device_invite():
+    j = pf_large.separate_dialogs([], _response(405, "Method Not Allowed"))
+    assert j.ok is None and not j.arisen

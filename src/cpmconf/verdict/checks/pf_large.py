@@ -117,9 +117,15 @@ def _from_tag(msg: SipMessage) -> str:
 
 @register("TS-8.3.2.1.1-5")
 def separate_dialogs(device_invites: list[SipMessage], incoming: SipMessage) -> Judgement:
-    """Each device INVITE starts a dialog of the PF's own: another Call-ID and From tag."""
+    """Each device INVITE starts a dialog of the PF's own: another Call-ID and From tag.
+    Without a device INVITE the INVITE was not accepted for delivery, so the clause's
+    condition never arose (whether it should have been is TS-8.3.2.1.1-6's question)."""
     if not device_invites:
-        return judged(False, "device INVITEs in dialogs of the PF's own", "no device INVITE")
+        return not_arisen(
+            "device INVITEs in dialogs of the PF's own",
+            "no device INVITE",
+            "the PF sent no device INVITE, so no dialog of its own was started",
+        )
     same = [
         m
         for m in device_invites
