@@ -66,7 +66,8 @@ LEGEND = {
     Verdict.FAIL: "the SUT violated a SHALL or SHALL NOT",
     Verdict.NON_STRICT: "the SUT did not follow a SHOULD or SHOULD NOT (not a failure)",
     Verdict.INCONCLUSIVE: "a precondition could not be set up, so the clause was not judged",
-    Verdict.NOT_APPLICABLE: "the SUT's ICS says the feature is absent",
+    Verdict.NOT_APPLICABLE: "the clause does not apply: its ICS item is not claimed, its "
+    "condition never arose, or a MAY was not used (a MAY never fails)",
     Verdict.ERROR: "the harness failed; says nothing about the SUT",
 }
 
