@@ -371,7 +371,7 @@ def _agree(item: pytest.Item, call: pytest.CallInfo, report, decision) -> None:
         report.sections.append(("cpmconf non-strict", reason))
     elif verdict in (Verdict.FAIL, Verdict.NON_STRICT):
         # The findings are the whole story: no harness source under them.
-        report.outcome, report.longrepr = "failed", f"{verdict.value}: {reason}"
+        report.outcome, report.longrepr = "failed", reason
     elif verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"{verdict.value}: {reason}")
