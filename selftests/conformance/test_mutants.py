@@ -56,6 +56,13 @@ def test_non_strict_kills_a_should_clause_but_not_a_shall():
     assert (soft.status, hard.status) == ("killed", "survivor")
 
 
+def test_a_may_clause_is_killed_by_becoming_not_applicable_never_by_failing():
+    sw = Switch("f", "TS-A", soft=False, optional=True)
+    row = classify(sw, BASE, run_with(TS_A="not-applicable"))
+    assert row.status == "killed" and "a MAY cannot fail" in row.note
+    assert classify(sw, BASE, run_with()).status == "survivor"
+
+
 def test_an_unrelated_clause_changing_is_collateral():
     # A deliberately mislabelled switch: it breaks TS-B, and TS-A only on the side.
     row = classify(Switch("f", "TS-A", soft=False), BASE, run_with(TS_A="fail", TS_B="fail"))

@@ -287,3 +287,133 @@ def test_items_outside_testcases_pass_untouched(project):
     result, doc = run(project)
     result.assert_outcomes(passed=1)
     assert doc is None  # no conformance case ran, so no results document
+
+
+def test_a_test_whose_clauses_were_all_inconclusive_is_not_a_pass(project):
+    # Issue 12: such a test ended `pass` in junit.xml, the console and testfest.md.
+    write_case(
+        project,
+        f"""
+        @pytest.mark.clause("{SHALL}", "{OTHER}")
+        def test_nothing_judged(request):
+            exp = expectations_for(request.node)
+            exp.record("{SHALL}", None, "a 403 to read", "no 403 (the SUT answered 405)")
+            exp.record("{OTHER}", None, "a NOTIFY", "none")
+
+        @pytest.mark.clause("{SHALL}", "{OTHER}")
+        def test_half_judged(request):
+            exp = expectations_for(request.node)
+            exp.record("{SHALL}", True, "403", "403")
+            exp.record("{OTHER}", None, "a NOTIFY", "none")
+        """,
+    )
+    junit = project.path / "junit.xml"
+    allure_dir = project.path / "allure"
+    result, doc = run(project, "-rs", f"--junitxml={junit}", f"--alluredir={allure_dir}")
+    result.assert_outcomes(skipped=2)
+    statuses = [json.loads(p.read_text())["status"] for p in allure_dir.glob("*-result.json")]
+    assert statuses == ["skipped", "skipped"]
+    t = verdicts(doc)
+    for name in ("test_nothing_judged", "test_half_judged"):
+        assert t[name]["verdict"] == "inconclusive" and t[name]["cause"] == "precondition"
+    assert t["test_nothing_judged"]["reason"].startswith(f"{SHALL}: no 403 (the SUT answered 405)")
+    assert t["test_half_judged"]["clause_verdicts"] == {SHALL: "pass", OTHER: "inconclusive"}
+    result.stdout.fnmatch_lines([f"*inconclusive: {SHALL}: no 403*"])
+    xml = junit.read_text()
+    assert xml.count("<skipped") == 2 and "inconclusive" in xml
+    assert doc["summary"]["tests"]["pass"] == 0 and doc["summary"]["tests"]["inconclusive"] == 2
+    from cpmconf.report.markdown import render_markdown
+    from cpmconf.report.testfest import render_testfest
+
+    assert "### Tests needing attention (2)" in render_markdown(doc)
+    assert "| Pass |" not in render_testfest(doc)
+
+
+def test_console_shows_the_finding_not_the_harness_source(project):
+    write_case(
+        project,
+        f"""
+        @pytest.mark.clause("{SHALL}")
+        def test_fails(request):
+            expectations_for(request.node).record(
+                "{SHALL}", False, "403 to the MESSAGE", "200 OK", "SIP/2.0 200 OK"
+            )
+
+        @pytest.mark.clause("{SHALL}")
+        def test_crashes(request):
+            raise ValueError("bug in the harness")
+        """,
+    )
+    result, doc = run(project)
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    block = out[out.index("test_fails") :]
+    block = block[: block.index("test_crashes")]
+    for part in (f"[fail] {SHALL} (SHALL):", "expected: 403 to the MESSAGE", "actual:   200 OK"):
+        assert part in block
+    assert "| SIP/2.0 200 OK" in block
+    # No harness source under a finding: no traceback lines, no plugin frames.
+    assert "pytest_plugin.py" not in block and "raise_if_failed" not in block
+    assert "def test_fails" not in block
+    crash = out[out.index("_ test_crashes _") :]
+    assert "harness error: ValueError: bug in the harness" in crash
+    assert "test_cases.py:" in crash and 'raise ValueError("bug in the harness")' in crash
+
+
+def test_a_narrowed_run_records_its_selection(project):
+    write_case(
+        project,
+        f"""
+        @pytest.mark.clause("{SHALL}")
+        def test_first(request):
+            expectations_for(request.node).record("{SHALL}", True, "x", "x")
+
+        @pytest.mark.clause("{OTHER}")
+        def test_second(request):
+            expectations_for(request.node).record("{OTHER}", True, "x", "x")
+        """,
+    )
+    _, doc = run(project, "-k", "second")
+    sel = doc["run"]["selection"]
+    assert sel["keyword"] == "second" and sel["tests"] == 1 and sel["clauses"] == [OTHER]
+    cov = doc["summary"]["coverage"]
+    assert (cov["testable"], cov["tested"], cov["judged"]) == (1, 1, 1)
+    _, whole = run(project)
+    assert "selection" not in whole["run"]
+    assert whole["summary"]["coverage"]["testable"] > 100
+
+
+def test_clauses_that_do_not_apply_are_not_applicable_inside_a_running_case(project):
+    project.makeconftest(
+        f"""
+pytest_plugins = ["cpmconf.plugin.pytest_plugin"]
+import pytest
+from cpmconf.plugin.pytest_plugin import expectations_for
+
+@pytest.fixture(autouse=True)
+def _ics(request):
+    if request.node.get_closest_marker("clause"):
+        expectations_for(request.node).inapplicable["{OTHER}"] = "needs ICS x, not claimed"
+"""
+    )
+    write_case(
+        project,
+        f"""
+        @pytest.mark.clause("{SHALL}", "{OTHER}")
+        def test_judges_the_applicable_one(request):
+            expectations_for(request.node).record("{SHALL}", True, "403", "403")
+
+        @pytest.mark.clause("{SHALL}", "{OTHER}")
+        def test_judges_both(request):
+            exp = expectations_for(request.node)
+            exp.record("{SHALL}", True, "403", "403")
+            exp.record("{OTHER}", False, "x", "y")
+        """,
+    )
+    result, doc = run(project)
+    result.assert_outcomes(passed=2)
+    t = verdicts(doc)
+    for name in ("test_judges_the_applicable_one", "test_judges_both"):
+        assert t[name]["verdict"] == "pass"
+        assert t[name]["clause_verdicts"] == {SHALL: "pass", OTHER: "not-applicable"}
+    assert t["test_judges_both"]["findings"][1]["note"] == "needs ICS x, not claimed"

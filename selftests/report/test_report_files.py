@@ -35,11 +35,11 @@ def test_the_fixture_is_a_valid_and_consistent_document(sample):
     assert sample["schema"] == "cpmconf-results/1"  # an old document must still load
     assert summary["clauses"] == {s: cov[s] for s in states}
     assert all(cov[s] for s in states)  # every clause state of its version occurs
-    assert (summary["clauses_total"], summary["clauses_testable"], summary["clauses_covered"]) == (
-        cov["total"],
-        cov["testable"],
-        cov["covered"],
-    )
+    assert summary["clauses_total"] == cov["total"]
+    # Superseded clauses are out of every denominator; judged counts only pass, fail and
+    # non-strict (the old "covered" counted every claimed clause, even unjudged ones).
+    assert (cov["testable"], cov["tested"], cov["judged"]) == (8, 6, 3)
+    assert cov["superseded"] + cov["untestable"] + cov["testable"] == cov["total"]
     by_test = {t["id"]: t for t in sample["tests"]}
     for c in sample["clauses"]:
         for tid in c["tests"]:
@@ -141,6 +141,8 @@ def test_a_built_document_renders_in_every_format():
         fake("test_b", "fail", ids[2:3], "[fail] expected x, got y"),
         fake("test_c", "inconclusive", ids[3:4], "no 200 from the SUT within 2 s"),
     ]
+    tests[2]["cause"] = "no-answer"
+    tests[1]["cause"] = "violation"
     run = {
         "target": "fake",
         "profile": "fake.toml",
@@ -150,6 +152,9 @@ def test_a_built_document_renders_in_every_format():
     }
     doc = results.build(cat, tests, run, datetime(2026, 1, 1, tzinfo=UTC))
     assert results.validate(doc) == []
+    cov = doc["summary"]["coverage"]
+    assert (cov["judged"], cov["tested"]) == (3, 4)
+    assert cov["testable"] == sum(1 for c in cat if c.testable and not c.superseded_by)
     page = render_html(doc)
     tree = parse_html(page)
     assert tree.problems == []

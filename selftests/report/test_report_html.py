@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 from cpmconf.report._common import case_anchor, clause_anchor, legend, message_anchor
 from cpmconf.report.html import render_html
+from cpmconf.report.markdown import render_markdown
 from selftests.report.conftest import parse_html
 
 FAIL_TEST = "testcases/test_ts_8_3_2_1_pf.py::test_blocked_originator_gets_403[warning]"
@@ -65,14 +66,19 @@ def test_summary_numbers(sample):
     page = render_html(sample)
     assert 'id="tests-total">8<' in page
     assert 'id="clauses-total">11<' in page
-    assert 'id="clauses-covered">7<' in page
-    assert 'id="clauses-testable">10<' in page
+    # Judged is pass, fail or non-strict; tested also counts inconclusive and error; superseded
+    # clauses are out of the denominator (the old line said "7 of 10", counting claims).
+    assert 'id="clauses-judged">3<' in page
+    assert 'id="clauses-tested">6<' in page
+    assert 'id="clauses-testable">8<' in page
+    assert 'id="clauses-untestable">1<' in page and 'id="clauses-superseded">2<' in page
+    assert "(38% judged)" in page
     summary = page[page.index('id="summary"') : page.index('id="clauses"')]
-    # By document: 001_pf.txt has 3 clauses, all testable and covered, 1 pass 1 fail 1 non-strict.
+    # By document: 001_pf.txt has 3 clauses, all testable and judged, 1 pass 1 fail 1 non-strict.
     row = re.search(r"<tr><td>001_pf.txt</td>(.*?)</tr>", summary).group(1)
     numbers = re.findall(r'<td class="?n"?>([^<]*)</td>', row)
-    assert numbers[:4] == ["3", "3", "3", "100%"]
-    assert numbers[4:7] == ["1", "1", "1"]  # pass, fail, non-strict
+    assert numbers[:5] == ["3", "3", "3", "3", "100%"]
+    assert numbers[5:8] == ["1", "1", "1"]  # pass, fail, non-strict
     for group in ("By document", "By section", "By role", "By level"):
         assert f"<b>{group}</b>" in summary
     assert "<td>SHALL NOT</td>" in summary and "<td>cpm-client-registration</td>" in summary
@@ -195,3 +201,38 @@ def test_a_sparse_document_still_renders():
     page = render_html(doc)
     assert "unnamed target" in page and 'id="tests-total">0<' in page
     assert parse_html(page).problems == []
+
+
+def test_counts_agree_between_summary_coverage_line_and_headings(sample):
+    # A superseded clause that a test still judged, and one that is also untestable: each is
+    # counted once, as superseded, everywhere.
+    for c in sample["clauses"]:
+        if c["id"] == "TS-7.1-subscribe":
+            c.update(verdict="pass", tests=[sample["tests"][0]["id"]])
+        if c["id"] == "SD-5.2.2.1-1":
+            c["testable"] = False
+    page = render_html(sample)
+    sup = int(re.search(r'id="clauses-superseded">(\d+)<', page).group(1))
+    unt = int(re.search(r'id="clauses-untestable">(\d+)<', page).group(1))
+    assert (sup, unt) == (2, 1)
+    assert f"Superseded clauses ({sup})</h2>" in page
+    assert f"Untestable clauses ({unt})</h2>" in page
+    summary = page[page.index('id="summary"') : page.index('id="coverage"')]
+    assert re.search(r">superseded</span> 2\b", summary)
+    assert re.search(r">untestable</span> 1\b", summary)
+    text = render_markdown(sample)
+    assert "11 clauses in all, 1 untestable, 2 superseded." in text
+
+
+def test_a_narrowed_run_counts_coverage_against_its_selection(sample):
+    sample["run"]["selection"] = {
+        "clause": ["TS-8.3.2.1"],
+        "markexpr": "",
+        "keyword": "",
+        "tests": 3,
+        "clauses": ["TS-8.3.2.1-1", "TS-8.3.2.1-2", "TS-8.3.2.1-3"],
+    }
+    page = render_html(sample)
+    assert 'id="clauses-judged">3<' in page and 'id="clauses-testable">3<' in page
+    assert 'id="selection"' in page and "--clause TS-8.3.2.1" in page
+    assert "3 selected testable clauses (100% judged)" in render_markdown(sample)

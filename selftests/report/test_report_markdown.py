@@ -27,8 +27,8 @@ def test_attention_table_lists_only_what_needs_a_reader(sample):
     assert verdicts == [
         "**fail**",
         "**error**",
-        "**inconclusive (out of time)**",
-        "**inconclusive (out of time)**",
+        "**inconclusive**",
+        "**inconclusive**",
         "**inconclusive**",
         "**non-strict**",
     ]
@@ -51,14 +51,25 @@ def test_reasons_are_cut_to_one_line(sample):
 def test_coverage_numbers(sample):
     text = render_markdown(sample)
     assert (
-        "7 of 10 testable clauses judged by a test (70%); 11 clauses in all, 1 untestable, "
-        "2 superseded." in text
+        "3 judged (pass, fail or non-strict) and 6 tested of 8 testable clauses (38% judged); "
+        "11 clauses in all, 1 untestable, 2 superseded." in text
     )
     docs = {r[0]: r[1:] for r in table_rows(text) if r[0].endswith(".txt")}
-    # clauses, testable, covered, then pass .. error and not-tested
-    assert docs["001\\_pf.txt"] == ["3", "3", "3", "1", "1", "1", "0", "0", "0", "0"]
-    assert docs["004\\_client.txt"][:3] == ["5", "5", "4"]
-    assert "SHALL NOT 0/1 covered" in text
+    # clauses, testable, tested, judged, then pass .. error and not-tested
+    assert docs["001\\_pf.txt"] == ["3", "3", "3", "3", "1", "1", "1", "0", "0", "0", "0"]
+    assert docs["004\\_client.txt"][:4] == ["5", "5", "3", "0"]
+    assert "SHALL NOT 0/1 judged" in text
+
+
+def test_attention_rows_name_the_cause(sample):
+    for t in sample["tests"]:
+        if t["name"] == "test_icsi_in_accept_contact":
+            t["cause"] = "no-answer"
+        if t["name"] == "test_user_agent_names_release":
+            t["cause"] = "refused"
+    verdicts = [r[1] for r in table_rows(render_markdown(sample), "`testcases/")]
+    assert "**inconclusive (out of time)**" in verdicts
+    assert "**inconclusive (refused)**" in verdicts
 
 
 def test_a_clean_run_says_so(sample):

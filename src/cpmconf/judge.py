@@ -30,7 +30,7 @@ from cpmconf import catalogue as _catalogue
 from cpmconf.capture import records_from_pcap
 from cpmconf.plugin import results as _results
 from cpmconf.roles.profile import Profile
-from cpmconf.verdict import Expectations, Verdict
+from cpmconf.verdict import Expectations, Verdict, decide
 from cpmconf.verdict import checks as checks_pkg
 from cpmconf.verdict.checks import CHECKS, View
 from cpmconf.verdict.checks.base import Seen
@@ -262,19 +262,18 @@ def judge(opts: Options, cat: _catalogue.Catalogue | None = None) -> dict:
                 exp.judge(clause, judgement)
         if not applied:
             continue
-        verdicts = exp.clause_verdicts()
-        worst = max(verdicts.values(), key=lambda v: v.rank)
-        failed = [f for f in exp.findings if f.ok is False]
-        reason = "\n".join(f.describe() for f in failed) if failed else ""
-        if worst == Verdict.INCONCLUSIVE and not reason:
-            reason = "the selected messages gave the check nothing to judge"
+        decision = decide(clauses, exp.findings)  # the same rule as a conformance run
+        verdicts, reason = decision.clauses, decision.reason
+        if decision.verdict == Verdict.INCONCLUSIVE:
+            reason = "the selected messages gave the check nothing to judge: " + reason
         tests.append(
             {
                 "id": f"passive::{name}",
                 "name": name,
                 "clauses": clauses,
-                "verdict": worst.value,
+                "verdict": decision.verdict.value,
                 "reason": reason,
+                "cause": decision.cause.value if decision.cause else None,
                 "clause_verdicts": {k: v.value for k, v in verdicts.items()},
                 "findings": [f.to_json() for f in exp.findings],
                 "evidence": {

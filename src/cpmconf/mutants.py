@@ -7,8 +7,10 @@ formats, which the matrix does not read), several at a time; and judging every s
 the clause verdicts of the runs' `compliance.json` against the baseline's:
 
 - killed: the switch's target clause ends `fail` (`non-strict` is enough for a SHOULD or
-  SHOULD NOT clause), and every other clause whose verdict changed is one the switch declares
-  it also breaks (`Fault(..., also=(...))`, for clauses judged on the very same behaviour);
+  SHOULD NOT clause; a MAY clause cannot fail, so for it the switch must turn the baseline's
+  `pass` into `not-applicable`, the option not used as the clause allows), and every other
+  clause whose verdict changed is one the switch declares it also breaks
+  (`Fault(..., also=(...))`, for clauses judged on the very same behaviour);
 - survivor: the target clause was judged in the baseline but the switch did not make it fail;
 - untested: no test case judged the target clause in the baseline (not claimed, or not
   applicable to the embedded profile), so the switch proves nothing yet;
@@ -41,7 +43,7 @@ from pathlib import Path
 
 from cpmconf import catalogue
 from cpmconf.plugin import results
-from cpmconf.verdict.core import SOFT_LEVELS
+from cpmconf.verdict.core import OPTIONAL_LEVELS, SOFT_LEVELS
 
 SCHEMA = "cpmconf-mutants/1"
 EXIT_OK, EXIT_SURVIVOR, EXIT_COLLATERAL, EXIT_HARNESS = 0, 1, 2, 3
@@ -60,6 +62,7 @@ class Switch:
     soft: bool  # the target is a SHOULD or SHOULD NOT clause
     also: tuple[str, ...] = ()
     description: str = ""
+    optional: bool = False  # the target is a MAY clause: it never fails
 
 
 @dataclass
@@ -104,7 +107,16 @@ def switches(names: Iterable[str] | None = None) -> list[Switch]:
             raise KeyError(name)
         f = REGISTRY[name]
         level = cat.get(f.clause).level if f.clause in cat else "SHALL"
-        out.append(Switch(name, f.clause, level in SOFT_LEVELS, tuple(f.also), f.description))
+        out.append(
+            Switch(
+                name,
+                f.clause,
+                level in SOFT_LEVELS,
+                tuple(f.also),
+                f.description,
+                level in OPTIONAL_LEVELS,
+            )
+        )
     return out
 
 
@@ -138,6 +150,14 @@ def classify(switch: Switch, baseline: Mapping[str, str], run: RunResult) -> Row
     if before is None or before in UNJUDGED or before == "not-applicable":
         row.status = "untested"
         row.note = f"no test case judged {switch.target} without the fault ({before or 'unknown'})"
+    elif switch.optional:
+        # A MAY cannot fail: its kill is the option no longer used as the clause allows.
+        if before == "pass" and after == "not-applicable":
+            row.status = "killed"
+            row.note = f"{switch.target} is a MAY: pass -> not-applicable (a MAY cannot fail)"
+        else:
+            row.status = "survivor"
+            row.note = f"{switch.target} (a MAY) stayed {after} (baseline {before})"
     elif after == "fail" or (switch.soft and after == "non-strict"):
         row.status = "killed"
     else:

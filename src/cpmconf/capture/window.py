@@ -5,7 +5,9 @@ Records are SIP and MSRP alike; a barrier waits for either kind by exact bytes.
 This module owns `CaptureWindow`. A window marks the capture position when a
 test starts; `barrier` waits (bounded) until given messages have been captured,
 woken by the capture source rather than by polling with sleeps; `write_pcap`
-stores the window's frames for the report and for judging again later.
+stores the window's frames for the report and for judging again later, less the bare TCP
+control segments (FIN, ACK, RST) of connections this window never used: those close an
+earlier test's connections, and the sniffer can store them just after the window began.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
+from scapy.packet import Packet
 from scapy.utils import wrpcap
 
 from cpmconf.capture.records import Record
@@ -135,6 +140,41 @@ class CaptureWindow:
         """Write the window's frames (SIP and MSRP alike) to a pcap file; returns how many
         were written. `cpmconf.capture.tshark_decode_args(window.records())` gives the
         ``-d`` options for reading it with tshark."""
-        packets = self.source.packets_since(self.start)
+        packets = own_packets(self.source.packets_since(self.start))
         wrpcap(os.fspath(path), packets, linktype=DLT_EN10MB)
         return len(packets)
+
+
+def _tcp_flow(pkt: Packet) -> tuple | None:
+    """The connection a TCP frame belongs to (both directions alike), or None."""
+    if not pkt.haslayer(TCP):
+        return None
+    net = pkt.getlayer(IP) or pkt.getlayer(IPv6)
+    if net is None:
+        return None
+    tcp = pkt[TCP]
+    ends = sorted([(str(net.src), int(tcp.sport)), (str(net.dst), int(tcp.dport))])
+    return tuple(ends)
+
+
+def _bare(pkt: Packet) -> bool:
+    """A TCP segment with no payload and no SYN: an ACK, FIN or RST."""
+    tcp = pkt[TCP]
+    return not (int(tcp.flags) & 0x02) and len(bytes(tcp.payload)) == 0
+
+
+def own_packets(packets: list[Packet]) -> list[Packet]:
+    """`packets` less the bare control segments of TCP connections that carry no SYN and no
+    payload in them (another window's connections being closed)."""
+    used = set()
+    for pkt in packets:
+        flow = _tcp_flow(pkt)
+        if flow is not None and not _bare(pkt):
+            used.add(flow)
+    out = []
+    for pkt in packets:
+        flow = _tcp_flow(pkt)
+        if flow is not None and flow not in used and _bare(pkt):
+            continue
+        out.append(pkt)
+    return out

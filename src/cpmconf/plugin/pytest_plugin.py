@@ -5,8 +5,13 @@ Owns what turns a pytest run into a conformance run:
 - the `clause` marker, required on every conformance test case and checked against the
   catalogue at collection (a missing or unknown id fails collection);
 - running `async def` test cases on the session's event loop, with an overall bound;
-- mapping outcomes to the six verdicts (non-strict passes unless `--strict-should`,
-  inconclusive and not-applicable are skips with their reason, harness faults are errors);
+- mapping outcomes to the six verdicts with `cpmconf.verdict.decide` (from the clause
+  verdicts and the exception), and making pytest's own outcome agree: pass only when a
+  claimed clause passed and none is worse, non-strict passes unless `--strict-should`,
+  inconclusive and not-applicable are skips with their reason, harness faults are errors;
+  a failure shows its findings (clause, summary, expected, actual, excerpt) and no harness
+  source; only a harness error shows a short traceback;
+- the run's selection (`--clause`, `-m`, `-k`) in `run.selection`;
 - allure labels and attachments, and `compliance.json` at the end of the run.
 
 Conformance test cases are the items under the folders named by the `cpmconf_testcases` ini
@@ -40,7 +45,9 @@ from cpmconf.verdict import (
     HarnessError,
     Inconclusive,
     NotApplicable,
+    Outcome,
     Verdict,
+    decide,
 )
 
 CLAUSES_KEY = pytest.StashKey[tuple]()
@@ -197,6 +204,24 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             _allure_labels(item, state.catalogue)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Record what a narrowed run selected: coverage is then reported against it."""
+    config = session.config
+    state = config.stash[STATE_KEY]
+    if state.catalogue is None:
+        return
+    how = {
+        "clause": list(config.getoption("--clause") or []),
+        "markexpr": config.getoption("markexpr", "") or "",
+        "keyword": config.getoption("keyword", "") or "",
+    }
+    if not any(how.values()):
+        return
+    chosen = [i for i in session.items if CLAUSES_KEY in i.stash]
+    claimed = sorted({c for i in chosen for c in i.stash[CLAUSES_KEY]})
+    state.run_info["selection"] = {**how, "tests": len(chosen), "clauses": claimed}
+
+
 def _allure_labels(item: pytest.Item, cat: _catalogue.Catalogue) -> None:
     """epic = document, feature = section, story = clause id, plus one label per clause."""
     try:
@@ -294,16 +319,18 @@ def classify(excinfo) -> tuple[Verdict, str, Cause | None]:
     return Verdict.ERROR, f"harness error: {type(exc).__name__}: {exc}", Cause.HARNESS
 
 
-@pytest.hookimpl(hookwrapper=True)
+# trylast: the innermost wrapper, so pytest's junitxml, the terminal and allure-pytest's own
+# wrapper all read the report after its outcome was made to agree with the verdict.
+@pytest.hookimpl(hookwrapper=True, trylast=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     if CLAUSES_KEY not in item.stash:
         return
     report = outcome.get_result()
-    verdict, reason, cause = classify(call.excinfo)
-    state = item.stash.get(OUTCOME_KEY, None)
     if call.when == "setup" and call.excinfo is None:
         return
+    verdict, reason, cause = classify(call.excinfo)
+    state = item.stash.get(OUTCOME_KEY, None)
     if call.when == "teardown":
         if (
             call.excinfo is not None
@@ -313,22 +340,48 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             state["verdict"] = Verdict.ERROR.value
             state["reason"] += f"\nteardown: {reason}"
             state["cause"] = Cause.HARNESS.value
+            state["clauses"] = {c: Verdict.ERROR for c in state["clauses"]}
         return
+    exp = item.stash.get(EXPECT_KEY, None)
+    decision = decide(
+        item.stash[CLAUSES_KEY],
+        exp.findings if exp else [],
+        Outcome(verdict, reason, cause),
+        exp.inapplicable if exp else None,
+    )
     item.stash[OUTCOME_KEY] = {
-        "verdict": verdict.value,
-        "reason": reason,
-        "cause": cause.value if cause else None,
+        "verdict": decision.verdict.value,
+        "reason": decision.reason,
+        "cause": decision.cause.value if decision.cause else None,
+        "clauses": decision.clauses,
     }
+    _agree(item, call, report, decision)
+
+
+def _agree(item: pytest.Item, call: pytest.CallInfo, report, decision) -> None:
+    """Make pytest's outcome (console, junit.xml, allure) say what the verdict says."""
+    verdict, reason = decision.verdict, decision.reason
     strict = item.config.getoption("--strict-should")
-    if verdict == Verdict.NON_STRICT and not strict:
-        report.outcome = "passed"
-        report.longrepr = None
+    report.user_properties.append(("cpmconf_verdict", verdict.value))
+    if verdict == Verdict.PASS:
+        report.outcome, report.longrepr = "passed", None
+    elif verdict == Verdict.NON_STRICT and not strict:
+        report.outcome, report.longrepr = "passed", None
         report.user_properties.append(("verdict", verdict.value))
         report.sections.append(("cpmconf non-strict", reason))
+    elif verdict in (Verdict.FAIL, Verdict.NON_STRICT):
+        # The findings are the whole story: no harness source under them.
+        report.outcome, report.longrepr = "failed", reason
     elif verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, f"{verdict.value}: {reason}")
-    report.user_properties.append(("cpmconf_verdict", verdict.value))
+    else:  # error: the harness failed, so a short traceback helps whoever fixes it
+        report.outcome = "failed"
+        if call.excinfo is not None:
+            trace = item._repr_failure_py(call.excinfo, style="short")
+            report.longrepr = f"{reason}\n{trace}"
+        else:
+            report.longrepr = reason
 
 
 def pytest_runtest_logfinish(nodeid: str, location) -> None:
@@ -347,15 +400,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     evidence = item.stash.get(
         EVIDENCE_KEY, {"stimuli": [], "messages": [], "pcap": None, "notes": []}
     )
-    clause_verdicts = exp.clause_verdicts() if exp else {}
+    clauses = outcome.get("clauses") or {
+        c: Verdict(outcome["verdict"]) for c in item.stash[CLAUSES_KEY]
+    }
     verdict = outcome["verdict"]
-    for cid in item.stash[CLAUSES_KEY]:
-        if verdict in ("not-applicable", "error"):
-            clause_verdicts[cid] = Verdict(verdict)
-        elif cid not in clause_verdicts:
-            # Never judged: the test stopped first. Its failure belongs to the clauses it did
-            # judge, so this one is only inconclusive.
-            clause_verdicts[cid] = Verdict.INCONCLUSIVE
     state.results.append(
         {
             "id": item.nodeid,
@@ -364,7 +412,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
             "verdict": verdict,
             "reason": outcome["reason"],
             "cause": outcome.get("cause"),
-            "clause_verdicts": {k: v.value for k, v in clause_verdicts.items()},
+            "clause_verdicts": {k: Verdict(v).value for k, v in clauses.items()},
             "findings": [f.to_json() for f in (exp.findings if exp else [])],
             "evidence": evidence,
             "duration": round(time.time() - start, 3),

@@ -5,8 +5,10 @@ Owns the schema, versioned as `cpmconf-results/2` and documented in docs/results
 
 - `run`: target name, profile file, SUT kind, fault switches, capture mode and reason,
   start and end times, cpmconf version; v2 adds an optional `mode` (`conformance`, or
-  `passive` for `cpmconf judge`) and `capture_file`;
-- `tests`: per test case its id, clause ids, verdict, reason, per-clause verdicts, findings
+  `passive` for `cpmconf judge`), `capture_file` and `selection` (what `--clause`, `-m`, `-k`
+  chose: the options, the number of tests and the clauses they claim);
+- `tests`: per test case its id, clause ids, verdict (decided by `cpmconf.verdict.decide`),
+  reason, `cause` (v2, optional: why it is not a pass), per-clause verdicts, findings
   (expected vs actual with a message excerpt) and evidence (rendered stimuli, captured
   messages, pcap path relative to the report folder);
 - `clauses`: every clause of the catalogue with its verdict and the tests that judged it.
@@ -14,7 +16,9 @@ Owns the schema, versioned as `cpmconf-results/2` and documented in docs/results
   it), `untestable` (the catalogue says why) or `superseded` (a later entry governs; its
   verdict is shown alongside); v2 adds `not-judged-passively` (offline judging had no
   passive check for it);
-- `summary`: counts of tests and clauses by verdict;
+- `summary`: counts of tests and clauses by verdict, and `coverage` (`coverage`: judged,
+  tested and testable clauses, superseded ones out of every denominator, against the run's
+  selection when `run.selection` narrowed it);
 - `ics_wire` (v2, optional): the profile's ICS claims set against what the SUT showed on the
   wire (`cpmconf.plugin.ics_wire`), with the mismatches.
 """
@@ -28,7 +32,7 @@ from cpmconf import __version__
 from cpmconf.catalogue import Catalogue
 from cpmconf.plugin import ics_wire
 from cpmconf.roles.profile import ProfileError, load_profile
-from cpmconf.verdict import Verdict, worst
+from cpmconf.verdict import Cause, Verdict, worst
 
 SCHEMA = "cpmconf-results/2"
 PASSIVE_STATE = "not-judged-passively"
@@ -38,6 +42,57 @@ CLAUSE_STATES = V1_CLAUSE_STATES + [PASSIVE_STATE]
 SCHEMAS = {"cpmconf-results/1": V1_CLAUSE_STATES, SCHEMA: CLAUSE_STATES}
 RUN_MODES = ("conformance", "passive")
 _OBSERVATION_KEYS = ("item", "claimed", "wire", "source", "detail", "test", "excerpt")
+
+
+JUDGED_STATES = ("pass", "fail", "non-strict")
+# Clause states that say a case claiming the clause ran and did not find it inapplicable.
+_TESTED_STATES = (*JUDGED_STATES, "inconclusive", "error")
+
+
+def selected_ids(run: dict | None) -> set[str] | None:
+    """The clause ids a narrowed run selected (None: the run was not narrowed)."""
+    selection = (run or {}).get("selection")
+    if not isinstance(selection, dict) or not isinstance(selection.get("clauses"), list):
+        return None
+    return {str(c) for c in selection["clauses"]}
+
+
+def coverage(clauses: Iterable[dict], selected: set[str] | None = None) -> dict:
+    """Clause counts every format shows, from `clauses[]` entries of a results document.
+
+    `superseded` (a later entry governs) and `untestable` (not superseded, not testable) are
+    out of every denominator; `testable` is the rest, within the selection of a narrowed run;
+    of those, `tested` were claimed by a case that ran and applied, `judged` ended pass, fail
+    or non-strict. The state counts put every superseded clause under `superseded`, so they
+    add up to `total` and agree with the counts above.
+    """
+    counts = {
+        "total": 0,
+        "superseded": 0,
+        "untestable": 0,
+        "testable": 0,
+        "tested": 0,
+        "judged": 0,
+        "states": {s: 0 for s in CLAUSE_STATES},
+    }
+    for c in clauses:
+        counts["total"] += 1
+        state = c.get("verdict")
+        if c.get("superseded_by"):
+            counts["superseded"] += 1
+            counts["states"]["superseded"] += 1
+            continue
+        if state in counts["states"]:
+            counts["states"][state] += 1
+        if not c.get("testable"):
+            counts["untestable"] += 1
+            continue
+        if selected is not None and c.get("id") not in selected:
+            continue
+        counts["testable"] += 1
+        counts["tested"] += 1 if state in _TESTED_STATES else 0
+        counts["judged"] += 1 if state in JUDGED_STATES else 0
+    return counts
 
 
 def states_for(schema: object) -> list[str]:
@@ -118,6 +173,7 @@ def build(
             "clauses_total": len(clauses),
             "clauses_testable": sum(1 for c in cat if c.testable),
             "clauses_covered": sum(1 for c in clauses if c["tests"]),
+            "coverage": coverage(clauses, selected_ids(run)),
         },
         "tests": tests,
         "clauses": clauses,
@@ -148,6 +204,7 @@ def validate(doc: dict) -> list[str]:
         if key not in doc:
             problems.append(f"missing {key!r}")
     verdicts = {v.value for v in Verdict}
+    causes = {c.value for c in Cause}
     for i, t in enumerate(doc.get("tests", [])):
         for key in (
             "id",
@@ -162,6 +219,8 @@ def validate(doc: dict) -> list[str]:
                 problems.append(f"tests[{i}] missing {key!r}")
         if t.get("verdict") not in verdicts:
             problems.append(f"tests[{i}] has unknown verdict {t.get('verdict')!r}")
+        if t.get("cause") is not None and t.get("cause") not in causes:
+            problems.append(f"tests[{i}] has unknown cause {t.get('cause')!r}")
     for i, c in enumerate(doc.get("clauses", [])):
         if c.get("verdict") not in states:
             problems.append(f"clauses[{i}] has unknown verdict {c.get('verdict')!r}")

@@ -1,8 +1,9 @@
 """Helpers shared by every report format; each works on the results document alone.
 
 Owns what the formats must agree on: the order and wording of verdicts and clause states,
-the HTML anchor names that other reports link to (`clause_anchor`, `case_anchor`), the
-"out of time" reading of an inconclusive reason, coverage counts per group of clauses,
+the HTML anchor names that other reports link to (`clause_anchor`, `case_anchor`), the label
+of a test's verdict by its stored `cause` (never by the words of its reason), coverage counts
+per group of clauses (`cpmconf.plugin.results.coverage`, against the run's selection),
 superseded-clause lineage, and making untrusted text safe to embed (control characters,
 lone surrogates, length).
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from cpmconf.plugin.results import CLAUSE_STATES
+from cpmconf.plugin.results import CLAUSE_STATES, selected_ids
+from cpmconf.plugin.results import coverage as _coverage
 from cpmconf.verdict import LEGEND, Verdict
 
 TEST_VERDICTS = [v.value for v in Verdict]
@@ -31,16 +33,14 @@ OPTIONAL_STATES = {"not-judged-passively"}
 # Verdicts a reader has to act on, most serious first.
 ATTENTION = ["fail", "error", "inconclusive", "non-strict"]
 
-# Phrases the harness uses when a guard time or the overall bound of a test ran out:
-#   "the test did not finish within its overall bound of 30 s" (plugin),
-#   "no 200 (MESSAGE) from the SUT within 2 s" (roles.errors.NoAnswer),
-#   "GET /x: no answer within 5 s" (roles.upper_tester).
-_OUT_OF_TIME = re.compile(
-    r"did not finish within\b"
-    r"|\bno\b.{0,200}?\bfrom the SUT within\s+[\d.]+\s*s\b"
-    r"|\bno answer within\s+[\d.]+\s*s\b",
-    re.IGNORECASE | re.DOTALL,
-)
+# The label of a non-pass test by its cause (compliance.json `tests[].cause`); a document
+# without causes (older runs) falls back to the plain verdict names.
+CAUSE_LABELS = {
+    "no-answer": "Out of time",
+    "refused": "Refused",
+    "upper-tester": "Upper tester",
+    "precondition": "Inconclusive",
+}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _NOT_ANCHOR = re.compile(r"[^A-Za-z0-9._-]+")
@@ -106,11 +106,12 @@ def short_test_name(test: dict) -> str:
     return tid.rsplit("::", 1)[-1]
 
 
-def is_out_of_time(test: dict) -> bool:
-    """An inconclusive test whose reason says a guard time or the overall bound ran out."""
-    return test.get("verdict") == "inconclusive" and bool(
-        _OUT_OF_TIME.search(str(test.get("reason") or ""))
-    )
+def cause_label(test: dict) -> str | None:
+    """The label an inconclusive test's cause gives it ("Out of time", "Refused", ...), or
+    None when its verdict is not inconclusive or it records no known cause."""
+    if test.get("verdict") != "inconclusive":
+        return None
+    return CAUSE_LABELS.get(str(test.get("cause")))
 
 
 def clauses_by_id(doc: dict) -> dict[str, dict]:
@@ -136,21 +137,15 @@ def lineage(clauses: dict[str, dict], clause_id: str) -> list[str]:
     return chain
 
 
-def empty_counts() -> dict:
-    return {"total": 0, "testable": 0, "covered": 0, **{s: 0 for s in STATES}}
+def selection(doc: dict) -> set[str] | None:
+    """The clause ids a narrowed run selected, or None for a whole run."""
+    return selected_ids(doc.get("run"))
 
 
-def coverage(clauses: list[dict]) -> dict:
-    """Clauses total, testable, covered by at least one test, and counts by state."""
-    counts = empty_counts()
-    for c in clauses:
-        counts["total"] += 1
-        counts["testable"] += 1 if c.get("testable") else 0
-        counts["covered"] += 1 if c.get("tests") else 0
-        state = c.get("verdict")
-        if state in counts:
-            counts[state] += 1
-    return counts
+def coverage(clauses: list[dict], selected: set[str] | None = None) -> dict:
+    """`cpmconf.plugin.results.coverage`, with each clause state also as a top-level key."""
+    counts = _coverage(clauses, selected)
+    return {**counts["states"], **{k: v for k, v in counts.items() if k != "states"}}
 
 
 def coverage_by(doc: dict, key: str) -> dict[str, dict]:
@@ -158,7 +153,32 @@ def coverage_by(doc: dict, key: str) -> dict[str, dict]:
     groups: dict[str, list[dict]] = {}
     for c in doc.get("clauses", []):
         groups.setdefault(str(c.get(key) or "?"), []).append(c)
-    return {name: coverage(groups[name]) for name in sorted(groups, key=_natural)}
+    chosen = selection(doc)
+    return {name: coverage(groups[name], chosen) for name in sorted(groups, key=_natural)}
+
+
+def selection_text(doc: dict) -> str:
+    """How a narrowed run chose its tests, e.g. "--clause TS-8.3.2.1, -m 'not robustness'"."""
+    sel = doc.get("run", {}).get("selection") or {}
+    parts = [f"--clause {p}" for p in sel.get("clause") or []]
+    if sel.get("markexpr"):
+        parts.append(f"-m {sel['markexpr']!r}")
+    if sel.get("keyword"):
+        parts.append(f"-k {sel['keyword']!r}")
+    n = len(sel.get("clauses") or [])
+    how = ", ".join(parts) or "narrowed"
+    return f"{how}: {sel.get('tests', '?')} test(s) claiming {n} clause(s)"
+
+
+def coverage_line(cov: dict, narrowed: bool = False) -> str:
+    """The one coverage sentence every format prints (plain text)."""
+    of = "selected testable" if narrowed else "testable"
+    return (
+        f"{cov['judged']} judged (pass, fail or non-strict) and {cov['tested']} tested of "
+        f"{cov['testable']} {of} clauses ({percent(cov['judged'], cov['testable'])} judged); "
+        f"{cov['total']} clauses in all, {cov['untestable']} untestable, "
+        f"{cov['superseded']} superseded."
+    )
 
 
 def _natural(value: str) -> list:

@@ -22,6 +22,7 @@ from cpmconf.report._common import (
     STATES,
     TEST_VERDICTS,
     case_anchor,
+    cause_label,
     clause_anchor,
     clauses_by_id,
     clean,
@@ -35,6 +36,8 @@ from cpmconf.report._common import (
     percent,
     present_states,
     run_title,
+    selection,
+    selection_text,
     short_test_name,
     tests_by_id,
 )
@@ -222,13 +225,15 @@ def _coverage_table(
         cells = "".join(f'<td class="n">{c[s] or ""}</td>' for s in states)
         rows.append(
             f"<tr><td>{_esc(name)}</td><td class=n>{c['total']}</td>"
-            f"<td class=n>{c['testable']}</td><td class=n>{c['covered']}</td>"
-            f"<td class=n>{percent(c['covered'], c['testable'])}</td>{cells}</tr>"
+            f"<td class=n>{c['testable']}</td><td class=n>{c['tested']}</td>"
+            f"<td class=n>{c['judged']}</td>"
+            f"<td class=n>{percent(c['judged'], c['testable'])}</td>{cells}</tr>"
         )
     return (
         f"<details{' open' if open_ else ''}><summary><b>{_esc(title)}</b></summary>"
         f"<table><tr><th>{_esc(title.split()[-1])}</th><th>clauses</th><th>testable</th>"
-        f"<th>covered</th><th>covered / testable</th>{head}</tr>{''.join(rows)}</table></details>"
+        f"<th>tested</th><th>judged</th><th>judged / testable</th>{head}</tr>"
+        f"{''.join(rows)}</table></details>"
     )
 
 
@@ -238,10 +243,12 @@ def _summary(doc: dict) -> str:
     tcounts = {v: 0 for v in TEST_VERDICTS}
     for t in tests:
         tcounts[t.get("verdict")] = tcounts.get(t.get("verdict"), 0) + 1
-    cov = coverage(clauses)
+    chosen = selection(doc)
+    cov = coverage(clauses, chosen)
     shown = present_states(clauses)
     test_badges = " ".join(f"{badge(v)} {n}" for v, n in tcounts.items() if n)
     clause_badges = " ".join(f"{badge(s)} {cov[s]}" for s in STATES if cov[s])
+    of = "selected testable" if chosen is not None else "testable"
     out = [
         '<section id="summary"><h2>Summary</h2>',
         f'<p><b>Test cases:</b> <span id="tests-total">{len(tests)}</span> &mdash; '
@@ -249,10 +256,19 @@ def _summary(doc: dict) -> str:
         f'<p><b>Clauses:</b> <span id="clauses-total">{cov["total"]}</span> &mdash; '
         f"{clause_badges or 'none'}</p>",
         _bar(cov),
-        f'<p><b>Coverage:</b> <span id="clauses-covered">{cov["covered"]}</span> of '
-        f'<span id="clauses-testable">{cov["testable"]}</span> testable clauses judged by a '
-        f"test ({percent(cov['covered'], cov['testable'])}); {cov['total'] - cov['testable']} "
-        "untestable.</p>",
+        f'<p id="coverage"><b>Coverage:</b> <span id="clauses-judged">{cov["judged"]}</span> '
+        f'judged (pass, fail or non-strict) and <span id="clauses-tested">{cov["tested"]}'
+        f'</span> tested of <span id="clauses-testable">{cov["testable"]}</span> {of} '
+        f"clauses ({percent(cov['judged'], cov['testable'])} judged); "
+        f'<span id="clauses-untestable">{cov["untestable"]}</span> untestable, '
+        f'<span id="clauses-superseded">{cov["superseded"]}</span> superseded.</p>',
+    ]
+    if chosen is not None:
+        out.append(
+            f'<p class="warn" id="selection">Narrowed run: {_esc(selection_text(doc))}.'
+            " Coverage counts only the clauses the selected tests claim.</p>"
+        )
+    out += [
         _coverage_table("By document", coverage_by(doc, "source"), True, shown),
         _coverage_table("By section", coverage_by(doc, "section"), False, shown),
         _coverage_table("By role", coverage_by(doc, "role"), False, shown),
@@ -387,7 +403,7 @@ def _untestable(doc: dict) -> str:
         f"<td>{_esc(c.get('level'))}</td><td>{_esc(c.get('role'))}</td>"
         f"<td>{_esc(c.get('summary'))}</td><td>{_esc(c.get('reason'))}</td></tr>"
         for c in doc.get("clauses", [])
-        if c.get("verdict") == "untestable" or not c.get("testable", True)
+        if not c.get("testable", True) and not c.get("superseded_by")
     ]
     body = (
         "<table><tr><th>clause</th><th>section</th><th>level</th><th>role</th><th>summary</th>"
@@ -504,6 +520,14 @@ def _findings(findings: list[dict]) -> str:
     )
 
 
+def _cause(test: dict) -> str:
+    """The cause label of an inconclusive test ("Out of time", "Refused", ...), if any."""
+    label = cause_label(test)
+    if not label or label.lower() == str(test.get("verdict")):
+        return ""
+    return f' <span class="muted cause">{_esc(label)}</span>'
+
+
 def _test(test: dict) -> str:
     tid = str(test.get("id", ""))
     evidence = test.get("evidence") or {}
@@ -516,7 +540,7 @@ def _test(test: dict) -> str:
     duration = test.get("duration")
     out = [
         f'<article class="test {_state_class(test.get("verdict"))}" id="{case_anchor(tid)}">',
-        f"<h3>{badge(test.get('verdict'))} {_esc(short_test_name(test))}</h3>",
+        f"<h3>{badge(test.get('verdict'))}{_cause(test)} {_esc(short_test_name(test))}</h3>",
         f'<p class="muted"><code>{_esc(tid)}</code>'
         + (f" &middot; {_esc(duration)} s" if duration is not None else "")
         + "</p>",
@@ -552,7 +576,7 @@ def _test(test: dict) -> str:
 def _tests(doc: dict) -> str:
     tests = doc.get("tests", [])
     index = "".join(
-        f"<tr><td>{_test_link(t)}</td><td>{badge(t.get('verdict'))}</td>"
+        f"<tr><td>{_test_link(t)}</td><td>{badge(t.get('verdict'))}{_cause(t)}</td>"
         f"<td>{', '.join(_clause_link(c) for c in t.get('clauses') or [])}</td>"
         f"<td>{_esc(one_line(t.get('reason'), 160))}</td></tr>"
         for t in tests

@@ -19,14 +19,16 @@ from cpmconf.report._common import (
     OPTIONAL_STATES,
     STATES,
     TEST_VERDICTS,
+    cause_label,
     coverage,
     coverage_by,
+    coverage_line,
     ics_wire,
-    is_out_of_time,
     one_line,
-    percent,
     present_states,
     run_title,
+    selection,
+    selection_text,
 )
 
 REASON_CHARS = 240
@@ -61,7 +63,7 @@ def _header(doc: dict) -> list[str]:
     run = doc.get("run", {})
     capture = run.get("capture") or {}
     tests = doc.get("tests", [])
-    cov = coverage(doc.get("clauses", []))
+    cov = coverage(doc.get("clauses", []), selection(doc))
     counts = _test_counts(doc)
     bad = counts.get("fail", 0) + counts.get("error", 0)
     mark = "\u274c" if bad else ("\u26a0\ufe0f" if counts.get("inconclusive") else "\u2705")
@@ -95,7 +97,8 @@ def _header(doc: dict) -> list[str]:
 
 
 def _coverage(doc: dict) -> list[str]:
-    cov = coverage(doc.get("clauses", []))
+    chosen = selection(doc)
+    cov = coverage(doc.get("clauses", []), chosen)
     states = _COVERAGE_STATES + [
         s for s in present_states(doc.get("clauses", [])) if s in OPTIONAL_STATES
     ]
@@ -103,25 +106,26 @@ def _coverage(doc: dict) -> list[str]:
         "",
         "### Coverage",
         "",
-        f"{cov['covered']} of {cov['testable']} testable clauses judged by a test "
-        f"({percent(cov['covered'], cov['testable'])}); {cov['total']} clauses in all, "
-        f"{cov['untestable']} untestable, {cov['superseded']} superseded.",
+        md_text(coverage_line(cov, chosen is not None)),
+    ]
+    if chosen is not None:
+        lines += ["", f"Narrowed run: {md_text(selection_text(doc))}."]
+    lines += [
         "",
-        "| document | clauses | testable | covered | " + " | ".join(states) + " |",
-        "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in states) + " |",
+        "| document | clauses | testable | tested | judged | " + " | ".join(states) + " |",
+        "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in states) + " |",
     ]
     for name, c in coverage_by(doc, "source").items():
         lines.append(
-            f"| {md_text(name, 60)} | {c['total']} | {c['testable']} | {c['covered']} | "
-            + " | ".join(str(c[s]) for s in states)
-            + " |"
+            f"| {md_text(name, 60)} | {c['total']} | {c['testable']} | {c['tested']} | "
+            f"{c['judged']} | " + " | ".join(str(c[s]) for s in states) + " |"
         )
     levels = coverage_by(doc, "level")
     lines += [
         "",
         "By level: "
         + "; ".join(
-            f"{md_text(name)} {c['covered']}/{c['testable']} covered" for name, c in levels.items()
+            f"{md_text(name)} {c['judged']}/{c['testable']} judged" for name, c in levels.items()
         )
         + ".",
     ]
@@ -134,7 +138,9 @@ def _attention_rows(doc: dict) -> list[str]:
     chosen.sort(key=lambda t: rank[t["verdict"]])  # stable: run order within a verdict
     rows = []
     for t in chosen:
-        verdict = t["verdict"] + (" (out of time)" if is_out_of_time(t) else "")
+        label = cause_label(t)
+        shown = label and label.lower() != t["verdict"]
+        verdict = t["verdict"] + (f" ({label.lower()})" if shown else "")
         clauses = ", ".join(md_code(c, 60) for c in t.get("clauses") or [])
         rows.append(
             f"| {md_code(t.get('id'), 160)} | **{md_text(verdict)}** | {clauses} | "

@@ -11,7 +11,15 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from cpmconf.report._common import STATES, clause_anchor, clean, percent, run_title
+from cpmconf.report._common import (
+    STATES,
+    clause_anchor,
+    clean,
+    coverage,
+    percent,
+    run_title,
+    selection,
+)
 from cpmconf.report.html import COLOURS, badge
 from cpmconf.report.markdown import md_code, md_text
 
@@ -57,10 +65,9 @@ def _href(link: str, clause_id: str) -> str:
 
 
 def _covered(doc: dict) -> str:
-    clauses = doc.get("clauses", [])
-    testable = sum(1 for c in clauses if c.get("testable"))
-    covered = sum(1 for c in clauses if c.get("tests"))
-    return f"{covered}/{testable} ({percent(covered, testable)})"
+    """Judged of testable clauses, as in the run's own reports (`_common.coverage`)."""
+    cov = coverage(doc.get("clauses", []), selection(doc))
+    return f"{cov['judged']}/{cov['testable']} ({percent(cov['judged'], cov['testable'])})"
 
 
 def render_matrix_html(docs: list[dict], links: list[str]) -> str:
@@ -74,7 +81,7 @@ def render_matrix_html(docs: list[dict], links: list[str]) -> str:
     )
     totals = "".join(
         f"<td>{' '.join(f'{badge(s)} {n}' for s in STATES if (n := _count(d, s)))}"
-        f"<br>covered {_covered(d)}</td>"
+        f"<br>judged {_covered(d)}</td>"
         for d in docs
     )
     body = []
@@ -130,7 +137,7 @@ def render_matrix_markdown(docs: list[dict], links: list[str]) -> str:
         + " | ".join(_md_link(n, u) for n, u in zip(names, links, strict=True))
         + " |",
         "| --- | --- | " + " | ".join("---" for _ in docs) + " |",
-        "| **covered** | | " + " | ".join(_covered(d) for d in docs) + " |",
+        "| **judged** | | " + " | ".join(_covered(d) for d in docs) + " |",
         "| **fail** | | " + " | ".join(str(_count(d, "fail")) for d in docs) + " |",
     ]
     for c, cells in _rows(docs):

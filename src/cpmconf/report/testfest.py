@@ -1,14 +1,16 @@
 """The test-fest sheet (`testfest.md`): one Markdown table row per test case.
 
-Owns the verdict names a test-fest results sheet uses: Pass, Fail, Inconclusive, N/A, Out of
-time, Non-strict and Error. "Out of time" is an inconclusive case whose reason says a guard
-time or the test's overall bound ran out (the SUT did not answer in time), told apart from
-other inconclusive cases so that slow SUTs are visible at a glance.
+Owns the verdict names a test-fest results sheet uses: Pass, Fail, Non-strict, Inconclusive,
+Out of time, Refused, Upper tester, N/A and Error. An inconclusive case is named by its stored
+`cause` (`_common.CAUSE_LABELS`): a guard that expired with no answer is "Out of time", a
+setup step the SUT refused is "Refused", an upper tester that refused or failed is "Upper
+tester", a missing precondition is "Inconclusive". The words of the reason never decide it;
+a results document without causes shows the plain verdict names.
 """
 
 from __future__ import annotations
 
-from cpmconf.report._common import is_out_of_time, run_title
+from cpmconf.report._common import CAUSE_LABELS, cause_label, run_title
 from cpmconf.report.markdown import md_code, md_text
 
 NAMES = {
@@ -19,15 +21,26 @@ NAMES = {
     "not-applicable": "N/A",
     "error": "Error",
 }
-OUT_OF_TIME = "Out of time"
-ORDER = ["Pass", "Fail", "Non-strict", "Inconclusive", OUT_OF_TIME, "N/A", "Error"]
+OUT_OF_TIME = CAUSE_LABELS["no-answer"]
+ORDER = [
+    "Pass",
+    "Fail",
+    "Non-strict",
+    "Inconclusive",
+    OUT_OF_TIME,
+    CAUSE_LABELS["refused"],
+    CAUSE_LABELS["upper-tester"],
+    "N/A",
+    "Error",
+]
 REASON_CHARS = 400
 
 
 def verdict_name(test: dict) -> str:
     """The sheet's name for a test's verdict."""
-    if is_out_of_time(test):
-        return OUT_OF_TIME
+    label = cause_label(test)
+    if label is not None:
+        return label
     return NAMES.get(str(test.get("verdict")), str(test.get("verdict")))
 
 

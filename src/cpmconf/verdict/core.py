@@ -1,6 +1,8 @@
 """Verdicts, findings and the typed errors that say who broke the rules.
 
-Owns the six verdicts and the exceptions a test case raises:
+Owns the six verdicts, `decide` (the one rule that turns a test's findings and the way it
+ended into the test's verdict and each claimed clause's verdict; every report uses what it
+stored), and the exceptions a test case raises:
 - `ClauseViolation`: the SUT broke one or more clauses (fail for SHALL/SHALL NOT, non-strict
   for SHOULD/SHOULD NOT);
 - `Inconclusive`: a precondition could not be set up (the SUT never answered a setup step);
@@ -12,10 +14,12 @@ from __future__ import annotations
 
 import enum
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 STRICT_LEVELS = ("SHALL", "SHALL NOT")
 SOFT_LEVELS = ("SHOULD", "SHOULD NOT")
+OPTIONAL_LEVELS = ("MAY",)  # never fails: passes, is not used, or is not applicable
 
 
 class Verdict(enum.StrEnum):
@@ -41,6 +45,7 @@ _RANK = {
     Verdict.ERROR: 5,
 }
 
+
 class Cause(enum.StrEnum):
     """Why a test or clause ended other than pass: what the labels of every format come from.
 
@@ -61,7 +66,8 @@ LEGEND = {
     Verdict.FAIL: "the SUT violated a SHALL or SHALL NOT",
     Verdict.NON_STRICT: "the SUT did not follow a SHOULD or SHOULD NOT (not a failure)",
     Verdict.INCONCLUSIVE: "a precondition could not be set up, so the clause was not judged",
-    Verdict.NOT_APPLICABLE: "the SUT's ICS says the feature is absent",
+    Verdict.NOT_APPLICABLE: "the clause does not apply: its ICS item is not claimed, its "
+    "condition never arose, or a MAY was not used (a MAY never fails)",
     Verdict.ERROR: "the harness failed; says nothing about the SUT",
 }
 
@@ -95,14 +101,26 @@ class Finding:
     actual: str
     message: str | None = None  # excerpt of the offending (or judged) message
     note: str | None = None
+    # False: the clause did not apply here (its condition never arose, or it needs an ICS
+    # item the SUT does not claim); `note` says why.
+    applicable: bool = True
 
     @property
     def verdict(self) -> Verdict:
+        if not self.applicable:
+            return Verdict.NOT_APPLICABLE
         if self.ok is None:
             return Verdict.INCONCLUSIVE
         if self.ok:
             return Verdict.PASS
+        if self.level in OPTIONAL_LEVELS:
+            return Verdict.NOT_APPLICABLE  # a MAY not used (or not used as judged): no failure
         return Verdict.NON_STRICT if self.level in SOFT_LEVELS else Verdict.FAIL
+
+    @property
+    def violated(self) -> bool:
+        """The SUT broke the clause: fail (SHALL) or non-strict (SHOULD)."""
+        return self.verdict in (Verdict.FAIL, Verdict.NON_STRICT)
 
     def describe(self) -> str:
         lines = [
@@ -139,7 +157,7 @@ class ClauseViolation(AssertionError, CpmconfOutcome):
     """The SUT violated one or more clauses; carries every failed finding."""
 
     def __init__(self, findings: list[Finding]):
-        self.findings = [f for f in findings if f.ok is False]
+        self.findings = [f for f in findings if f.violated]
         if not self.findings:
             raise ValueError("a ClauseViolation needs at least one failed finding")
         super().__init__("\n".join(f.describe() for f in self.findings))
@@ -188,6 +206,9 @@ class Expectations:
 
     levels: dict[str, tuple[str, str]]  # clause id -> (level, summary)
     findings: list[Finding] = field(default_factory=list)
+    # Claimed clauses that do not apply to this SUT (an ICS item it does not claim), with the
+    # reason: judging one records not-applicable, and they never count as unjudged.
+    inapplicable: dict[str, str] = field(default_factory=dict)
 
     def record(
         self,
@@ -197,10 +218,17 @@ class Expectations:
         actual: str,
         message: bytes | str | None = None,
         note: str | None = None,
+        applicable: bool = True,
     ) -> Finding:
         if clause not in self.levels:
             raise HarnessError(f"expectation on clause {clause!r}, which this test does not claim")
         level, summary = self.levels[clause]
+        why = self.inapplicable.get(clause)
+        if why is not None:
+            applicable, note = False, why
+        elif level in OPTIONAL_LEVELS and ok is not None and not ok:
+            may = "a MAY cannot fail: the option was not used as the clause allows"
+            note = f"{note}; {may}" if note else may
         finding = Finding(
             clause,
             level,
@@ -210,9 +238,21 @@ class Expectations:
             actual,
             excerpt(message) if message is not None else None,
             note,
+            applicable,
         )
         self.findings.append(finding)
         return finding
+
+    def record_not_applicable(self, clause: str, reason: str, expected: str = "") -> Finding:
+        """The clause's condition never arose here: not-applicable with `reason`."""
+        return self.record(
+            clause,
+            None,
+            expected or "the clause's condition",
+            reason,
+            note=reason,
+            applicable=False,
+        )
 
     def judge(self, clause: str, judgement) -> Finding:
         """Record a check's Judgement (see cpmconf.verdict.checks) for `clause`."""
@@ -223,15 +263,17 @@ class Expectations:
             judgement.actual,
             judgement.message,
             judgement.note,
+            getattr(judgement, "arisen", True),
         )
 
     def has_failures(self) -> bool:
-        return any(f.ok is False for f in self.findings)
+        return any(f.violated for f in self.findings)
 
     def unjudged(self) -> list[str]:
-        """Claimed clauses with no finding: a test that judged nothing cannot fail."""
+        """Claimed, applicable clauses with no finding: a test that judged nothing cannot
+        fail."""
         judged = {f.clause for f in self.findings}
-        return [c for c in self.levels if c not in judged]
+        return [c for c in self.levels if c not in judged and c not in self.inapplicable]
 
     def add(self, findings) -> None:
         for f in findings:
@@ -248,6 +290,107 @@ class Expectations:
         return {c: worst(v) for c, v in out.items()}
 
     def raise_if_failed(self) -> None:
-        failed = [f for f in self.findings if f.ok is False]
+        failed = [f for f in self.findings if f.violated]
         if failed:
             raise ClauseViolation(failed)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a test ended (raised), or what it was decided to be (decide)."""
+
+    verdict: Verdict
+    reason: str = ""
+    cause: Cause | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A test's verdict, reason and cause, and the verdict of each clause it claims."""
+
+    verdict: Verdict
+    reason: str
+    cause: Cause | None
+    clauses: dict[str, Verdict]
+
+
+def _finding_reason(f: Finding) -> str:
+    text = f"{f.clause}: {f.actual}" if f.actual else f.clause
+    return f"{text} ({f.note})" if f.note and f.note not in text else text
+
+
+def decide(
+    claimed: Sequence[str],
+    findings: Sequence[Finding],
+    raised: Outcome | None = None,
+    inapplicable: Mapping[str, str] | None = None,
+) -> Decision:
+    """The one rule for a test's verdict, from its clause verdicts and how it ended.
+
+    `raised` is what the test's exception said (None: it returned). Per clause: a harness
+    error or a whole-test not-applicable covers every claimed clause; otherwise the worst of
+    its findings, not-applicable for an inapplicable clause never judged, and inconclusive
+    for one the test never reached. The test is then, first match wins: error (the harness
+    failed); fail or non-strict (a clause was violated, even if the test stopped later);
+    not-applicable (the whole test); inconclusive (some clause could not be judged, with the
+    reason and cause of what stopped it, else of the first such finding); pass (at least one
+    clause passed and none is worse); not-applicable (nothing applied).
+    """
+    inapplicable = dict(inapplicable or {})
+    if raised is not None and raised.verdict == Verdict.PASS:
+        raised = None
+    whole = (
+        raised.verdict
+        if raised and raised.verdict in (Verdict.ERROR, Verdict.NOT_APPLICABLE)
+        else None
+    )
+    per: dict[str, list[Verdict]] = {}
+    for f in findings:
+        per.setdefault(f.clause, []).append(f.verdict)
+    clauses: dict[str, Verdict] = {}
+    for cid in claimed:
+        if whole is not None:
+            clauses[cid] = whole
+        elif cid in per:
+            clauses[cid] = worst(per[cid])
+        elif cid in inapplicable:
+            clauses[cid] = Verdict.NOT_APPLICABLE
+        else:
+            clauses[cid] = Verdict.INCONCLUSIVE
+    for cid, vs in per.items():  # a finding on an unclaimed clause is the harness's fault
+        clauses.setdefault(cid, whole or worst(vs))
+
+    if raised is not None and raised.verdict == Verdict.ERROR:
+        return Decision(Verdict.ERROR, raised.reason, raised.cause or Cause.HARNESS, clauses)
+    violated = [f for f in findings if f.violated]
+    if violated:
+        verdict = worst(f.verdict for f in violated)
+        reason = "\n".join(f.describe() for f in violated)
+        return Decision(verdict, reason, Cause.VIOLATION, clauses)
+    if raised is not None and raised.verdict in (Verdict.FAIL, Verdict.NON_STRICT):
+        return Decision(raised.verdict, raised.reason, raised.cause or Cause.VIOLATION, clauses)
+    if whole == Verdict.NOT_APPLICABLE:
+        return Decision(whole, raised.reason, raised.cause or Cause.NOT_APPLICABLE, clauses)
+    states = list(clauses.values())
+    if Verdict.INCONCLUSIVE in states:
+        if raised is not None:
+            return Decision(
+                Verdict.INCONCLUSIVE, raised.reason, raised.cause or Cause.PRECONDITION, clauses
+            )
+        first = next((f for f in findings if f.verdict == Verdict.INCONCLUSIVE), None)
+        reason = (
+            _finding_reason(first)
+            if first
+            else "not judged: "
+            + ", ".join(c for c, v in clauses.items() if v == Verdict.INCONCLUSIVE)
+        )
+        return Decision(Verdict.INCONCLUSIVE, reason, Cause.PRECONDITION, clauses)
+    if Verdict.PASS in states:
+        return Decision(Verdict.PASS, "", None, clauses)
+    first = next((f for f in findings if f.verdict == Verdict.NOT_APPLICABLE), None)
+    if first is not None:
+        reason = _finding_reason(first)
+    else:
+        cid = next((c for c in claimed if c in inapplicable), None)
+        reason = f"{cid}: {inapplicable[cid]}" if cid else "no claimed clause applied"
+    return Decision(Verdict.NOT_APPLICABLE, reason, Cause.NOT_APPLICABLE, clauses)

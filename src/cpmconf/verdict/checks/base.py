@@ -15,6 +15,7 @@ class Judgement:
     actual: str
     message: bytes | None = None
     note: str | None = None
+    arisen: bool = True  # False: the clause's condition never arose, so it does not apply
 
 
 def judged(
@@ -27,6 +28,13 @@ def not_judged(expected: str, actual: str, msg: SipMessage | None = None, note=N
     """A precondition of the check did not hold (e.g. no 403 whose Warning could be read):
     the clause is inconclusive, neither passed nor failed."""
     return Judgement(None, expected, actual, None if msg is None else bytes(msg), note)
+
+
+def not_arisen(expected: str, actual: str, why: str, msg: SipMessage | None = None) -> Judgement:
+    """The condition of a conditional clause (catalogue `when`) never arose, e.g. no device
+    accepted, so nothing could be done wrong: the clause is not-applicable with `why`, never
+    failed. Also what a MAY clause that was not used records."""
+    return Judgement(None, expected, actual, None if msg is None else bytes(msg), why, False)
 
 
 @dataclass(frozen=True)

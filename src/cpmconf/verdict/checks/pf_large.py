@@ -15,7 +15,14 @@ from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks import large, pager
-from cpmconf.verdict.checks.base import Judgement, Seen, judged, not_judged, register
+from cpmconf.verdict.checks.base import (
+    Judgement,
+    Seen,
+    judged,
+    not_arisen,
+    not_judged,
+    register,
+)
 
 # Shared checks, registered under the PF's clause ids.
 register("TS-8.3.2.1.1-6")(pager.delivered_to_selected)
@@ -77,15 +84,26 @@ def error_info_on_403(final: SipMessage | None) -> Judgement:
 @register("TS-8.3.2.1.1-4")
 def session_timer_handled(device_invites: list[SipMessage], final: SipMessage | None) -> Judgement:
     """With Session-Expires offered, the device INVITEs and the 200 upstream carry one too
-    (RFC 4028, per D-session-expires-pager-rfc)."""
+    (RFC 4028, per D-session-expires-pager-rfc). A PF that forwarded nothing and accepted
+    nothing (e.g. 405 to the INVITE) set up no session whose timer it could process."""
+    accepted = final is not None and final.status == 200
+    if not device_invites and not accepted:
+        return not_arisen(
+            "Session-Expires on the device INVITEs and the 200 to the sender",
+            f"no device INVITE; final {_status(final)}",
+            "the PF set up no session (no device INVITE, no 200), so no session timer arose",
+            final,
+        )
     legs = [m for m in device_invites if m.header("Session-Expires")]
-    upstream = final is not None and final.header("Session-Expires") is not None
-    ok = bool(device_invites) and len(legs) == len(device_invites) and upstream
+    upstream = accepted and final.header("Session-Expires") is not None
+    # The 200 upstream is judged only when there is one: a device leg that was not accepted
+    # is no fault of the PF's timer handling.
+    ok = bool(device_invites) and len(legs) == len(device_invites) and (upstream or not accepted)
     return judged(
         ok,
         "Session-Expires on every device INVITE and on the 200 to the sender",
-        f"{len(legs)} of {len(device_invites)} device INVITEs; 200 "
-        + ("has it" if upstream else "lacks it"),
+        f"{len(legs)} of {len(device_invites)} device INVITEs; "
+        + (("200 has it" if upstream else "200 lacks it") if accepted else _status(final)),
         final,
     )
 
@@ -99,9 +117,15 @@ def _from_tag(msg: SipMessage) -> str:
 
 @register("TS-8.3.2.1.1-5")
 def separate_dialogs(device_invites: list[SipMessage], incoming: SipMessage) -> Judgement:
-    """Each device INVITE starts a dialog of the PF's own: another Call-ID and From tag."""
+    """Each device INVITE starts a dialog of the PF's own: another Call-ID and From tag.
+    Without a device INVITE the INVITE was not accepted for delivery, so the clause's
+    condition never arose (whether it should have been is TS-8.3.2.1.1-6's question)."""
     if not device_invites:
-        return judged(False, "device INVITEs in dialogs of the PF's own", "no device INVITE")
+        return not_arisen(
+            "device INVITEs in dialogs of the PF's own",
+            "no device INVITE",
+            "the PF sent no device INVITE, so no dialog of its own was started",
+        )
     same = [
         m
         for m in device_invites
@@ -116,9 +140,20 @@ def separate_dialogs(device_invites: list[SipMessage], incoming: SipMessage) -> 
 
 
 @register("TS-8.3.2.1.1-first200-1")
-def one_200_upstream(finals: list[SipMessage]) -> Judgement:
-    """Once a device accepts, the sender gets one final response, a 200."""
+def one_200_upstream(finals: list[SipMessage], device_accepted: bool | None = None) -> Judgement:
+    """Once a device accepts, the sender gets one final response, a 200.
+
+    Conditional on a device's 200: when `device_accepted` is False, or (not given) the PF
+    sent the sender no 200 at all, that condition never arose and the clause does not apply;
+    a refusal such as 405 is not judged here."""
     statuses = [f.status for f in finals]
+    if device_accepted is False or (device_accepted is None and 200 not in statuses):
+        return not_arisen(
+            "exactly one final response to the sender: 200, once a device accepted",
+            f"finals {statuses}" if finals else "no final response",
+            "no device accepted the INVITE, so there was no first 200 to answer for",
+            finals[0] if finals else None,
+        )
     return judged(
         statuses == [200],
         "exactly one final response to the sender: 200",
