@@ -73,8 +73,10 @@ class Outcome:
         }
 
 
-def _one_line(text: str) -> str:
+def _one_line(text) -> str:
+    """One printable ASCII line: a garbage answer must not write control bytes to a terminal."""
     text = " ".join(str(text).split())
+    text = "".join(ch if ch.isascii() and ch.isprintable() else ascii(ch)[1:-1] for ch in text)
     return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."
 
 
@@ -177,6 +179,9 @@ async def status(url: str, bound: float) -> Check:
         await ut.status()
     except UpperTesterError as exc:
         return Check("client", "upper-tester", False, _one_line(f"upper tester {url}: {exc}"))
+    except Exception as exc:  # e.g. http.client's BadStatusLine: what came back was not HTTP
+        what = f"GET /status: not an HTTP answer: {type(exc).__name__}: {exc}"
+        return Check("client", "upper-tester", False, _one_line(f"upper tester {url}: {what}"))
     return Check("client", "upper-tester", True, f"upper tester {url}: GET /status answered")
 
 
