@@ -106,7 +106,13 @@ async def run(core: Core, upper_tester: str | None, guard: float, bound: float =
     checks = list(await asyncio.gather(*jobs))
     pf_alive = any(c.role == "pf" and c.name == "options" and c.ok for c in checks)
     if pf_alive:
-        checks.append(await registration(core, step))
+        try:
+            # Its steps wait a guard time each; the preflight's own bound caps them all.
+            left = max(0.1, deadline - loop.time())
+            checks.append(await asyncio.wait_for(registration(core, step), left))
+        except TimeoutError:
+            what = f"the device registration did not finish within the preflight's {bound:g} s"
+            checks.append(Check("pf", "registration", False, f"{core.sut_pf}: {what}"))
     return Outcome(checks, time.monotonic() - start)
 
 
