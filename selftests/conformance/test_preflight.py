@@ -298,3 +298,13 @@ def test_a_selection_of_nothing_is_one_line_and_exit_3(tmp_path, args, said):
     out = lines(run)
     assert run.returncode == 3 and run.elapsed < INPUT_BOUND, run.describe()
     assert len(out) == 1 and said in out[0], run.describe()
+
+
+def test_cpmconf_faults_lists_the_switches_a_typo_is_pointed_to(capsys):
+    from cpmconf import cli
+
+    assert cli.main(["faults"]) == 0
+    out, err = capsys.readouterr()
+    names = [ln.split()[0] for ln in out.splitlines()]
+    assert "pf.403-no-warning" in names and len(names) == len(set(names))
+    assert f"# {len(names)} switch(es)" in err
