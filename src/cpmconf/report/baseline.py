@@ -106,11 +106,13 @@ class Comparison:
         return bool(self.verdicts) and self.judged == 0
 
     def nothing_judged_line(self) -> str:
-        counts = ", ".join(f"{n} {v}" for v, n in sorted(self.verdicts.items()))
-        inconclusive = self.verdicts.get("inconclusive", 0)
+        others = [f"{n} {v}" for v, n in sorted(self.verdicts.items()) if v != "inconclusive"]
+        counts = ", ".join(
+            [f"{self.verdicts.get('inconclusive', 0)} inconclusive test(s)", *others]
+        )
         return (
             f"nothing judged: no clause passed or failed in {sum(self.verdicts.values())} "
-            f"test(s) ({counts}); {inconclusive} inconclusive test(s); exit 3"
+            f"test(s): {counts}; exit 3"
         )
 
 
