@@ -7,8 +7,9 @@ time. Each run must:
 
 - end by itself within the stated bound (the one test_silent_sut.py states: a start allowance
   plus 1.5 s a case), with no case over the harness's own per-case bound;
-- exit 0 or 1, never 3, with a valid `compliance.json` that records the mode and shows the
-  proxy relayed traffic from the SUT;
+- exit 0 or 1 (or 3 only when it says nothing was judged: a mode that leaves every case
+  inconclusive proves nothing either way), with a valid `compliance.json` that records the
+  mode and shows the proxy relayed traffic from the SUT;
 - hold no `error` verdict, and a reason for every case that did not pass;
 - print no traceback and no pytest internal error.
 
@@ -56,7 +57,7 @@ def runs(request, tmp_path_factory) -> dict[str, RunOutcome]:
 @pytest.mark.parametrize("mode", MODES)
 def test_chaos_mode_ends_bounded_with_reasons_and_no_errors(runs, mode, record_property):
     run = runs[mode]
-    doc = assert_well_formed(run)
+    doc = assert_well_formed(run, nothing_judged_ok=True)
     tests = doc["tests"]
     bound = START + len(tests) * PER_CASE
     slowest = max((t["duration"] for t in tests), default=0.0)
@@ -72,7 +73,8 @@ def test_chaos_mode_ends_bounded_with_reasons_and_no_errors(runs, mode, record_p
     assert stats.get("from_sut", 0) > 0, "the proxy relayed nothing from the SUT"
     acted = {"reset": "reset", "malformed": "msrp_injected"}.get(mode)
     assert acted is None or stats.get(acted, 0) > 0, f"{mode}: the proxy never did it: {stats}"
-    assert run.returncode in (0, 1), run.describe()
+    judged_nothing = run.returncode == 3 and "cpmconf: nothing judged" in run.stderr
+    assert run.returncode in (0, 1) or judged_nothing, run.describe()
     assert slowest <= CASE_LIMIT, run.describe()
     assert run.elapsed < bound, f"{run.elapsed:.1f} s >= {bound:g} s\n" + run.describe()
     errors = [t for t in tests if t["verdict"] == "error"]

@@ -99,6 +99,35 @@ def test_precedence_is_3_then_1_then_2_then_0(sample):
     assert bl.PRECEDENCE == (3, 1, 2, 0)
 
 
+def only(doc: dict, verdict: str) -> dict:
+    """The document with every test and clause verdict set to `verdict`."""
+    doc = copy.deepcopy(doc)
+    for t in doc["tests"]:
+        t["verdict"] = verdict
+        t["clause_verdicts"] = dict.fromkeys(t["clause_verdicts"], verdict)
+    return doc
+
+
+def test_a_run_that_judged_nothing_exits_3_with_the_inconclusive_count(sample):
+    doc = only(sample, "inconclusive")
+    cmp = bl.compare(doc, baseline())
+    assert cmp.nothing_judged and bl.exit_code(cmp) == bl.EXIT_HARNESS
+    n = len(doc["tests"])
+    assert f"{n} inconclusive test(s)" in cmp.nothing_judged_line()
+    # Not-applicable alone judges nothing either.
+    assert bl.compare(only(sample, "not-applicable"), baseline()).nothing_judged
+    # A test called "pass" whose clauses were all inconclusive judged nothing.
+    doc["tests"][0]["verdict"] = "pass"
+    assert bl.compare(doc, baseline()).nothing_judged
+    # One passing, failing or non-strict clause is enough; no test at all is not this case.
+    for verdict in ("pass", "fail", "non-strict"):
+        doc = only(sample, "inconclusive")
+        first = doc["tests"][0]
+        first["clause_verdicts"][next(iter(first["clause_verdicts"]))] = verdict
+        assert not bl.compare(doc, baseline()).nothing_judged, verdict
+    assert not bl.compare({"run": {}, "tests": []}, baseline()).nothing_judged
+
+
 def test_a_target_missing_from_the_baseline_has_no_known_failures(sample):
     cmp = bl.compare(
         without_errors(sample), baseline({"clause": FAILING, "reason": "r"}, target="x")
@@ -194,7 +223,7 @@ def fake_run(monkeypatch, tmp_path):
     state = {"doc": without_errors(json.loads(SAMPLE.read_text())), "code": 1}
     out = tmp_path / "run"
 
-    def fake_main(argv):
+    def fake_main(argv, plugins=None):
         out.mkdir(parents=True, exist_ok=True)
         (out / "compliance.json").write_text(json.dumps(state["doc"]))
         return state["code"]
@@ -233,6 +262,10 @@ def test_cli_exit_codes_follow_the_baseline(fake_run, tmp_path, capsys):
     assert run_cli(out, "--baseline", stale) == 3
     state["doc"], state["code"] = without_errors(state["doc"]), 4  # pytest usage error
     assert run_cli(out, "--baseline", known) == 3
+    state["doc"], state["code"] = only(state["doc"], "inconclusive"), 0
+    capsys.readouterr()
+    assert run_cli(out) == 3  # pytest itself is content: every case skipped as inconclusive
+    assert "cpmconf: nothing judged: no clause passed or failed" in capsys.readouterr().err
 
 
 def test_cli_bad_baseline_is_exit_3_before_running(fake_run, tmp_path, capsys):

@@ -111,12 +111,23 @@ class Clause:
         return f"{self.doc}-{self.section}"
 
     def in_section(self, prefix: str) -> bool:
-        """True if the clause's section is `prefix` or lies below it (dot-component aware)."""
-        prefix = prefix.strip()
-        for candidate in (self.full_section, self.section):
+        """True if the clause's section is `prefix` or lies below it (dot-component aware,
+        case-insensitive, with or without the document: `TS-7.2.3`, `ts-7.2.3`, `7.2.3`)."""
+        prefix = prefix.strip().lower()
+        for candidate in (self.full_section.lower(), self.section.lower()):
             if candidate == prefix or candidate.startswith(prefix + "."):
                 return True
         return False
+
+    def matches_prefix(self, prefix: str) -> bool:
+        """What `--clause PREFIX` selects: a prefix of the id, with or without the document
+        (`8.3.2.1-4b` for `TS-8.3.2.1-4b...`), or a section as `cpmconf clauses --section`
+        takes it; case-insensitive."""
+        p = prefix.strip().lower()
+        if not p:
+            return False
+        cid = self.id.lower()
+        return cid.startswith(p) or cid.startswith(f"{self.doc.lower()}-{p}") or self.in_section(p)
 
     def to_json(self, decisions: dict[str, Decision] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {key: getattr(self, key) for key in ENTRY_KEYS}
@@ -342,6 +353,26 @@ def _check_entry(
         file=fname,
         doc=doc,
     )
+
+
+def unmatched_prefixes(catalogue: Catalogue, prefixes: Iterable[str]) -> str | None:
+    """One line naming each `--clause` prefix that selects no clause, each with the closest
+    id or section as a did-you-mean; None when every prefix selects something."""
+    import difflib
+
+    bad = [p for p in prefixes if not any(c.matches_prefix(p) for c in catalogue)]
+    if not bad:
+        return None
+    names: dict[str, str] = {}
+    for c in catalogue:
+        for name in (c.id, c.full_section):
+            names.setdefault(name.lower(), name)
+    parts = []
+    for p in bad:
+        close = difflib.get_close_matches(p.strip().lower(), list(names), n=1, cutoff=0.5)
+        hint = f"; did you mean {names[close[0]]!r}?" if close else ""
+        parts.append(f"--clause {p!r} matches no clause of the catalogue{hint}")
+    return "; ".join(parts) + " (`cpmconf clauses` lists every id and section)"
 
 
 def catalogue_dir() -> Path:

@@ -1,12 +1,20 @@
 """The `cpmconf` command line: the top of the layering, dispatching to the layers below.
 
 Exit codes are shared by every subcommand: 0 success, 3 harness error or bad usage. (`run`
-adds 1 and 2 for regressions and stale baselines.)
+adds 1 and 2 for regressions and stale baselines, and exits 3 for a run that judged nothing.)
+
+`cpmconf run` checks its input before anything runs (fault switch names against the reference
+SUT's registry, `--clause` prefixes against the catalogue) and says what is wrong in one line.
+It holds pytest's output until the preflight has passed, so a run that ends before its first
+case (an unusable SUT, a session that could not start, a selection of nothing) prints only
+the few lines that say why.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import io
 import json
 import sys
 import textwrap
@@ -69,6 +77,109 @@ def _cmd_clauses(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fault_problem(names: list[str]) -> str | None:
+    """One line for the first name that is not a fault switch of the reference SUT."""
+    from refsut.faults import REGISTRY  # the CLI may read the registry; the harness may not
+
+    for name in names:
+        if name not in REGISTRY:
+            close = difflib.get_close_matches(name, list(REGISTRY), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return (
+                f"--sut-fault {name!r}: the reference SUT has no such fault switch{hint} "
+                f"(`cpmconf faults` lists all {len(REGISTRY)})"
+            )
+    return None
+
+
+def _input_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with `cpmconf run`'s own input, in one line, before anything starts."""
+    problem = _fault_problem(args.sut_fault)
+    if problem:
+        return problem
+    if args.clause:
+        return catalogue.unmatched_prefixes(catalogue.load(), args.clause)
+    return None
+
+
+class _HeldOutput(io.TextIOBase):
+    """pytest's stdout, held back until released, then passed straight through.
+
+    Released once the preflight has passed (or was skipped), so a run that ends before its
+    first case can drop pytest's header and summary and print only why it ended.
+    """
+
+    def __init__(self, target) -> None:
+        self.target = target
+        self.held: list[str] = []
+        self.released = False
+
+    def write(self, text: str) -> int:
+        if self.released:
+            return self.target.write(text)
+        self.held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.released:
+            self.target.flush()
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.target.write("".join(self.held))
+            self.held.clear()
+            self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", "utf-8")
+
+
+class _Gate:
+    """pytest plugin of `cpmconf run`: releases the held output after the preflight and keeps
+    the message of a `pytest.exit` (the session ended before or between cases)."""
+
+    def __init__(self, out: _HeldOutput) -> None:
+        self.out = out
+        self.exit_message: str | None = None
+        self.config = None
+
+    def pytest_configure(self, config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report) -> None:
+        from cpmconf.plugin.pytest_plugin import STATE_KEY
+
+        state = self.config.stash.get(STATE_KEY, None) if self.config else None
+        if state is not None and "preflight" in state.run_info:
+            self.out.release()
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        import pytest
+
+        if isinstance(excinfo.value, pytest.exit.Exception):
+            self.exit_message = str(excinfo.value.msg)
+
+
+def _selection(rest: list[str], args: argparse.Namespace) -> str:
+    """How the run was narrowed, as the user typed it."""
+    parts = [f"--clause {c}" for c in args.clause]
+    it = iter(rest)
+    for a in it:
+        if a in ("-m", "-k"):
+            parts.append(f"{a} {next(it, '')!r}")
+        elif a.startswith(("-m", "-k")) and len(a) > 2:
+            parts.append(f"{a[:2]} {a[2:].lstrip('=')!r}")
+    return " ".join(parts) or "the test paths given"
+
+
 def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     """Run the conformance test cases through pytest; the exit code comes from the baseline."""
     import datetime
@@ -77,6 +188,10 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
 
     from cpmconf.report import baseline as bl
 
+    problem = _input_problem(args)
+    if problem:
+        print(f"cpmconf: {problem}", file=sys.stderr)
+        return EXIT_HARNESS
     if args.update_baseline and not args.baseline:
         print(
             "cpmconf: --update-baseline needs --baseline FILE (the file to rewrite)",
@@ -102,9 +217,32 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
         f"--alluredir={out / 'allure-results'}",
         "-p",
         "no:cacheprovider",
+        *(a for f in args.sut_fault for a in ("--sut-fault", f)),
+        *(a for c in args.clause for a in ("--clause", c)),
         *rest,
     ]
-    code = int(pytest.main(argv))
+    held = _HeldOutput(sys.stdout)
+    gate = _Gate(held)
+    sys.stdout = held
+    try:
+        code = int(pytest.main(argv, plugins=[gate]))
+    finally:
+        sys.stdout = held.target
+    if not held.released:
+        # Ended before the preflight passed: pytest's header and summary say nothing here.
+        if gate.exit_message:
+            print(gate.exit_message, file=sys.stderr)
+            return EXIT_HARNESS
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            print(
+                f"cpmconf: {_selection(rest, args)} selected no test case, so nothing ran",
+                file=sys.stderr,
+            )
+            return EXIT_HARNESS
+        held.release()
+    elif gate.exit_message:  # ended between cases: what pytest printed stays, plus why
+        print(gate.exit_message, file=sys.stderr)
+        return EXIT_HARNESS
     strict = "--strict-should" in rest
     results = out / "compliance.json"
     doc = None
@@ -131,6 +269,8 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     if args.baseline:
         for line in bl.summary_lines(cmp, known):
             print(f"cpmconf: {line}")
+    if cmp.nothing_judged:
+        print(f"cpmconf: {cmp.nothing_judged_line()}", file=sys.stderr)
     # pytest's own 2..5 (interrupted, internal error, usage error, nothing collected) are ours 3.
     return bl.exit_code(cmp, harness_failed=code not in (0, 1))
 
@@ -280,9 +420,23 @@ def _cmd_sut(args: argparse.Namespace) -> int:
             return EXIT_OK
 
 
+def _cmd_faults(args: argparse.Namespace) -> int:
+    """The reference SUT's fault switches, one line each: name, clause, what breaks."""
+    from refsut.faults import REGISTRY
+
+    chosen = [f for f in REGISTRY.values() if not args.clause or f.clause.startswith(args.clause)]
+    width = max((len(f.name) for f in chosen), default=10)
+    for f in chosen:
+        print(f"{f.name:<{width}}  {f.clause:<24} {f.description}")
+    print(f"# {len(chosen)} switch(es); use with `cpmconf run --sut-fault NAME`", file=sys.stderr)
+    return EXIT_OK
+
+
 _RUN_EPILOG = (
     "exit codes, highest precedence first when several apply: "
-    "3 harness error or bad usage (including a bad baseline file, named with its key); "
+    "3 harness error or bad usage (including a bad baseline file, named with its key, an "
+    "unknown fault switch or clause prefix, a selection of no case, an unusable SUT found by "
+    "the preflight), or nothing judged (no clause passed or failed); "
     "1 a failure not in the baseline (without --baseline, any failure); "
     "2 a baseline entry that now passes (stale; the message names the entry); "
     "0 only passes, plus failures the baseline lists"
@@ -330,7 +484,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rewrite the --baseline file from this run's failures, keeping existing reasons",
     )
+    p.add_argument(
+        "--sut-fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a fault of the embedded reference SUT (repeatable; `cpmconf faults`)",
+    )
+    p.add_argument(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="only cases claiming a clause under this id prefix or section, e.g. TS-8.3.2.1, "
+        "8.3.2.1 or RB-sip; case-insensitive (repeatable)",
+    )
     p.set_defaults(func=_cmd_run, passthrough=True)
+
+    p = sub.add_parser("faults", help="list the reference SUT's fault switches")
+    p.add_argument("--clause", default=None, help="only switches whose clause has this prefix")
+    p.set_defaults(func=_cmd_faults)
 
     p = sub.add_parser("report", help="build every report format from a results JSON")
     p.add_argument("results", help="compliance.json, or the run folder holding it")

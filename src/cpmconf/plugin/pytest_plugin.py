@@ -189,10 +189,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         )
     prefixes = config.getoption("--clause")
     if prefixes:
+        # The catalogue's matching: case-insensitive, `8.3.2.1` for `TS-8.3.2.1`; a prefix
+        # that selects no clause at all is a typo, said with its did-you-mean.
+        cat = state.catalogue
+        problem = _catalogue.unmatched_prefixes(cat, prefixes)
+        if problem:
+            raise pytest.UsageError(problem)
         keep, drop = [], []
         for item in items:
             ids = item.stash.get(CLAUSES_KEY, ())
-            if not is_conformance(item) or any(i.startswith(p) for i in ids for p in prefixes):
+            if not is_conformance(item) or any(
+                cat.get(i).matches_prefix(p) for i in ids for p in prefixes
+            ):
                 keep.append(item)
             else:
                 drop.append(item)

@@ -8,8 +8,9 @@ stale (judged this run and no longer failing) or not judged. `exit_code` turns t
 harness error, into the documented code; `update` rewrites the baseline from a run.
 
 Exit codes, highest precedence first (a run that qualifies for several takes the first):
-3 harness error or bad usage, 1 a failure not in the baseline, 2 a stale baseline entry,
-0 only passes and baselined failures.
+3 harness error, bad usage, or nothing judged (no clause passed or failed, so the run proved
+nothing either way), 1 a failure not in the baseline, 2 a stale baseline entry, 0 only passes
+and baselined failures.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ PRECEDENCE = (EXIT_HARNESS, EXIT_REGRESSION, EXIT_STALE, EXIT_OK)
 
 EXIT_CODES_HELP = (
     "exit codes (highest precedence first): 3 harness error or bad usage (including a bad "
-    "baseline file); 1 a failure not in the baseline; 2 a baseline entry that now passes "
-    "(stale); 0 only passes and baselined failures"
+    "baseline file), or nothing judged (no clause passed or failed); 1 a failure not in the "
+    "baseline; 2 a baseline entry that now passes (stale); 0 only passes and baselined failures"
 )
 
 # Clause verdicts that show the clause no longer fails; an inconclusive or not-applicable
 # clause says nothing either way, so its entry is neither stale nor still failing.
 _FIXED = {"pass"}
+# Clause verdicts that judged the SUT one way or the other.
+_JUDGED = {"pass", "fail", "non-strict"}
 _ENTRY_KEYS = {"clause", "test", "reason"}
 
 
@@ -93,6 +96,24 @@ class Comparison:
     stale: list[Entry] = field(default_factory=list)
     unjudged: list[Entry] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Tests by verdict; `judged` counts the tests with a clause that passed or failed.
+    verdicts: dict[str, int] = field(default_factory=dict)
+    judged: int = 0
+
+    @property
+    def nothing_judged(self) -> bool:
+        """Tests ran, and not one clause passed or failed: the run proved nothing either way."""
+        return bool(self.verdicts) and self.judged == 0
+
+    def nothing_judged_line(self) -> str:
+        others = [f"{n} {v}" for v, n in sorted(self.verdicts.items()) if v != "inconclusive"]
+        counts = ", ".join(
+            [f"{self.verdicts.get('inconclusive', 0)} inconclusive test(s)", *others]
+        )
+        return (
+            f"nothing judged: no clause passed or failed in {sum(self.verdicts.values())} "
+            f"test(s): {counts}; exit 3"
+        )
 
 
 def empty() -> Baseline:
@@ -196,6 +217,12 @@ def compare(doc: dict, baseline: Baseline, strict_should: bool = False) -> Compa
     entries = baseline.known(target)
     cmp = Comparison(target=target, in_baseline=target in baseline.targets)
     cmp.errors = harness_errors(doc)
+    for t in doc.get("tests", []):
+        cmp.verdicts[t["verdict"]] = cmp.verdicts.get(t["verdict"], 0) + 1
+        # A test's own "pass" is not enough: only a clause that passed shows the wire judged.
+        clauses = set(t.get("clause_verdicts", {}).values())
+        if clauses & _JUDGED or t["verdict"] in ("fail", "non-strict"):
+            cmp.judged += 1
     used: set[int] = set()
     for f in failures(doc, strict_should):
         # A test-specific entry wins over a clause-wide one.
@@ -227,7 +254,7 @@ def compare(doc: dict, baseline: Baseline, strict_should: bool = False) -> Compa
 def exit_code(cmp: Comparison, harness_failed: bool = False) -> int:
     """The run's exit code: 3 > 1 > 2 > 0 (see the module docstring)."""
     applies = {
-        EXIT_HARNESS: harness_failed or bool(cmp.errors),
+        EXIT_HARNESS: harness_failed or bool(cmp.errors) or cmp.nothing_judged,
         EXIT_REGRESSION: bool(cmp.regressions),
         EXIT_STALE: bool(cmp.stale),
         EXIT_OK: True,
