@@ -114,9 +114,11 @@ class Baresip(Driver):
             self.contacts = re.findall(r"<(sip:[^>]+)>", f.read())
         self.log = open(os.path.join(args.state, "baresip.log"), "w")
         self.proc: subprocess.Popen | None = None
-        self._spawn()
+        self._spawn(regint=0)
 
-    def _spawn(self) -> None:
+    def _spawn(self, regint: int) -> None:
+        """Start baresip with carol's UA; regint 0: a UA that never registers, so requests
+        to carol reach a UA (not baresip's 404 for no UA) before any case registers."""
         self.proc = subprocess.Popen(
             ["baresip", "-s", "-f", self.home],
             stdin=subprocess.DEVNULL,
@@ -127,17 +129,19 @@ class Baresip(Driver):
             f.write(f"{self.proc.pid}\n")
         threading.Thread(target=self._read_trace, args=(self.proc,), daemon=True).start()
         self.ctrl = Ctrl(self.ctrl_port)
+        account = f'<{self.user}>;outbound="{self.proxy}";regint={regint}'
+        answer = self.ctrl.command("uanew", account)
+        if not answer.get("ok"):
+            raise UtError(502, f"baresip refused uanew: {answer.get('data')}")
+        self.ua = True
 
-    def reset(self, body: dict) -> dict:
-        # baresip cannot send a fresh REGISTER for a UA it holds, and deleting the UA sends an
-        # un-REGISTER the case does not expect; so a UA from an earlier case ends with the
-        # process (killed, it sends nothing) and the next /register starts from none.
-        with self.busy:
-            if self.ua:
-                self.stop()
-                self.ua = self.registered = False
-                self._spawn()
-        return super().reset(body)
+    def _restart(self, regint: int) -> None:
+        # baresip cannot send a fresh REGISTER for a UA it holds, and deleting the UA sends
+        # an un-REGISTER no case expects: the process ends instead (SIGKILL, it sends
+        # nothing) and a new one starts with a new UA.
+        self.stop()
+        self.ua = self.registered = False
+        self._spawn(regint)
 
     def _read_trace(self, proc: subprocess.Popen) -> None:
         block: list[str] | None = None
@@ -186,19 +190,14 @@ class Baresip(Driver):
     def register(self, body: dict) -> dict:
         expires = int(body.get("expires") or 3600)
         with self.busy:
-            self._uadel()
             mark = self.trace.mark()
-            account = f'<{self.user}>;outbound="{self.proxy}";regint={expires}'
-            answer = self.ctrl.command("uanew", account)
-            if not answer.get("ok"):
-                raise UtError(502, f"baresip refused uanew: {answer.get('data')}")
-            self.ua = True
+            self._restart(regint=expires)
             reg = self.trace.wait(
                 lambda m: m.out and m.is_request and m.method == "REGISTER", mark, 2.0
             )
             if reg is None:
                 raise UtError(502, "baresip sent no REGISTER within 2 s of uanew")
-            final = self.trace.final_for(reg, mark, CALL_BOUND - 2.0)
+            final = self.trace.final_for(reg, mark, CALL_BOUND - 2.5)
             status = final.status if final else None
             self.registered = status == 200
             return {"ok": True, "status": status}
