@@ -157,7 +157,8 @@ class Baresip(Driver):
             if not block and not line.strip("\r\n").strip():
                 continue
             if not block and " -> " in line and not re.match(r"^[A-Z]+ \S+ SIP/2\.0", line):
-                out = line.split(" -> ")[0].split()[-1] == self.sip_addr
+                # "UDP src -> dst": what is not addressed to baresip's listener, it sent
+                out = line.split(" -> ")[1].strip() != self.sip_addr
                 block.append("")  # the address line is not part of the message
                 continue
             if TRACE_END in line:
