@@ -10,7 +10,14 @@ import pytest
 
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
-from testcases.client_steps import ALICE, BOB, client_sends, deliver_to_client, received_entry
+from testcases.client_steps import (
+    ALICE,
+    BOB,
+    adhoc_factory,
+    client_sends,
+    deliver_to_client,
+    received_entry,
+)
 
 GROUP = "sip:team-blue@example.net"
 
@@ -125,7 +132,7 @@ async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
 @pytest.mark.clause("TS-7.2.1.1-9", "TS-7.2.1.1-9a", "TS-7.2.1.1-9b", "TS-7.2.1.3-2b")
 async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, expect):
     targets = [BOB, "sip:dave@example.net"]
-    factory = client.profile.extra["client"]["controlling_function"]
+    factory = adhoc_factory(client)
     msg, _, _ = await client_sends(client, group={"kind": "adhoc", "targets": targets}, text="all")
     expect.judge("TS-7.2.1.1-9", pager.request_uri_is(msg, factory))
     expect.judge("TS-7.2.1.1-9a", pager.request_uri_is(msg, factory))

@@ -15,6 +15,7 @@ from cpmconf.verdict.checks import large, pager
 from testcases.client_steps import (
     ALICE,
     BOB,
+    adhoc_factory,
     client_cancels_large,
     client_sends_large,
     deliver_to_client,
@@ -253,7 +254,7 @@ async def test_message_in_a_conversation_reuses_its_id(client, expect):
 @pytest.mark.clause("TS-7.2.1.2-10", "TS-7.2.1.2-10a", "TS-7.2.1.2-10b")
 async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, expect):
     targets = [BOB, "sip:dave@example.net"]
-    factory = client.profile.extra["client"]["controlling_function"]
+    factory = adhoc_factory(client)
     group = {"kind": "adhoc", "targets": targets}
     inv = (await client_sends_large(client, large_text(), group=group))["invite"]
     to_factory = pager.request_uri_is(inv, factory)
