@@ -14,7 +14,7 @@ import contextlib
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles import upper_tester
-from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict import NotApplicable
@@ -99,6 +99,15 @@ async def deliver_to_client(
     )
     ex = await client.transact(stim, client.client_address)
     return stim, ex.final, imdn_id
+
+
+def require_accepted(final: SipMessage | None, consequence: str) -> None:
+    """The client's final error to a MESSAGE we delivered is its refusal of this setup step:
+    what the case would judge next (a notification, an entry to reply to) cannot follow."""
+    if final is not None and final.status is not None and final.status >= 300:
+        raise SetupRefused(
+            "the MESSAGE delivered to it", final.status, final.reason or "", consequence
+        )
 
 
 async def received_entry(client, call_id: str) -> dict | None:

@@ -279,7 +279,9 @@ async def _bye(pf, out: dict) -> None:
     bye = pf.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1)
     pf.stimuli.append(bye)
     out["bye"] = bye
-    out["bye_final"] = (await pf.transact(bye)).final
+    out["bye_final"] = final = (await pf.transact(bye)).final
+    if final is not None and final.status >= 300:
+        return  # the PF refused the BYE: no BYE to the device is waited for (bye-2 judges)
     first = out["device_invites"][0]
     out["device_bye"] = bye_in = await pf.wait_request(
         "BYE", "the BYE to the device", where=lambda m: m.call_id == first.call_id

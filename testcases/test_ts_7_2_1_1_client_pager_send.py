@@ -17,6 +17,7 @@ from testcases.client_steps import (
     client_sends,
     deliver_to_client,
     received_entry,
+    require_accepted,
 )
 
 GROUP = "sip:team-blue@example.net"
@@ -116,7 +117,8 @@ async def test_expiry_is_carried_in_expires(client, expect):
     "reply_to", ["sip:alice-desk@example.net", None], ids=["with-reply-to", "without-reply-to"]
 )
 async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
@@ -185,7 +187,8 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
     "reply_to", ["sip:alice-desk@example.net", None], ids=["with-reply-to", "without-reply-to"]
 )
 async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")

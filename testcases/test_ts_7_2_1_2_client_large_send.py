@@ -22,6 +22,7 @@ from testcases.client_steps import (
     large_text,
     received_entry,
     refresher,
+    require_accepted,
 )
 
 SIZES = {"1301-bytes": 1301, "1-MiB": 1024 * 1024}
@@ -212,7 +213,8 @@ async def test_anonymous_invite_carries_privacy_id(client, expect):
 
 async def replied_entry(client, reply_to: str | None) -> tuple:
     """A pager message delivered to the client, and the client's entry for it to reply to."""
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
