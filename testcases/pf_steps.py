@@ -72,7 +72,9 @@ def device_invite_of(pf, contribution_id: str):
 
 @contextlib.asynccontextmanager
 async def declining_legs(pf, contribution_id: str):
-    """While the block runs, every device INVITE the PF forks for this message gets 486."""
+    """While the block runs, every device INVITE the PF forks for this message gets 486;
+    yields the list of the legs declined so far."""
+    declined: list[SipMessage] = []
 
     async def decline() -> None:
         while True:
@@ -82,11 +84,12 @@ async def declining_legs(pf, contribution_id: str):
                 )
             except NoAnswer:
                 continue
+            declined.append(leg)
             await pf.respond(leg, 486, "Busy Here")
 
     task = asyncio.ensure_future(decline())
     try:
-        yield
+        yield declined
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -6,7 +6,9 @@ timeout (see support.py):
 * a refusing PF: it registers devices (200 with a pub-gruu, as Kamailio's registrar does) and
   answers every other request 405 Method Not Allowed. The large-mode cases built on the whole
   exchange through the PF end inconclusive with cause `refused`, their reason names the 405,
-  and none waits a guard time for a device INVITE that cannot come;
+  and none waits a guard time for a device INVITE that cannot come; so do the pager case that
+  waits for device copies, the all-legs-declined case (no leg was ever offered) and the
+  deferred pull cases (no IndexError on missing ids);
 * a client whose upper tester registers it (the fake sends a real REGISTER to the core) but
   refuses every other command with 501 or 502: the client sending cases end inconclusive with
   cause `upper-tester` and the HTTP status, at once;
@@ -312,6 +314,10 @@ def run_refusing(tmp_path) -> tuple[RunOutcome, RefusingUpperTester]:
                 "TS-8.3.2.1.1",
                 "--clause",
                 "TS-7.2.1",
+                "--clause",
+                "TS-8.3.2.1-first2xx",
+                "--clause",
+                "SD-5.2.2.2.1-remove",
                 "-q",
                 timeout=HARD_TIMEOUT,
             )
@@ -362,6 +368,28 @@ def test_refused_large_mode_is_inconclusive_by_refusal_at_once(runs):
         assert "405 Method Not Allowed" in t["reason"], run.describe()
         assert "no device leg could be judged" in t["reason"], run.describe()
         assert t["duration"] < FAST, f"{t['id']} took {t['duration']:.2f} s\n" + run.describe()
+
+
+def test_steps_resting_on_a_refused_message_stop_at_once(runs):
+    """The PF refusing the originator's MESSAGE: no wait for device copies (pager), no
+    deferral to act on and no IndexError on its missing Message-URI-IDs (deferred pull)."""
+    run, _ = runs["refusing"]
+    assert run.doc is not None, run.describe()
+    rested = _tests(
+        run,
+        lambda t: (
+            "only_the_first_final" in t["id"]
+            or "every_device_declined" in t["id"]
+            or "SD-5.2.2.2.1-remove" in t["clauses"]
+        ),
+    )
+    assert len(rested) >= 7, run.describe()
+    for t in rested:
+        assert (t["verdict"], t["cause"]) == ("inconclusive", "refused"), run.describe()
+        assert "405 Method Not Allowed to the " in t["reason"], run.describe()
+        assert "IndexError" not in t["reason"], run.describe()
+    quick = [t for t in rested if "SD-5.2.2.2.1-remove" not in t["clauses"]]
+    assert quick and all(t["duration"] < FAST for t in quick), run.describe()
 
 
 def test_upper_tester_refusal_is_inconclusive_by_upper_tester_at_once(runs):

@@ -10,6 +10,10 @@ takes it as its own and routes by the Request-URI alone, as if it had stripped i
 
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
+
+Every wait ends by cause: `NoAnswer` when the guard time passes in silence, `UnparseableAnswer`
+when only bytes the codec could not parse came; `unless` ends a wait at once when what runs
+beside it (the upper-tester call, our own transaction: `refusal`) makes it pointless.
 """
 
 from __future__ import annotations
