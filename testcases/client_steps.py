@@ -112,8 +112,9 @@ def require_accepted(final: SipMessage | None, consequence: str) -> None:
 
 async def received_entry(client, call_id: str) -> dict | None:
     listing = await client.ut.messages()
-    for m in listing.get("received", []):
-        if m.get("call_id") == call_id:
+    for m in listing.get("received") or []:
+        if isinstance(m, dict) and m.get("call_id") == call_id:
+            upper_tester.member(m, "id", "GET /messages: the received message")
             return m
     return None
 

@@ -568,6 +568,8 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
         await pf.respond(out.bye, 200, "OK")
     except NoAnswer as exc:
         out.stopped = str(exc)
+    except CodecError as exc:  # an a=path or MSRP message of the PF's we cannot use
+        out.stopped = f"the PF's MSRP path or data cannot be used ({exc})"
     return out
 
 

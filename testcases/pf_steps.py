@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer, SetupRefused
@@ -260,6 +261,8 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=E
         out["received"] = body
     except NoAnswer as exc:
         out["stopped"], out["stop"] = str(exc), exc
+    except CodecError as exc:  # an a=path or MSRP message of the SUT's we cannot use
+        out["stopped"] = f"the PF's MSRP path or data cannot be used ({exc})"
     finally:
         forget(upstream)
     if out["final"] is not None and out["final"].status == 200:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.roles.upper_tester import member
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
 from testcases.client_steps import (
@@ -59,7 +60,9 @@ async def test_new_messages_get_new_conversation_and_contribution_ids(client, ex
 @pytest.mark.clause("TS-7.2.1.1-11-existing")
 async def test_message_in_a_conversation_reuses_its_id(client, expect):
     first, answer, _ = await client_sends(client, to=BOB, text="one")
-    second, _, _ = await client_sends(client, to=BOB, text="two", conversation=answer["id"])
+    second, _, _ = await client_sends(
+        client, to=BOB, text="two", conversation=member(answer, "id", "POST /send")
+    )
     expect.judge(
         "TS-7.2.1.1-11-existing",
         pager.conversation_id_existing(second, first.header("Conversation-ID") or ""),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.errors import CodecError
+from cpmconf.roles.upper_tester import member
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager
 from testcases.client_steps import (
@@ -244,7 +245,9 @@ async def test_message_in_a_conversation_reuses_its_id(client, expect):
     first = await client_sends_large(client, large_text(), to=BOB)
     if first["ut"] is None:
         raise Inconclusive("the first large message did not complete, so it has no id to continue")
-    second = await client_sends_large(client, large_text(), to=BOB, conversation=first["ut"]["id"])
+    second = await client_sends_large(
+        client, large_text(), to=BOB, conversation=member(first["ut"], "id", "POST /send")
+    )
     expect.judge(
         "TS-7.2.1.2-14-existing",
         pager.conversation_id_existing(

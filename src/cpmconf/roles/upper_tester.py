@@ -31,6 +31,15 @@ def _error_text(raw: bytes) -> str:
     return text[:300]
 
 
+def member(answer: dict, key: str, what: str):
+    """A member docs/upper-tester.md says the answer to `what` carries; its absence is the
+    upper tester's failure (`UpperTesterError`), never a KeyError in a case."""
+    value = answer.get(key) if isinstance(answer, dict) else None
+    if value is None:
+        raise UpperTesterError(f"{what}: the answer has no {key!r}: {str(answer)[:200]}")
+    return value
+
+
 async def answer(task: asyncio.Future, bound: float, what: str) -> dict:
     """The upper tester's answer to a call started earlier (`task`), awaited at most `bound`
     seconds more; its silence is the upper tester's failure, never the SUT's wire."""
