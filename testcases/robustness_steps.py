@@ -133,7 +133,8 @@ class Run:
                 "so whether the stimulus stops it answering cannot be judged",
                 cause=Cause.NO_ANSWER,
             ) from None
-        self.answered_before = f"the OPTIONS probe before it with {ex.final.summary()}"
+        final = ex.final
+        self.answered_before = f"an OPTIONS probe with {final.status} {final.reason or ''}".rstrip()
 
     async def send(self, stim: RawStimulus, to: Address, transport: str) -> None:
         """UDP as one datagram; TCP on a connection of its own, so a broken framing there

@@ -263,7 +263,7 @@ async def test_unknown_cpm_action(scene, expect, action):
             named = deferred_steps.ids_in(scene, deferral.notification)
             uri_id = named[0] if named else (before[0] if before and len(before) == 1 else None)
         if uri_id is not None:
-            run.answered_before = f"the deferred MESSAGE with {deferral.final.summary()}"
+            run.answered_before = f"the deferred MESSAGE with {deferral.final.status}"
             final = await send_handling(
                 scene, run, what, user, variant="list", entries=[(uri_id, action)]
             )

@@ -100,7 +100,7 @@ async def break_session(client, expect, clause: str, what: str, byte_range: str,
     invite, final, session = await open_session(client)
     tid, stim = raw_send(client, session, what, byte_range, end_tid)
     run = Run(client, expect, clause)
-    run.answered_before = f"the large-mode INVITE with {final.summary()} and its MSRP session"
+    run.answered_before = f"the large-mode INVITE with {final.status} and its MSRP session"
     run.sent.append(stim)
     if end_tid is not None:
         run.stream_raw.append(stim.raw)  # never ends, so the capture cannot frame it

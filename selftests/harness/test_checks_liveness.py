@@ -48,15 +48,15 @@ def test_no_answer_after_a_sut_that_never_answered_is_not_judged():
 
 def test_no_answer_after_an_answered_probe_is_a_failure():
     j = checks.still_answering(
-        None, "a MESSAGE with two To headers", 3.0, "the OPTIONS probe before it with 200 OK"
+        None, "a MESSAGE with two To headers", 3.0, "an OPTIONS probe with 200 OK"
     )
     assert j.ok is False
     assert j.actual == (
         "SUT stopped answering after a MESSAGE with two To headers "
-        "(before it, it answered the OPTIONS probe before it with 200 OK)"
+        "(before it, it answered an OPTIONS probe with 200 OK)"
     )
 
 
 def test_an_answered_probe_passes():
-    j = checks.still_answering(final(), "a MESSAGE", 3.0, "the OPTIONS probe before it with 200 OK")
+    j = checks.still_answering(final(), "a MESSAGE", 3.0, "an OPTIONS probe with 200 OK")
     assert j.ok is True and "200 OK" in j.actual
