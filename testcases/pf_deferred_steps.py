@@ -7,7 +7,9 @@ Request-URI is the IWF address of the profile), and a device acting on the defer
 (SUBSCRIBE for the list, handling INVITE with ACK and BYE, push sessions over MSRP).
 
 Message-URI-IDs are the PF's own; the steps learn them from what the PF sent (the
-notification or a NOTIFY) and echo them back unchanged.
+notification or a NOTIFY) and echo them back unchanged. A case that rests on a deferral the PF
+refused (`require_deferred`: `SetupRefused`) or on ids the PF never gave (`require_ids`:
+inconclusive) says so before it indexes anything the SUT provided.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles import regevent
-from cpmconf.roles.errors import NoAnswer, SetupError
+from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import SimDevice, _uri_key
 from cpmconf.roles.stimulus import token
+from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred
 
 ALICE = "sip:alice@example.net"
@@ -133,12 +136,53 @@ async def defer_one(pf, recipient: str, text: str = "hello", **headers) -> Defer
     d = deferred_target(pf)
     stim, body = message_for(pf, recipient, text, **headers)
     ex = await pf.transact(stim)
+    if refusal_of(ex.final) is not None:
+        # A final error means nothing was deferred: no notification to wait a guard time for.
+        return Deferral(stim, ex.final, None, body)
     note = await pf.observe(
         is_notification(recipient, d.iwf), "the deferral notification", pf.guard
     )
     if note is not None:
         await pf.respond(note, 200, "OK")
     return Deferral(stim, ex.final, note, body)
+
+
+def refusal_of(final: SipMessage | None) -> SetupRefused | None:
+    """The PF's final error (3xx-6xx) to an originator's MESSAGE as the refusal it is."""
+    if final is None or final.status is None or final.status < 300:
+        return None
+    return SetupRefused(
+        "the originator's MESSAGE", final.status, final.reason or "", "nothing was deferred"
+    )
+
+
+def require_deferred(deferrals: list[Deferral]) -> None:
+    """Raise the PF's refusal of any of the originator's MESSAGEs: what the case judges
+    next (a notification, a push, the list) rests on the messages being deferred."""
+    for d in deferrals:
+        refused = refusal_of(d.final)
+        if refused is not None:
+            raise refused
+
+
+def require_ids(deferrals: list[Deferral], ids: list[str], need: int = 1) -> None:
+    """Raise why fewer than `need` Message-URI-IDs were learnt from the notifications: the
+    PF refused a MESSAGE, sent no notification, or its notifications listed too few ids."""
+    if len(ids) >= need:
+        return
+    require_deferred(deferrals)
+    notified = sum(1 for d in deferrals if d.notification is not None)
+    if not notified:
+        raise Inconclusive(
+            f"the PF sent no notification for {len(deferrals)} deferred message(s), so no "
+            "Message-URI-ID is known to act on"
+        )
+    if not ids:
+        raise Inconclusive("the PF's notification listed no Message-URI-ID")
+    raise Inconclusive(
+        f"the PF's notifications listed {len(ids)} Message-URI-ID(s) for {len(deferrals)} "
+        f"deferred message(s); {need} are needed"
+    )
 
 
 def ids_in(pf, msg: SipMessage | None) -> list[str]:
@@ -524,6 +568,8 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
         await pf.respond(out.bye, 200, "OK")
     except NoAnswer as exc:
         out.stopped = str(exc)
+    except CodecError as exc:  # an a=path or MSRP message of the PF's we cannot use
+        out.stopped = f"the PF's MSRP path or data cannot be used ({exc})"
     return out
 
 

@@ -2,9 +2,10 @@
 
 A robustness stimulus is input the codec would refuse, so it cannot go through
 `Templates.render` (which parses every stimulus back). `render_raw` renders a template under
-`scenarios/robustness/` to bytes as written, Content-Length included. After the stimulus an
-OPTIONS probe checks that the SUT still answers; the case then judges, from the capture, that
-nothing accepted the stimulus and that the probe was answered.
+`scenarios/robustness/` to bytes as written, Content-Length included. An OPTIONS probe first
+checks that the SUT answers at all (if not, the case is inconclusive: no answer); after the
+stimulus a second probe checks that it still answers. The case then judges, from the capture,
+that nothing accepted the stimulus and that the second probe itself was answered.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer, StimulusError
 from cpmconf.roles.profile import Address
 from cpmconf.transport import TransportError
+from cpmconf.verdict import Cause, Inconclusive
 from cpmconf.verdict.checks import View
 from cpmconf.verdict.checks import robustness as checks
 
@@ -115,6 +117,24 @@ class Run:
         self.probe = None
         self.probe_final: SipMessage | None = None
         self.notes: list[str] = []
+        # What the SUT answered before the stimulus (set by `check_alive`, or by a case whose
+        # setup already had the SUT answer): without it, no answer after proves nothing.
+        self.answered_before: str | None = None
+
+    async def check_alive(self, to: Address) -> None:
+        """An OPTIONS probe before any stimulus: a SUT that does not answer it cannot be
+        said to stop answering later, so the case ends inconclusive (no answer) here."""
+        probe = self.scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
+        try:
+            ex = await self.scene.core.transact(probe, to)
+        except NoAnswer as exc:
+            raise Inconclusive(
+                f"the SUT did not answer the OPTIONS probe sent before the stimulus ({exc}), "
+                "so whether the stimulus stops it answering cannot be judged",
+                cause=Cause.NO_ANSWER,
+            ) from None
+        final = ex.final
+        self.answered_before = f"an OPTIONS probe with {final.status} {final.reason or ''}".rstrip()
 
     async def send(self, stim: RawStimulus, to: Address, transport: str) -> None:
         """UDP as one datagram; TCP on a connection of its own, so a broken framing there
@@ -208,8 +228,15 @@ class Run:
                     checks.raw_finals(self.unparsed_from_sut(), ids),
                 ),
             )
+        self.judge_liveness(view, what)
+
+    def judge_liveness(self, view: View, what: str) -> None:
+        """Judge, from the capture, that the probe after the stimulus was answered."""
         probe_final = None
         if self.probe_final is not None:
-            captured = view.finals_to(self.probe.message, from_sut=True)
-            probe_final = captured[0] if captured else None
-        self.expect.judge(self.clause, checks.still_answering(probe_final, what, self.scene.guard))
+            finals = view.finals_to(self.probe.message, from_sut=True)
+            probe_final = checks.probe_answer(finals, self.probe.message)
+        self.expect.judge(
+            self.clause,
+            checks.still_answering(probe_final, what, self.scene.guard, self.answered_before),
+        )

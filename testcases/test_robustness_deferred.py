@@ -94,6 +94,7 @@ async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
 async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
     """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
     run = Run(scene, expect, clause)
+    await run.check_alive(scene.pf_address)
     await send_handling(scene, run, what, user_of(scene), **xml_context)
     await run.judge(scene.pf_address)
     return run
@@ -262,6 +263,7 @@ async def test_unknown_cpm_action(scene, expect, action):
             named = deferred_steps.ids_in(scene, deferral.notification)
             uri_id = named[0] if named else (before[0] if before and len(before) == 1 else None)
         if uri_id is not None:
+            run.answered_before = f"the deferred MESSAGE with {deferral.final.status}"
             final = await send_handling(
                 scene, run, what, user, variant="list", entries=[(uri_id, action)]
             )

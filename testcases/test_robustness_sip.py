@@ -1,8 +1,9 @@
 """Robustness group, SIP and CPIM (RB-sip-*, RB-cpim-*): input a SUT cannot accept.
 
-Our own set of stimuli, modelled on the categories of RFC 4475. Each case sends one broken
-request to the SUT's SIP role (the PF when the profile has one, else the client), then an
-OPTIONS probe through the core. The SUT passes when nothing accepted the broken request with a
+Our own set of stimuli, modelled on the categories of RFC 4475. Each case checks that the
+SUT answers an OPTIONS probe (else it is inconclusive), sends one broken request to the SUT's
+SIP role (the PF when the profile has one, else the client), then an OPTIONS probe through
+the core. The SUT passes when nothing accepted the broken request with a
 2xx (an error status or silence is fine) and the probe got a final response in the guard time.
 Framing faults go over TCP on a connection of their own, so they cannot swallow the probe.
 
@@ -45,6 +46,7 @@ async def run_one(
 ) -> None:
     to, _, default = target(scene)
     run = Run(scene, expect, clause, may_accept)
+    await run.check_alive(to)
     await run.send(stim, to, transport or default)
     if answer_first:
         await run.answer_first()

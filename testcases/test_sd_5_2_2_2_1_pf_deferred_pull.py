@@ -25,6 +25,7 @@ from testcases.pf_deferred_steps import (
     purge,
     reader,
     register,
+    require_ids,
     subscribe,
 )
 
@@ -56,7 +57,8 @@ async def _act(pf, actions_for, n: int):
     await deregister_all(pf, FRANK)
     await purge(pf, FRANK)
     try:
-        _, before = await defer_many(pf, FRANK, n)
+        deferrals, before = await defer_many(pf, FRANK, n)
+        require_ids(deferrals, before, n)  # the actions name the PF's own ids
         phone = await register(pf, FRANK, "frank-phone")
         actions = actions_for(before)
         done = await handle(pf, FRANK, phone, actions)
@@ -102,8 +104,9 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
     try:
         d = await defer_one(pf, FRANK, "large " + "x" * 1400)
         ids = ids_in(pf, d.notification)
+        require_ids([d], ids)
         phone = await register(pf, FRANK, "frank-phone")
-        done = await handle(pf, FRANK, phone, [(ids[0], "deliver")] if ids else [])
+        done = await handle(pf, FRANK, phone, [(ids[0], "deliver")])
         after = await listed(pf, FRANK)
         await purge(pf, FRANK)
     finally:
@@ -112,7 +115,7 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
     expect.judge(
         "SD-5.2.2.2.1-remove",
         deferred.handled_and_dropped(
-            ids or None, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
+            ids, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
         ),
     )
     invites = [m for m in done.delivered if m.method == "INVITE"]
@@ -130,8 +133,9 @@ async def test_nothing_to_handle_gets_488_no_messages(pf, expect, asked):
     await purge(pf, FRANK)
     actions = None
     if asked == "already-deleted":
-        _, ids = await defer_many(pf, FRANK, 1)
+        deferrals, ids = await defer_many(pf, FRANK, 1)
         await purge(pf, FRANK)
+        require_ids(deferrals, ids)  # else this would ask about nothing, as nothing-deferred
         actions = [(i, "deliver") for i in ids]
     done = await handle(pf, FRANK, fetcher(pf, FRANK), actions)
     await pf.settle()

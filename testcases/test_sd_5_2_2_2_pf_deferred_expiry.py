@@ -24,6 +24,7 @@ from testcases.pf_deferred_steps import (
     ids_in,
     listed,
     purge,
+    require_deferred,
 )
 
 LIFETIME = 60
@@ -37,6 +38,7 @@ async def test_expired_deferred_message_is_gone_and_never_delivered(pf, expect):
     short = await defer_one(pf, FRANK, "expires soon", expires=LIFETIME, date=now)
     keep = await defer_one(pf, FRANK, "stays")
     expired_ids, kept_ids = ids_in(pf, short.notification), ids_in(pf, keep.notification)
+    require_deferred([short, keep])
     if not expired_ids:
         await pf.settle()
         expect.judge(

@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.roles.upper_tester import member
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
-from testcases.client_steps import ALICE, BOB, client_sends, deliver_to_client, received_entry
+from testcases.client_steps import (
+    ALICE,
+    BOB,
+    adhoc_factory,
+    client_sends,
+    deliver_to_client,
+    received_entry,
+    require_accepted,
+)
 
 GROUP = "sip:team-blue@example.net"
 
@@ -51,7 +60,9 @@ async def test_new_messages_get_new_conversation_and_contribution_ids(client, ex
 @pytest.mark.clause("TS-7.2.1.1-11-existing")
 async def test_message_in_a_conversation_reuses_its_id(client, expect):
     first, answer, _ = await client_sends(client, to=BOB, text="one")
-    second, _, _ = await client_sends(client, to=BOB, text="two", conversation=answer["id"])
+    second, _, _ = await client_sends(
+        client, to=BOB, text="two", conversation=member(answer, "id", "POST /send")
+    )
     expect.judge(
         "TS-7.2.1.1-11-existing",
         pager.conversation_id_existing(second, first.header("Conversation-ID") or ""),
@@ -109,7 +120,8 @@ async def test_expiry_is_carried_in_expires(client, expect):
     "reply_to", ["sip:alice-desk@example.net", None], ids=["with-reply-to", "without-reply-to"]
 )
 async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
@@ -125,7 +137,7 @@ async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
 @pytest.mark.clause("TS-7.2.1.1-9", "TS-7.2.1.1-9a", "TS-7.2.1.1-9b", "TS-7.2.1.3-2b")
 async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, expect):
     targets = [BOB, "sip:dave@example.net"]
-    factory = client.profile.extra["client"]["controlling_function"]
+    factory = adhoc_factory(client)
     msg, _, _ = await client_sends(client, group={"kind": "adhoc", "targets": targets}, text="all")
     expect.judge("TS-7.2.1.1-9", pager.request_uri_is(msg, factory))
     expect.judge("TS-7.2.1.1-9a", pager.request_uri_is(msg, factory))
@@ -178,7 +190,8 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
     "reply_to", ["sip:alice-desk@example.net", None], ids=["with-reply-to", "without-reply-to"]
 )
 async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")

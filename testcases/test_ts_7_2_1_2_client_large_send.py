@@ -10,17 +10,20 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.errors import CodecError
+from cpmconf.roles.upper_tester import member
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager
 from testcases.client_steps import (
     ALICE,
     BOB,
+    adhoc_factory,
     client_cancels_large,
     client_sends_large,
     deliver_to_client,
     large_text,
     received_entry,
     refresher,
+    require_accepted,
 )
 
 SIZES = {"1301-bytes": 1301, "1-MiB": 1024 * 1024}
@@ -211,7 +214,8 @@ async def test_anonymous_invite_carries_privacy_id(client, expect):
 
 async def replied_entry(client, reply_to: str | None) -> tuple:
     """A pager message delivered to the client, and the client's entry for it to reply to."""
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
@@ -241,7 +245,9 @@ async def test_message_in_a_conversation_reuses_its_id(client, expect):
     first = await client_sends_large(client, large_text(), to=BOB)
     if first["ut"] is None:
         raise Inconclusive("the first large message did not complete, so it has no id to continue")
-    second = await client_sends_large(client, large_text(), to=BOB, conversation=first["ut"]["id"])
+    second = await client_sends_large(
+        client, large_text(), to=BOB, conversation=member(first["ut"], "id", "POST /send")
+    )
     expect.judge(
         "TS-7.2.1.2-14-existing",
         pager.conversation_id_existing(
@@ -253,7 +259,7 @@ async def test_message_in_a_conversation_reuses_its_id(client, expect):
 @pytest.mark.clause("TS-7.2.1.2-10", "TS-7.2.1.2-10a", "TS-7.2.1.2-10b")
 async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, expect):
     targets = [BOB, "sip:dave@example.net"]
-    factory = client.profile.extra["client"]["controlling_function"]
+    factory = adhoc_factory(client)
     group = {"kind": "adhoc", "targets": targets}
     inv = (await client_sends_large(client, large_text(), group=group))["invite"]
     to_factory = pager.request_uri_is(inv, factory)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.roles.errors import SetupRefused
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import deferred_target, is_notification
 from testcases.pf_steps import ERIN, declining_legs, invite_to_pf
@@ -19,8 +20,15 @@ from testcases.pf_steps import ERIN, declining_legs, invite_to_pf
 @pytest.mark.clause("TS-8.3.2.1.1-allfail-1")
 async def test_large_message_every_device_declined_is_deferred_and_notified(pf, expect):
     stim, _ = invite_to_pf(pf, 2000, recipient=ERIN)
-    async with declining_legs(pf, stim.message.header("Contribution-ID")):
+    async with declining_legs(pf, stim.message.header("Contribution-ID")) as declined:
         ex = await pf.transact(stim)
+        final = ex.final
+        if not declined and final is not None and final.status >= 300:
+            # Refused before any device leg: the condition (every leg failed) never arose,
+            # and no deferral notification is waited for.
+            raise SetupRefused(
+                "the sender's INVITE", final.status, final.reason or "", "no device leg was offered"
+            )
         note = await pf.observe(
             is_notification(ERIN, deferred_target(pf).iwf), "the deferral notification", pf.guard
         )

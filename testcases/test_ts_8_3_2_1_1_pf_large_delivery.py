@@ -14,7 +14,14 @@ import pytest
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager, pf_large, routing
 from testcases.client_steps import large_text
-from testcases.pf_steps import BOB, UTF8_SPLIT, invite_to_pf, large_through_pf, refused
+from testcases.pf_steps import (
+    BOB,
+    UTF8_SPLIT,
+    invite_to_pf,
+    large_through_pf,
+    refused,
+    stopped,
+)
 
 MIB = 1024 * 1024
 
@@ -23,7 +30,7 @@ def accepted(r: dict):
     """The exchange reached the 200 upstream; otherwise the rest cannot be judged."""
     final = r["final"]
     if final is None or final.status != 200:
-        raise Inconclusive(f"no 200 to the sender's INVITE ({r['stopped']}), so this is not judged")
+        raise stopped(r, "no 200 to the sender's INVITE, so this is not judged")
     return final
 
 
@@ -173,7 +180,7 @@ async def test_relays_the_message_and_ends_both_legs(pf, expect, size, chunk_siz
         ),
     )
     if r["no_relay"]:
-        raise Inconclusive(f"no MSRP session through the PF: {r['stopped']}")
+        raise stopped(r, "no MSRP session through the PF")
     view, sender, device = r["view"], r["sender"], r["device"]
     expect.judge(
         "TS-8.3.2.1.1-ack-1",
@@ -198,7 +205,7 @@ async def test_relays_the_message_and_ends_both_legs(pf, expect, size, chunk_siz
     responses = [m for m in view.msrp_from_sut(None) if m.is_response and m.transaction_id in tids]
     expect.judge("TS-8.3.2.1.1-msrp200-1", pf_large.sender_chunks_answered(responses, len(chunks)))
     if r["stopped"] is not None:
-        raise Inconclusive(f"the exchange stopped before the BYE: {r['stopped']}")
+        raise stopped(r, "the exchange stopped before the BYE")
     expect.judge("TS-8.3.2.1.1-bye-1", pager.answered_200(r["bye_final"], "BYE"))
     expect.judge(
         "TS-8.3.2.1.1-bye-2",

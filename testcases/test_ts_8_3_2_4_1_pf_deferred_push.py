@@ -26,6 +26,7 @@ from testcases.pf_deferred_steps import (
     purge,
     refuse_pushes,
     register,
+    require_deferred,
     take_push,
 )
 
@@ -57,6 +58,7 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     await deregister_all(pf, GRACE)
     await purge(pf, GRACE)
     deferrals, _ = await defer_many(pf, GRACE, 2)
+    require_deferred(deferrals)  # nothing deferred: no push to wait for
     originals = [d.body for d in deferrals]
     early = await refuse_pushes(pf, is_for(GRACE), "a push INVITE before registration", status=480)
     try:
@@ -127,6 +129,7 @@ async def test_push_again_when_the_device_registers_anew(pf, expect):
     await deregister_all(pf, GRACE)
     await purge(pf, GRACE)
     deferrals, _ = await defer_many(pf, GRACE, 1)
+    require_deferred(deferrals)
     push = None
     try:
         phone = await register(pf, GRACE, "grace-phone")

@@ -22,6 +22,7 @@ from testcases.pf_deferred_steps import (
     listed,
     reader,
     register,
+    require_deferred,
 )
 
 NOTIFY_CLAUSES = (
@@ -69,6 +70,7 @@ async def test_notification_to_the_registered_user(pf, expect):
         d = await defer_one(pf, FRANK)
     finally:
         await deregister_all(pf, FRANK)
+    require_deferred([d])  # nothing deferred: no notification to judge
     after = await listed(pf, FRANK)
     view = await pf.settle()
     _, note = _captured(view, d)
@@ -104,6 +106,7 @@ async def test_notification_to_the_registered_user(pf, expect):
 async def test_no_registered_device_notifies_the_iwf(pf, expect):
     await deregister_all(pf, FRANK)
     d = await defer_one(pf, FRANK)
+    require_deferred([d])
     view = await pf.settle()
     _, note = _captured(view, d)
     iwf = deferred_target(pf).iwf

@@ -10,6 +10,10 @@ takes it as its own and routes by the Request-URI alone, as if it had stripped i
 
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
+
+Every wait ends by cause: `NoAnswer` when the guard time passes in silence, `UnparseableAnswer`
+when only bytes the codec could not parse came; `unless` ends a wait at once when what runs
+beside it (the upper-tester call, our own transaction: `refusal`) makes it pointless.
 """
 
 from __future__ import annotations
@@ -17,13 +21,20 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, NameAddr
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.errors import NoAnswer, SetupError, StimulusError
+from cpmconf.roles.errors import (
+    NoAnswer,
+    SetupError,
+    SetupRefused,
+    StimulusError,
+    UnparseableAnswer,
+)
 from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Address, Profile
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
@@ -267,17 +278,22 @@ class Core:
         """The next parsed message matching `predicate`; NoAnswer after the guard time.
 
         Messages the codec could not parse never match: they stay in the capture, where the
-        checks see them, but a role waits for something it can act on.
+        checks see them, but a role waits for something it can act on. When the guard time
+        runs out while such messages came, the NoAnswer says so (`UnparseableAnswer`).
         """
+        garbled = Unparsed()
 
         def match(item: Inbound) -> bool:
-            return item.message is not None and predicate(item.message)
+            if item.message is None:
+                garbled.see(item)
+                return False
+            return predicate(item.message)
 
         bound = self.guard if timeout is None else timeout
         try:
             item = await self.endpoint.receive(match, bound, what=what)
         except TransportTimeout:
-            raise NoAnswer(what, bound) from None
+            raise garbled.no_answer(what, bound) from None
         assert item.message is not None
         return item.message
 
@@ -441,6 +457,88 @@ class Core:
         return devices
 
 
+class Unparsed:
+    """Inbound items a wait saw that the codec could not parse (the SUT's: what the test
+    system sends always parses). They never match a wait, but on its expiry they tell a
+    garbling SUT from a silent one."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, Inbound] = {}  # by id; the values keep the ids unique
+
+    def see(self, item: Inbound) -> None:
+        if item.message is None and item.raw:
+            self._items.setdefault(id(item), item)
+
+    def no_answer(self, what: str, bound: float) -> NoAnswer:
+        if not self._items:
+            return NoAnswer(what, bound)
+        first = next(iter(self._items.values()))
+        return UnparseableAnswer(what, bound, len(self._items), str(first.error))
+
+
+T = TypeVar("T")
+
+
+def failed(side: asyncio.Future) -> BaseException | None:
+    """The default `stop` of `unless`: any failure of the side task ends the wait."""
+    return side.exception()
+
+
+async def unless(
+    main: Awaitable[T],
+    side: asyncio.Future,
+    stop: Callable[[asyncio.Future], BaseException | None] = failed,
+) -> T:
+    """Await `main` (a wait for the SUT) while `side` runs alongside it (the upper-tester call
+    that makes the SUT act, our own request's transaction).
+
+    When `side` ends first and `stop(side)` returns an exception, what `main` waits for can
+    no longer come: `main` is cancelled and that exception raised at once, instead of after
+    the guard time. Otherwise `side` is left to the caller (never cancelled here); a failure
+    of it looked at here counts as retrieved.
+    """
+    task = asyncio.ensure_future(main)
+    try:
+        if not side.done():
+            await asyncio.wait({task, side}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and side.done() and not side.cancelled():
+            error = stop(side)
+            if error is not None:
+                raise error
+        return await task
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def refusal(what: str, consequence: str) -> Callable[[asyncio.Future], BaseException | None]:
+    """A `stop` for `unless` with our own transaction (`Core.transact`) as the side: its
+    final error response (3xx-6xx) is the SUT refusing `what`, so `consequence` follows; a
+    failed send ends the wait too. Its guard expiring does not: the main wait then runs out
+    on its own and names what it waited for."""
+
+    def stop(side: asyncio.Future) -> BaseException | None:
+        error = side.exception()
+        if error is not None:
+            return None if isinstance(error, NoAnswer) and error.timeout > 0 else error
+        final = side.result().final
+        if final is not None and final.status is not None and final.status >= 300:
+            return SetupRefused(what, final.status, final.reason or "", consequence)
+        return None
+
+    return stop
+
+
+def forget(task: asyncio.Future) -> None:
+    """Stop caring about `task`: cancel it if still running; if it already failed, take its
+    exception, so asyncio never logs "Task exception was never retrieved"."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
+
+
 def _pub_gruu(response: SipMessage, instance: str) -> str | None:
     """The pub-gruu the registrar returned for `instance` (RFC 5627 section 5.4), if any."""
     for value in response.header_list("Contact"):
@@ -459,4 +557,17 @@ def now() -> float:
     return time.time()
 
 
-__all__ = ["Core", "Exchange", "Journal", "JournalEntry", "NameAddr", "SimDevice", "now"]
+__all__ = [
+    "Core",
+    "Exchange",
+    "Journal",
+    "JournalEntry",
+    "NameAddr",
+    "SimDevice",
+    "Unparsed",
+    "failed",
+    "forget",
+    "now",
+    "refusal",
+    "unless",
+]

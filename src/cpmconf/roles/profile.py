@@ -207,6 +207,12 @@ class Profile:
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
 
+    @property
+    def controlling_function(self) -> str | None:
+        """The ad-hoc group factory provisioned to the client (`[extra.client]`), or None.
+        A client profile claiming `adhoc-group` without it is refused at load time."""
+        return (self.extra.get("client") or {}).get("controlling_function")
+
     def user(self, uri: str) -> User:
         for u in self.users:
             if u.uri == uri:
@@ -439,6 +445,18 @@ def profile_from_dict(
         extra_client = r.table(extra, "client", "extra", "extra.client")
         for key in extra_client:
             r.get(extra_client, key, "extra.client", str)
+    # An optional table some claimed cases cannot do without: refused here, never met later
+    # as a KeyError in the middle of a run.
+    if (
+        client is not None
+        and "adhoc-group" in ics
+        and not extra.get("client", {}).get("controlling_function")
+    ):
+        raise r.fail(
+            "extra.client.controlling_function",
+            "missing: the profile claims ics.adhoc-group for its client, and the ad-hoc group "
+            "cases need the group factory provisioned to the client",
+        )
 
     for label, target in (("pf.address", pf), ("client.address", client)):
         if target is not None and not remote_ok and not _loopback(target.address.host):

@@ -2,6 +2,8 @@
 
 Owns how the test system commands a SUT client. Calls run in a worker thread with a bound, so
 a SUT whose upper tester hangs costs one guard time and an `UpperTesterError`, never a hang.
+An error answer becomes an `UpperTesterError` naming the HTTP status, reason and error text
+(its `status` attribute holds the code).
 """
 
 from __future__ import annotations
@@ -14,6 +16,38 @@ import urllib.request
 from cpmconf.roles.errors import UpperTesterError
 
 MAX_ANSWER = 4 * 1024 * 1024
+
+
+def _error_text(raw: bytes) -> str:
+    """The error text of an error answer: its `error` member (docs/upper-tester.md), else the
+    body as it came, cut short."""
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return text[:300] or "(no body)"
+    if isinstance(answer, dict) and isinstance(answer.get("error"), str):
+        return answer["error"]
+    return text[:300]
+
+
+def member(answer: dict, key: str, what: str):
+    """A member docs/upper-tester.md says the answer to `what` carries; its absence is the
+    upper tester's failure (`UpperTesterError`), never a KeyError in a case."""
+    value = answer.get(key) if isinstance(answer, dict) else None
+    if value is None:
+        raise UpperTesterError(f"{what}: the answer has no {key!r}: {str(answer)[:200]}")
+    return value
+
+
+async def answer(task: asyncio.Future, bound: float, what: str) -> dict:
+    """The upper tester's answer to a call started earlier (`task`), awaited at most `bound`
+    seconds more; its silence is the upper tester's failure, never the SUT's wire."""
+    try:
+        async with asyncio.timeout(bound):
+            return await task
+    except TimeoutError:
+        raise UpperTesterError(f"{what}: no answer within {bound:g} s") from None
 
 
 class UpperTester:
@@ -33,8 +67,12 @@ class UpperTester:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 raw = resp.read(MAX_ANSWER + 1)
         except urllib.error.HTTPError as exc:
-            text = exc.read(4096).decode("utf-8", "replace")
-            raise UpperTesterError(f"{method} {path}: HTTP {exc.code}: {text}") from exc
+            err = UpperTesterError(
+                f"{method} {path}: HTTP {exc.code} {exc.reason or ''}".rstrip()
+                + f": {_error_text(exc.read(4096))}"
+            )
+            err.status = exc.code
+            raise err from exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise UpperTesterError(
                 f"{method} {path}: no answer from {self.base_url}: {exc}"
