@@ -3,14 +3,19 @@
 Owns the one reporting path of a run: `cpmconf run` and plain `pytest testcases` both load it
 (conftest.py), so both write the same files. It runs after the plugin wrote compliance.json
 (trylast) and builds the formats from that file alone (`cpmconf.report.write_all`); what it
-has to say (a missing Allure page) goes into the run's console summary.
+has to say (a missing Allure page) goes into the run's console summary. A run in a folder of
+`reports/` also points `reports/latest` at itself.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from cpmconf import report
+from cpmconf.catalogue import REPO_ROOT
 from cpmconf.plugin.pytest_plugin import STATE_KEY
 
 
@@ -27,3 +32,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
         state.report_lines.append(f"reports not written: {exc}")
         return
     state.report_lines += notes
+    _point_latest(state.results_path.parent)
+
+
+def _point_latest(run_dir: Path) -> None:
+    """reports/latest -> the run just written, when it is a folder of reports/ (so the
+    README's `cpmconf report reports/latest` names the last run)."""
+    reports = REPO_ROOT / "reports"
+    run_dir = run_dir.resolve()
+    if run_dir.parent != reports.resolve() or run_dir.name == "latest":
+        return
+    link = reports / "latest"
+    tmp = reports / f".latest-{os.getpid()}"
+    try:
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, link)  # atomic: two runs finishing together leave one valid link
+    except OSError:
+        pass  # a convenience only
