@@ -7,11 +7,18 @@ results as data, and `ALLURE_NO_ANALYTICS=true` keeps the tracking script out of
 
 Allure is optional: when node or the generator is missing, `render` says why and the caller
 carries on with the other formats.
+
+`write_metadata` adds to `allure-results/` what allure-pytest cannot know, from the results
+document alone: the environment (SUT, profile and its hash, faults, suite commit, addresses),
+the executor, categories by verdict cause, and per test a step per stimulus and per
+expectation with the stimuli, the offending message, the pcap and the ladder SVG attached;
+the status message becomes `[verdict/cause] first line of the reason`, with no harness source.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -274,7 +281,8 @@ def write_metadata(doc: dict, results_dir: Path) -> None:
         if verdict != "pass":
             reason = str(test.get("reason") or "")
             result["statusDetails"] = {
-                "message": f"[{verdict}/{cause}] " + reason.split("\n", 1)[0],
+                "message": f"[{verdict}/{cause}] "
+                + re.sub(r"^\[[a-z-]+\] ", "", reason.split("\n", 1)[0]),
                 "trace": reason,
             }
         labels.append({"name": _DONE, "value": "1"})
