@@ -11,8 +11,14 @@ Owns what turns a pytest run into a conformance run:
   inconclusive and not-applicable are skips with their reason, harness faults are errors;
   a failure shows its findings (clause, summary, expected, actual, excerpt) and no harness
   source; only a harness error shows a short traceback;
-- the run's selection (`--clause`, `-m`, `-k`) in `run.selection`;
-- allure labels and attachments, and `compliance.json` at the end of the run.
+- the run's selection (`--clause`, `-m`, `-k`) in `run.selection`, and what the reports'
+  header and ladders need: the command, the suite's commit, the profile's hash and the
+  entities the test system plays (`run.entities`);
+- a conformance run of plain pytest writes junit.xml and allure-results/ beside
+  compliance.json as `cpmconf run` does (`cpmconf.report.pytest_reports` writes the rest);
+- allure labels (epic = document title), and `compliance.json` at the end of the run;
+- the console's closing lines, each on its own line: every non-strict clause with its
+  block, the capture mode, the verdict counts and where the results are.
 
 Conformance test cases are the items under the folders named by the `cpmconf_testcases` ini
 option (default `testcases`); every other item (the self-tests) passes through untouched.

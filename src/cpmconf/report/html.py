@@ -1,10 +1,14 @@
 """The HTML report (`compliance.html`): one self-contained page built from the results JSON.
 
-Owns the page a person reads after a run: run and capture information, the verdict legend,
+Owns the page a person reads after a run: a run header (command, selection, suite version and
+commit, SUT addresses, profile hash, capture), a failures-first section (fail, error,
+non-strict, inconclusive, linked to each test and its offending message), the verdict legend,
 coverage by document, section, role and level, every clause with its verdict and the tests
 that judged it, superseded clauses with their lineage, untestable clauses with their reasons,
-and per test its verdict, reason, findings, a message-sequence diagram (inline SVG) of the
-captured messages, each message's full text, the rendered stimuli and a link to the pcap.
+and per test (the list filterable by verdict) its verdict, reason, findings, a ladder with a
+lane per entity (`cpmconf.report.ladder`) with the offending message numbered and
+highlighted, each message's full text with its capture index, the rendered stimuli and a link
+to the pcap.
 
 The page needs nothing but the file itself: styles are inline, diagrams are SVG, expanding
 uses <details>, and a few lines of script only open a <details> that a link points into.
