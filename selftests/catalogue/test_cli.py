@@ -106,6 +106,7 @@ def test_run_help_lists_every_suite_option_on_one_line(capsys):
         "--guard S",
         "--chaos MODE",
         "--no-preflight",
+        "--reports",
     ):
         (line,) = [ln for ln in options.splitlines() if ln.strip().startswith(opt)]
         assert len(line.split(None, 2 if " " in opt.strip() else 1)) > 1, line  # help on it

@@ -90,3 +90,26 @@ def test_a_tidy_console(runs, which):
     block = "\n".join(lines[start:])
     assert "TS-8.3.2.1-1d-warning (SHOULD)" in block and "expected:" in block
     assert "actual:" in block and "Traceback" not in out
+
+
+def test_json_only_for_many_runs(tmp_path):
+    """`--reports json` (the kill matrix's runs): compliance.json and pcaps, nothing else."""
+    done = _run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "testcases",
+            "--sut=embedded",
+            "-p",
+            "no:randomly",
+            "--report-dir",
+            str(tmp_path),
+            "--reports",
+            "json",
+            "--clause",
+            "TS-8.3.2.1-4",
+        ]
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert _files(tmp_path) == {"compliance.json", "pcaps", "refsut"}

@@ -196,6 +196,8 @@ def _suite_options(args: argparse.Namespace) -> list[str]:
         out += ["--chaos", args.chaos]
     if args.no_preflight:
         out.append("--no-preflight")
+    if args.reports:
+        out += ["--reports", args.reports]
     return out
 
 
@@ -353,6 +355,8 @@ def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
     """Whole-suite runs per fault switch and the kill matrix (see cpmconf.mutants)."""
     from cpmconf import mutants
 
+    # Each run's verdicts are all the matrix reads: no HTML, JUnit or Allure per run.
+    os.environ.setdefault("CPMCONF_REPORTS", "json")
     return mutants.main(
         args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest, args.scope
     )
@@ -536,6 +540,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--no-preflight", action="store_true", help="skip the check that the SUT is usable"
+    )
+    p.add_argument(
+        "--reports",
+        choices=("all", "json"),
+        default=None,
+        help="all report formats (default) or compliance.json only",
     )
     p.set_defaults(func=_cmd_run, passthrough=True)
 

@@ -123,6 +123,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--guard", type=float, default=None, help="override the profile's guard time in seconds"
     )
+    group.addoption(
+        "--reports",
+        choices=("all", "json"),
+        default=os.environ.get("CPMCONF_REPORTS") or "all",
+        help="all: every report format, as `cpmconf run` writes (default); json: only "
+        "compliance.json and the pcaps (the kill matrix's many runs; env CPMCONF_REPORTS)",
+    )
     parser.addini(
         "cpmconf_testcases",
         "folders holding conformance test cases",
@@ -152,7 +159,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "robustness: the robustness group (invalid input), `cpmconf run -m robustness`"
     )
     config.stash[STATE_KEY] = RunState(config)
-    if conformance_args(config) and not getattr(config, "workerinput", None):
+    if (
+        conformance_args(config)
+        and config.getoption("--reports") == "all"
+        and not getattr(config, "workerinput", None)
+    ):
         # Plain pytest writes what `cpmconf run` writes: pytest's JUnit and the Allure
         # results beside compliance.json (before junitxml and allure-pytest configure).
         out = report_dir(config)

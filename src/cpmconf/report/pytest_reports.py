@@ -24,6 +24,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     state = session.config.stash.get(STATE_KEY, None)
     if state is None or state.results_path is None:
         return
+    if session.config.getoption("--reports") != "all":  # compliance.json is enough
+        return
     # pytest's junitxml writes junit.xml in its own sessionfinish; ours only needs the results.
     strict = bool(session.config.getoption("--strict-should"))
     try:
