@@ -204,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
                 + (f"\n       ({how}: {why})" if how == "narrowed" else ""),
                 flush=True,
             )
+            if quick:  # what ./dev says it installs and how long each step took
+                for line in output.splitlines():
+                    if line.startswith("dev: "):
+                        print(f"       {line}", flush=True)
             if not ok:
                 failed.append(cmd)
                 tail = "\n".join(output.strip().splitlines()[-15:])

@@ -115,12 +115,24 @@ def write_all(
     if allure_dir.is_dir():
         allure.write_metadata(doc, allure_dir)
     name = f"cpmconf: {doc.get('run', {}).get('target') or 'unnamed target'}"
-    made = allure.render(allure_dir, out, name)
+    made = allure.render(allure_dir, out, name, _allure_history(doc, out))
     if made.path is not None:
         paths["allure"] = made.path
     else:
         notes.append(f"no single-file Allure report: {made.note}")
     return paths, notes
+
+
+def _allure_history(doc: dict, out: Path) -> Path | None:
+    """The Allure trend's history file of a run in a folder of reports/: one per target,
+    beside the run folders (runs elsewhere, e.g. a self-test's, keep no history)."""
+    from cpmconf.catalogue import REPO_ROOT
+
+    if out.resolve().parent != (REPO_ROOT / "reports").resolve():
+        return None
+    target = str(doc.get("run", {}).get("target") or "unnamed")
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target)
+    return out.resolve().parent / f".allure-history-{slug}.jsonl"
 
 
 def results_path(path: Path | str) -> Path:

@@ -17,6 +17,7 @@ the status message becomes `[verdict/cause] first line of the reason`, with no h
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,19 @@ CONFIG = TOOL_DIR / "allurerc.mjs"
 REPORT_FILE = "allure-report.html"
 # A bound on the generator; a few seconds is normal, so expiry means it hung.
 TIMEOUT_S = 300.0
+
+
+def _config(tmp: Path, history: Path | None) -> Path:
+    """The pinned config, plus the history file when there is one."""
+    if history is None:
+        return CONFIG
+    path = tmp / "allurerc.mjs"
+    path.write_text(
+        f"import base from {json.dumps(CONFIG.resolve().as_uri())};\n"
+        f"export default {{ ...base, historyPath: {json.dumps(str(history.resolve()))} }};\n",
+        encoding="utf-8",
+    )
+    return path
 
 
 @dataclass(frozen=True)
@@ -60,8 +74,13 @@ def generator() -> tuple[list[str] | None, str]:
     return [shutil.which("node") or "node", str(cli)], ""
 
 
-def render(results_dir: Path, out_dir: Path, name: str = "cpmconf") -> Outcome:
-    """Write `out_dir/allure-report.html` from `results_dir`; the file, or why there is none."""
+def render(
+    results_dir: Path, out_dir: Path, name: str = "cpmconf", history: Path | None = None
+) -> Outcome:
+    """Write `out_dir/allure-report.html` from `results_dir`; the file, or why there is none.
+
+    `history` is a JSON-lines file the generator reads and extends, so the report's Trend
+    shows the earlier runs kept there (None: no trend)."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir() or not any(results_dir.glob("*-result.json")):
         return Outcome(None, f"no Allure results in {results_dir}")
@@ -77,7 +96,7 @@ def render(results_dir: Path, out_dir: Path, name: str = "cpmconf") -> Outcome:
             *cmd,
             "generate",
             "--config",
-            str(CONFIG),
+            str(_config(Path(tmp), history)),
             "--cwd",
             tmp,
             "--output",
@@ -164,7 +183,6 @@ def write_metadata(doc: dict, results_dir: Path) -> None:
     """Environment, executor and categories of the run, and each test's evidence (steps per
     stimulus and expectation; the stimuli, offending message, pcap and ladder attached),
     written into `results_dir` from the results document. Done once per result file."""
-    import json
     import uuid
 
     from cpmconf.report.ladder import ladder_svg, offending
