@@ -516,7 +516,8 @@ def _messages(doc: dict, test: dict, messages: list[dict], pcap: str | None) -> 
             f"{mark}#{row + 1} {_esc(_timestamp(m.get('time')))} "
             f"{_esc(a['src'])} \u2192 {_esc(a['dst'])} "
             f"[{_esc(m.get('transport', ''))}] {_esc(one_line(m.get('summary'), 120))} "
-            f'<span class="muted">capture index {_esc(index)}</span>{where}'
+            f'<span class="muted">{_esc(_flow(m.get("flow")))}, capture index {_esc(index)}'
+            f"</span>{where}"
             f"</summary><pre>{html.escape(text)}</pre></details>"
         )
     return "".join(out)
