@@ -162,6 +162,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if (
         conformance_args(config)
         and config.getoption("--reports") == "all"
+        and not config.option.collectonly
         and not getattr(config, "workerinput", None)
     ):
         # Plain pytest writes what `cpmconf run` writes: pytest's JUnit and the Allure
