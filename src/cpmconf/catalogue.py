@@ -147,6 +147,11 @@ class Vocabulary:
     roles: dict[str, str]
     ics: dict[str, str]
     untestable_reasons: dict[str, str]
+    # file name -> the document's human title (reports show it, the file name as a detail)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def title_of(self, source: str) -> str:
+        return self.titles.get(source) or source
 
 
 @dataclass
@@ -227,7 +232,10 @@ def _load_vocabulary(directory: Path, problems: list[Problem]) -> Vocabulary | N
         problems.append(Problem(VOCABULARY_FILE, "-", ",".join(missing), "missing section(s)"))
         return None
     sources = {}
+    titles = {}
     for name, info in (data["sources"] or {}).items():
+        if isinstance(info, dict) and info.get("title"):
+            titles[name] = str(info["title"])
         doc = (info or {}).get("doc") if isinstance(info, dict) else None
         if doc not in DOC_KINDS:
             problems.append(
@@ -241,6 +249,7 @@ def _load_vocabulary(directory: Path, problems: list[Problem]) -> Vocabulary | N
         roles=dict(data["roles"]),
         ics=dict(data["ics"]),
         untestable_reasons=dict(data["untestable_reasons"]),
+        titles=titles,
     )
 
 
