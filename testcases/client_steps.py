@@ -20,8 +20,16 @@ from cpmconf.roles.stimulus import token
 from cpmconf.verdict import NotApplicable
 from cpmconf.verdict.checks import pager
 
-ALICE = "sip:alice@example.net"
-BOB = "sip:bob@example.net"
+
+def originator(scene) -> str:
+    """Who sends to the client: the originator role."""
+    return scene.role("originator")
+
+
+def recipient(scene) -> str:
+    """Whom the client sends to: the multi-device recipient role (the test system plays its
+    side, so for a client SUT nothing about it is provisioned)."""
+    return scene.role("multi_device_recipient")
 
 
 def adhoc_factory(client) -> str:
@@ -78,11 +86,12 @@ async def deliver_to_client(
     in_reply_to=None,
     uid=None,
     disposition=None,
-    text="hello carol",
-    originator=ALICE,
+    text="hello",
+    originator=None,
 ):
     """Deliver a pager MESSAGE to the client as its PF would; returns (stimulus, final, imdn_id)."""
     user = client.profile.client.user
+    originator = originator or client.role("originator")
     body, imdn_id = client.cpim(originator, user, text, disposition=disposition)
     stim = client.render(
         "client/message_to_client.sip.j2",
@@ -258,7 +267,7 @@ async def deliver_large_to_client(
         out["bind"] = None
         out["view"] = await client.settle()
         return out
-    cpim, _ = client.cpim(ALICE, user, text)
+    cpim, _ = client.cpim(client.role("originator"), user, text)
     out["cpim"] = cpim
     await client.msrp.send_message(session, cpim, chunk_size)
     headers = [("Message-UID", str(uid))] if uid is not None else []
@@ -288,7 +297,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
         "client/invite_to_client.sip.j2",
         body=bytes(str(offer), "utf-8"),
         target=client.client_contact or user,
-        originator=ALICE,
+        originator=client.role("originator"),
         recipient=user,
         icsi=icsi or large_checks.ICSI_LARGEMSG,
         conversation_id=token(8),

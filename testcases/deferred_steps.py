@@ -21,7 +21,6 @@ from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
 
 EVENT = "deferred-messages"  # D-event-package
-ALICE = "sip:alice@example.net"
 
 
 def management_uri(client) -> str:
@@ -78,10 +77,11 @@ async def client_subscribes(client, ids: list[str] | None = None) -> dict:
     finally:
         forget(task)
     user = client.profile.client.user
+    originator = client.role("originator")
     body = DeferredList.build(
         user,
         [
-            DeferredMessage(uri_id=i, originator=ALICE, subject=f"queued {n}", size=20)
+            DeferredMessage(uri_id=i, originator=originator, subject=f"queued {n}", size=20)
             for n, i in enumerate(ids)
         ],
     )

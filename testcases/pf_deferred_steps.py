@@ -27,17 +27,33 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.roles import regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import SimDevice, _uri_key
+from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred
 
-ALICE = "sip:alice@example.net"
-FRANK = "sip:frank@example.net"  # defers, pulls
-GRACE = "sip:grace@example.net"  # defers, gets pushed to (phone selected, tablet not)
+# The roles of the deferring users (cpmconf.roles.profile.ROLES); every step taking a `user`
+# takes a role name or a URI.
+PULL_USER = "pull_deferral_user"  # defers, pulls
+PUSH_USER = "push_deferral_user"  # defers, gets pushed to its selected devices only
 FETCHER = "<urn:uuid:00000000-0000-4000-8000-0000000fe7c4>"  # a device that only subscribes
 
 
 # -- who is where ---------------------------------------------------------------------------
+
+
+def who(pf, user: str) -> str:
+    """The URI of `user`: a role name resolved through the profile, or a URI as given."""
+    return pf.role(user) if user in ROLES else user
+
+
+def device_of(pf, user: str, selected: bool = True) -> Device:
+    """The first selected (or unselected) provisioned device of `user`."""
+    devices = pf.profile.user(who(pf, user)).devices
+    for d in devices:
+        if d.selected == selected:
+            return d
+    raise SetupError(f"the profile has no {'' if selected else 'un'}selected device for {user}")
 
 
 def deferred_target(pf):
@@ -59,9 +75,11 @@ def is_to(uri: str):
 # -- registration ---------------------------------------------------------------------------
 
 
-async def register(pf, user: str, name: str, expires: int = 600) -> SimDevice:
+async def register(pf, user: str, device: str | Device, expires: int = 600) -> SimDevice:
     """Register one provisioned device of `user` (expires 0: deregister it), in the way the
     profile says the PF learns registrations."""
+    user = who(pf, user)
+    name = device.name if isinstance(device, Device) else device
     prof_user = pf.profile.user(user)
     dev = next((d for d in prof_user.devices if d.name == name), None)
     if dev is None:
@@ -74,6 +92,7 @@ async def register(pf, user: str, name: str, expires: int = 600) -> SimDevice:
 
 
 async def deregister_all(pf, user: str) -> None:
+    user = who(pf, user)
     for dev in pf.profile.user(user).devices:
         await register(pf, user, dev.name, expires=0)
 
@@ -90,12 +109,13 @@ class Deferral:
 
 
 def message_for(pf, recipient: str, text: str = "hello", **headers):
-    body, _ = pf.cpim(ALICE, recipient, text)
+    recipient, originator = who(pf, recipient), pf.role("originator")
+    body, _ = pf.cpim(originator, recipient, text)
     stim = pf.render(
         "pf/message_from_originator.sip.j2",
         body=body,
         recipient=recipient,
-        originator=ALICE,
+        originator=originator,
         conversation_id=token(8),
         contribution_id=token(8),
         content_type="message/cpim",
@@ -134,6 +154,7 @@ def is_notification(user: str, iwf: str):
 async def defer_one(pf, recipient: str, text: str = "hello", **headers) -> Deferral:
     """Send a message the PF defers; answer and return its notification (or None)."""
     d = deferred_target(pf)
+    recipient = who(pf, recipient)
     stim, body = message_for(pf, recipient, text, **headers)
     ex = await pf.transact(stim)
     if refusal_of(ex.final) is not None:
@@ -198,6 +219,7 @@ def ids_in(pf, msg: SipMessage | None) -> list[str]:
 async def subscribe(pf, user: str, device: SimDevice | None = None):
     """One-time SUBSCRIBE for `user`; returns (stimulus, final, NOTIFY or None)."""
     d = deferred_target(pf)
+    user = who(pf, user)
     dev = device or SimDevice(user, "fetcher", FETCHER, True)
     contact = dev.contact or f"sip:{dev.name}@{pf.core.host}:{pf.core.port}"
     stim = pf.render(
@@ -272,6 +294,7 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
     IWF that follows within the guard time (plus the settle time for stragglers).
     """
     d = deferred_target(pf)
+    user = who(pf, user)
     offer = _offer(pf)
     if actions is None:
         ctype, body = "application/sdp", offer
@@ -441,6 +464,7 @@ def has_notification_type(m: SipMessage | None) -> bool:
 
 def fetcher(pf, user: str) -> SimDevice:
     """A device of `user` that acts on the queue without being registered."""
+    user = who(pf, user)
     return SimDevice(user, "fetcher", FETCHER, True, f"sip:fetcher@{pf.core.host}:{pf.core.port}")
 
 

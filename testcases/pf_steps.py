@@ -26,14 +26,14 @@ from cpmconf.roles.stimulus import token
 from cpmconf.verdict import Cause, Inconclusive
 from cpmconf.verdict.checks import large
 
-ALICE = "sip:alice@example.net"
-BOB = "sip:bob@example.net"
-ERIN = "sip:erin@example.net"
 ORIGINATOR_UA = "CPM-client/OMA2.0 cpmconf-originator"
 
 
-def invite_to_pf(pf, text_size: int, *, recipient=ERIN, originator=ALICE, **headers):
-    """Render the sender's INVITE; returns (stimulus, the sender's MSRP session)."""
+def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **headers):
+    """Render the sender's INVITE (by default from the originator to the single-device
+    recipient); returns (stimulus, the sender's MSRP session)."""
+    recipient = recipient or pf.role("single_device_recipient")
+    originator = originator or pf.role("originator")
     session = pf.msrp.session()
     offer = build_sdp(
         host=pf.core.host,
@@ -148,15 +148,17 @@ def utf8_splitting_chunk(body: bytes, near: int = 97) -> int:
     raise ValueError("the body has no multi-byte character to split")
 
 
-async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=ERIN) -> dict:
+async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=None) -> dict:
     """The whole large-mode exchange through the PF. Returns a dict of what happened:
     invite, sender (MSRP session), final, device_invites, device_answer, device (MSRP
     session), device_ack, cpim, chunk_tids, bye_final, device_bye, view, and `stopped`
     (why the exchange ended early, or None) with `stop`, the error that said so.
 
     A final error to the sender's INVITE before any device leg came raises `SetupRefused`
-    at once: no device leg can be judged, and none is waited for."""
-    cpim, _ = pf.cpim(ALICE, recipient, text)
+    at once: no device leg can be judged, and none is waited for. The recipient is by
+    default the single-device recipient."""
+    recipient = recipient or pf.role("single_device_recipient")
+    cpim, _ = pf.cpim(pf.role("originator"), recipient, text)
     if chunk_size == UTF8_SPLIT:
         chunk_size = utf8_splitting_chunk(cpim)
     stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)

@@ -7,11 +7,11 @@ system serves on its own address, or Message-URI-IDs the PF never issued. The PF
 it does not accept the INVITE with a 2xx, never fetches the URL, never sends the file's or the
 URL's content anywhere, and still answers an OPTIONS probe.
 
-The unknown-`cpm_action` case first has a message really deferred for frank (the steps of the
-PF deferred cases, `testcases.pf_deferred_steps`), then names that message's Message-URI-ID
-with an action the PF cannot know. There the status code alone says nothing; the PF passes
-when it does not act: nothing of the message is sent anywhere, a fresh subscription still
-lists it, and the probe is answered. The message is deleted again at the end.
+The unknown-`cpm_action` case first has a message really deferred for the pull-deferral user
+(the steps of the PF deferred cases, `testcases.pf_deferred_steps`), then names that message's
+Message-URI-ID with an action the PF cannot know. There the status code alone says nothing;
+the PF passes when it does not act: nothing of the message is sent anywhere, a fresh
+subscription still lists it, and the probe is answered. The message is deleted again at the end.
 Every case needs the ICS item deferred-pull; without it they are not applicable.
 
 Selected with `cpmconf run -m robustness` (or `--clause RB-xml --clause RB-cpm`).
@@ -246,10 +246,11 @@ def carried_by_sut(view, marker: str) -> list:
 @pytest.mark.clause("RB-cpm-unknown-action")
 @pytest.mark.parametrize("action", ["explode", "", "deliver%00"])
 async def test_unknown_cpm_action(scene, expect, action):
-    """A message deferred for frank, named by its real Message-URI-ID with an unknown action:
-    the PF must leave it alone (see `checks.unknown_action_not_acted` for the readings)."""
+    """A message deferred for the pull-deferral user, named by its real Message-URI-ID with an
+    unknown action: the PF must leave it alone (see `checks.unknown_action_not_acted` for the
+    readings)."""
     clause = "RB-cpm-unknown-action"
-    user = deferred_steps.FRANK
+    user = deferred_steps.who(scene, deferred_steps.PULL_USER)
     marker = f"robustness-deferred-{token(8)}"
     what = f"a handling INVITE naming a deferred message with cpm_action={action!r}"
     run = Run(scene, expect, clause, may_accept=True)  # the status is judged below, with the rest

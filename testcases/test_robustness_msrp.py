@@ -26,7 +26,6 @@ from testcases.robustness_steps import RawStimulus, Run, render_text
 
 pytestmark = pytest.mark.robustness
 
-ALICE = "sip:alice@example.net"
 BODY = "hello"
 
 BYTE_RANGES = {
@@ -53,7 +52,7 @@ async def open_session(client):
         "client/invite_to_client.sip.j2",
         body=bytes(str(offer), "utf-8"),
         target=client.client_contact or user,
-        originator=ALICE,
+        originator=client.role("originator"),
         recipient=user,
         icsi=large.ICSI_LARGEMSG,
         conversation_id=token(8),

@@ -18,17 +18,17 @@ from testcases.robustness_steps import Run, cpim_body, render_raw, target
 
 pytestmark = pytest.mark.robustness
 
-ORIGINATOR = "sip:alice@example.net"
 KIB = 1024
 
 
 def message(scene, what: str, body: bytes | None = None, **context):
     """A raw MESSAGE to a user the target serves; context overrides any template value."""
     _, user, _ = target(scene)
+    originator = scene.role("originator")
     if body is None:
-        body = cpim_body(scene, ORIGINATOR, user)
+        body = cpim_body(scene, originator, user)
     context.setdefault("request_uri", user)
-    context.setdefault("from_", f"<{ORIGINATOR}>")
+    context.setdefault("from_", f"<{originator}>")
     context.setdefault("to", f"<{user}>")
     context.setdefault("extra", [])
     context.setdefault("content_type", "message/cpim")
@@ -66,7 +66,7 @@ CONTENT_LENGTHS = {
 @pytest.mark.parametrize("variant", sorted(CONTENT_LENGTHS))
 async def test_bad_content_length(scene, expect, variant, transport):
     _, user, _ = target(scene)
-    body = cpim_body(scene, ORIGINATOR, user)
+    body = cpim_body(scene, scene.role("originator"), user)
     stim = message(
         scene,
         f"a MESSAGE over {transport} with a {variant} Content-Length",
@@ -115,7 +115,7 @@ async def test_huge_header(scene, expect, lines, size, answer_first):
 
 
 INVALID_URIS = {
-    "request-uri-ipv6-unclosed": {"request_uri": "sip:bob@[::1"},
+    "request-uri-ipv6-unclosed": {"request_uri": "sip:recipient@[::1"},
     "from-empty-host": {"from_": "<sip:@@>"},
     "to-no-scheme": {"to": "<not a uri>"},
 }
@@ -149,8 +149,9 @@ async def test_bad_percent_encoding_in_accept_contact(scene, expect, variant):
 REPEATED = {
     "call-id": "Call-ID: second-{token}@robustness",
     "cseq": "CSeq: 2 MESSAGE",
-    "from": "From: <sip:mallory@example.net>;tag=other",
-    "to": "To: <sip:erin@example.net>",
+    # a second From and To naming addresses the test system makes up in the domain
+    "from": "From: <sip:another-sender@{domain}>;tag=other",
+    "to": "To: <sip:another-recipient@{domain}>",
     "max-forwards": "Max-Forwards: 3",
 }
 
@@ -158,7 +159,7 @@ REPEATED = {
 @pytest.mark.clause("RB-sip-repeated-header")
 @pytest.mark.parametrize("header", sorted(REPEATED))
 async def test_single_value_header_repeated(scene, expect, header):
-    line = REPEATED[header].format(token=scene.core.base_context()["tag"])
+    line = REPEATED[header].format(token=scene.core.base_context()["tag"], domain=scene.domain)
     stim = message(scene, f"a MESSAGE with two {header} headers", extra=[line])
     await run_one(scene, expect, "RB-sip-repeated-header", stim)
 
@@ -170,7 +171,10 @@ async def test_single_value_header_repeated(scene, expect, header):
 async def test_malformed_cpim(scene, expect, variant):
     _, user, _ = target(scene)
     body = scene.core.templates.body(
-        "robustness/cpim_malformed.j2", variant=variant, cpim_from=ORIGINATOR, cpim_to=user
+        "robustness/cpim_malformed.j2",
+        variant=variant,
+        cpim_from=scene.role("originator"),
+        cpim_to=user,
     )
     stim = message(scene, f"a MESSAGE with a malformed CPIM body ({variant})", body)
     await run_one(scene, expect, "RB-cpim-malformed", stim)

@@ -15,7 +15,6 @@ from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager, pf_large, routing
 from testcases.client_steps import large_text
 from testcases.pf_steps import (
-    BOB,
     UTF8_SPLIT,
     invite_to_pf,
     large_through_pf,
@@ -39,7 +38,8 @@ def accepted(r: dict):
 
 @pytest.mark.clause("TS-8.3.2.1.1-1.i", "TS-8.3.2.1.1-1.ii")
 async def test_blocked_originator_gets_403_with_warning(pf, expect):
-    stim, _ = invite_to_pf(pf, 2000, recipient=BOB, originator="sip:mallory@example.net")
+    blocked = pf.role("blocked_originator")
+    stim, _ = invite_to_pf(pf, 2000, recipient=pf.blocking(blocked), originator=blocked)
     final, _ = await refused(pf, stim)
     expect.judge("TS-8.3.2.1.1-1.i", pf_large.refused_403(final))
     expect.judge("TS-8.3.2.1.1-1.ii", pf_large.warning_on_403(final))
@@ -79,10 +79,12 @@ async def test_anonymous_sender_gets_403_with_warning(pf, expect):
     "TS-8.3.2.1.1-6.ii",
     "TS-8.3.2.1.1-6.iii",
 )
+@pytest.mark.gruu_uri("TS-8.3.2.1.1-6.ii")
 async def test_invites_each_selected_device_by_gruu(pf, expect):
-    r = await large_through_pf(pf, large_text(), recipient=BOB)
+    recipient = pf.role("multi_device_recipient")
+    r = await large_through_pf(pf, large_text(), recipient=recipient)
     legs = r["device_invites"]
-    devs = [d for d in pf.core.devices if d.user == BOB]
+    devs = [d for d in pf.core.devices if d.user == recipient]
     known = {d.name: [d.gruu, d.contact] for d in devs}
     selected = {d.name for d in devs if d.selected}
     expect.judge("TS-8.3.2.1.1-4", pf_large.session_timer_handled(legs, r["final"]))

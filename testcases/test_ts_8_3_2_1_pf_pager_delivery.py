@@ -16,11 +16,11 @@ import pytest
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict.checks import pager
 
-BOB = "sip:bob@example.net"
-ALICE = "sip:alice@example.net"
 
-
-def message_to_pf(scene, recipient=BOB, originator=ALICE, content_type="text/plain", **headers):
+def message_to_pf(scene, recipient=None, originator=None, content_type="text/plain", **headers):
+    """The originator's MESSAGE (by default from the originator to the multi-device recipient)."""
+    recipient = recipient or scene.role("multi_device_recipient")
+    originator = originator or scene.role("originator")
     body, _ = scene.cpim(originator, recipient, "hello", content_type)
     stim = scene.render(
         "pf/message_from_originator.sip.j2",
@@ -51,11 +51,13 @@ def copies_in(view, pf, contribution_id):
 @pytest.mark.clause(
     "TS-8.3.2.1-4b-2", "TS-8.3.2.1-4b-2.i", "TS-8.3.2.1-4b-2.ii", "TS-8.3.2.1-4b-2.iii"
 )
+@pytest.mark.gruu_uri("TS-8.3.2.1-4b-2.ii")
 async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
-    stim, cid = message_to_pf(pf)
+    recipient = pf.role("multi_device_recipient")
+    stim, cid = message_to_pf(pf, recipient)
     view, _ = await send_and_judge_final(pf, stim, cid)
     copies = copies_in(view, pf, cid)
-    devs = [d for d in pf.core.devices if d.user == BOB]
+    devs = [d for d in pf.core.devices if d.user == recipient]
     known = {d.name: [d.gruu, d.contact] for d in devs}
     selected = {d.name for d in devs if d.selected}
     expect.judge("TS-8.3.2.1-4b-2", pager.delivered_to_selected(copies, known, selected))
@@ -108,7 +110,8 @@ async def test_only_the_first_final_reaches_the_originator(pf, expect, second):
 
 @pytest.mark.clause("TS-8.3.2.1-1d", "TS-8.3.2.1-1d-warning")
 async def test_blocked_originator_gets_403_with_warning_122(pf, expect):
-    stim, cid = message_to_pf(pf, originator="sip:mallory@example.net")
+    blocked = pf.role("blocked_originator")
+    stim, cid = message_to_pf(pf, pf.blocking(blocked), originator=blocked)
     _, finals = await send_and_judge_final(pf, stim, cid)
     final = finals[0] if finals else None
     expect.judge("TS-8.3.2.1-1d", pager.rejected_403(final))
@@ -132,7 +135,7 @@ async def test_expired_message_is_not_delivered(pf, expect):
 
 @pytest.mark.clause("TS-8.3.2.1-4a.iii-200")
 async def test_store_preference_answers_200_without_delivery(pf, expect):
-    stim, cid = message_to_pf(pf, recipient="sip:dave@example.net")
+    stim, cid = message_to_pf(pf, recipient=pf.role("store_user"))
     view, finals = await send_and_judge_final(pf, stim, cid)
     expect.judge(
         "TS-8.3.2.1-4a.iii-200",

@@ -224,9 +224,24 @@ async def registration(core: Core, step) -> Check:
             await regevent.register_device(core, user.uri, dev, 0)
     except (NoAnswer, RoleError) as exc:
         note = f"; deregistering it failed: {_one_line(exc)}"
-    if gruu is None:
+    no_gruu_only = why.startswith("the REGISTER 200")  # registered, only the GRUU is missing
+    if gruu is None and no_gruu_only and not core.profile.pf.gruu:
         return Check(
-            "pf", "registration", False, _one_line(f"{where}: REGISTER of {dev.name}: {why}{note}")
+            "pf",
+            "registration",
+            True,
+            _one_line(
+                f"{where}: {dev.name} registered ({how}), no GRUU as the profile says "
+                f"([pf].gruu = false): devices are reached at their contact{note}"
+            ),
+        )
+    if gruu is None:
+        hint = "; a registrar that hands out none: [pf].gruu = false" if no_gruu_only else ""
+        return Check(
+            "pf",
+            "registration",
+            False,
+            _one_line(f"{where}: REGISTER of {dev.name}: {why}{hint}{note}"),
         )
     return Check(
         "pf",

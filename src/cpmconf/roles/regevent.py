@@ -86,7 +86,8 @@ async def register_device(core: Core, user: str, dev, expires: int = EXPIRES) ->
             raise _refused(ex, f"the REGISTER of device {dev.name}", core.guard)
         d.gruu = _pub_gruu(ex.final, dev.instance) if expires else None
         return d
-    d.gruu = public_gruu(user, dev.instance)
+    # The core is the registrar here: it hands out a GRUU unless the profile says none.
+    d.gruu = public_gruu(user, dev.instance) if core.profile.pf.gruu else None
     if how == "third-party":
         stim = core.render(
             "pf/third_party_register.sip.j2",
