@@ -278,6 +278,7 @@ NEAR_MISSES = {
     "timers": ("gaurd", "guard"),
     "extra": ("clients", "client"),
     "extra.client": ("controling_function", "controlling_function"),
+    "hooks": ("rest", "reset"),
 }
 
 

@@ -86,6 +86,7 @@ KEYS: dict[str, frozenset[str]] = {
             "timers",
             "faults",
             "extra",
+            "hooks",
         }
     ),
     "pf": frozenset(
@@ -109,7 +110,8 @@ KEYS: dict[str, frozenset[str]] = {
     "users[]": frozenset({"uri", "devices", "preference", "blocked", "registered", "deferred"}),
     "users[].devices[]": frozenset({"name", "instance", "selected"}),
     "content_policy": frozenset({"allowed_types"}),
-    "timers": frozenset({"guard", "settle"}),
+    "timers": frozenset({"guard", "settle", "operator"}),
+    "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
@@ -203,6 +205,10 @@ class Profile:
     # the Route of the SUT's requests is judged (off: only where they were sent).
     service_route: bool = True
     judge_route: bool = True
+    # SUT control hooks by name (cpmconf.roles.hooks): "reset", "clock"; absent: not offered
+    hooks: dict[str, str] = field(default_factory=dict, compare=False)
+    # How long a manual upper tester's operator has for one instruction (timers.operator)
+    operator_guard: float = 60.0
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -439,6 +445,11 @@ def profile_from_dict(
         raise r.fail("timers.guard", "must be between 0 and 300 seconds")
     if not 0 <= settle <= guard:
         raise r.fail("timers.settle", "must be between 0 and timers.guard")
+    operator = r.get(timers, "operator", "timers", float, 60.0)
+    if not 0 < operator <= 3600:
+        raise r.fail("timers.operator", "must be between 0 and 3600 seconds")
+    hooks_table = r.table(data, "hooks", "", "hooks", {})
+    hooks = {key: r.get(hooks_table, key, "hooks", str) for key in hooks_table}
     faults = r.strings(data, "faults", "", [])
     extra = r.table(data, "extra", "", "extra", {})
     if "client" in extra:
@@ -484,4 +495,6 @@ def profile_from_dict(
         extra={k: dict(v) for k, v in extra.items()},
         service_route=service_route,
         judge_route=judge_route,
+        hooks=hooks,
+        operator_guard=operator,
     )
