@@ -8,6 +8,14 @@ simulated device they belong to; the test body decides how each device answers, 
 proxy URI, or the Service-Route its registrar returned) is a loose route to this hop: the core
 takes it as its own and routes by the Request-URI alone, as if it had stripped it.
 
+The core answers everything it receives. A request no case took (a store-and-forward PF's
+re-send to an address of record, a retransmission, a refresh after the case ended) is answered
+between cases, when the per-test reset drains the inbox, so it never races a case still
+waiting for it: a retransmission of a request the test system already answered gets that
+answer again; any other request a final error that changes nothing at the SUT: 481 inside a
+dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never silence, and
+never a 200 the SUT could take as a delivery (ACK needs no answer).
+
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
 
@@ -155,6 +163,12 @@ class Core:
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
+        # Requests no case took, drained by `reset` and answered by `answer_unclaimed`.
+        self.unclaimed: list[SipMessage] = []
+        # The final answers the test system gave, by transaction, this case's and the last
+        # one's: a retransmission no case took gets the same answer again.
+        self._answered: dict[tuple, tuple[bytes, Address, str | None]] = {}
+        self._answered_before: dict[tuple, tuple[bytes, Address, str | None]] = {}
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -247,9 +261,44 @@ class Core:
     # -- per-test reset ----------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget anything left over from an earlier test (late retransmissions, stray requests)."""
-        self.endpoint.drain()
+        """Forget anything left over from an earlier test (late retransmissions, stray
+        requests); the requests among it wait in `unclaimed` for `answer_unclaimed`."""
+        for item in self.endpoint.drain():
+            msg = item.message
+            if msg is not None and msg.is_request and msg.method != "ACK":
+                self.unclaimed.append(msg)
         self.transport_override = None
+
+    async def answer_unclaimed(self) -> list[Stimulus]:
+        """Answer every request `reset` drained (see the module docstring); returns what was
+        sent. Run between cases only, so no case still waits for any of them."""
+        pending, self.unclaimed = self.unclaimed, []
+        sent = []
+        for req in pending:
+            again = self._answered.get(_txn_key(req)) or self._answered_before.get(_txn_key(req))
+            try:
+                if again is not None:
+                    raw, remote, transport = again
+                    await self.send(raw, remote, transport)
+                    continue
+                status, reason = self._unclaimed_answer(req)
+                sent.append(await self.respond(req, status, reason))
+            except (NoAnswer, StimulusError):
+                continue  # an unanswerable request (no Via, connection gone): nothing to do
+        self._answered_before, self._answered = self._answered, {}
+        return sent
+
+    def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
+        if _to_tag(req) or req.method == "CANCEL":
+            return 481, "Call/Transaction Does Not Exist"
+        target = _uri_key(req.request_uri or "").split("|")[0]
+        served = {_uri_key(u.uri).split("|")[0] for u in self.profile.users}
+        served |= {_uri_key(d.gruu).split("|")[0] for d in self.devices if d.gruu}
+        if self.profile.client is not None:
+            served.add(_uri_key(self.profile.client.user).split("|")[0])
+        if target in served or self.device_for(req.request_uri or "") is not None:
+            return 480, "Temporarily Unavailable"
+        return 404, "Not Found"
 
     # -- sending and waiting -----------------------------------------------------------------
 
@@ -411,7 +460,10 @@ class Core:
         # A response goes back over the transport the request named in its top Via.
         via = request.top_via
         transport = (via.transport or "").lower() if via is not None else ""
-        await self.send(stim, remote, transport if transport in ("udp", "tcp", "tls") else None)
+        transport = transport if transport in ("udp", "tcp", "tls") else None
+        await self.send(stim, remote, transport)
+        if status >= 200:
+            self._answered[_txn_key(request)] = (stim.raw, remote, transport)
         return stim
 
     def _reply_address(self, request: SipMessage) -> Address:
@@ -537,6 +589,20 @@ def forget(task: asyncio.Future) -> None:
         task.cancel()
     elif not task.cancelled():
         task.exception()
+
+
+def _txn_key(req: SipMessage) -> tuple:
+    """What a retransmission of `req` shares with it (RFC 3261 17.2.3): the top Via's branch
+    and sent-by, and the method (Call-ID and CSeq where a branch is missing)."""
+    via = req.top_via
+    branch = via.parameters.get("branch") if via is not None else None
+    sent_by = (via.host, via.port) if via is not None else None
+    return (branch or (req.call_id, req.header("CSeq")), sent_by, req.method)
+
+
+def _to_tag(req: SipMessage) -> bool:
+    to = (req.header("To") or "").replace(" ", "").lower()
+    return ";tag=" in to
 
 
 def _pub_gruu(response: SipMessage, instance: str) -> str | None:
