@@ -6,8 +6,8 @@ case, so no case's state reaches the next); `clock` moves the SUT's clock forwar
 
 - an HTTP call, `METHOD URL [BODY]`, e.g. `POST http://127.0.0.1:7000/clock {"advance": {seconds}}`:
   done when the answer is a 2xx;
-- anything else is a command line (split like a shell would, run without one), e.g.
-  `./ctl clock {seconds}`: done when it exits 0.
+- anything else is a command line (split like a shell would, `$VAR` expanded from the
+  environment, run without a shell), e.g. `$LAB/ctl clock {seconds}`: done when it exits 0.
 
 `{seconds}` is replaced wherever it appears. Every hook is bounded (`BOUND`); a hook that fails
 or overruns is a `HookError` (an unmet precondition, not the SUT's wire). A case that needs a
@@ -17,6 +17,7 @@ hook the profile does not declare is not-applicable (`missing`).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shlex
 import urllib.error
@@ -85,7 +86,7 @@ def _http(name: str, method: str, url: str, body: str | None) -> str:
 
 async def _command(name: str, text: str) -> str:
     try:
-        argv = shlex.split(text)
+        argv = [os.path.expandvars(arg) for arg in shlex.split(text)]
     except ValueError as exc:
         raise HookError(f"the {name} hook {text!r} is not a command line: {exc}") from None
     try:

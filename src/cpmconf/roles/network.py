@@ -47,6 +47,8 @@ from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Addres
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
+T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
+
 
 @dataclass(frozen=True)
 class JournalEntry:
@@ -360,12 +362,21 @@ class Core:
         )
 
     async def transact(
-        self, stimulus: Stimulus, remote: Address, timeout: float | None = None
+        self,
+        stimulus: Stimulus,
+        remote: Address,
+        timeout: float | None = None,
+        retransmit: bool = False,
     ) -> Exchange:
-        """Send a request and collect its responses until the final one (or the guard time)."""
+        """Send a request and collect its responses until the final one (or the guard time).
+
+        With `retransmit`, a request sent over UDP is sent again, unchanged, until a response
+        comes, at 0.5 s, then doubling up to 4 s (RFC 3261 17.1.2.2, Timer E): one datagram the
+        SUT lost (or a parser joined to the one before) is not yet silence."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
         await self.send(stimulus, remote)
+        interval = T1 if retransmit and self._transport_to(remote) == "udp" else None
 
         def mine(m: SipMessage) -> bool:
             return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
@@ -373,11 +384,23 @@ class Core:
         bound = self.guard if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + bound
+        again = loop.time() + interval if interval else None
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise NoAnswer(f"final response to {method} ({stimulus.template})", bound)
-            resp = await self.wait(mine, f"response to {method}", remaining)
+            if again is not None and not ex.responses:
+                step = min(remaining, max(again - loop.time(), 0.0))
+                try:
+                    resp = await self.wait(mine, f"response to {method}", step)
+                except NoAnswer:
+                    if loop.time() < deadline:  # Timer E fired: the same datagram again
+                        await self.send(stimulus, remote)
+                        interval = min(interval * 2, T2)
+                        again = loop.time() + interval
+                    continue
+            else:
+                resp = await self.wait(mine, f"response to {method}", remaining)
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
                 return ex
