@@ -20,6 +20,7 @@ from cpmconf.transport import SipEndpoint
 BOUND = 10.0
 PROFILE = load_profile(REPO_ROOT / "fixtures" / "profiles" / "embedded.toml")
 USER = PROFILE.users[0].uri
+DEVICE = PROFILE.users[0].devices[0].name
 
 
 def request(method: str, uri: str, sut: SipEndpoint, branch: str, to_tag: str = "") -> bytes:
@@ -58,13 +59,14 @@ def test_unclaimed_requests_get_a_final_error_between_cases():
                 request("BYE", USER, sut, "dialog", to_tag="gone"),
                 request("ACK", USER, sut, "ack", to_tag="t"),
                 request("MESSAGE", USER, sut, "taken"),
+                request("MESSAGE", f"sip:{DEVICE}@{core.host}:{core.port}", sut, "contact"),
             ]
             for raw in sends:
                 await sut.send(raw, to)
             # The case takes and answers one, and its retransmission comes after.
             taken = await core.wait(lambda m: m.call_id.startswith("taken@"), "taken", 2.0)
             await core.respond(taken, 202, "Accepted")
-            await sut.send(sends[-1], to)
+            await sut.send(sends[-2], to)
             # A marker the case takes: loopback keeps one socket's datagrams in order, so
             # everything before it is in the inbox.
             await sut.send(request("OPTIONS", USER, sut, "marker"), to)
@@ -72,9 +74,15 @@ def test_unclaimed_requests_get_a_final_error_between_cases():
             assert (await answers(sut, 1)) == {"taken": [202]}
             core.reset()
             sent = await core.answer_unclaimed()
-            got = await answers(sut, 4)
-            assert got == {"aor": [480], "stranger": [404], "dialog": [481], "taken": [202]}
-            assert len(sent) == 3  # the retransmission's answer is the case's, sent again
+            got = await answers(sut, 5)
+            assert got == {
+                "aor": [480],
+                "stranger": [404],
+                "dialog": [481],
+                "contact": [480],
+                "taken": [202],
+            }
+            assert len(sent) == 4  # the retransmission's answer is the case's, sent again
             assert core.unclaimed == []
         finally:
             await sut.close()

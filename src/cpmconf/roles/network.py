@@ -27,6 +27,7 @@ beside it (the upper-tester call, our own transaction: `refusal`) makes it point
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -47,6 +48,7 @@ from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Addres
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
+log = logging.getLogger("cpmconf.core")
 T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
 
 
@@ -171,6 +173,8 @@ class Core:
         # one's: a retransmission no case took gets the same answer again.
         self._answered: dict[tuple, tuple[bytes, Address, str | None]] = {}
         self._answered_before: dict[tuple, tuple[bytes, Address, str | None]] = {}
+        # What `answer_unclaimed` sent over the run, "METHOD status" -> count
+        self.unclaimed_answers: dict[str, int] = {}
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -285,6 +289,9 @@ class Core:
                     continue
                 status, reason = self._unclaimed_answer(req)
                 sent.append(await self.respond(req, status, reason))
+                key = f"{req.method} {status}"
+                self.unclaimed_answers[key] = self.unclaimed_answers.get(key, 0) + 1
+                log.info("no case took %s: answered %s", req.summary(), status)
             except (NoAnswer, StimulusError):
                 continue  # an unanswerable request (no Via, connection gone): nothing to do
         self._answered_before, self._answered = self._answered, {}
@@ -296,6 +303,13 @@ class Core:
         target = _uri_key(req.request_uri or "").split("|")[0]
         served = {_uri_key(u.uri).split("|")[0] for u in self.profile.users}
         served |= {_uri_key(d.gruu).split("|")[0] for d in self.devices if d.gruu}
+        # the contact every simulated device registers (cpmconf.roles.regevent)
+        here = self._hostport(self.address)
+        served |= {
+            _uri_key(f"sip:{d.name}@{here}").split("|")[0]
+            for u in self.profile.users
+            for d in u.devices
+        }
         if self.profile.client is not None:
             served.add(_uri_key(self.profile.client.user).split("|")[0])
         if target in served or self.device_for(req.request_uri or "") is not None:
