@@ -68,14 +68,20 @@ class Journal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.entries: list[JournalEntry] = []
+        # Called with each received entry, on the endpoint's loop (the manual upper tester
+        # watches the wire for the operator's action through this).
+        self.listeners: list[Callable[[JournalEntry], None]] = []
 
     def on_sent(self, transport, local, remote, raw, now) -> None:
         with self._lock:
             self.entries.append(JournalEntry("sent", now, transport, local, remote, bytes(raw)))
 
     def on_received(self, transport, local, remote, raw, now) -> None:
+        entry = JournalEntry("received", now, transport, local, remote, bytes(raw))
         with self._lock:
-            self.entries.append(JournalEntry("received", now, transport, local, remote, bytes(raw)))
+            self.entries.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
 
     def mark(self) -> int:
         with self._lock:
@@ -167,6 +173,8 @@ class Core:
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
+        # Set by the manual upper tester while an operator's instruction is pending.
+        self.operator_guard: float | None = None
         # Requests no case took, drained by `reset` and answered by `answer_unclaimed`.
         self.unclaimed: list[SipMessage] = []
         # The final answers the test system gave, by transaction, this case's and the last
@@ -192,6 +200,10 @@ class Core:
 
     @property
     def guard(self) -> float:
+        """The bound of a wait; while an operator carries out an instruction (the manual upper
+        tester), the operator's guard time, so the wire wait it caused lasts as long."""
+        if self.operator_guard is not None:
+            return max(self.profile.guard, self.operator_guard)
         return self.profile.guard
 
     # -- routing through the core (D-through-core) --------------------------------------------
