@@ -105,3 +105,24 @@ def _client() -> dict:
             "upper_tester": "http://127.0.0.1:1",
         }
     }
+
+
+def test_the_embedded_suts_hooks_are_http_calls_to_its_control_interface(tmp_path):
+    from cpmconf.catalogue import REPO_ROOT
+    from cpmconf.roles.profile import load_profile
+    from cpmconf.roles.sut import start_embedded
+
+    profile = load_profile(REPO_ROOT / "fixtures" / "profiles" / "embedded.toml")
+
+    async def scenario():
+        handle = await start_embedded(profile, ("127.0.0.1", 9), tmp_path, [])
+        try:
+            assert set(handle.hooks) == {"reset", "clock"}
+            assert all(spec.startswith("POST http://127.0.0.1:") for spec in handle.hooks.values())
+            assert '"offset": 90' in await hooks.run(handle.hooks, "clock", 90)
+            await handle.reset()
+            assert '"offset": 5' in await hooks.run(handle.hooks, "clock", 5)  # reset: from 0
+        finally:
+            await handle.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
