@@ -12,7 +12,7 @@ import pytest
 
 from cpmconf.catalogue import REPO_ROOT
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles.errors import NoAnswer, UnparseableAnswer
 from cpmconf.roles.network import Core, Journal
 from cpmconf.roles.profile import Address, load_profile
 from cpmconf.roles.stimulus import Templates
@@ -59,6 +59,31 @@ def test_the_probe_is_retransmitted_until_answered(retransmit):
                 with pytest.raises(NoAnswer):
                     await core.transact(probe, to)
                 assert seen == [probe.message.call_id]
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await sut.close()
+            await core.endpoint.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 10.0))
+
+
+def test_a_retransmitted_probe_answered_only_with_garbage_says_so():
+    async def scenario():
+        core = Core(PROFILE, Templates(), await SipEndpoint("127.0.0.1", 0).start(), Journal())
+        sut = await SipEndpoint("127.0.0.1", 0).start()
+
+        async def garble() -> None:
+            while True:
+                item = await sut.receive(None, 3600)
+                await sut.send(b"SIP/2.0 2OO garbage\r\n\r\n", item.remote)
+
+        task = asyncio.ensure_future(garble())
+        to = Address(*sut.address)
+        probe = core.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
+        try:
+            with pytest.raises(UnparseableAnswer, match="unparseable message"):
+                await core.transact(probe, to, retransmit=True)
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

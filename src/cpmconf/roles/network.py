@@ -411,15 +411,23 @@ class Core:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + bound
         again = loop.time() + interval if interval else None
+        garbled: list[UnparseableAnswer] = []  # what the steps between retransmissions saw
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise NoAnswer(f"final response to {method} ({stimulus.template})", bound)
+                what = f"final response to {method} ({stimulus.template})"
+                if garbled:  # not silence: say what came (they stay in the inbox, so the
+                    # last step saw them all)
+                    last = garbled[-1]
+                    raise UnparseableAnswer(what, bound, last.count, last.first_error)
+                raise NoAnswer(what, bound)
             if again is not None and not ex.responses:
                 step = min(remaining, max(again - loop.time(), 0.0))
                 try:
                     resp = await self.wait(mine, f"response to {method}", step)
-                except NoAnswer:
+                except NoAnswer as exc:
+                    if isinstance(exc, UnparseableAnswer):
+                        garbled.append(exc)
                     if loop.time() < deadline:  # Timer E fired: the same datagram again
                         await self.send(stimulus, remote)
                         interval = min(interval * 2, T2)
