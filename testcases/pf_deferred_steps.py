@@ -24,12 +24,12 @@ from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles import regevent
+from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import SimDevice, _uri_key
 from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import Inconclusive
+from cpmconf.verdict import Inconclusive, NotApplicable
 from cpmconf.verdict.checks import deferred
 
 # The roles of the deferring users (cpmconf.roles.profile.ROLES); every step taking a `user`
@@ -600,16 +600,17 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
 # -- the PF's clock -------------------------------------------------------------------------
 
 
-def advance_clock(pf, seconds: float) -> bool:
-    """Move the embedded PF's clock forward; False when the SUT offers no clock control."""
-    path = getattr(pf.handle, "pf_clock", None)
-    if path is None:
-        return False
+def require_clock(pf) -> None:
+    """Not-applicable unless the profile offers the clock hook (checked before any setup)."""
+    why = hooks.missing(pf.handle.hooks, "clock")
+    if why:
+        raise NotApplicable(why)
+
+
+async def advance_clock(pf, seconds: float) -> None:
+    """Move the SUT's clock forward through its clock hook; a failing hook leaves the case
+    inconclusive (an unmet precondition), never judged."""
     try:
-        offset = float(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        offset = 0.0
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{offset + seconds}\n")
-    tmp.replace(path)  # atomic: the PF never reads half a number
-    return True
+        await pf.handle.advance_clock(seconds)
+    except hooks.HookError as exc:
+        raise Inconclusive(str(exc)) from None

@@ -126,7 +126,7 @@ class Run:
         said to stop answering later, so the case ends inconclusive (no answer) here."""
         probe = self.scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
         try:
-            ex = await self.scene.core.transact(probe, to)
+            ex = await self.scene.core.transact(probe, to, retransmit=True)
         except NoAnswer as exc:
             raise Inconclusive(
                 f"the SUT did not answer the OPTIONS probe sent before the stimulus ({exc}), "
@@ -156,7 +156,7 @@ class Run:
         scene = self.scene
         self.probe = scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
         try:
-            ex = await scene.core.transact(self.probe, to)
+            ex = await scene.core.transact(self.probe, to, retransmit=True)
             self.probe_final = ex.final
         except NoAnswer:
             self.probe_final = None

@@ -280,6 +280,7 @@ NEAR_MISSES = {
     "extra": ("clients", "client"),
     "extra.client": ("controling_function", "controlling_function"),
     "roles": ("store_usr", "store_user"),
+    "hooks": ("rest", "reset"),
 }
 
 

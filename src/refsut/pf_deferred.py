@@ -96,7 +96,7 @@ class DeferredHandling:
     def __init__(self, pf: ParticipatingFunction) -> None:
         self.pf = pf
         cfg = pf.cfg
-        self.clock = Clock(cfg.clock_file)
+        self.clock = Clock()
         self.queue = DeferredQueue(
             pf.store,
             cfg.deferred_management,

@@ -616,6 +616,9 @@ class SipNode:
         # The robustness switches that hang the SUT (see _hang): requests still to swallow, a
         # hang that clears after the next request so later tests of a mutants run are unaffected.
         self._swallow = 0
+        # The transaction (Call-ID, CSeq) of the request swallowed last: its retransmissions
+        # are swallowed too, so a retransmitting sender still meets a hung SUT.
+        self._swallowed: tuple | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -834,10 +837,14 @@ class SipNode:
         await serve(self.endpoint, self._dispatch, self.name)
 
     async def _dispatch(self, item: Inbound) -> None:
-        if self._swallow and item.message is not None and item.message.is_request:
-            self._swallow -= 1
-            log.warning("%s: fault: %s swallowed", self.name, item.message.summary())
-            return
+        msg = item.message
+        if msg is not None and msg.is_request:
+            key = (msg.call_id, msg.header("CSeq"))
+            if self._swallow or key == self._swallowed:
+                self._swallow = max(self._swallow - 1, 0)
+                self._swallowed = key
+                log.warning("%s: fault: %s swallowed", self.name, msg.summary())
+                return
         if item.message is None:
             if await self._unparseable_under_fault(item):
                 return

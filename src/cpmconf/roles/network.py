@@ -8,6 +8,14 @@ simulated device they belong to; the test body decides how each device answers, 
 proxy URI, or the Service-Route its registrar returned) is a loose route to this hop: the core
 takes it as its own and routes by the Request-URI alone, as if it had stripped it.
 
+The core answers everything it receives. A request no case took (a store-and-forward PF's
+re-send to an address of record, a retransmission, a refresh after the case ended) is answered
+between cases, when the per-test reset drains the inbox, so it never races a case still
+waiting for it: a retransmission of a request the test system already answered gets that
+answer again; any other request a final error that changes nothing at the SUT: 481 inside a
+dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never silence, and
+never a 200 the SUT could take as a delivery (ACK needs no answer).
+
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
 
@@ -19,6 +27,7 @@ beside it (the upper-tester call, our own transaction: `refusal`) makes it point
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +48,9 @@ from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Addres
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
+log = logging.getLogger("cpmconf.core")
+T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
+
 
 @dataclass(frozen=True)
 class JournalEntry:
@@ -56,14 +68,20 @@ class Journal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.entries: list[JournalEntry] = []
+        # Called with each received entry, on the endpoint's loop (the manual upper tester
+        # watches the wire for the operator's action through this).
+        self.listeners: list[Callable[[JournalEntry], None]] = []
 
     def on_sent(self, transport, local, remote, raw, now) -> None:
         with self._lock:
             self.entries.append(JournalEntry("sent", now, transport, local, remote, bytes(raw)))
 
     def on_received(self, transport, local, remote, raw, now) -> None:
+        entry = JournalEntry("received", now, transport, local, remote, bytes(raw))
         with self._lock:
-            self.entries.append(JournalEntry("received", now, transport, local, remote, bytes(raw)))
+            self.entries.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
 
     def mark(self) -> int:
         with self._lock:
@@ -155,6 +173,16 @@ class Core:
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
+        # Set by the manual upper tester while an operator's instruction is pending.
+        self.operator_guard: float | None = None
+        # Requests no case took, drained by `reset` and answered by `answer_unclaimed`.
+        self.unclaimed: list[SipMessage] = []
+        # The final answers the test system gave, by transaction, this case's and the last
+        # one's: a retransmission no case took gets the same answer again.
+        self._answered: dict[tuple, tuple[bytes, Address, str | None]] = {}
+        self._answered_before: dict[tuple, tuple[bytes, Address, str | None]] = {}
+        # What `answer_unclaimed` sent over the run, "METHOD status" -> count
+        self.unclaimed_answers: dict[str, int] = {}
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -172,6 +200,10 @@ class Core:
 
     @property
     def guard(self) -> float:
+        """The bound of a wait; while an operator carries out an instruction (the manual upper
+        tester), the operator's guard time, so the wire wait it caused lasts as long."""
+        if self.operator_guard is not None:
+            return max(self.profile.guard, self.operator_guard)
         return self.profile.guard
 
     # -- routing through the core (D-through-core) --------------------------------------------
@@ -247,9 +279,54 @@ class Core:
     # -- per-test reset ----------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget anything left over from an earlier test (late retransmissions, stray requests)."""
-        self.endpoint.drain()
+        """Forget anything left over from an earlier test (late retransmissions, stray
+        requests); the requests among it wait in `unclaimed` for `answer_unclaimed`."""
+        for item in self.endpoint.drain():
+            msg = item.message
+            if msg is not None and msg.is_request and msg.method != "ACK":
+                self.unclaimed.append(msg)
         self.transport_override = None
+
+    async def answer_unclaimed(self) -> list[Stimulus]:
+        """Answer every request `reset` drained (see the module docstring); returns what was
+        sent. Run between cases only, so no case still waits for any of them."""
+        pending, self.unclaimed = self.unclaimed, []
+        sent = []
+        for req in pending:
+            again = self._answered.get(_txn_key(req)) or self._answered_before.get(_txn_key(req))
+            try:
+                if again is not None:
+                    raw, remote, transport = again
+                    await self.send(raw, remote, transport)
+                    continue
+                status, reason = self._unclaimed_answer(req)
+                sent.append(await self.respond(req, status, reason))
+                key = f"{req.method} {status}"
+                self.unclaimed_answers[key] = self.unclaimed_answers.get(key, 0) + 1
+                log.info("no case took %s: answered %s", req.summary(), status)
+            except (NoAnswer, StimulusError):
+                continue  # an unanswerable request (no Via, connection gone): nothing to do
+        self._answered_before, self._answered = self._answered, {}
+        return sent
+
+    def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
+        if _to_tag(req) or req.method == "CANCEL":
+            return 481, "Call/Transaction Does Not Exist"
+        target = _uri_key(req.request_uri or "").split("|")[0]
+        served = {_uri_key(u.uri).split("|")[0] for u in self.profile.users}
+        served |= {_uri_key(d.gruu).split("|")[0] for d in self.devices if d.gruu}
+        # the contact every simulated device registers (cpmconf.roles.regevent)
+        here = self._hostport(self.address)
+        served |= {
+            _uri_key(f"sip:{d.name}@{here}").split("|")[0]
+            for u in self.profile.users
+            for d in u.devices
+        }
+        if self.profile.client is not None:
+            served.add(_uri_key(self.profile.client.user).split("|")[0])
+        if target in served or self.device_for(req.request_uri or "") is not None:
+            return 480, "Temporarily Unavailable"
+        return 404, "Not Found"
 
     # -- sending and waiting -----------------------------------------------------------------
 
@@ -311,12 +388,21 @@ class Core:
         )
 
     async def transact(
-        self, stimulus: Stimulus, remote: Address, timeout: float | None = None
+        self,
+        stimulus: Stimulus,
+        remote: Address,
+        timeout: float | None = None,
+        retransmit: bool = False,
     ) -> Exchange:
-        """Send a request and collect its responses until the final one (or the guard time)."""
+        """Send a request and collect its responses until the final one (or the guard time).
+
+        With `retransmit`, a request sent over UDP is sent again, unchanged, until a response
+        comes, at 0.5 s, then doubling up to 4 s (RFC 3261 17.1.2.2, Timer E): one datagram the
+        SUT lost (or a parser joined to the one before) is not yet silence."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
         await self.send(stimulus, remote)
+        interval = T1 if retransmit and self._transport_to(remote) == "udp" else None
 
         def mine(m: SipMessage) -> bool:
             return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
@@ -324,11 +410,31 @@ class Core:
         bound = self.guard if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + bound
+        again = loop.time() + interval if interval else None
+        garbled: list[UnparseableAnswer] = []  # what the steps between retransmissions saw
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise NoAnswer(f"final response to {method} ({stimulus.template})", bound)
-            resp = await self.wait(mine, f"response to {method}", remaining)
+                what = f"final response to {method} ({stimulus.template})"
+                if garbled:  # not silence: say what came (they stay in the inbox, so the
+                    # last step saw them all)
+                    last = garbled[-1]
+                    raise UnparseableAnswer(what, bound, last.count, last.first_error)
+                raise NoAnswer(what, bound)
+            if again is not None and not ex.responses:
+                step = min(remaining, max(again - loop.time(), 0.0))
+                try:
+                    resp = await self.wait(mine, f"response to {method}", step)
+                except NoAnswer as exc:
+                    if isinstance(exc, UnparseableAnswer):
+                        garbled.append(exc)
+                    if loop.time() < deadline:  # Timer E fired: the same datagram again
+                        await self.send(stimulus, remote)
+                        interval = min(interval * 2, T2)
+                        again = loop.time() + interval
+                    continue
+            else:
+                resp = await self.wait(mine, f"response to {method}", remaining)
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
                 return ex
@@ -411,7 +517,10 @@ class Core:
         # A response goes back over the transport the request named in its top Via.
         via = request.top_via
         transport = (via.transport or "").lower() if via is not None else ""
-        await self.send(stim, remote, transport if transport in ("udp", "tcp", "tls") else None)
+        transport = transport if transport in ("udp", "tcp", "tls") else None
+        await self.send(stim, remote, transport)
+        if status >= 200:
+            self._answered[_txn_key(request)] = (stim.raw, remote, transport)
         return stim
 
     def _reply_address(self, request: SipMessage) -> Address:
@@ -537,6 +646,20 @@ def forget(task: asyncio.Future) -> None:
         task.cancel()
     elif not task.cancelled():
         task.exception()
+
+
+def _txn_key(req: SipMessage) -> tuple:
+    """What a retransmission of `req` shares with it (RFC 3261 17.2.3): the top Via's branch
+    and sent-by, and the method (Call-ID and CSeq where a branch is missing)."""
+    via = req.top_via
+    branch = via.parameters.get("branch") if via is not None else None
+    sent_by = (via.host, via.port) if via is not None else None
+    return (branch or (req.call_id, req.header("CSeq")), sent_by, req.method)
+
+
+def _to_tag(req: SipMessage) -> bool:
+    to = (req.header("To") or "").replace(" ", "").lower()
+    return ";tag=" in to
 
 
 def _pub_gruu(response: SipMessage, instance: str) -> str | None:

@@ -99,6 +99,7 @@ KEYS: dict[str, frozenset[str]] = {
             "faults",
             "extra",
             "roles",
+            "hooks",
         }
     ),
     "pf": frozenset(
@@ -134,7 +135,8 @@ KEYS: dict[str, frozenset[str]] = {
             "push_deferral_user",
         }
     ),
-    "timers": frozenset({"guard", "settle"}),
+    "timers": frozenset({"guard", "settle", "operator"}),
+    "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
@@ -247,6 +249,10 @@ class Profile:
             return self.pf.domain
         assert self.client is not None
         return uri_host(self.client.user)
+    # SUT control hooks by name (cpmconf.roles.hooks): "reset", "clock"; absent: not offered
+    hooks: dict[str, str] = field(default_factory=dict, compare=False)
+    # How long a manual upper tester's operator has for one instruction (timers.operator)
+    operator_guard: float = 60.0
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -551,6 +557,11 @@ def profile_from_dict(
         raise r.fail("timers.guard", "must be between 0 and 300 seconds")
     if not 0 <= settle <= guard:
         raise r.fail("timers.settle", "must be between 0 and timers.guard")
+    operator = r.get(timers, "operator", "timers", float, 60.0)
+    if not 0 < operator <= 3600:
+        raise r.fail("timers.operator", "must be between 0 and 3600 seconds")
+    hooks_table = r.table(data, "hooks", "", "hooks", {})
+    hooks = {key: r.get(hooks_table, key, "hooks", str) for key in hooks_table}
     faults = r.strings(data, "faults", "", [])
     extra = r.table(data, "extra", "", "extra", {})
     if "client" in extra:
@@ -597,4 +608,6 @@ def profile_from_dict(
         service_route=service_route,
         judge_route=judge_route,
         roles=roles,
+        hooks=hooks,
+        operator_guard=operator,
     )

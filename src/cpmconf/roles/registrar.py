@@ -8,6 +8,7 @@ D-through-core). It only builds the answer's headers; sending it is the core's b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cpmconf.codec.errors import CodecError
@@ -58,8 +59,11 @@ def answer_headers(
     if b.expires == 0:
         return [("Expires", "0")]  # de-registration: no binding remains
     gruu = f"{user};gr={b.instance}" if b.instance else user
+    # One expires per Contact (RFC 3261 10.3): the granted one replaces any the client sent.
+    uri, gt, params = b.contact.partition(">")
+    contact = uri + gt + re.sub(r"(?i);\s*expires\s*=[^;]*", "", params) if gt else b.contact
     headers = [
-        ("Contact", f'{b.contact};expires={granted};pub-gruu="{gruu}"'),
+        ("Contact", f'{contact};expires={granted};pub-gruu="{gruu}"'),
         ("Expires", str(granted)),
     ]
     if service_route:
