@@ -10,10 +10,12 @@ that nothing accepted the stimulus and that the second probe itself was answered
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jinja2
 
+from cpmconf import catalogue
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer, StimulusError
 from cpmconf.roles.profile import Address
@@ -103,12 +105,37 @@ def target(scene) -> tuple[Address, str, str]:
     return scene.client_address, profile.client.user, profile.client.transport
 
 
-class Run:
-    """One robustness exchange: stimuli sent, the probe, then the judging."""
+@functools.lru_cache(maxsize=1)
+def _catalogue():
+    return catalogue.load()
 
-    def __init__(self, scene, expect, clause: str, may_accept: bool = False):
+
+def refusal_level(clause: str) -> str | None:
+    """The level at which accepting the stimulus is judged for an RB- entry: from the RFC
+    rule the entry rests on (MUST: SHALL, SHOULD: SHOULD); None where no rule requires
+    refusing the input, and only survival is judged."""
+    return _catalogue().get(clause).refusal_level
+
+
+class Run:
+    """One robustness exchange: stimuli sent, the probe, then the judging.
+
+    Refusal is judged for `refusal` (default: `clause`) at the level its RFC rule gives, and
+    not at all where no rule requires it or `may_accept` says the request is legal; survival
+    is judged for `clause` at the clause's level."""
+
+    def __init__(
+        self,
+        scene,
+        expect,
+        clause: str,
+        may_accept: bool = False,
+        refusal: str | None = None,
+    ):
         self.scene = scene
-        self.may_accept = may_accept  # a legal if odd request: only liveness is judged
+        self.refusal = refusal or clause
+        self.refusal_level = None if may_accept else refusal_level(self.refusal)
+        self.may_accept = self.refusal_level is None  # only liveness is judged
         self.expect = expect
         self.clause = clause
         self.sent: list[RawStimulus] = []
@@ -220,13 +247,14 @@ class Run:
         ]
         if not self.may_accept:
             self.expect.judge(
-                self.clause,
+                self.refusal,
                 checks.refused_or_dropped(
                     finals,
                     what,
                     "; ".join(self.notes) or None,
                     checks.raw_finals(self.unparsed_from_sut(), ids),
                 ),
+                self.refusal_level,
             )
         self.judge_liveness(view, what)
 

@@ -1232,17 +1232,21 @@ _ENTRIES += [
         "a request with a single-value header (Call-ID, CSeq, From, To, Max-Forwards) twice "
         "is answered 200",
     ),
+    # No RFC rule requires refusing these two (RB- entries judged on survival alone): the
+    # switches hang the SUT instead, which any SUT must survive.
     Fault(
-        "robust.accept-bad-feature-tag",
+        "robust.crash-on-bad-feature-tag",
         "RB-sip-feature-tag-encoding",
-        "a request whose Accept-Contact feature tag is badly percent-encoded is answered 200",
+        "a request whose Accept-Contact feature tag is badly percent-encoded hangs the SUT: "
+        "neither it nor the next request is answered",
     ),
     Fault(
-        "robust.accept-malformed-cpim",
+        "robust.crash-on-malformed-cpim",
         "RB-cpim-malformed",
-        "a MESSAGE whose message/cpim body does not parse is answered 200",
+        "a MESSAGE whose message/cpim body does not parse hangs the SUT: neither it nor the "
+        "next request is answered",
         # a Content-Length smaller than the body cuts the CPIM short: the SUT then holds a
-        # malformed CPIM body, which this switch accepts (the too-small variants)
+        # malformed CPIM body, on which this switch hangs (the too-small variants)
         also=("RB-sip-content-length",),
     ),
     Fault(
