@@ -14,6 +14,7 @@ from email.utils import format_datetime
 import pytest
 
 from cpmconf.roles.stimulus import token
+from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
 
 
@@ -120,15 +121,32 @@ async def test_blocked_originator_gets_403_with_warning_122(pf, expect):
 
 @pytest.mark.clause("TS-8.3.2.1-2")
 async def test_unsupported_content_gets_415_with_accept(pf, expect):
-    stim, cid = message_to_pf(pf, content_type="application/x-cpmconf-unsupported")
+    # D-content-policy-415: the MESSAGE's own Content-Type is outside the profile's policy
+    # (not only a CPIM payload type), so a PF that judges the SIP body's type and one that
+    # reads the CPIM payload both owe the 415.
+    unsupported = "application/x-cpmconf-unsupported"
+    if unsupported in pf.profile.allowed_content_types:
+        raise Inconclusive(f"the profile's content policy allows {unsupported}")
+    cid = token(8)
+    stim = pf.render(
+        "pf/message_from_originator.sip.j2",
+        body=b"hello",
+        recipient=pf.role("multi_device_recipient"),
+        originator=pf.role("originator"),
+        conversation_id=token(8),
+        contribution_id=cid,
+        content_type=unsupported,
+    )
     _, finals = await send_and_judge_final(pf, stim, cid)
     expect.judge("TS-8.3.2.1-2", pager.unsupported_415(finals[0] if finals else None))
 
 
 @pytest.mark.clause("TS-8.3.2.1-3")
 async def test_expired_message_is_not_delivered(pf, expect):
+    # D-expiry-reading: Expires 0 with a Date an hour back is expired whether the lifetime
+    # is counted from the Date or from the arrival at the PF.
     past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
-    stim, cid = message_to_pf(pf, expires=60, date=past)
+    stim, cid = message_to_pf(pf, expires=0, date=past)
     view, _ = await send_and_judge_final(pf, stim, cid)
     expect.judge("TS-8.3.2.1-3", pager.expired_not_delivered(copies_in(view, pf, cid)))
 
