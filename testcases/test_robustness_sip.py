@@ -138,11 +138,11 @@ INVALID_URIS = {
 }
 
 
-@pytest.mark.clause("RB-sip-invalid-uri")
+@pytest.mark.clause("RB-sip-invalid-uri", "RB-sip-invalid-uri-refused")
 @pytest.mark.parametrize("variant", sorted(INVALID_URIS))
 async def test_invalid_uri(scene, expect, variant):
     stim = message(scene, f"a MESSAGE with an invalid URI ({variant})", **INVALID_URIS[variant])
-    await run_one(scene, expect, "RB-sip-invalid-uri", stim)
+    await run_one(scene, expect, "RB-sip-invalid-uri", stim, refusal="RB-sip-invalid-uri-refused")
 
 
 FEATURE_TAGS = {
@@ -173,12 +173,14 @@ REPEATED = {
 }
 
 
-@pytest.mark.clause("RB-sip-repeated-header")
+@pytest.mark.clause("RB-sip-repeated-header", "RB-sip-repeated-header-refused")
 @pytest.mark.parametrize("header", sorted(REPEATED))
 async def test_single_value_header_repeated(scene, expect, header):
     line = REPEATED[header].format(token=scene.core.base_context()["tag"], domain=scene.domain)
     stim = message(scene, f"a MESSAGE with two {header} headers", extra=[line])
-    await run_one(scene, expect, "RB-sip-repeated-header", stim)
+    await run_one(
+        scene, expect, "RB-sip-repeated-header", stim, refusal="RB-sip-repeated-header-refused"
+    )
 
 
 @pytest.mark.clause("RB-cpim-malformed")

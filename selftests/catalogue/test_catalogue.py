@@ -19,7 +19,7 @@ EXPECTED_COUNTS = {
     "002_a83b253c36cfe946.txt": 29,
     "003_e8ff01a0b752d545.txt": 15,
     "004_270e343cfa9dfe47.txt": 169,
-    "robustness": 15,
+    "robustness": 17,
 }
 
 
@@ -218,7 +218,12 @@ READING_LINKS = {
     "D-rb-content-length-short": {"RB-sip-content-length", "RB-sip-content-length-udp-excess"},
     "D-rb-feature-tag-unmatched": {"RB-sip-feature-tag-encoding"},
     "D-rb-cpim-opaque": {"RB-cpim-malformed"},
-    "D-rb-malformed-should": {"RB-sip-invalid-uri", "RB-sip-repeated-header"},
+    "D-rb-malformed-should": {
+        "RB-sip-invalid-uri",
+        "RB-sip-invalid-uri-refused",
+        "RB-sip-repeated-header",
+        "RB-sip-repeated-header-refused",
+    },
 }
 
 

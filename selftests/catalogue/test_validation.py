@@ -148,6 +148,7 @@ RB = {
     "conditions": [],
     "rule": "RFC 3261 18.3",
     "rule_level": "SHOULD",
+    "level": "SHOULD",
 }
 
 
@@ -176,14 +177,22 @@ def test_rb_entry_loads_with_its_rule(tmp_path):
     "rule_level,refusal", [("MUST", "SHALL"), ("survival", None), ("suite", "SHALL")]
 )
 def test_rule_level_gives_the_refusal_level(tmp_path, rule_level, refusal):
-    cat = catalogue.load(make_catalogue(tmp_path, [rb_entry(rule_level=rule_level)]))
+    entries = [rb_entry(rule_level=rule_level, level="SHALL")]
+    cat = catalogue.load(make_catalogue(tmp_path, entries))
     assert cat.get("RB-sip-x").refusal_level == refusal
 
 
 @pytest.mark.parametrize("key", ["rule", "rule_level"])
 def test_rb_entry_without_its_rule_is_refused(tmp_path, key):
-    (p,) = problems_of(tmp_path, [rb_entry(**{key: ...})])
-    assert (p.entry, p.key) == ("RB-sip-x", key)
+    changes = {"level": "SHALL", "rule_level": "MUST", key: ...}
+    problems = problems_of(tmp_path, [rb_entry(**changes)])
+    assert [(p.entry, p.key) for p in problems] == [("RB-sip-x", key)]
+
+
+@pytest.mark.parametrize("rule_level,level", [("SHOULD", "SHALL"), ("MUST", "SHOULD")])
+def test_level_follows_a_should_rule(tmp_path, rule_level, level):
+    (p,) = problems_of(tmp_path, [rb_entry(rule_level=rule_level, level=level)])
+    assert p.key == "level"
 
 
 def test_unknown_rule_level(tmp_path):

@@ -47,8 +47,9 @@ def judged(clause: str, refusal: str | None = None) -> Verdict:
         ("RB-sip-content-length", "RB-sip-content-length-udp-excess", Verdict.NON_STRICT),
         ("RB-sip-feature-tag-encoding", None, Verdict.PASS),
         ("RB-cpim-malformed", None, Verdict.PASS),
-        ("RB-sip-invalid-uri", None, Verdict.NON_STRICT),
-        ("RB-sip-repeated-header", None, Verdict.NON_STRICT),
+        ("RB-sip-invalid-uri", "RB-sip-invalid-uri-refused", Verdict.NON_STRICT),
+        ("RB-sip-repeated-header", "RB-sip-repeated-header-refused", Verdict.NON_STRICT),
+        ("RB-sip-invalid-uri", None, Verdict.PASS),
         ("RB-cpm-unknown-message-id", None, Verdict.FAIL),
     ],
 )

@@ -324,8 +324,9 @@ def _check_entry(
                 fail(key, "a robustness entry names its RFC rule and the rule's level")
         if isinstance(raw.get("rule_level"), str) and raw["rule_level"] not in RULE_LEVELS:
             fail("rule_level", f"must be one of {', '.join(RULE_LEVELS)}")
-        elif raw.get("rule_level") == "SHOULD" and raw.get("level") not in ("SHALL", "SHOULD"):
-            fail("level", "a SHOULD rule is judged at SHOULD (or SHALL for survival)")
+        elif (raw.get("rule_level") == "SHOULD") != (raw.get("level") == "SHOULD"):
+            # survival is a SHALL, so a SHOULD refusal is an entry of its own
+            fail("level", "an entry is SHOULD exactly when its rule_level is SHOULD")
     for key in _REQUIRED_TEXT:
         if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
             fail(key, "must be a non-empty string")

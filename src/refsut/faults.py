@@ -1223,12 +1223,12 @@ _ENTRIES += [
 _ENTRIES += [
     Fault(
         "robust.accept-invalid-uri",
-        "RB-sip-invalid-uri",
+        "RB-sip-invalid-uri-refused",
         "a request whose Request-URI, From or To URI does not parse is answered 200",
     ),
     Fault(
         "robust.accept-repeated-header",
-        "RB-sip-repeated-header",
+        "RB-sip-repeated-header-refused",
         "a request with a single-value header (Call-ID, CSeq, From, To, Max-Forwards) twice "
         "is answered 200",
     ),
