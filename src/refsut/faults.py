@@ -765,9 +765,9 @@ _ENTRIES = [
         "pf.deliver-unselected",
         "TS-8.3.2.1-4b-2",
         "registered devices whose preferences do not select them get a copy too",
-        # pager and deferred push share the device selection (the large-mode case's forking
-        # clause, 8.3.2.1.1-6, is judged on the selected devices' legs and does not change)
-        also=("TS-8.3.2.4.1-select",),
+        # pager, large mode and deferred push share the device selection; the large-mode
+        # forking clause is judged on every device INVITE the capture holds
+        also=("TS-8.3.2.4.1-select", "TS-8.3.2.1.1-6"),
     ),
     Fault(
         "pf.request-uri-not-gruu",
@@ -1131,6 +1131,27 @@ _ENTRIES += [
         # the SD's notify-and-wait option and its informing step, governed by 3a.i, and the
         # large-mode deferral, which notifies by this same step of 8.3.2.4.x
         also=("SD-5.2.2.2-1", "SD-5.2.2.2.1-notify", "TS-8.3.2.1.1-allfail-1"),
+    ),
+    Fault(
+        "pf.defer-no-notification",
+        "TS-8.3.2.4.x-3a.i",
+        "no deferral notification: the deferred message's text is re-sent as a plain MESSAGE "
+        "to the user's address instead (a store-and-forward relay such as Kamailio's msilo)",
+        # every clause about the notification's content, and the SD's notify option, rest on
+        # there being one; a re-send of the message must not be taken for it
+        also=(
+            "SD-5.2.2.2-1",
+            "SD-5.2.2.2.1-notify",
+            "TS-8.3.2.1.1-allfail-1",
+            "TS-8.3.2.4.x-3a.ii",
+            "TS-8.3.2.4.x-3a.iii",
+            "TS-8.3.2.4.x-3a.iv",
+            "TS-8.3.2.4.x-3a.v",
+            "TS-8.3.2.4.x-3a.vi",
+            "TS-8.3.2.4.x-3a.vii",
+            "TS-8.3.2.4.x-3b",
+            "SD-5.2.2.2.1-info",
+        ),
     ),
     Fault(
         "pf.defer-notify-iwf-always",

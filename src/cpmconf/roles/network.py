@@ -187,6 +187,9 @@ class Core:
         # The ACK the test system sent for each non-2xx final to its INVITEs, by the final's
         # transaction: a retransmitted final (the SUT's Timer G) gets the same ACK again.
         self._acked: dict[tuple, tuple[bytes, Address, str]] = {}
+        # The text of every message a simulated originator sent for deferral over the run: a
+        # store-and-forward PF's later re-send of one is not a notification (testcases).
+        self.deferred_texts: set[str] = set()
         self.reacked: list[SipMessage] = []
 
     # -- addresses ---------------------------------------------------------------------------
