@@ -1138,8 +1138,14 @@ _ENTRIES += [
         "no deferral notification: the deferred message's text is re-sent as a plain MESSAGE "
         "to the user's address instead (a store-and-forward relay such as Kamailio's msilo)",
         # every clause about the notification's content, and the SD's notify option, rest on
-        # there being one; a re-send of the message must not be taken for it
+        # there being one; a re-send of the message must not be taken for it. The cases that
+        # learn a Message-URI-ID from the notification are left unjudged; RB-cpm-unknown-action
+        # counts the re-send (sent before its handling INVITE) as the message carried after it
         also=(
+            "RB-cpm-unknown-action",
+            "SD-5.2.2.2-expiry",
+            "SD-5.2.2.2.1-remove",
+            "TS-7.2.3.2.1-on488-pf",
             "SD-5.2.2.2-1",
             "SD-5.2.2.2.1-notify",
             "TS-8.3.2.1.1-allfail-1",

@@ -202,8 +202,8 @@ class DeferredHandling:
         """What a store-and-forward relay does instead of notifying (msilo): the deferred
         message's text re-sent as a plain MESSAGE to the user's address of record."""
         stored = self.pf.store.get(rows[0].uid) if rows else None
-        if stored is None:
-            return
+        if stored is None or stored.mode != "pager":
+            return  # a large message has no text to re-send: nothing at all
         try:
             text = SipMessage.parse(stored.raw).body
         except CodecError:
@@ -216,7 +216,8 @@ class DeferredHandling:
             headers=[("Content-Type", "text/plain")],
             body=b"[Offline message] " + text,
         )
-        await self.pf.node.request(raw, branch, self.pf.leg_timeout)
+        # sent once (a bound below Timer E's first interval): its answer changes nothing
+        await self.pf.node.request(raw, branch, 0.4)
 
     # -- the deferred-messages event package --------------------------------------------------
 
