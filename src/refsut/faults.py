@@ -602,6 +602,12 @@ _ENTRIES = [
     ),
     Fault("client.no-reregister", "TS-7.1-reregister", "the registration is never refreshed"),
     Fault(
+        "client.reregister-on-own-expiry",
+        "TS-7.1-reregister",
+        "the client asks for its expiry in the Contact (as baresip does) and refreshes on that, "
+        "not on the expiry the registrar granted",
+    ),
+    Fault(
         "client.deregister-nonzero",
         "TS-7.1-deregister",
         "/deregister sends a REGISTER that asks for 3600 s instead of 0",

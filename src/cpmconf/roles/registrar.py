@@ -53,9 +53,7 @@ def asks_for_gruu(register: SipMessage) -> bool:
     """The client supports GRUU (RFC 5627 section 4.1): gruu in Supported (or in Require,
     which presumes it), and the Contact names its instance (+sip.instance)."""
     tags = {
-        t.strip().lower()
-        for name in ("Supported", "Require")
-        for t in register.header_list(name)
+        t.strip().lower() for name in ("Supported", "Require") for t in register.header_list(name)
     }
     return "gruu" in tags and bool(binding_of(register).instance)
 
