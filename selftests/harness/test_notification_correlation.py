@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from testcases.pf_deferred_steps import notification_of
+
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.network import Journal
-from testcases.pf_deferred_steps import notification_of
 
 
 def message(body: str, content_type: str, call_id: str) -> SipMessage:
