@@ -17,7 +17,7 @@ from cpmconf.roles import upper_tester
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import NotApplicable
+from cpmconf.verdict import HarnessError, NotApplicable
 from cpmconf.verdict.checks import pager
 
 
@@ -75,7 +75,9 @@ async def client_sends(
         forget(task)
     view = await client.settle()
     captured = view.requests(msg.method, from_sut=True, where=lambda m: m.call_id == msg.call_id)
-    return (captured[0] if captured else msg), answer, view
+    if not captured:  # judged only as captured, never as the socket handed it to the step
+        raise HarnessError(f"the capture lacks the {msg.method} the client sent ({msg.call_id})")
+    return captured[0], answer, view
 
 
 async def deliver_to_client(

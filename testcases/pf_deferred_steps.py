@@ -108,8 +108,12 @@ class Deferral:
     body: bytes  # the CPIM body the originator sent
 
 
-def message_for(pf, recipient: str, text: str = "hello", **headers):
+def message_for(pf, recipient: str, text: str | None = None, **headers):
     recipient, originator = who(pf, recipient), pf.role("originator")
+    # Each message's text is unique over the run, so a store-and-forward PF's re-send of it,
+    # in this case or a later one, is known for what it is (`notification_of`).
+    text = text or f"hello {token(6)}"
+    pf.core.deferred_texts.add(text)
     body, _ = pf.cpim(originator, recipient, text)
     stim = pf.render(
         "pf/message_from_originator.sip.j2",
@@ -151,17 +155,48 @@ def is_notification(user: str, iwf: str):
     return match
 
 
-async def defer_one(pf, recipient: str, text: str = "hello", **headers) -> Deferral:
-    """Send a message the PF defers; answer and return its notification (or None)."""
+def notification_of(pf, mark: int, candidate):
+    """Predicate: a `candidate` (is_notification) tied to the deferral that started at journal
+    `mark`: it arrived after the originator's MESSAGE was sent, and it is not a re-send of a
+    message an originator sent (a store-and-forward PF re-sending an earlier deferral on a
+    REGISTER, as msilo does, carries that message's text). Whatever the candidate takes but
+    the cause does not explain is listed as unrelated in the evidence (`Scene.unrelated`),
+    never judged; the core answers it between cases."""
+
+    def match(m: SipMessage) -> bool:
+        if not candidate(m):
+            return False
+        after = {e.raw for e in pf.core.journal.since(mark) if e.direction == "received"}
+        body = m.body.decode("utf-8", "replace") if m.body else ""
+        resent = next((t for t in pf.core.deferred_texts if t in body), None)
+        why = None
+        if m.raw not in after:
+            why = "it came before the deferred MESSAGE was sent"
+        elif resent is not None:
+            why = f"it re-sends the message {resent!r} rather than announcing a deferral"
+        if why is None:
+            return True
+        pf.unrelated_to(m, f"not the deferral notification: {why}")
+        return False
+
+    return match
+
+
+async def defer_one(pf, recipient: str, text: str | None = None, **headers) -> Deferral:
+    """Send a message the PF defers; answer and return its notification (or None): the
+    first request that `is_notification` and is tied to this deferral (`notification_of`)."""
     d = deferred_target(pf)
     recipient = who(pf, recipient)
     stim, body = message_for(pf, recipient, text, **headers)
+    mark = pf.core.journal.mark()
     ex = await pf.transact(stim)
     if refusal_of(ex.final) is not None:
         # A final error means nothing was deferred: no notification to wait a guard time for.
         return Deferral(stim, ex.final, None, body)
     note = await pf.observe(
-        is_notification(recipient, d.iwf), "the deferral notification", pf.guard
+        notification_of(pf, mark, is_notification(recipient, d.iwf)),
+        "the deferral notification",
+        pf.guard,
     )
     if note is not None:
         await pf.respond(note, 200, "OK")

@@ -71,6 +71,13 @@ def device_invite_of(pf, contribution_id: str):
     return match
 
 
+def device_legs(pf, r: dict) -> list[SipMessage]:
+    """The device INVITEs the SUT sent for the exchange `r` (large_through_pf), read from its
+    captured View: every one, in capture order, not only those the steps waited for."""
+    cid = r["invite"].message.header("Contribution-ID") or ""
+    return r["view"].requests("INVITE", from_sut=True, where=device_invite_of(pf, cid.strip()))
+
+
 @contextlib.asynccontextmanager
 async def declining_legs(pf, contribution_id: str):
     """While the block runs, every device INVITE the PF forks for this message gets 486;

@@ -13,7 +13,7 @@ import pytest
 
 from cpmconf.roles.errors import SetupRefused
 from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import deferred_target, is_notification
+from testcases.pf_deferred_steps import deferred_target, is_notification, notification_of
 from testcases.pf_steps import declining_legs, invite_to_pf
 
 
@@ -22,6 +22,7 @@ async def test_large_message_every_device_declined_is_deferred_and_notified(pf, 
     recipient = pf.role("single_device_recipient")
     stim, _ = invite_to_pf(pf, 2000, recipient=recipient)
     async with declining_legs(pf, stim.message.header("Contribution-ID")) as declined:
+        mark = pf.core.journal.mark()
         ex = await pf.transact(stim)
         final = ex.final
         if not declined and final is not None and final.status >= 300:
@@ -31,7 +32,7 @@ async def test_large_message_every_device_declined_is_deferred_and_notified(pf, 
                 "the sender's INVITE", final.status, final.reason or "", "no device leg was offered"
             )
         note = await pf.observe(
-            is_notification(recipient, deferred_target(pf).iwf),
+            notification_of(pf, mark, is_notification(recipient, deferred_target(pf).iwf)),
             "the deferral notification",
             pf.guard,
         )

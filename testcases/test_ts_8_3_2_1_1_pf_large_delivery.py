@@ -13,9 +13,11 @@ import pytest
 
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager, pf_large, routing
+from cpmconf.verdict.checks.base import not_arisen
 from testcases.client_steps import large_text
 from testcases.pf_steps import (
     UTF8_SPLIT,
+    device_legs,
     invite_to_pf,
     large_through_pf,
     refused,
@@ -83,7 +85,9 @@ async def test_anonymous_sender_gets_403_with_warning(pf, expect):
 async def test_invites_each_selected_device_by_gruu(pf, expect):
     recipient = pf.role("multi_device_recipient")
     r = await large_through_pf(pf, large_text(), recipient=recipient)
-    legs = r["device_invites"]
+    # Every device INVITE the SUT put on the wire for this message, answered or not: the
+    # steps wait for as many legs as devices are selected, a copy beyond them is judged too.
+    legs = device_legs(pf, r)
     devs = [d for d in pf.core.devices if d.user == recipient]
     known = {d.name: [d.gruu, d.contact] for d in devs}
     selected = {d.name for d in devs if d.selected}
@@ -94,9 +98,10 @@ async def test_invites_each_selected_device_by_gruu(pf, expect):
     for leg in legs:
         dev = pf.core.device_for(leg.request_uri or "")
         expect.judge("TS-8.3.2.1.1-6.ii", pager.request_uri_is_gruu(leg, dev.gruu or "a GRUU"))
-    if not legs:
+    if not legs:  # nothing the SUT sent to judge (6 fails on the missing copies)
         expect.judge(
-            "TS-8.3.2.1.1-6.ii", pager.request_uri_is_gruu(r["invite"].message, "a device GRUU")
+            "TS-8.3.2.1.1-6.ii",
+            not_arisen("an INVITE to a device GRUU", "no device INVITE", "the PF forked none"),
         )
     expect.judge(
         "TS-8.3.2.1.1-6.iii",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.verdict import HarnessError
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
     PULL_USER,
@@ -42,14 +43,19 @@ NOTIFY_CLAUSES = (
 
 
 def _captured(view, d):
-    """The originator's final and the notification, as the capture holds them."""
+    """The originator's final and the notification, as the capture holds them (never the
+    objects the steps' sockets handed them)."""
     finals = view.finals_to(d.stim.message, from_sut=True)
     note = None
     if d.notification is not None:
         same = view.requests(
-            "MESSAGE", from_sut=True, where=lambda m: m.call_id == d.notification.call_id
+            d.notification.method,
+            from_sut=True,
+            where=lambda m: m.call_id == d.notification.call_id,
         )
-        note = same[0] if same else d.notification
+        if not same:
+            raise HarnessError("the capture lacks the deferral notification the core received")
+        note = same[0]
     return (finals[0] if finals else None), note
 
 

@@ -582,7 +582,9 @@ _ENTRIES = [
         "client.message-answer-202",
         "TS-7.2.2.1-1",
         "a received pager-mode MESSAGE is answered 202 instead of 200",
-        also=("TS-7.2.2.1-intro", "TS-7.2.3.2.1-receive"),  # deferred ones too
+        # deferred ones too; the Server and echo clauses are about the 200, so with a 202
+        # they are not-applicable
+        also=("TS-7.2.2.1-intro", "TS-7.2.3.2.1-receive", "TS-7.2.2.1-2", "TS-7.2.2.1-4"),
     ),
     # ---- client, registration (000 7.1)
     Fault(
@@ -601,6 +603,12 @@ _ENTRIES = [
         also=("TS-7.1-2",),  # the CPM ICSI is one of those parameters
     ),
     Fault("client.no-reregister", "TS-7.1-reregister", "the registration is never refreshed"),
+    Fault(
+        "client.reregister-on-own-expiry",
+        "TS-7.1-reregister",
+        "the client asks for its expiry in the Contact (as baresip does) and refreshes on that, "
+        "not on the expiry the registrar granted",
+    ),
     Fault(
         "client.deregister-nonzero",
         "TS-7.1-deregister",
@@ -765,9 +773,9 @@ _ENTRIES = [
         "pf.deliver-unselected",
         "TS-8.3.2.1-4b-2",
         "registered devices whose preferences do not select them get a copy too",
-        # pager and deferred push share the device selection (the large-mode case's forking
-        # clause, 8.3.2.1.1-6, is judged on the selected devices' legs and does not change)
-        also=("TS-8.3.2.4.1-select",),
+        # pager, large mode and deferred push share the device selection; the large-mode
+        # forking clause is judged on every device INVITE the capture holds
+        also=("TS-8.3.2.4.1-select", "TS-8.3.2.1.1-6"),
     ),
     Fault(
         "pf.request-uri-not-gruu",
@@ -1131,6 +1139,33 @@ _ENTRIES += [
         # the SD's notify-and-wait option and its informing step, governed by 3a.i, and the
         # large-mode deferral, which notifies by this same step of 8.3.2.4.x
         also=("SD-5.2.2.2-1", "SD-5.2.2.2.1-notify", "TS-8.3.2.1.1-allfail-1"),
+    ),
+    Fault(
+        "pf.defer-no-notification",
+        "TS-8.3.2.4.x-3a.i",
+        "no deferral notification: the deferred message's text is re-sent as a plain MESSAGE "
+        "to the user's address instead (a store-and-forward relay such as Kamailio's msilo)",
+        # every clause about the notification's content, and the SD's notify option, rest on
+        # there being one; a re-send of the message must not be taken for it. The cases that
+        # learn a Message-URI-ID from the notification are left unjudged; RB-cpm-unknown-action
+        # counts the re-send (sent before its handling INVITE) as the message carried after it
+        also=(
+            "RB-cpm-unknown-action",
+            "SD-5.2.2.2-expiry",
+            "SD-5.2.2.2.1-remove",
+            "TS-7.2.3.2.1-on488-pf",
+            "SD-5.2.2.2-1",
+            "SD-5.2.2.2.1-notify",
+            "TS-8.3.2.1.1-allfail-1",
+            "TS-8.3.2.4.x-3a.ii",
+            "TS-8.3.2.4.x-3a.iii",
+            "TS-8.3.2.4.x-3a.iv",
+            "TS-8.3.2.4.x-3a.v",
+            "TS-8.3.2.4.x-3a.vi",
+            "TS-8.3.2.4.x-3a.vii",
+            "TS-8.3.2.4.x-3b",
+            "SD-5.2.2.2.1-info",
+        ),
     ),
     Fault(
         "pf.defer-notify-iwf-always",

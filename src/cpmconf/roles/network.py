@@ -27,6 +27,7 @@ beside it (the upper-tester call, our own transaction: `refusal`) makes it point
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -183,6 +184,13 @@ class Core:
         self._answered_before: dict[tuple, tuple[bytes, Address, str | None]] = {}
         # What `answer_unclaimed` sent over the run, "METHOD status" -> count
         self.unclaimed_answers: dict[str, int] = {}
+        # The ACK the test system sent for each non-2xx final to its INVITEs, by the final's
+        # transaction: a retransmitted final (the SUT's Timer G) gets the same ACK again.
+        self._acked: dict[tuple, tuple[bytes, Address, str]] = {}
+        # The text of every message a simulated originator sent for deferral over the run: a
+        # store-and-forward PF's later re-send of one is not a notification (testcases).
+        self.deferred_texts: set[str] = set()
+        self.reacked: list[SipMessage] = []
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -285,6 +293,8 @@ class Core:
             msg = item.message
             if msg is not None and msg.is_request and msg.method != "ACK":
                 self.unclaimed.append(msg)
+            elif msg is not None and not msg.is_request and _final_key(msg) in self._acked:
+                self.reacked.append(msg)
         self.transport_override = None
 
     async def answer_unclaimed(self) -> list[Stimulus]:
@@ -292,6 +302,11 @@ class Core:
         sent. Run between cases only, so no case still waits for any of them."""
         pending, self.unclaimed = self.unclaimed, []
         sent = []
+        finals, self.reacked = self.reacked, []
+        for final in finals:  # a retransmitted non-2xx final to our INVITE: ACK it again
+            raw, remote, transport = self._acked[_final_key(final)]
+            with contextlib.suppress(NoAnswer):
+                await self.send(raw, remote, transport)
         for req in pending:
             again = self._answered.get(_txn_key(req)) or self._answered_before.get(_txn_key(req))
             try:
@@ -396,13 +411,21 @@ class Core:
     ) -> Exchange:
         """Send a request and collect its responses until the final one (or the guard time).
 
-        With `retransmit`, a request sent over UDP is sent again, unchanged, until a response
-        comes, at 0.5 s, then doubling up to 4 s (RFC 3261 17.1.2.2, Timer E): one datagram the
-        SUT lost (or a parser joined to the one before) is not yet silence."""
+        An INVITE is an INVITE client transaction (RFC 3261 17.1.1): over UDP it is sent
+        again, unchanged, until a response comes, at 0.5 s and then doubling (Timer A); a
+        non-2xx final is acknowledged at once with an ACK on the INVITE's branch carrying the
+        response's To tag (17.1.1.3), and again whenever the SUT retransmits that final (the
+        2xx ACK is the dialog's, sent by the step that owns the dialog). With `retransmit`, any
+        other request over UDP is sent again until a response comes, at 0.5 s doubling up to
+        4 s (17.1.2.2, Timer E): one datagram the SUT lost (or a parser joined to the one
+        before) is not yet silence."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
         await self.send(stimulus, remote)
-        interval = T1 if retransmit and self._transport_to(remote) == "udp" else None
+        invite = method == "INVITE"
+        udp = self._transport_to(remote) == "udp"
+        interval = T1 if (retransmit or invite) and udp else None
+        cap = float("inf") if invite else T2
 
         def mine(m: SipMessage) -> bool:
             return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
@@ -430,14 +453,34 @@ class Core:
                         garbled.append(exc)
                     if loop.time() < deadline:  # Timer E fired: the same datagram again
                         await self.send(stimulus, remote)
-                        interval = min(interval * 2, T2)
+                        interval = min(interval * 2, cap)
                         again = loop.time() + interval
                     continue
             else:
                 resp = await self.wait(mine, f"response to {method}", remaining)
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
+                if invite and resp.status >= 300:
+                    await self.ack_non2xx(stimulus.message, resp, remote)
                 return ex
+
+    async def ack_non2xx(self, invite: SipMessage, final: SipMessage, remote: Address) -> None:
+        """ACK a non-2xx final to an INVITE we sent (RFC 3261 17.1.1.3): the INVITE's
+        Request-URI, top Via (so its branch), From, Call-ID and CSeq number, the response's To
+        (with its tag); remembered, so a retransmission of the final gets the ACK again."""
+        ack = self.render(
+            "common/ack_non2xx.sip.j2",
+            target=invite.request_uri,
+            via=invite.header("Via"),
+            from_=invite.header("From"),
+            to=final.header("To"),
+            call_id=invite.call_id,
+            cseq=invite.cseq[0],
+            routes=invite.header_values("Route"),
+        )
+        transport = self._transport_to(remote)
+        self._acked[_final_key(final)] = (ack.raw, remote, transport)
+        await self.send(ack, remote, transport)
 
     def response_to(
         self,
@@ -655,6 +698,14 @@ def _txn_key(req: SipMessage) -> tuple:
     branch = via.parameters.get("branch") if via is not None else None
     sent_by = (via.host, via.port) if via is not None else None
     return (branch or (req.call_id, req.header("CSeq")), sent_by, req.method)
+
+
+def _final_key(resp: SipMessage) -> tuple:
+    """What ties a final response to the INVITE transaction it ends: the top Via's branch,
+    Call-ID and CSeq (a retransmission of the final shares all three)."""
+    via = resp.top_via
+    branch = via.parameters.get("branch") if via is not None else None
+    return (branch, resp.call_id, resp.header("CSeq"))
 
 
 def _to_tag(req: SipMessage) -> bool:
