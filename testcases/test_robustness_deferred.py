@@ -229,18 +229,44 @@ async def answer_carriers(scene, user: str, marker: str) -> None:
             await scene.respond(m, 200, "OK")
 
 
-def carried_by_sut(view, marker: str) -> list:
-    """Requests the SUT sent that carry the deferred message's content: a MESSAGE or INVITE
-    with it in the body (a deferred-messages list, which may quote a message, does not
-    count) and MSRP SENDs."""
+def carried_by_sut(view, marker: str, uri_id: str | None, final=None) -> list:
+    """Requests the SUT sent, after our handling INVITE naming `uri_id`, that carry the
+    deferred message's content: a MESSAGE or INVITE with it in the body (a deferred-messages
+    list, which may quote a message, does not count) and MSRP SENDs. What the PF sent before
+    the handling INVITE (e.g. a store-and-forward PF re-sending the message on a device's
+    REGISTER) was not caused by the unknown action, so it is not judged here."""
+    start = _handling_index(view, uri_id, getattr(final, "call_id", None))
+    if start is None:
+        return []
 
     def carries(m: SipMessage) -> bool:
         if not m.is_request or m.method not in ("MESSAGE", "INVITE"):
             return False
         return (m.content_type or "").lower() != LIST_TYPE and marker.encode() in m.body
 
-    out = [s.message for s in view.items if s.from_sut and carries(s.message)]
-    return out + [m for m in view.msrp_from_sut() if marker.encode() in bytes(m)]
+    out = [s.message for s in view.items if s.from_sut and s.index > start and carries(s.message)]
+    return out + [
+        s.message
+        for s in view.msrp
+        if s.from_sut
+        and s.index > start
+        and s.message.method == "SEND"
+        and marker.encode() in bytes(s.message)
+    ]
+
+
+def _handling_index(view, uri_id: str | None, call_id: str | None) -> int | None:
+    """Capture index of the handling INVITE the test system sent naming `uri_id` (found by
+    the Call-ID of its final response, else by the id in its body); None: none was sent."""
+    if uri_id is None:
+        return None
+    for s in view.items:
+        m = s.message
+        if s.from_sut or not m.is_request or m.method != "INVITE":
+            continue
+        if (call_id is not None and m.call_id == call_id) or uri_id.encode() in m.body:
+            return s.index
+    return None
 
 
 @pytest.mark.clause("RB-cpm-unknown-action")
@@ -279,7 +305,7 @@ async def test_unknown_cpm_action(scene, expect, action):
     expect.judge(
         clause,
         checks.unknown_action_not_acted(
-            final, uri_id, before, after, carried_by_sut(view, marker), what
+            final, uri_id, before, after, carried_by_sut(view, marker, uri_id, final), what
         ),
     )
 

@@ -1147,10 +1147,8 @@ _ENTRIES += [
         "to the user's address instead (a store-and-forward relay such as Kamailio's msilo)",
         # every clause about the notification's content, and the SD's notify option, rest on
         # there being one; a re-send of the message must not be taken for it. The cases that
-        # learn a Message-URI-ID from the notification are left unjudged; RB-cpm-unknown-action
-        # counts the re-send (sent before its handling INVITE) as the message carried after it
+        # learn a Message-URI-ID from the notification are left unjudged
         also=(
-            "RB-cpm-unknown-action",
             "SD-5.2.2.2-expiry",
             "SD-5.2.2.2.1-remove",
             "TS-7.2.3.2.1-on488-pf",
