@@ -1265,6 +1265,25 @@ _ENTRIES += [
         "a request with a single-value header (Call-ID, CSeq, From, To, Max-Forwards) twice "
         "is answered 200",
     ),
+    # Refusing a too-large UDP Content-Length is a SHOULD (RFC 3261 18.3): non-strict.
+    Fault(
+        "robust.accept-udp-excess-content-length",
+        "RB-sip-content-length-udp-excess",
+        "a UDP request whose Content-Length runs beyond the datagram is answered 200",
+    ),
+    # Survival of the bad input, whatever the answer: the switches hang the SUT instead.
+    Fault(
+        "robust.crash-on-invalid-uri",
+        "RB-sip-invalid-uri",
+        "a request whose Request-URI, From or To URI does not parse hangs the SUT: neither it "
+        "nor the next request is answered",
+    ),
+    Fault(
+        "robust.crash-on-repeated-header",
+        "RB-sip-repeated-header",
+        "a request with a single-value header twice hangs the SUT: neither it nor the next "
+        "request is answered",
+    ),
     # No RFC rule requires refusing these two (RB- entries judged on survival alone): the
     # switches hang the SUT instead, which any SUT must survive.
     Fault(

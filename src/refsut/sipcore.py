@@ -437,12 +437,16 @@ HUGE_HEADER_SECTION = 32 * 1024
 ACCEPTED_UNDER = {
     "repeated-header": "robust.accept-repeated-header",
     "uri": "robust.accept-invalid-uri",
+    "content-length": "robust.accept-udp-excess-content-length",
 }
-# Kinds no RFC rule requires refusing (RB- entries judged on survival alone) -> the switch
+# Kinds judged on survival (RB- entries whose refusal no RFC rule makes a MUST) -> the switch
 # under which the SUT hangs on them instead.
 HANG_UNDER = {
     "feature-tag": "robust.crash-on-bad-feature-tag",
     "cpim": "robust.crash-on-malformed-cpim",
+    # these two must also be survived where a SUT chooses not to refuse them (SHOULD)
+    "uri": "robust.crash-on-invalid-uri",
+    "repeated-header": "robust.crash-on-repeated-header",
 }
 
 
