@@ -344,8 +344,24 @@ def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
     """Whole-suite runs per fault switch and the kill matrix (see cpmconf.mutants)."""
     from cpmconf import mutants
 
+    if args.merge:
+        if args.fault or args.shard or rest:
+            print(
+                "cpmconf: --merge joins finished slices; it takes no --fault, --shard or "
+                "run arguments",
+                file=sys.stderr,
+            )
+            return EXIT_HARNESS
+        return mutants.merge_main(args.merge, args.json, args.report_dir)
     return mutants.main(
-        args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest, args.scope
+        args.fault,
+        args.jobs,
+        args.json,
+        args.report_dir,
+        args.timeout,
+        rest,
+        args.scope,
+        args.shard,
     )
 
 
@@ -532,6 +548,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="full",
         help="full: the whole suite per switch (default); target: only the cases claiming the "
         "switch's clause (faster; collateral only among the clauses those cases judge)",
+    )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N deterministic slices of the switches (with its own "
+        "baseline); join the slices' folders with --merge",
+    )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="join the folders (or mutants.json files) of every slice into one matrix; "
+        "same exit codes; nothing is run",
     )
     p.set_defaults(func=_cmd_mutants, passthrough=True)
 
