@@ -36,9 +36,10 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +48,7 @@ from cpmconf.capture.stream import WireMessage, wire_messages
 from cpmconf.codec.sip import SipMessage
 from cpmconf.plugin import results as _results
 from cpmconf.roles.profile import Profile
-from cpmconf.verdict import Expectations, Verdict, decide
+from cpmconf.verdict import Expectations, Verdict, decide, excerpt
 from cpmconf.verdict import checks as checks_pkg
 from cpmconf.verdict.checks import CHECKS, View, pf_passive
 from cpmconf.verdict.checks.base import Seen
@@ -99,19 +100,37 @@ def selector(*names: str):
 # ---- a cheap look at a SIP message -----------------------------------------------------
 
 
-class Peek:
-    """The start line and headers of raw SIP bytes, split but not parsed (no URI, no
-    parameters): enough to decide whether a message needs the full parse."""
+_LONG = {v: k for k, v in _COMPACT.items()}
+_HEADER_RE: dict[str, re.Pattern] = {}
 
-    __slots__ = ("first", "_rest", "_headers")
+
+def _header_re(name: str) -> re.Pattern:
+    """A header line by its long or compact name, at a line start (case-insensitive)."""
+    pattern = _HEADER_RE.get(name)
+    if pattern is None:
+        names = [re.escape(name.encode())]
+        if name in _LONG:
+            names.append(re.escape(_LONG[name].encode()))
+        alt = b"|".join(names)
+        pattern = re.compile(rb"\n(?:" + alt + rb")[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+        _HEADER_RE[name] = pattern
+    return pattern
+
+
+class Peek:
+    """The start line and a few headers of raw SIP bytes, found by a search in the header
+    section, not parsed (no URI, no parameters, folded lines not joined): enough to decide
+    whether a message needs the full parse."""
+
+    __slots__ = ("first", "_head", "_cache")
 
     def __init__(self, raw: bytes) -> None:
         end = raw.find(b"\r\n\r\n")
-        head = raw if end < 0 else raw[:end]
+        head = raw if end < 0 else raw[: end + 2]
         nl = head.find(b"\r\n")
         self.first = head if nl < 0 else head[:nl]
-        self._rest = b"" if nl < 0 else head[nl + 2 :]
-        self._headers: dict[str, list[str]] | None = None
+        self._head = head
+        self._cache: dict[str, list[str]] = {}
 
     @property
     def is_request(self) -> bool:
@@ -128,30 +147,17 @@ class Peek:
         code = self.first[8:11]
         return int(code) if code.isdigit() else 0
 
-    def _index(self) -> dict[str, list[str]]:
-        if self._headers is None:
-            out: dict[str, list[str]] = {}
-            last = None
-            for line in self._rest.decode("latin-1").split("\r\n"):
-                if line[:1] in (" ", "\t") and last is not None:
-                    out[last][-1] += " " + line.strip()
-                    continue
-                name, sep, value = line.partition(":")
-                if not sep:
-                    continue
-                key = name.strip().lower()
-                key = _COMPACT.get(key, key)
-                out.setdefault(key, []).append(value.strip())
-                last = key
-            self._headers = out
-        return self._headers
+    def all(self, name: str) -> list[str]:
+        values = self._cache.get(name)
+        if values is None:
+            found = _header_re(name).findall(self._head)
+            values = [v.decode("latin-1").strip() for v in found]
+            self._cache[name] = values
+        return values
 
     def get(self, name: str) -> str | None:
-        values = self._index().get(name)
+        values = self.all(name)
         return values[0] if values else None
-
-    def all(self, name: str) -> list[str]:
-        return self._index().get(name, [])
 
     @property
     def key(self) -> tuple[str, str]:
@@ -225,6 +231,7 @@ class Context:
     roles: dict[Address, str] = field(default_factory=dict)  # SUT address -> pf | client
     awaiting: Counter = field(default_factory=Counter)  # user -> MESSAGEs to it unanswered
     addressed: dict[Address, str] = field(default_factory=dict)  # role by what it was sent
+    copied_at: dict[str, int] = field(default_factory=dict)  # user -> frame of the last copy
 
     def learn_from_request(self, item: Item) -> None:
         """A request sent to a SUT address says its role: one to the client's own user goes
@@ -449,12 +456,19 @@ def _kind_of_pf_message(item: Item, ctx: Context) -> str:
     return "copy"
 
 
+def _note_copy(item: Item, ctx: Context, kind: str | None) -> None:
+    """A copy to a user means the MESSAGE to that user was forwarded, not deferred."""
+    if kind == "copy":
+        ctx.copied_at[_uri(item.peek.get("to"))] = item.frame
+
+
 def _pf_kind(item: Item, ctx: Context) -> str | None:
     """The kind of a PF-sent initial MESSAGE (None for anything else), worked out once."""
     if "message" not in item.kinds:
         kind = None
         if _pf_initial(item, ctx, "MESSAGE"):
             kind = _kind_of_pf_message(item, ctx)
+            _note_copy(item, ctx, kind)
             if kind == "notification":
                 # The MESSAGE this notification is about is the last one the PF answered
                 # for its recipient: that answer is judged now (202 on deferral).
@@ -549,6 +563,22 @@ def pf_large_invite_route(item: Item, ctx: Context):
 def pf_push_invite_route(item: Item, ctx: Context):
     if _pf_invite_kind(item, ctx) == "push" and item.message is not None:
         yield _route_args(item, ctx), item.frame
+
+
+# Which of the SUT's messages each selector can pick: (role, a request?). The loop offers a
+# message only to the selectors that can pick it (most selectors reject most messages).
+WHERE: dict[Callable, tuple[str, bool]] = {
+    client_pager_message: ("client", True),
+    client_one_to_one_message: ("client", True),
+    client_pager_message_with_release: ("client", True),
+    client_registration: ("client", True),
+    client_200_to_message: ("client", False),
+    pf_answer_to_blocked: ("pf", False),
+    pf_403_to_blocked: ("pf", False),
+    pf_488_to_handling: ("pf", False),
+    pf_200_to_pager: ("pf", False),
+    pf_200_to_large: ("pf", False),
+}
 
 
 # ---- addresses -------------------------------------------------------------------------
@@ -650,7 +680,7 @@ def discover_sut(capture: Path, profile: Profile) -> tuple[tuple[Address, ...], 
         if r is not None
     }
     votes: dict[str, Counter] = {role: Counter() for role in wanted.values()}
-    for n, w in enumerate(wire_messages(str(capture))):
+    for n, w in enumerate(wire_messages(str(capture), msrp=False)):
         if n >= DISCOVER_MESSAGES:
             break
         if w.protocol != "SIP" or w.error:
@@ -703,12 +733,24 @@ class Tally:
         judgement = self.fn(*args)
         self.judged += 1
         for clause in self.clauses:
-            finding = self.exp.judge(clause, judgement)
+            # Recorded without the message first: the excerpt is made only for kept ones.
+            finding = self.exp.record(
+                clause,
+                judgement.ok,
+                judgement.expected,
+                judgement.actual,
+                None,
+                judgement.note,
+                getattr(judgement, "arisen", True),
+            )
             key = (clause, finding.verdict.value)
             self.counts[key] += 1
             if self.counts[key] > KEEP:
                 self.exp.findings.pop()  # counted, not kept
                 continue
+            if judgement.message is not None:
+                finding = replace(finding, message=excerpt(judgement.message))
+                self.exp.findings[-1] = finding
             self.frames.setdefault(key, []).append(frame)
             self.kept.append(({**finding.to_json(), "frame": frame}, frame))
             if wire is not None:
@@ -748,10 +790,18 @@ def judge(opts: Options, cat: _catalogue.Catalogue | None = None) -> dict:
             continue
         if clauses:
             tallies.append((select, Tally(name, entries[0].fn, clauses, cat)))
+    buckets: dict[tuple[str | None, bool], list] = {}
+    for role in ("pf", "client", None):
+        for is_request in (True, False):
+            buckets[(role, is_request)] = [
+                (select, tally)
+                for select, tally in tallies
+                if WHERE.get(select, ("pf", True)) == (role, is_request)
+            ]
     counts = Counter()
     sut_tcp: OrderedDict = OrderedDict()  # TCP ends of connections the SUT opened
     try:
-        for wire in wire_messages(str(opts.capture)):
+        for wire in wire_messages(str(opts.capture), msrp=False):  # no check reads MSRP
             counts["messages"] += 1
             if wire.protocol != "SIP":
                 counts["msrp"] += 1
@@ -788,9 +838,13 @@ def judge(opts: Options, cat: _catalogue.Catalogue | None = None) -> dict:
                     ctx.pending.pop(p.key, None)
                     if item.request.kind == "pager":
                         ctx.awaiting[item.request.to_uri] -= 1
-                    if item.request.kind == "pager" and not item.request.blocked:
-                        ctx.last_final[item.request.to_uri] = item
-            for select, tally in tallies:
+                    req = item.request
+                    forwarded = ctx.copied_at.get(req.to_uri, 0) > req.frame
+                    if req.kind == "pager" and not req.blocked and not forwarded:
+                        # Answered without a copy to any device: a deferral, if a
+                        # notification for this user follows.
+                        ctx.last_final[req.to_uri] = item
+            for select, tally in buckets[(item.role, p.is_request)]:
                 for args, frame in select(item, ctx):
                     cited = item.wire if frame == item.frame else _earlier(item, frame)
                     tally.add(args, frame, cited)

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cpmconf.capture.records import Segment, segment_of
-from cpmconf.capture.tcp import FIN, RST, SIP, SYN, Flow, TcpReassembler
+from cpmconf.capture.tcp import FIN, MSRP, RST, SIP, SYN, Flow, TcpReassembler
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
@@ -208,14 +208,31 @@ def _scapy_segment(linktype: int, data: bytes, when: float) -> Segment | None:
     return segment_of(pkt)
 
 
+class _Skip:
+    """A framer for a direction the reader was told not to frame: takes bytes, keeps none."""
+
+    def feed(self, data: bytes, now: float) -> list:
+        return []
+
+    def pending(self) -> int:
+        return 0
+
+
 class _PruningReassembler(TcpReassembler):
     """The capture layer's reassembler, forgetting the oldest closed directions so that a
-    capture with millions of connections does not keep them all."""
+    capture with millions of connections does not keep them all; MSRP directions are
+    classified as always but, unless asked for, not framed (a SIP judge never reads them)."""
 
-    def __init__(self, keep_closed: int = KEEP_CLOSED) -> None:
+    def __init__(self, keep_closed: int = KEEP_CLOSED, msrp: bool = True) -> None:
         super().__init__()
         self._closed: deque[Flow] = deque()
         self._keep = keep_closed
+        self._msrp = msrp
+
+    def _framer(self, protocol: str):
+        if protocol == MSRP and not self._msrp:
+            return _Skip()
+        return super()._framer(protocol)
 
     def _close(self, flow, st, now, why):
         events = super()._close(flow, st, now, why)
@@ -228,9 +245,11 @@ class _PruningReassembler(TcpReassembler):
         return events
 
 
-def wire_messages(path: str) -> Iterator[WireMessage]:
-    """Every SIP and MSRP message of the capture, framed but not parsed, in one pass."""
-    tcp = _PruningReassembler()
+def wire_messages(path: str, msrp: bool = True) -> Iterator[WireMessage]:
+    """Every SIP and MSRP message of the capture, framed but not parsed, in one pass.
+
+    `msrp=False`: MSRP streams are recognised and skipped, not framed (much faster)."""
+    tcp = _PruningReassembler(msrp=msrp)
     last_frame, last_time = 0, 0.0
     for frame, when, seg in segments(path):
         last_frame, last_time = frame, when
