@@ -535,8 +535,14 @@ def _pf_invite_kind(item: Item, ctx: Context) -> str | None:
     if "invite" not in item.kinds:
         kind = None
         if _pf_initial(item, ctx, "INVITE"):
-            accept = " ".join(item.peek.all("accept-contact")).encode("latin-1").lower()
-            kind = "push" if ICSI_DEFERRED in accept else "large" if ICSI_LARGE in accept else None
+            p = item.peek
+            # A push names the deferred ICSI in Accept-Contact or, if that is wrong, Contact.
+            accept = " ".join(p.all("accept-contact")).encode("latin-1").lower()
+            contact = " ".join(p.all("contact")).encode("latin-1").lower()
+            if ICSI_DEFERRED in accept or ICSI_DEFERRED in contact:
+                kind = "push"
+            elif ICSI_LARGE in accept:
+                kind = "large"
         item.kinds["invite"] = kind
     return item.kinds["invite"]
 
@@ -549,6 +555,18 @@ def pf_large_invite_gruu(item: Item, ctx: Context):
 
 @selector("pf_passive.push_invite_to_gruu")
 def pf_push_invite_gruu(item: Item, ctx: Context):
+    if _pf_invite_kind(item, ctx) == "push" and item.message is not None:
+        yield (item.message,), item.frame
+
+
+@selector(
+    "deferred.push_accept_contact",
+    "deferred.push_contact_icsi",
+    "deferred.push_contact_automata",
+    "deferred.push_session_expires",
+    "deferred.push_offer_sendonly",
+)
+def pf_push_invite(item: Item, ctx: Context):
     if _pf_invite_kind(item, ctx) == "push" and item.message is not None:
         yield (item.message,), item.frame
 
