@@ -217,6 +217,17 @@ class Item:
         return self._message  # type: ignore[return-value]
 
 
+class Bounded(OrderedDict):
+    """A dict that forgets its oldest entries beyond `RECENT` (per-user memory of a capture
+    with millions of users stays bounded)."""
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > RECENT:
+            self.popitem(last=False)
+
+
 @dataclass
 class Context:
     """What selectors share: the profile, the addresses, and bounded memory of the past."""
@@ -226,12 +237,12 @@ class Context:
     core: Address | None = None
     pending: OrderedDict = field(default_factory=OrderedDict)
     recent: dict[str, OrderedDict] = field(default_factory=dict)
-    last_final: dict[str, Item] = field(default_factory=dict)
+    last_final: dict[str, Item] = field(default_factory=Bounded)
     unparseable: int = 0
-    roles: dict[Address, str] = field(default_factory=dict)  # SUT address -> pf | client
-    awaiting: Counter = field(default_factory=Counter)  # user -> MESSAGEs to it unanswered
-    addressed: dict[Address, str] = field(default_factory=dict)  # role by what it was sent
-    copied_at: dict[str, int] = field(default_factory=dict)  # user -> frame of the last copy
+    roles: dict[Address, str] = field(default_factory=Bounded)  # SUT address -> pf | client
+    awaiting: dict[str, int] = field(default_factory=Bounded)  # user -> MESSAGEs unanswered
+    addressed: dict[Address, str] = field(default_factory=Bounded)  # role by what it was sent
+    copied_at: dict[str, int] = field(default_factory=Bounded)  # user -> frame of its last copy
 
     def learn_from_request(self, item: Item) -> None:
         """A request sent to a SUT address says its role: one to the client's own user goes
@@ -855,7 +866,7 @@ def judge(opts: Options, cat: _catalogue.Catalogue | None = None) -> dict:
                 if item.request is not None and p.status >= 200:
                     ctx.pending.pop(p.key, None)
                     if item.request.kind == "pager":
-                        ctx.awaiting[item.request.to_uri] -= 1
+                        _count(ctx.awaiting, item.request.to_uri, -1)
                     req = item.request
                     forwarded = ctx.copied_at.get(req.to_uri, 0) > req.frame
                     if req.kind == "pager" and not req.blocked and not forwarded:
@@ -914,6 +925,14 @@ def _via_is_sut(p: Peek, ctx: Context) -> bool:
         return False
 
 
+def _count(counts: dict[str, int], key: str, step: int) -> None:
+    n = counts.get(key, 0) + step
+    if n > 0:
+        counts[key] = n
+    else:
+        counts.pop(key, None)
+
+
 def _remember_request(item: Item, ctx: Context) -> None:
     """Note a MESSAGE or INVITE sent to the SUT, for the answer the selectors judge."""
     p = item.peek
@@ -935,13 +954,13 @@ def _remember_request(item: Item, ctx: Context) -> None:
     req = Request(method, item.frame, sender, recipient, kind)
     req.blocked = kind == "pager" and ctx.blocked_by(recipient, sender)
     if kind == "pager" and p.key not in ctx.pending:
-        ctx.awaiting[recipient] += 1
+        _count(ctx.awaiting, recipient, +1)
     ctx.pending[p.key] = req
     ctx.pending.move_to_end(p.key)
     if len(ctx.pending) > PENDING:
         _, dropped = ctx.pending.popitem(last=False)
         if dropped.kind == "pager":
-            ctx.awaiting[dropped.to_uri] -= 1
+            _count(ctx.awaiting, dropped.to_uri, -1)
 
 
 def _test(t: Tally, ctx: Context) -> dict:
