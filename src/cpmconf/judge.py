@@ -38,7 +38,7 @@ import json
 import pkgutil
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,9 +50,9 @@ from cpmconf.plugin import results as _results
 from cpmconf.roles.profile import Profile
 from cpmconf.verdict import Expectations, Verdict, decide, excerpt
 from cpmconf.verdict import checks as checks_pkg
-from cpmconf.verdict.checks import CHECKS, View, pf_passive
+from cpmconf.verdict.checks import CHECKS, View
 from cpmconf.verdict.checks.base import Seen
-from cpmconf.verdict.checks.deferred import SYSTEM_MESSAGE_TAG, system_message_tag
+from cpmconf.verdict.checks.deferred import SYSTEM_MESSAGE_TAG
 from cpmconf.verdict.checks.pager import is_imdn
 
 MAX_TEXT = 4000  # evidence text per cited message
@@ -1024,22 +1024,3 @@ def nothing_judged(doc: dict) -> bool:
         for t in doc["tests"]
         for v in t["clause_verdicts"].values()
     )
-
-
-def iter_names() -> Iterator[str]:
-    yield from sorted(SELECTORS)
-
-
-__all__ = [
-    "Context",
-    "Item",
-    "Options",
-    "Peek",
-    "discover_sut",
-    "from_run",
-    "judge",
-    "nothing_judged",
-    "passive_checks",
-    "pf_passive",
-    "system_message_tag",
-]

@@ -234,8 +234,14 @@ class _PruningReassembler(TcpReassembler):
             return _Skip()
         return super()._framer(protocol)
 
+    def finish(self):
+        self._keep = None  # the end: nothing is forgotten while the rest is closed
+        return super().finish()
+
     def _close(self, flow, st, now, why):
         events = super()._close(flow, st, now, why)
+        if self._keep is None:
+            return events
         self._closed.append(flow)
         while len(self._closed) > self._keep:
             old = self._closed.popleft()
