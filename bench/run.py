@@ -112,7 +112,7 @@ def machine() -> str:
     return (
         f"{model}, {os.cpu_count()} cores, {mem / 1024:.1f} GiB RAM, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, "
-        f"{tshark.splitlines()[0] if tshark else 'tshark missing'}"
+        f"{tshark.splitlines()[0].rstrip('.') if tshark else 'tshark missing'}"
     )
 
 
@@ -201,6 +201,8 @@ def judge_vs_tshark(run_dir: Path, work: Path, packets: int, repeat: int) -> dic
         ]
         rows["judge"].append(measured(judge))
     sip_lines = sum(1 for line in fields.open("rb") if line.split(b"\t")[1:3] != [b"", b""])
+    if not (report / "compliance.json").is_file():
+        raise SystemExit(f"the judge wrote no results: {rows['judge'][-1]['stderr']}")
     doc = json.loads((report / "compliance.json").read_text())
     verdicts = {c: v for t in doc["tests"] for c, v in t["clause_verdicts"].items()}
     out = {
