@@ -226,6 +226,9 @@ def test_a_judge_that_judged_nothing_exits_3(tmp_path, capsys):
     assert cli.main([*argv, "--report-dir", str(tmp_path / "out")]) == 3
     err = capsys.readouterr().err
     assert "nothing judged" in err
+    # No report shows it as a success: the run carries an inconclusive "nothing judged" test.
+    page = (tmp_path / "out" / "compliance.md").read_text()
+    assert "\u2705" not in page and "nothing judged" in page
 
 
 def test_the_streaming_reader_gives_the_capture_layers_records(clean_run):

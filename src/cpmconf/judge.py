@@ -884,6 +884,9 @@ def judge(opts: Options, cat: _catalogue.Catalogue | None = None) -> dict:
     if counts["messages"] == 0:
         raise ValueError("no SIP or MSRP message in the capture")
     tests = [_test(t, ctx) for _, t in tallies if t.judged]
+    if not any(v in JUDGED for t in tests for v in t["clause_verdicts"].values()):
+        # Said as a test of its own, so no report format can show this run as a success.
+        tests.append(_nothing_judged(counts, len(tests)))
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     run = {
         "target": opts.profile.name,
@@ -963,6 +966,29 @@ def _remember_request(item: Item, ctx: Context) -> None:
             _count(ctx.awaiting, dropped.to_uri, -1)
 
 
+JUDGED = ("pass", "fail", "non-strict")
+
+
+def _nothing_judged(counts: Counter, selected: int) -> dict:
+    reason = (
+        f"nothing judged: of {counts['messages']} message(s) read, {counts['sut']} came from "
+        f"the SUT's addresses, and no passive check passed or failed a clause on them "
+        f"({selected} check(s) selected a message); check the SUT's addresses and profile"
+    )
+    return {
+        "id": "passive::nothing-judged",
+        "name": "nothing-judged",
+        "clauses": [],
+        "verdict": Verdict.INCONCLUSIVE.value,
+        "reason": reason,
+        "cause": "precondition",
+        "clause_verdicts": {},
+        "findings": [],
+        "evidence": {"stimuli": [], "messages": [], "pcap": None, "notes": [reason]},
+        "duration": 0.0,
+    }
+
+
 def _test(t: Tally, ctx: Context) -> dict:
     findings = [f for f, _ in t.kept]
     decision = decide(t.clauses, t.exp.findings)  # the same rule as a conformance run
@@ -1019,8 +1045,4 @@ def view_of(records: list, sut: Iterable[Address]) -> View:
 
 def nothing_judged(doc: dict) -> bool:
     """No clause passed or failed: the judge proved nothing about the SUT."""
-    return not any(
-        v in ("pass", "fail", "non-strict")
-        for t in doc["tests"]
-        for v in t["clause_verdicts"].values()
-    )
+    return not any(v in JUDGED for t in doc["tests"] for v in t["clause_verdicts"].values())
