@@ -242,3 +242,17 @@ def test_the_streaming_reader_gives_the_capture_layers_records(clean_run):
         want = [(r.raw, r.flow, r.protocol) for r in records_from_pcap(str(pcap))]
         got = [(w.raw, w.flow, w.protocol) for w in wire_messages(str(pcap))]
         assert got == want, pcap.name
+
+
+def test_slices_hold_the_cited_frames(pf_runs, tmp_path):
+    from cpmconf.capture.stream import wire_messages
+
+    run_dir, capture = pf_runs["pf.ignore-block"]
+    out = tmp_path / "s"
+    argv = ["judge", str(capture), "--from-run", str(run_dir), "--report-dir", str(out)]
+    assert cli.main([*argv, "--slices"]) == 1
+    doc = json.loads((out / "compliance.json").read_text())
+    t = next(t for t in doc["tests"] if "TS-8.3.2.1-1d" in t["clauses"])
+    cited = {f["frame"] for f in t["findings"]}
+    got = list(wire_messages(str(out / t["evidence"]["pcap"])))
+    assert len(got) == len(cited) and all(b"SIP/2.0 " in w.raw for w in got)

@@ -409,6 +409,8 @@ def _cmd_judge(args: argparse.Namespace) -> int:
         return EXIT_HARNESS
     out = Path(args.report_dir) if args.report_dir else capture.parent / f"{capture.stem}-judged"
     out.mkdir(parents=True, exist_ok=True)
+    if args.slices:
+        print(f"cpmconf: {judge.write_slices(doc, capture, out)} pcap slice(s) in {out / 'slices'}")
     results = out / "compliance.json"
     results.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     try:
@@ -611,6 +613,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a finished run's folder: the SUT's (and core's) addresses and profile come from it",
     )
     p.add_argument("--core", default=None, metavar="HOST:PORT", help="the SIP/IP core's address")
+    p.add_argument(
+        "--slices",
+        action="store_true",
+        help="also write, per check, a pcap of the frames its findings cite (pcap input only)",
+    )
     p.add_argument(
         "--sut",
         action="append",

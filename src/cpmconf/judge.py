@@ -44,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cpmconf import catalogue as _catalogue
-from cpmconf.capture.stream import WireMessage, wire_messages
+from cpmconf.capture.stream import WireMessage, copy_frames, wire_messages
 from cpmconf.codec.sip import SipMessage
 from cpmconf.plugin import results as _results
 from cpmconf.roles.profile import Profile
@@ -1046,3 +1046,19 @@ def view_of(records: list, sut: Iterable[Address]) -> View:
 def nothing_judged(doc: dict) -> bool:
     """No clause passed or failed: the judge proved nothing about the SUT."""
     return not any(v in JUDGED for t in doc["tests"] for v in t["clause_verdicts"].values())
+
+
+def write_slices(doc: dict, capture: Path, out: Path) -> int:
+    """Per test, a pcap of the frames its findings cite, in `out/slices/`; each test's
+    evidence names its slice (`evidence.pcap`, relative to the report folder). A TCP message
+    is cited by the frame that completed it. Returns the number of slices written."""
+    wanted = {}
+    for t in doc["tests"]:
+        frames = {f["frame"] for f in t["findings"] if f.get("frame")}
+        if frames:
+            wanted[t["name"]] = frames
+    written = copy_frames(str(capture), wanted, str(out / "slices"))
+    for t in doc["tests"]:
+        if t["name"] in written:
+            t["evidence"]["pcap"] = f"slices/{t['name']}.pcap"
+    return len(written)

@@ -16,6 +16,7 @@ to scapy's reader through `segment_of`, slower but the same segments.
 from __future__ import annotations
 
 import ipaddress
+import os
 import struct
 from collections import deque
 from collections.abc import Iterator
@@ -269,3 +270,40 @@ def wire_messages(path: str, msrp: bool = True) -> Iterator[WireMessage]:
             yield WireMessage(frame, ev.time, ev.flow, "tcp", ev.raw, ev.protocol, ev.error)
     for ev in tcp.finish():
         yield WireMessage(last_frame, last_time, ev.flow, "tcp", ev.raw, ev.protocol, ev.error)
+
+
+def copy_frames(path: str, wanted: dict[str, set[int]], out_dir: str) -> dict[str, str]:
+    """Write, per name, a pcap of the wanted frame numbers of a pcap file (a second, cheap
+    pass: record headers are read, packets are not decoded). Returns name -> file written;
+    a pcapng input gives nothing (its blocks are not copied)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+        if head[:4] not in PCAP_MAGICS:
+            return {}
+        endian = PCAP_MAGICS[head[:4]][0]
+        record = struct.Struct(endian + "IIII")
+        every = set().union(*wanted.values()) if wanted else set()
+        kept: dict[int, bytes] = {}
+        frame = 0
+        last = max(every) if every else 0
+        while frame < last:
+            h = f.read(16)
+            if len(h) < 16:
+                break
+            frame += 1
+            incl = record.unpack(h)[2]
+            if frame in every:
+                kept[frame] = h + f.read(incl)
+            else:
+                f.seek(incl, 1)
+    os.makedirs(out_dir, exist_ok=True)
+    written = {}
+    for name, frames in wanted.items():
+        target = os.path.join(out_dir, f"{name}.pcap")
+        with open(target, "wb") as out:
+            out.write(head)
+            for n in sorted(frames):
+                if n in kept:
+                    out.write(kept[n])
+        written[name] = target
+    return written
