@@ -12,7 +12,8 @@ messages a selector picks are parsed in full (the others are read with a cheap l
 start line and a few headers); requests awaiting the SUT's answer sit in a bounded table;
 and each check keeps the first `KEEP` findings per clause and verdict with counts of the
 rest. Evidence is by reference: every finding names its capture frame number (as tshark
-numbers frames), and a test's evidence holds only the messages its kept findings cite.
+numbers frames), and a test's evidence holds only the messages its kept findings cite;
+`write_slices` (CLI `--slices`) adds, per check, a pcap of those frames.
 
 A passive check is one registered with `passive=True` in `cpmconf.verdict.checks` (its
 judgement needs no per-test knowledge). Which captured messages it applies to is its
