@@ -29,10 +29,11 @@ EMBEDDED = "fixtures/profiles/embedded.toml"
 RUN_BOUND_S = 600  # a bound on one small run, not an expectation of its speed
 
 
-def conformance_run(tmp_path_factory, name: str, *extra: str):
+def conformance_run(tmp_path_factory, name: str, *extra: str, client: bool = True):
     out = tmp_path_factory.mktemp(name)
     argv = [sys.executable, "-m", "cpmconf.cli", "run", "--report-dir", str(out), "-q"]
-    argv += ["--clause", "TS-7.2.1.1", "--clause", "TS-7.1-", *extra]
+    argv += ["--clause", "TS-7.2.1.1", "--clause", "TS-7.1-"] if client else []
+    argv += extra
     done = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_BOUND_S, check=False)
     assert (out / "compliance.json").is_file(), done.stdout[-2000:] + done.stderr[-2000:]
     return out, load_results(out / "compliance.json")
@@ -159,7 +160,9 @@ def pf_runs(tmp_path_factory):
     runs = {}
     for fault in (None, "pf.403-no-warning", "pf.ignore-block"):
         extra = ("--sut-fault", fault) if fault else ()
-        run_dir, _ = conformance_run(tmp_path_factory, f"pf-{fault}", *PF_CLAUSES, *extra)
+        run_dir, _ = conformance_run(
+            tmp_path_factory, f"pf-{fault}", *PF_CLAUSES, *extra, client=False
+        )
         runs[fault] = (run_dir, merged_capture(run_dir, run_dir / "all.pcap"))
     return runs
 
