@@ -49,6 +49,19 @@ class WireMessage:
     error: str | None = None
 
 
+_V4_NAMES: dict[bytes, str] = {}
+
+
+def _v4(raw: bytes) -> str:
+    """Dotted form of an IPv4 address, remembered (a capture has few addresses)."""
+    name = _V4_NAMES.get(raw)
+    if name is None:
+        name = ".".join(map(str, raw))
+        if len(_V4_NAMES) < 65536:
+            _V4_NAMES[raw] = name
+    return name
+
+
 def _ip_segment(data: bytes) -> Segment | None:
     """Transport, flow and payload of an IPv4/IPv6 packet starting at data[0]."""
     if not data:
@@ -62,8 +75,7 @@ def _ip_segment(data: bytes) -> Segment | None:
         if data[6] & 0x3F or data[7]:  # MF flag or a fragment offset: not reassembled
             return None
         proto = data[9]
-        src = ".".join(map(str, data[12:16]))
-        dst = ".".join(map(str, data[16:20]))
+        src, dst = _v4(data[12:16]), _v4(data[16:20])
         l4 = data[ihl:total] if total >= ihl else b""
     elif version == 6:
         if len(data) < 40:
