@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-port", type=int, action="append", default=[])
     args = ap.parse_args(argv)
     info = generate(args.run_dir, args.out, args.packets, frozenset(args.keep_port))
-    print(f"{args.out}: {info['packets']} packets, {info['replays']} replay(s), "
-          f"{info['bytes'] / 1e6:.1f} MB")
+    print(
+        f"{args.out}: {info['packets']} packets, {info['replays']} replay(s), "
+        f"{info['bytes'] / 1e6:.1f} MB"
+    )
     return 0
 
 

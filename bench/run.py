@@ -10,8 +10,9 @@ Writes one Markdown document (the tables, the machine, the commands) to --out an
    `duration`) the median, p90 and mean. Per case it also splits the time into the span of
    the case's captured exchange (first to last message of its pcap: the SUT and the suite
    talking) and the rest (set-up, and windows and guards waited out after the last message).
-   The split is read from the outputs only, so it is an estimate: a wait that ends when the
-   SUT answers counts as wire time, a fixed window after the last message as the rest.
+   Within the span, the gaps that a message of the SUT ends are time waiting on the SUT; the
+   other gaps are the suite's own steps and windows during which the SUT said nothing. The
+   split is read from the outputs only, so it is an estimate.
 2. The judge against tshark's field decode (`tshark -T fields` with the SIP fields the
    checks read) on captures generated from that run (bench/gen_capture.py: its pcaps
    replayed with shifted ports and Call-IDs), one size after the other, each tool run
@@ -129,20 +130,31 @@ def default_run(work: Path, run_dir: Path | None) -> tuple[Path, dict]:
         total = None
     doc = json.loads((run_dir / "compliance.json").read_text())
     from cpmconf.capture.stream import wire_messages
+    from cpmconf.judge import from_run
 
+    sut = set(from_run(run_dir).sut)
     cases = []
     for t in doc["tests"]:
-        span = 0.0
+        span = waited = 0.0
         pcap = t["evidence"].get("pcap")
         if pcap and (run_dir / pcap).is_file():
-            times = [w.time for w in wire_messages(str(run_dir / pcap), msrp=False)]
-            span = max(times) - min(times) if times else 0.0
+            msgs = [
+                (w.time, (w.flow[0], w.flow[1]) in sut)
+                for w in wire_messages(str(run_dir / pcap), msrp=False)
+            ]
+            if msgs:
+                span = max(m[0] for m in msgs) - min(m[0] for m in msgs)
+            # Waiting on the SUT: each gap that a message of the SUT ends (it was answering).
+            waited = sum(
+                b[0] - a[0] for a, b in zip(msgs, msgs[1:], strict=False) if b[1] and not a[1]
+            )
         duration = t.get("duration") or 0.0
         cases.append(
             {
                 "name": t["name"],
                 "duration": duration,
                 "wire": min(span, duration),
+                "sut": min(waited, duration),
                 "verdict": t["verdict"],
             }
         )
@@ -274,6 +286,7 @@ def markdown(info: dict) -> str:
         cases = run["cases"]
         d = [c["duration"] for c in cases]
         wire = sum(c["wire"] for c in cases)
+        sut = sum(c["sut"] for c in cases)
         lines += ["## The default run (`cpmconf run -q`)", ""]
         lines += ["| figure | value |", "| --- | --- |"]
         if run["total"] is not None:
@@ -284,19 +297,22 @@ def markdown(info: dict) -> str:
             f"| per case: median | {statistics.median(d) * 1000:.0f} ms |",
             f"| per case: p90 | {pct(d, 0.9) * 1000:.0f} ms |",
             f"| per case: mean | {statistics.mean(d) * 1000:.0f} ms |",
+            f"| waiting on the SUT (gaps ended by a SUT message, summed) | {sut:.1f} s |",
             f"| on the wire (first to last captured message, summed) | {wire:.1f} s |",
             f"| the rest: set-up, and windows/guards after the last message | "
             f"{sum(d) - wire:.1f} s |",
             "",
             "The slowest cases (the split is an estimate from the pcaps: see bench/run.py):",
             "",
-            "| case | verdict | duration | on the wire | after/around it |",
-            "| --- | --- | --- | --- | --- |",
+            "| case | verdict | duration | waiting on the SUT | on the wire, SUT not "
+            "answering | after the last message |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for c in sorted(cases, key=lambda c: -c["duration"])[:10]:
             lines.append(
                 f"| `{c['name']}` | {c['verdict']} | {c['duration'] * 1000:.0f} ms | "
-                f"{c['wire'] * 1000:.0f} ms | {(c['duration'] - c['wire']) * 1000:.0f} ms |"
+                f"{c['sut'] * 1000:.0f} ms | {(c['wire'] - c['sut']) * 1000:.0f} ms | "
+                f"{(c['duration'] - c['wire']) * 1000:.0f} ms |"
             )
         lines.append("")
     if info.get("judge"):
@@ -387,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     load0 = os.getloadavg()[0]
     run_dir = Path(args.run_dir) if args.run_dir else None
-    if "run" not in skip or run_dir is None:
+    if "run" not in skip or run_dir is not None:  # a given run is read, not repeated
         run_dir, info["run"] = default_run(work, run_dir)
         print(f"default run: {run_dir}", file=sys.stderr)
     if "judge" not in skip:
