@@ -1,7 +1,9 @@
 """Steps shared by the client test cases: make the SUT client send, and deliver to it.
 
 Kept apart from the test modules so each test reads as stimulus, exchange, expectations.
-The upper tester makes the client act; the core answers and delivers as the PF would.
+The upper tester makes the client act; the core answers and delivers as the PF would. Each
+upper-tester call runs alongside the wait for what it makes the client send, so its refusal
+ends the step at once with its HTTP status (`UpperTesterError`), not a guard time later.
 """
 
 from __future__ import annotations
@@ -11,12 +13,32 @@ import contextlib
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles import upper_tester
+from cpmconf.roles.errors import NoAnswer, SetupRefused
+from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
+from cpmconf.verdict import HarnessError, NotApplicable
 from cpmconf.verdict.checks import pager
 
-ALICE = "sip:alice@example.net"
-BOB = "sip:bob@example.net"
+
+def originator(scene) -> str:
+    """Who sends to the client: the originator role."""
+    return scene.role("originator")
+
+
+def recipient(scene) -> str:
+    """Whom the client sends to: the multi-device recipient role (the test system plays its
+    side, so for a client SUT nothing about it is provisioned)."""
+    return scene.role("multi_device_recipient")
+
+
+def adhoc_factory(client) -> str:
+    """The ad-hoc group factory provisioned to the client. The profile loader refuses a
+    client claiming adhoc-group without one; any other profile never gets this far."""
+    factory = client.profile.controlling_function
+    if factory is None:
+        raise NotApplicable("the profile names no [extra.client].controlling_function")
+    return factory
 
 
 def not_imdn(m: SipMessage) -> bool:
@@ -35,24 +57,27 @@ async def client_sends(
     task = asyncio.ensure_future(client.ut.send(**options))
     try:
         if allow_invite:
-            msg = await client.core.wait(
+            wire = client.core.wait(
                 lambda m: m.is_request and m.method in ("INVITE", "MESSAGE") and not_imdn(m),
                 "MESSAGE (or an INVITE) from the client",
             )
         else:
-            msg = await client.wait_request("MESSAGE", "MESSAGE from the client", where=not_imdn)
+            wire = client.wait_request("MESSAGE", "MESSAGE from the client", where=not_imdn)
+        # The upper tester refusing /send ends the wait for the MESSAGE at once.
+        msg = await unless(wire, task)
         headers = [("Message-UID", str(uid))] if uid is not None else []
         if msg.method == "INVITE":
             await client.respond(msg, 488, "Not Acceptable Here")
         else:
             await client.respond(msg, status, "OK" if status == 200 else "Error", headers=headers)
-        answer = await asyncio.wait_for(task, client.guard)
+        answer = await upper_tester.answer(task, client.guard, "POST /send")
     finally:
-        if not task.done():
-            task.cancel()
+        forget(task)
     view = await client.settle()
     captured = view.requests(msg.method, from_sut=True, where=lambda m: m.call_id == msg.call_id)
-    return (captured[0] if captured else msg), answer, view
+    if not captured:  # judged only as captured, never as the socket handed it to the step
+        raise HarnessError(f"the capture lacks the {msg.method} the client sent ({msg.call_id})")
+    return captured[0], answer, view
 
 
 async def deliver_to_client(
@@ -63,11 +88,12 @@ async def deliver_to_client(
     in_reply_to=None,
     uid=None,
     disposition=None,
-    text="hello carol",
-    originator=ALICE,
+    text="hello",
+    originator=None,
 ):
     """Deliver a pager MESSAGE to the client as its PF would; returns (stimulus, final, imdn_id)."""
     user = client.profile.client.user
+    originator = originator or client.role("originator")
     body, imdn_id = client.cpim(originator, user, text, disposition=disposition)
     stim = client.render(
         "client/message_to_client.sip.j2",
@@ -86,10 +112,20 @@ async def deliver_to_client(
     return stim, ex.final, imdn_id
 
 
+def require_accepted(final: SipMessage | None, consequence: str) -> None:
+    """The client's final error to a MESSAGE we delivered is its refusal of this setup step:
+    what the case would judge next (a notification, an entry to reply to) cannot follow."""
+    if final is not None and final.status is not None and final.status >= 300:
+        raise SetupRefused(
+            "the MESSAGE delivered to it", final.status, final.reason or "", consequence
+        )
+
+
 async def received_entry(client, call_id: str) -> dict | None:
     listing = await client.ut.messages()
-    for m in listing.get("received", []):
-        if m.get("call_id") == call_id:
+    for m in listing.get("received") or []:
+        if isinstance(m, dict) and m.get("call_id") == call_id:
+            upper_tester.member(m, "id", "GET /messages: the received message")
             return m
     return None
 
@@ -120,15 +156,19 @@ async def client_sends_large(
     out: dict = {}
     task = asyncio.ensure_future(client.ut.send(text=text, **options))
     try:
-        first = await client.core.wait(
-            lambda m: m.is_request and m.method in ("INVITE", "MESSAGE") and not_imdn(m),
-            "INVITE (or a wrongly chosen MESSAGE) from the client",
+        first = await unless(
+            client.core.wait(
+                lambda m: m.is_request and m.method in ("INVITE", "MESSAGE") and not_imdn(m),
+                "INVITE (or a wrongly chosen MESSAGE) from the client",
+            ),
+            task,
         )
         if first.method == "MESSAGE":
             # Sent in pager mode although over the limit: answer it so the client finishes,
             # and let the caller judge that no INVITE came.
             await client.respond(first, 200, "OK")
-            out.update(invite=None, message=first, ut=await asyncio.wait_for(task, client.guard))
+            ut = await upper_tester.answer(task, client.guard, "POST /send")
+            out.update(invite=None, message=first, ut=ut)
             out["view"] = await client.settle()
             if not allow_message:
                 from cpmconf.verdict import Inconclusive
@@ -188,10 +228,9 @@ async def client_sends_large(
             # and waiting for it would only turn the failure into an upper-tester timeout.
             out["ut"] = None
         else:
-            out["ut"] = await asyncio.wait_for(task, client.guard)
+            out["ut"] = await upper_tester.answer(task, client.guard, "POST /send")
     finally:
-        if not task.done():
-            task.cancel()
+        forget(task)
     out["view"] = await client.settle()
     return out
 
@@ -230,7 +269,7 @@ async def deliver_large_to_client(
         out["bind"] = None
         out["view"] = await client.settle()
         return out
-    cpim, _ = client.cpim(ALICE, user, text)
+    cpim, _ = client.cpim(client.role("originator"), user, text)
     out["cpim"] = cpim
     await client.msrp.send_message(session, cpim, chunk_size)
     headers = [("Message-UID", str(uid))] if uid is not None else []
@@ -260,7 +299,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
         "client/invite_to_client.sip.j2",
         body=bytes(str(offer), "utf-8"),
         target=client.client_contact or user,
-        originator=ALICE,
+        originator=client.role("originator"),
         recipient=user,
         icsi=icsi or large_checks.ICSI_LARGEMSG,
         conversation_id=token(8),
@@ -316,7 +355,7 @@ async def client_cancels_large(client, text: str, **options):
     out: dict = {}
     task = asyncio.ensure_future(client.ut.send(text=text, cancel=True, **options))
     try:
-        invite = await client.wait_request("INVITE", "INVITE from the client")
+        invite = await unless(client.wait_request("INVITE", "INVITE from the client"), task)
         out["invite"] = invite
 
         def same(m: SipMessage) -> bool:
@@ -342,11 +381,9 @@ async def client_cancels_large(client, text: str, **options):
         if cancel is not None:
             # Without a CANCEL the bound has used up the upper tester's time: the missing
             # CANCEL is judged from the capture, not turned into an upper-tester timeout.
-            async with asyncio.timeout(client.guard):
-                out["ut"] = await task
+            out["ut"] = await upper_tester.answer(task, client.guard, "POST /send")
     finally:
-        if not task.done():
-            task.cancel()
+        forget(task)
     out["view"] = await client.settle()
     return out
 

@@ -5,6 +5,7 @@ The upper tester makes the client subscribe or handle; the core answers the SUBS
 the NOTIFY (its body built by :mod:`cpmconf.codec.deferred_messages`, the suite's own format),
 and answers the handling INVITE with 200 (then takes ACK and BYE) or a failure. Every wait is
 bounded by the guard time; what the client failed to send is left for the checks to judge.
+An upper tester refusing a command ends its step at once (`UpperTesterError`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import contextlib
 from cpmconf.codec.deferred_messages import CONTENT_TYPE, DeferredList, DeferredMessage
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sdp import build_sdp
-from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles import upper_tester
+from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
 
 EVENT = "deferred-messages"  # D-event-package
-ALICE = "sip:alice@example.net"
 
 
 def management_uri(client) -> str:
@@ -49,11 +50,7 @@ def _uri(header: str | None) -> str:
 
 
 async def _finish(task: asyncio.Task, client, what: str) -> dict:
-    try:
-        async with asyncio.timeout(client.guard):
-            return await task
-    except TimeoutError:
-        raise NoAnswer(f"the upper tester's answer to {what}", client.guard) from None
+    return await upper_tester.answer(task, client.guard, f"POST {what}")
 
 
 async def client_subscribes(client, ids: list[str] | None = None) -> dict:
@@ -65,7 +62,7 @@ async def client_subscribes(client, ids: list[str] | None = None) -> dict:
     out: dict = {"ids": ids}
     task = asyncio.ensure_future(client.ut.deferred_subscribe())
     try:
-        sub = await client.wait_request("SUBSCRIBE", "SUBSCRIBE from the client")
+        sub = await unless(client.wait_request("SUBSCRIBE", "SUBSCRIBE from the client"), task)
         out["subscribe"] = sub
         to_tag = token(4)
         host, port = client.core.address
@@ -78,13 +75,13 @@ async def client_subscribes(client, ids: list[str] | None = None) -> dict:
         )
         out["ut"] = await _finish(task, client, "/deferred/subscribe")
     finally:
-        if not task.done():
-            task.cancel()
+        forget(task)
     user = client.profile.client.user
+    originator = client.role("originator")
     body = DeferredList.build(
         user,
         [
-            DeferredMessage(uri_id=i, originator=ALICE, subject=f"queued {n}", size=20)
+            DeferredMessage(uri_id=i, originator=originator, subject=f"queued {n}", size=20)
             for n, i in enumerate(ids)
         ],
     )
@@ -141,7 +138,9 @@ async def client_handles(
     out: dict = {"invite": None, "ack": None, "bye": None, "retry": None, "ut": None}
     task = asyncio.ensure_future(client.ut.deferred_handle(actions))
     try:
-        invite = await client.wait_request("INVITE", "handling INVITE from the client")
+        invite = await unless(
+            client.wait_request("INVITE", "handling INVITE from the client"), task
+        )
         out["invite"] = invite
         if status == 200:
             host, port = client.core.address
@@ -175,9 +174,10 @@ async def client_handles(
             if retry is not None:
                 headers = [("Warning", warning)] if warning else []
                 await client.respond(retry, status, "Failure", headers=headers)
-        with contextlib.suppress(NoAnswer):
-            out["ut"] = await _finish(task, client, "/deferred/handle")
+        # Its answer is not needed to judge the wire; an error answer still ends the case.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(client.guard):
+                out["ut"] = await task
     finally:
-        if not task.done():
-            task.cancel()
+        forget(task)
     return out

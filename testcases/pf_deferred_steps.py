@@ -7,7 +7,9 @@ Request-URI is the IWF address of the profile), and a device acting on the defer
 (SUBSCRIBE for the list, handling INVITE with ACK and BYE, push sessions over MSRP).
 
 Message-URI-IDs are the PF's own; the steps learn them from what the PF sent (the
-notification or a NOTIFY) and echo them back unchanged.
+notification or a NOTIFY) and echo them back unchanged. A case that rests on a deferral the PF
+refused (`require_deferred`: `SetupRefused`) or on ids the PF never gave (`require_ids`:
+inconclusive) says so before it indexes anything the SUT provided.
 """
 
 from __future__ import annotations
@@ -22,19 +24,36 @@ from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles import regevent
-from cpmconf.roles.errors import NoAnswer, SetupError
+from cpmconf.roles import hooks, regevent
+from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import SimDevice, _uri_key
+from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
+from cpmconf.verdict import Inconclusive, NotApplicable
 from cpmconf.verdict.checks import deferred
 
-ALICE = "sip:alice@example.net"
-FRANK = "sip:frank@example.net"  # defers, pulls
-GRACE = "sip:grace@example.net"  # defers, gets pushed to (phone selected, tablet not)
+# The roles of the deferring users (cpmconf.roles.profile.ROLES); every step taking a `user`
+# takes a role name or a URI.
+PULL_USER = "pull_deferral_user"  # defers, pulls
+PUSH_USER = "push_deferral_user"  # defers, gets pushed to its selected devices only
 FETCHER = "<urn:uuid:00000000-0000-4000-8000-0000000fe7c4>"  # a device that only subscribes
 
 
 # -- who is where ---------------------------------------------------------------------------
+
+
+def who(pf, user: str) -> str:
+    """The URI of `user`: a role name resolved through the profile, or a URI as given."""
+    return pf.role(user) if user in ROLES else user
+
+
+def device_of(pf, user: str, selected: bool = True) -> Device:
+    """The first selected (or unselected) provisioned device of `user`."""
+    devices = pf.profile.user(who(pf, user)).devices
+    for d in devices:
+        if d.selected == selected:
+            return d
+    raise SetupError(f"the profile has no {'' if selected else 'un'}selected device for {user}")
 
 
 def deferred_target(pf):
@@ -56,9 +75,11 @@ def is_to(uri: str):
 # -- registration ---------------------------------------------------------------------------
 
 
-async def register(pf, user: str, name: str, expires: int = 600) -> SimDevice:
+async def register(pf, user: str, device: str | Device, expires: int = 600) -> SimDevice:
     """Register one provisioned device of `user` (expires 0: deregister it), in the way the
     profile says the PF learns registrations."""
+    user = who(pf, user)
+    name = device.name if isinstance(device, Device) else device
     prof_user = pf.profile.user(user)
     dev = next((d for d in prof_user.devices if d.name == name), None)
     if dev is None:
@@ -71,6 +92,7 @@ async def register(pf, user: str, name: str, expires: int = 600) -> SimDevice:
 
 
 async def deregister_all(pf, user: str) -> None:
+    user = who(pf, user)
     for dev in pf.profile.user(user).devices:
         await register(pf, user, dev.name, expires=0)
 
@@ -86,13 +108,18 @@ class Deferral:
     body: bytes  # the CPIM body the originator sent
 
 
-def message_for(pf, recipient: str, text: str = "hello", **headers):
-    body, _ = pf.cpim(ALICE, recipient, text)
+def message_for(pf, recipient: str, text: str | None = None, **headers):
+    recipient, originator = who(pf, recipient), pf.role("originator")
+    # Each message's text is unique over the run, so a store-and-forward PF's re-send of it,
+    # in this case or a later one, is known for what it is (`notification_of`).
+    text = text or f"hello {token(6)}"
+    pf.core.deferred_texts.add(text)
+    body, _ = pf.cpim(originator, recipient, text)
     stim = pf.render(
         "pf/message_from_originator.sip.j2",
         body=body,
         recipient=recipient,
-        originator=ALICE,
+        originator=originator,
         conversation_id=token(8),
         contribution_id=token(8),
         content_type="message/cpim",
@@ -128,17 +155,90 @@ def is_notification(user: str, iwf: str):
     return match
 
 
-async def defer_one(pf, recipient: str, text: str = "hello", **headers) -> Deferral:
-    """Send a message the PF defers; answer and return its notification (or None)."""
+def notification_of(pf, mark: int, candidate):
+    """Predicate: a `candidate` (is_notification) tied to the deferral that started at journal
+    `mark`: it arrived after the originator's MESSAGE was sent, and it is not a re-send of a
+    message an originator sent (a store-and-forward PF re-sending an earlier deferral on a
+    REGISTER, as msilo does, carries that message's text). Whatever the candidate takes but
+    the cause does not explain is listed as unrelated in the evidence (`Scene.unrelated`),
+    never judged; the core answers it between cases."""
+
+    def match(m: SipMessage) -> bool:
+        if not candidate(m):
+            return False
+        after = {e.raw for e in pf.core.journal.since(mark) if e.direction == "received"}
+        body = m.body.decode("utf-8", "replace") if m.body else ""
+        resent = next((t for t in pf.core.deferred_texts if t in body), None)
+        why = None
+        if m.raw not in after:
+            why = "it came before the deferred MESSAGE was sent"
+        elif resent is not None:
+            why = f"it re-sends the message {resent!r} rather than announcing a deferral"
+        if why is None:
+            return True
+        pf.unrelated_to(m, f"not the deferral notification: {why}")
+        return False
+
+    return match
+
+
+async def defer_one(pf, recipient: str, text: str | None = None, **headers) -> Deferral:
+    """Send a message the PF defers; answer and return its notification (or None): the
+    first request that `is_notification` and is tied to this deferral (`notification_of`)."""
     d = deferred_target(pf)
+    recipient = who(pf, recipient)
     stim, body = message_for(pf, recipient, text, **headers)
+    mark = pf.core.journal.mark()
     ex = await pf.transact(stim)
+    if refusal_of(ex.final) is not None:
+        # A final error means nothing was deferred: no notification to wait a guard time for.
+        return Deferral(stim, ex.final, None, body)
     note = await pf.observe(
-        is_notification(recipient, d.iwf), "the deferral notification", pf.guard
+        notification_of(pf, mark, is_notification(recipient, d.iwf)),
+        "the deferral notification",
+        pf.guard,
     )
     if note is not None:
         await pf.respond(note, 200, "OK")
     return Deferral(stim, ex.final, note, body)
+
+
+def refusal_of(final: SipMessage | None) -> SetupRefused | None:
+    """The PF's final error (3xx-6xx) to an originator's MESSAGE as the refusal it is."""
+    if final is None or final.status is None or final.status < 300:
+        return None
+    return SetupRefused(
+        "the originator's MESSAGE", final.status, final.reason or "", "nothing was deferred"
+    )
+
+
+def require_deferred(deferrals: list[Deferral]) -> None:
+    """Raise the PF's refusal of any of the originator's MESSAGEs: what the case judges
+    next (a notification, a push, the list) rests on the messages being deferred."""
+    for d in deferrals:
+        refused = refusal_of(d.final)
+        if refused is not None:
+            raise refused
+
+
+def require_ids(deferrals: list[Deferral], ids: list[str], need: int = 1) -> None:
+    """Raise why fewer than `need` Message-URI-IDs were learnt from the notifications: the
+    PF refused a MESSAGE, sent no notification, or its notifications listed too few ids."""
+    if len(ids) >= need:
+        return
+    require_deferred(deferrals)
+    notified = sum(1 for d in deferrals if d.notification is not None)
+    if not notified:
+        raise Inconclusive(
+            f"the PF sent no notification for {len(deferrals)} deferred message(s), so no "
+            "Message-URI-ID is known to act on"
+        )
+    if not ids:
+        raise Inconclusive("the PF's notification listed no Message-URI-ID")
+    raise Inconclusive(
+        f"the PF's notifications listed {len(ids)} Message-URI-ID(s) for {len(deferrals)} "
+        f"deferred message(s); {need} are needed"
+    )
 
 
 def ids_in(pf, msg: SipMessage | None) -> list[str]:
@@ -154,6 +254,7 @@ def ids_in(pf, msg: SipMessage | None) -> list[str]:
 async def subscribe(pf, user: str, device: SimDevice | None = None):
     """One-time SUBSCRIBE for `user`; returns (stimulus, final, NOTIFY or None)."""
     d = deferred_target(pf)
+    user = who(pf, user)
     dev = device or SimDevice(user, "fetcher", FETCHER, True)
     contact = dev.contact or f"sip:{dev.name}@{pf.core.host}:{pf.core.port}"
     stim = pf.render(
@@ -228,6 +329,7 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
     IWF that follows within the guard time (plus the settle time for stragglers).
     """
     d = deferred_target(pf)
+    user = who(pf, user)
     offer = _offer(pf)
     if actions is None:
         ctype, body = "application/sdp", offer
@@ -397,6 +499,7 @@ def has_notification_type(m: SipMessage | None) -> bool:
 
 def fetcher(pf, user: str) -> SimDevice:
     """A device of `user` that acts on the queue without being registered."""
+    user = who(pf, user)
     return SimDevice(user, "fetcher", FETCHER, True, f"sip:fetcher@{pf.core.host}:{pf.core.port}")
 
 
@@ -524,22 +627,25 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
         await pf.respond(out.bye, 200, "OK")
     except NoAnswer as exc:
         out.stopped = str(exc)
+    except CodecError as exc:  # an a=path or MSRP message of the PF's we cannot use
+        out.stopped = f"the PF's MSRP path or data cannot be used ({exc})"
     return out
 
 
 # -- the PF's clock -------------------------------------------------------------------------
 
 
-def advance_clock(pf, seconds: float) -> bool:
-    """Move the embedded PF's clock forward; False when the SUT offers no clock control."""
-    path = getattr(pf.handle, "pf_clock", None)
-    if path is None:
-        return False
+def require_clock(pf) -> None:
+    """Not-applicable unless the profile offers the clock hook (checked before any setup)."""
+    why = hooks.missing(pf.handle.hooks, "clock")
+    if why:
+        raise NotApplicable(why)
+
+
+async def advance_clock(pf, seconds: float) -> None:
+    """Move the SUT's clock forward through its clock hook; a failing hook leaves the case
+    inconclusive (an unmet precondition), never judged."""
     try:
-        offset = float(path.read_text().strip() or 0)
-    except (OSError, ValueError):
-        offset = 0.0
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{offset + seconds}\n")
-    tmp.replace(path)  # atomic: the PF never reads half a number
-    return True
+        await pf.handle.advance_clock(seconds)
+    except hooks.HookError as exc:
+        raise Inconclusive(str(exc)) from None

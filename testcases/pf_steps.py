@@ -6,8 +6,10 @@ connection they open, the BYE they receive). Each device answers `setup:active`,
 client does (D-msrp-setup), so the devices connect to the PF and the sender connects too.
 
 A SUT that stops answering part-way is not an error here: the step records where it stopped
-(`out["stopped"]`) and returns what was exchanged, so the cases judge the clauses that the
-traffic so far decides and the rest end inconclusive with that reason.
+(`out["stopped"]`, and the error in `out["stop"]`) and returns what was exchanged, so the
+cases judge the clauses that the traffic so far decides and the rest end inconclusive with
+that reason and its cause. A final error to the sender's INVITE ends every wait for a device
+leg at once (`SetupRefused`), never a guard time later.
 """
 
 from __future__ import annotations
@@ -15,20 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles.errors import NoAnswer, SetupRefused
+from cpmconf.roles.network import forget, refusal, unless
 from cpmconf.roles.stimulus import token
+from cpmconf.verdict import Cause, Inconclusive
 from cpmconf.verdict.checks import large
 
-ALICE = "sip:alice@example.net"
-BOB = "sip:bob@example.net"
-ERIN = "sip:erin@example.net"
 ORIGINATOR_UA = "CPM-client/OMA2.0 cpmconf-originator"
 
 
-def invite_to_pf(pf, text_size: int, *, recipient=ERIN, originator=ALICE, **headers):
-    """Render the sender's INVITE; returns (stimulus, the sender's MSRP session)."""
+def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **headers):
+    """Render the sender's INVITE (by default from the originator to the single-device
+    recipient); returns (stimulus, the sender's MSRP session)."""
+    recipient = recipient or pf.role("single_device_recipient")
+    originator = originator or pf.role("originator")
     session = pf.msrp.session()
     offer = build_sdp(
         host=pf.core.host,
@@ -66,9 +71,18 @@ def device_invite_of(pf, contribution_id: str):
     return match
 
 
+def device_legs(pf, r: dict) -> list[SipMessage]:
+    """The device INVITEs the SUT sent for the exchange `r` (large_through_pf), read from its
+    captured View: every one, in capture order, not only those the steps waited for."""
+    cid = r["invite"].message.header("Contribution-ID") or ""
+    return r["view"].requests("INVITE", from_sut=True, where=device_invite_of(pf, cid.strip()))
+
+
 @contextlib.asynccontextmanager
 async def declining_legs(pf, contribution_id: str):
-    """While the block runs, every device INVITE the PF forks for this message gets 486."""
+    """While the block runs, every device INVITE the PF forks for this message gets 486;
+    yields the list of the legs declined so far."""
+    declined: list[SipMessage] = []
 
     async def decline() -> None:
         while True:
@@ -78,11 +92,12 @@ async def declining_legs(pf, contribution_id: str):
                 )
             except NoAnswer:
                 continue
+            declined.append(leg)
             await pf.respond(leg, 486, "Busy Here")
 
     task = asyncio.ensure_future(decline())
     try:
-        yield
+        yield declined
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -140,25 +155,38 @@ def utf8_splitting_chunk(body: bytes, near: int = 97) -> int:
     raise ValueError("the body has no multi-byte character to split")
 
 
-async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=ERIN) -> dict:
+async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=None) -> dict:
     """The whole large-mode exchange through the PF. Returns a dict of what happened:
     invite, sender (MSRP session), final, device_invites, device_answer, device (MSRP
     session), device_ack, cpim, chunk_tids, bye_final, device_bye, view, and `stopped`
-    (why the exchange ended early, or None)."""
-    cpim, _ = pf.cpim(ALICE, recipient, text)
+    (why the exchange ended early, or None) with `stop`, the error that said so.
+
+    A final error to the sender's INVITE before any device leg came raises `SetupRefused`
+    at once: no device leg can be judged, and none is waited for. The recipient is by
+    default the single-device recipient."""
+    recipient = recipient or pf.role("single_device_recipient")
+    cpim, _ = pf.cpim(pf.role("originator"), recipient, text)
     if chunk_size == UTF8_SPLIT:
         chunk_size = utf8_splitting_chunk(cpim)
     stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)
     cid = stim.message.header("Contribution-ID")
     selected = [d for d in pf.core.devices if d.user == recipient and d.selected]
-    out: dict = {"invite": stim, "sender": sender, "cpim": cpim, "stopped": None}
+    out: dict = {"invite": stim, "sender": sender, "cpim": cpim, "stopped": None, "stop": None}
     out.update(final=None, device_invites=[], device_answer=None, device_ack=None)
     out.update(chunk_tids=[], bye_final=None, device_bye=None, bound=False, no_relay=False)
     upstream = asyncio.ensure_future(pf.transact(stim))
+    # The PF's final error to the INVITE ends any wait for a device leg at once.
+    refused_upstream = refusal("the sender's INVITE", "no device leg could be judged")
     try:
-        first = await pf.wait_request(
-            "INVITE", "an INVITE to a device", where=device_invite_of(pf, cid)
-        )
+        try:
+            first = await unless(
+                pf.wait_request("INVITE", "an INVITE to a device", where=device_invite_of(pf, cid)),
+                upstream,
+                refused_upstream,
+            )
+        except SetupRefused:
+            await pf.settle()
+            raise
         out["device_invites"].append(first)
         device = pf.msrp.session()
         device.remote_path = large.path_of(first)
@@ -182,20 +210,34 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=E
             headers=[("Contact", device_contact)],
         )
         for _ in selected[1:]:
-            with contextlib.suppress(NoAnswer):
-                out["device_invites"].append(
-                    await pf.wait_request(
+            try:
+                leg = await unless(
+                    pf.wait_request(
                         "INVITE", "an INVITE to another device", where=device_invite_of(pf, cid)
-                    )
+                    ),
+                    upstream,
+                    refused_upstream,
                 )
+            except (NoAnswer, SetupRefused):
+                break  # judged from the legs that came (6.i); a refusal is read below
+            out["device_invites"].append(leg)
         closing = asyncio.ensure_future(_close_other_legs(pf, out["device_invites"][1:]))
-        ex = await upstream
-        out["final"] = final = ex.final
+        try:
+            ex = await upstream
+        except BaseException:
+            forget(closing)
+            raise
         await closing
+        out["final"] = final = ex.final
         if final is None or final.status != 200:
             out["stopped"] = (
                 f"the PF answered the INVITE with {final.status if final else 'nothing'}"
             )
+            if final is not None and final.status >= 300:
+                out["stop"] = SetupRefused(
+                    "the sender's INVITE", final.status, final.reason or "", "no session was set up"
+                )
+                out["stopped"] = str(out["stop"])
             out["view"] = await pf.settle()
             return out
         # A 2xx is always acknowledged, even one whose answer we cannot use (RFC 3261 13.2.2.4).
@@ -227,10 +269,11 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=E
         out["chunk_tids"] = [r.transaction_id for r in responses]
         out["received"] = body
     except NoAnswer as exc:
-        out["stopped"] = str(exc)
+        out["stopped"], out["stop"] = str(exc), exc
+    except CodecError as exc:  # an a=path or MSRP message of the SUT's we cannot use
+        out["stopped"] = f"the PF's MSRP path or data cannot be used ({exc})"
     finally:
-        if not upstream.done():
-            upstream.cancel()
+        forget(upstream)
     if out["final"] is not None and out["final"].status == 200:
         with contextlib.suppress(NoAnswer):
             await _bye(pf, out)
@@ -238,12 +281,22 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=E
     return out
 
 
+def stopped(r: dict, context: str) -> Inconclusive:
+    """The inconclusive verdict for an exchange that ended early: `context`, then why, with
+    the cause of the error that stopped it (no answer, a refusal; else a precondition)."""
+    stop = r.get("stop")
+    cause = Cause(stop.cause) if stop is not None else Cause.PRECONDITION
+    return Inconclusive(f"{context}: {r['stopped']}" if r["stopped"] else context, cause=cause)
+
+
 async def _bye(pf, out: dict) -> None:
     stim, final = out["invite"], out["final"]
     bye = pf.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1)
     pf.stimuli.append(bye)
     out["bye"] = bye
-    out["bye_final"] = (await pf.transact(bye)).final
+    out["bye_final"] = final = (await pf.transact(bye)).final
+    if final is not None and final.status >= 300:
+        return  # the PF refused the BYE: no BYE to the device is waited for (bye-2 judges)
     first = out["device_invites"][0]
     out["device_bye"] = bye_in = await pf.wait_request(
         "BYE", "the BYE to the device", where=lambda m: m.call_id == first.call_id

@@ -2,21 +2,25 @@
 
 A robustness stimulus is input the codec would refuse, so it cannot go through
 `Templates.render` (which parses every stimulus back). `render_raw` renders a template under
-`scenarios/robustness/` to bytes as written, Content-Length included. After the stimulus an
-OPTIONS probe checks that the SUT still answers; the case then judges, from the capture, that
-nothing accepted the stimulus and that the probe was answered.
+`scenarios/robustness/` to bytes as written, Content-Length included. An OPTIONS probe first
+checks that the SUT answers at all (if not, the case is inconclusive: no answer); after the
+stimulus a second probe checks that it still answers. The case then judges, from the capture,
+that nothing accepted the stimulus and that the second probe itself was answered.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import jinja2
 
+from cpmconf import catalogue
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer, StimulusError
 from cpmconf.roles.profile import Address
 from cpmconf.transport import TransportError
+from cpmconf.verdict import Cause, Inconclusive
 from cpmconf.verdict.checks import View
 from cpmconf.verdict.checks import robustness as checks
 
@@ -101,12 +105,37 @@ def target(scene) -> tuple[Address, str, str]:
     return scene.client_address, profile.client.user, profile.client.transport
 
 
-class Run:
-    """One robustness exchange: stimuli sent, the probe, then the judging."""
+@functools.lru_cache(maxsize=1)
+def _catalogue():
+    return catalogue.load()
 
-    def __init__(self, scene, expect, clause: str, may_accept: bool = False):
+
+def refusal_level(clause: str) -> str | None:
+    """The level at which accepting the stimulus is judged for an RB- entry: from the RFC
+    rule the entry rests on (MUST: SHALL, SHOULD: SHOULD); None where no rule requires
+    refusing the input, and only survival is judged."""
+    return _catalogue().get(clause).refusal_level
+
+
+class Run:
+    """One robustness exchange: stimuli sent, the probe, then the judging.
+
+    Refusal is judged for `refusal` (default: `clause`) at the level its RFC rule gives, and
+    not at all where no rule requires it or `may_accept` says the request is legal; survival
+    is judged for `clause` at the clause's level."""
+
+    def __init__(
+        self,
+        scene,
+        expect,
+        clause: str,
+        may_accept: bool = False,
+        refusal: str | None = None,
+    ):
         self.scene = scene
-        self.may_accept = may_accept  # a legal if odd request: only liveness is judged
+        self.refusal = refusal or clause
+        self.refusal_level = None if may_accept else refusal_level(self.refusal)
+        self.may_accept = self.refusal_level is None  # only liveness is judged
         self.expect = expect
         self.clause = clause
         self.sent: list[RawStimulus] = []
@@ -115,6 +144,24 @@ class Run:
         self.probe = None
         self.probe_final: SipMessage | None = None
         self.notes: list[str] = []
+        # What the SUT answered before the stimulus (set by `check_alive`, or by a case whose
+        # setup already had the SUT answer): without it, no answer after proves nothing.
+        self.answered_before: str | None = None
+
+    async def check_alive(self, to: Address) -> None:
+        """An OPTIONS probe before any stimulus: a SUT that does not answer it cannot be
+        said to stop answering later, so the case ends inconclusive (no answer) here."""
+        probe = self.scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
+        try:
+            ex = await self.scene.core.transact(probe, to, retransmit=True)
+        except NoAnswer as exc:
+            raise Inconclusive(
+                f"the SUT did not answer the OPTIONS probe sent before the stimulus ({exc}), "
+                "so whether the stimulus stops it answering cannot be judged",
+                cause=Cause.NO_ANSWER,
+            ) from None
+        final = ex.final
+        self.answered_before = f"an OPTIONS probe with {final.status} {final.reason or ''}".rstrip()
 
     async def send(self, stim: RawStimulus, to: Address, transport: str) -> None:
         """UDP as one datagram; TCP on a connection of its own, so a broken framing there
@@ -136,7 +183,7 @@ class Run:
         scene = self.scene
         self.probe = scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
         try:
-            ex = await scene.core.transact(self.probe, to)
+            ex = await scene.core.transact(self.probe, to, retransmit=True)
             self.probe_final = ex.final
         except NoAnswer:
             self.probe_final = None
@@ -200,16 +247,24 @@ class Run:
         ]
         if not self.may_accept:
             self.expect.judge(
-                self.clause,
+                self.refusal,
                 checks.refused_or_dropped(
                     finals,
                     what,
                     "; ".join(self.notes) or None,
                     checks.raw_finals(self.unparsed_from_sut(), ids),
                 ),
+                self.refusal_level,
             )
+        self.judge_liveness(view, what)
+
+    def judge_liveness(self, view: View, what: str) -> None:
+        """Judge, from the capture, that the probe after the stimulus was answered."""
         probe_final = None
         if self.probe_final is not None:
-            captured = view.finals_to(self.probe.message, from_sut=True)
-            probe_final = captured[0] if captured else None
-        self.expect.judge(self.clause, checks.still_answering(probe_final, what, self.scene.guard))
+            finals = view.finals_to(self.probe.message, from_sut=True)
+            probe_final = checks.probe_answer(finals, self.probe.message)
+        self.expect.judge(
+            self.clause,
+            checks.still_answering(probe_final, what, self.scene.guard, self.answered_before),
+        )

@@ -7,11 +7,11 @@ system serves on its own address, or Message-URI-IDs the PF never issued. The PF
 it does not accept the INVITE with a 2xx, never fetches the URL, never sends the file's or the
 URL's content anywhere, and still answers an OPTIONS probe.
 
-The unknown-`cpm_action` case first has a message really deferred for frank (the steps of the
-PF deferred cases, `testcases.pf_deferred_steps`), then names that message's Message-URI-ID
-with an action the PF cannot know. There the status code alone says nothing; the PF passes
-when it does not act: nothing of the message is sent anywhere, a fresh subscription still
-lists it, and the probe is answered. The message is deleted again at the end.
+The unknown-`cpm_action` case first has a message really deferred for the pull-deferral user
+(the steps of the PF deferred cases, `testcases.pf_deferred_steps`), then names that message's
+Message-URI-ID with an action the PF cannot know. There the status code alone says nothing;
+the PF passes when it does not act: nothing of the message is sent anywhere, a fresh
+subscription still lists it, and the probe is answered. The message is deleted again at the end.
 Every case needs the ICS item deferred-pull; without it they are not applicable.
 
 Selected with `cpmconf run -m robustness` (or `--clause RB-xml --clause RB-cpm`).
@@ -94,6 +94,7 @@ async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
 async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
     """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
     run = Run(scene, expect, clause)
+    await run.check_alive(scene.pf_address)
     await send_handling(scene, run, what, user_of(scene), **xml_context)
     await run.judge(scene.pf_address)
     return run
@@ -228,27 +229,54 @@ async def answer_carriers(scene, user: str, marker: str) -> None:
             await scene.respond(m, 200, "OK")
 
 
-def carried_by_sut(view, marker: str) -> list:
-    """Requests the SUT sent that carry the deferred message's content: a MESSAGE or INVITE
-    with it in the body (a deferred-messages list, which may quote a message, does not
-    count) and MSRP SENDs."""
+def carried_by_sut(view, marker: str, uri_id: str | None, final=None) -> list:
+    """Requests the SUT sent, after our handling INVITE naming `uri_id`, that carry the
+    deferred message's content: a MESSAGE or INVITE with it in the body (a deferred-messages
+    list, which may quote a message, does not count) and MSRP SENDs. What the PF sent before
+    the handling INVITE (e.g. a store-and-forward PF re-sending the message on a device's
+    REGISTER) was not caused by the unknown action, so it is not judged here."""
+    start = _handling_index(view, uri_id, getattr(final, "call_id", None))
+    if start is None:
+        return []
 
     def carries(m: SipMessage) -> bool:
         if not m.is_request or m.method not in ("MESSAGE", "INVITE"):
             return False
         return (m.content_type or "").lower() != LIST_TYPE and marker.encode() in m.body
 
-    out = [s.message for s in view.items if s.from_sut and carries(s.message)]
-    return out + [m for m in view.msrp_from_sut() if marker.encode() in bytes(m)]
+    out = [s.message for s in view.items if s.from_sut and s.index > start and carries(s.message)]
+    return out + [
+        s.message
+        for s in view.msrp
+        if s.from_sut
+        and s.index > start
+        and s.message.method == "SEND"
+        and marker.encode() in bytes(s.message)
+    ]
+
+
+def _handling_index(view, uri_id: str | None, call_id: str | None) -> int | None:
+    """Capture index of the handling INVITE the test system sent naming `uri_id` (found by
+    the Call-ID of its final response, else by the id in its body); None: none was sent."""
+    if uri_id is None:
+        return None
+    for s in view.items:
+        m = s.message
+        if s.from_sut or not m.is_request or m.method != "INVITE":
+            continue
+        if (call_id is not None and m.call_id == call_id) or uri_id.encode() in m.body:
+            return s.index
+    return None
 
 
 @pytest.mark.clause("RB-cpm-unknown-action")
 @pytest.mark.parametrize("action", ["explode", "", "deliver%00"])
 async def test_unknown_cpm_action(scene, expect, action):
-    """A message deferred for frank, named by its real Message-URI-ID with an unknown action:
-    the PF must leave it alone (see `checks.unknown_action_not_acted` for the readings)."""
+    """A message deferred for the pull-deferral user, named by its real Message-URI-ID with an
+    unknown action: the PF must leave it alone (see `checks.unknown_action_not_acted` for the
+    readings)."""
     clause = "RB-cpm-unknown-action"
-    user = deferred_steps.FRANK
+    user = deferred_steps.who(scene, deferred_steps.PULL_USER)
     marker = f"robustness-deferred-{token(8)}"
     what = f"a handling INVITE naming a deferred message with cpm_action={action!r}"
     run = Run(scene, expect, clause, may_accept=True)  # the status is judged below, with the rest
@@ -262,6 +290,7 @@ async def test_unknown_cpm_action(scene, expect, action):
             named = deferred_steps.ids_in(scene, deferral.notification)
             uri_id = named[0] if named else (before[0] if before and len(before) == 1 else None)
         if uri_id is not None:
+            run.answered_before = f"the deferred MESSAGE with {deferral.final.status}"
             final = await send_handling(
                 scene, run, what, user, variant="list", entries=[(uri_id, action)]
             )
@@ -276,7 +305,7 @@ async def test_unknown_cpm_action(scene, expect, action):
     expect.judge(
         clause,
         checks.unknown_action_not_acted(
-            final, uri_id, before, after, carried_by_sut(view, marker), what
+            final, uri_id, before, after, carried_by_sut(view, marker, uri_id, final), what
         ),
     )
 

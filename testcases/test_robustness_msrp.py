@@ -26,7 +26,6 @@ from testcases.robustness_steps import RawStimulus, Run, render_text
 
 pytestmark = pytest.mark.robustness
 
-ALICE = "sip:alice@example.net"
 BODY = "hello"
 
 BYTE_RANGES = {
@@ -53,7 +52,7 @@ async def open_session(client):
         "client/invite_to_client.sip.j2",
         body=bytes(str(offer), "utf-8"),
         target=client.client_contact or user,
-        originator=ALICE,
+        originator=client.role("originator"),
         recipient=user,
         icsi=large.ICSI_LARGEMSG,
         conversation_id=token(8),
@@ -100,6 +99,7 @@ async def break_session(client, expect, clause: str, what: str, byte_range: str,
     invite, final, session = await open_session(client)
     tid, stim = raw_send(client, session, what, byte_range, end_tid)
     run = Run(client, expect, clause)
+    run.answered_before = f"the large-mode INVITE with {final.status} and its MSRP session"
     run.sent.append(stim)
     if end_tid is not None:
         run.stream_raw.append(stim.raw)  # never ends, so the capture cannot frame it
@@ -132,11 +132,7 @@ async def break_session(client, expect, clause: str, what: str, byte_range: str,
     expect.judge(
         clause, checks.msrp_not_acknowledged(responses, what, "; ".join(run.notes) or None)
     )
-    probe_final = None
-    if run.probe_final is not None:
-        captured = view.finals_to(run.probe.message, from_sut=True)
-        probe_final = captured[0] if captured else None
-    expect.judge(clause, checks.still_answering(probe_final, what, client.guard))
+    run.judge_liveness(view, what)
 
 
 @pytest.mark.clause("RB-msrp-byte-range")

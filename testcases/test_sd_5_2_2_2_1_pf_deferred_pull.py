@@ -1,8 +1,8 @@
 """SD 5.2.2.2.1 (002) with the deferred-messages package of TS 7.2.3 (004): the PF tells a
 device what is deferred (SUBSCRIBE, NOTIFY) and acts on a handling INVITE.
 
-The test system is the originator, the device of the deferring user (frank) and the
-interworking function. Each case first deletes what earlier cases left queued for frank, then
+The test system is the originator, the device of the pull-deferral user and the interworking
+function. Each case first deletes what earlier cases left queued for that user, then
 defers its own messages and learns their Message-URI-IDs from the notifications; the list a
 fresh subscription returns afterwards shows what the PF dropped and what it kept.
 """
@@ -14,10 +14,11 @@ import pytest
 from cpmconf.codec.resource_lists import CPM_ACTIONS
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
-    FRANK,
+    PULL_USER,
     defer_many,
     defer_one,
     deregister_all,
+    device_of,
     fetcher,
     handle,
     ids_in,
@@ -25,17 +26,18 @@ from testcases.pf_deferred_steps import (
     purge,
     reader,
     register,
+    require_ids,
     subscribe,
 )
 
 
 @pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info")
 async def test_subscription_lists_the_deferred_messages(pf, expect):
-    await deregister_all(pf, FRANK)
-    await purge(pf, FRANK)
-    deferrals, ids = await defer_many(pf, FRANK, 2)
-    _, final, notify = await subscribe(pf, FRANK)
-    await purge(pf, FRANK)
+    await deregister_all(pf, PULL_USER)
+    await purge(pf, PULL_USER)
+    deferrals, ids = await defer_many(pf, PULL_USER, 2)
+    _, final, notify = await subscribe(pf, PULL_USER)
+    await purge(pf, PULL_USER)
     await pf.settle()
     if notify is None:
         what = "a NOTIFY after the 200 to the SUBSCRIBE"
@@ -50,20 +52,22 @@ async def test_subscription_lists_the_deferred_messages(pf, expect):
 
 
 async def _act(pf, actions_for, n: int):
-    """Defer `n` messages to frank, register his phone, handle them from it; returns the
-    judgement. (Deferred while nothing is registered: the ids come from the notifications to
-    the IWF, so this case does not rest on the registered-user notification of 3a.)"""
-    await deregister_all(pf, FRANK)
-    await purge(pf, FRANK)
+    """Defer `n` messages to the pull-deferral user, register its selected device, handle
+    them from it; returns the judgement. (Deferred while nothing is registered: the ids come
+    from the notifications to the IWF, so this case does not rest on the registered-user
+    notification of 3a.)"""
+    await deregister_all(pf, PULL_USER)
+    await purge(pf, PULL_USER)
     try:
-        _, before = await defer_many(pf, FRANK, n)
-        phone = await register(pf, FRANK, "frank-phone")
+        deferrals, before = await defer_many(pf, PULL_USER, n)
+        require_ids(deferrals, before, n)  # the actions name the PF's own ids
+        phone = await register(pf, PULL_USER, device_of(pf, PULL_USER))
         actions = actions_for(before)
-        done = await handle(pf, FRANK, phone, actions)
-        after = await listed(pf, FRANK)
-        await purge(pf, FRANK)
+        done = await handle(pf, PULL_USER, phone, actions)
+        after = await listed(pf, PULL_USER)
+        await purge(pf, PULL_USER)
     finally:
-        await deregister_all(pf, FRANK)
+        await deregister_all(pf, PULL_USER)
     await pf.settle()
     named = dict(actions) if actions is not None else dict.fromkeys(before, "deliver")
     return deferred.handled_and_dropped(
@@ -97,22 +101,23 @@ async def test_no_list_handles_every_message(pf, expect):
 @pytest.mark.clause("SD-5.2.2.2.1-remove")
 async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
     """A deferred message over 1300 bytes is delivered in a session (INVITE and MSRP), whole."""
-    await deregister_all(pf, FRANK)
-    await purge(pf, FRANK)
+    await deregister_all(pf, PULL_USER)
+    await purge(pf, PULL_USER)
     try:
-        d = await defer_one(pf, FRANK, "large " + "x" * 1400)
+        d = await defer_one(pf, PULL_USER, "large " + "x" * 1400)
         ids = ids_in(pf, d.notification)
-        phone = await register(pf, FRANK, "frank-phone")
-        done = await handle(pf, FRANK, phone, [(ids[0], "deliver")] if ids else [])
-        after = await listed(pf, FRANK)
-        await purge(pf, FRANK)
+        require_ids([d], ids)
+        phone = await register(pf, PULL_USER, device_of(pf, PULL_USER))
+        done = await handle(pf, PULL_USER, phone, [(ids[0], "deliver")])
+        after = await listed(pf, PULL_USER)
+        await purge(pf, PULL_USER)
     finally:
-        await deregister_all(pf, FRANK)
+        await deregister_all(pf, PULL_USER)
     await pf.settle()
     expect.judge(
         "SD-5.2.2.2.1-remove",
         deferred.handled_and_dropped(
-            ids or None, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
+            ids, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
         ),
     )
     invites = [m for m in done.delivered if m.method == "INVITE"]
@@ -126,13 +131,17 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
 @pytest.mark.parametrize("asked", ["nothing-deferred", "already-deleted"])
 async def test_nothing_to_handle_gets_488_no_messages(pf, expect, asked):
     """Handling INVITE that matches nothing still deferred: 488 with Warning 125."""
-    await deregister_all(pf, FRANK)
-    await purge(pf, FRANK)
+    await deregister_all(pf, PULL_USER)
+    await purge(pf, PULL_USER)
     actions = None
     if asked == "already-deleted":
-        _, ids = await defer_many(pf, FRANK, 1)
-        await purge(pf, FRANK)
+        deferrals, ids = await defer_many(pf, PULL_USER, 1)
+        await purge(pf, PULL_USER)
+        require_ids(deferrals, ids)  # else this would ask about nothing, as nothing-deferred
         actions = [(i, "deliver") for i in ids]
-    done = await handle(pf, FRANK, fetcher(pf, FRANK), actions)
-    await pf.settle()
-    expect.judge("TS-7.2.3.2.1-on488-pf", deferred.no_messages_488(done.final))
+    done = await handle(pf, PULL_USER, fetcher(pf, PULL_USER), actions)
+    view = await pf.settle()
+    # the final as captured, not the object the core's transaction handed the step
+    expect.judge(
+        "TS-7.2.3.2.1-on488-pf", deferred.no_messages_488(pf.captured_final(view, done.stim))
+    )

@@ -1,8 +1,8 @@
 """SD 5.2.2.2 (002): a deferred message that expires is dealt with by policy, never delivered.
 
-frank defers two messages, one with a 60 s expiry. The case moves the PF's clock forward by
-two minutes (the embedded reference SUT reads a clock offset the test system writes; a SUT
-without such control cannot be judged here), then asks for the list and for delivery of the
+A pull user defers two messages, one with a 60 s expiry. The case moves the PF's clock forward by
+two minutes through the profile's clock hook (a SUT that declares none is not-applicable
+here), then asks for the list and for delivery of the
 expired message: it must be gone from the list and never delivered, while the other stays.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
-    FRANK,
+    PULL_USER,
     advance_clock,
     defer_one,
     deregister_all,
@@ -24,6 +24,8 @@ from testcases.pf_deferred_steps import (
     ids_in,
     listed,
     purge,
+    require_clock,
+    require_deferred,
 )
 
 LIFETIME = 60
@@ -31,12 +33,14 @@ LIFETIME = 60
 
 @pytest.mark.clause("SD-5.2.2.2-expiry")
 async def test_expired_deferred_message_is_gone_and_never_delivered(pf, expect):
-    await deregister_all(pf, FRANK)
-    await purge(pf, FRANK)
+    require_clock(pf)
+    await deregister_all(pf, PULL_USER)
+    await purge(pf, PULL_USER)
     now = format_datetime(datetime.now(UTC), usegmt=True)
-    short = await defer_one(pf, FRANK, "expires soon", expires=LIFETIME, date=now)
-    keep = await defer_one(pf, FRANK, "stays")
+    short = await defer_one(pf, PULL_USER, "expires soon", expires=LIFETIME, date=now)
+    keep = await defer_one(pf, PULL_USER, "stays")
     expired_ids, kept_ids = ids_in(pf, short.notification), ids_in(pf, keep.notification)
+    require_deferred([short, keep])
     if not expired_ids:
         await pf.settle()
         expect.judge(
@@ -44,18 +48,10 @@ async def test_expired_deferred_message_is_gone_and_never_delivered(pf, expect):
             deferred.unjudged("the expiring message's Message-URI-ID", "no readable notification"),
         )
         return
-    if not advance_clock(pf, 2 * LIFETIME):
-        await pf.settle()
-        expect.judge(
-            "SD-5.2.2.2-expiry",
-            deferred.unjudged(
-                "a way to move the SUT's clock", "the SUT offers no clock control (external SUT)"
-            ),
-        )
-        return
-    after = await listed(pf, FRANK)
-    done = await handle(pf, FRANK, fetcher(pf, FRANK), [(expired_ids[0], "deliver")])
-    await purge(pf, FRANK)
+    await advance_clock(pf, 2 * LIFETIME)
+    after = await listed(pf, PULL_USER)
+    done = await handle(pf, PULL_USER, fetcher(pf, PULL_USER), [(expired_ids[0], "deliver")])
+    await purge(pf, PULL_USER)
     await pf.settle()
     judgement = deferred.expired_not_kept(expired_ids[0], after, len(done.delivered))
     if after is not None and kept_ids and kept_ids[0] not in after:

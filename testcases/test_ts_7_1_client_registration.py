@@ -11,7 +11,8 @@ import asyncio
 
 import pytest
 
-from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles import upper_tester
+from cpmconf.roles.network import forget, unless
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import registration as reg
 
@@ -65,16 +66,12 @@ async def test_deregisters_on_request(scene, expect):
     await scene.client_registers()
     task = asyncio.ensure_future(scene.ut.deregister())
     try:
-        msg = await scene.next_register(scene.guard, "the de-registering REGISTER")
+        msg = await unless(scene.next_register(scene.guard, "the de-registering REGISTER"), task)
         if msg is not None:
             await scene.answer_register(msg)
-        async with asyncio.timeout(scene.guard):
-            await task
-    except TimeoutError:
-        raise NoAnswer("the upper tester's answer to /deregister", scene.guard) from None
+        await upper_tester.answer(task, scene.guard, "POST /deregister")
     finally:
-        if not task.done():
-            task.cancel()
+        forget(task)
     view = await scene.settle()
     captured = view.requests("REGISTER", from_sut=True, where=lambda m: m is not None)
     last = captured[-1] if msg is not None and len(captured) > 1 else None

@@ -10,22 +10,24 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.errors import CodecError
+from cpmconf.roles.upper_tester import member
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large, pager
 from testcases.client_steps import (
-    ALICE,
-    BOB,
+    adhoc_factory,
     client_cancels_large,
     client_sends_large,
     deliver_to_client,
     large_text,
+    originator,
     received_entry,
+    recipient,
     refresher,
+    require_accepted,
 )
 
 SIZES = {"1301-bytes": 1301, "1-MiB": 1024 * 1024}
-GROUP = "sip:team-blue@example.net"
-DESK = "sip:alice-desk@example.net"  # the Reply-To of a message the client replies to
+DESK = "reply-desk"  # the local part of the Reply-To of a message the client replies to
 
 
 @pytest.mark.clause(
@@ -38,7 +40,7 @@ DESK = "sip:alice-desk@example.net"  # the Reply-To of a message the client repl
     "TS-7.2.1.2-18",
 )
 async def test_invite_headers(client, expect):
-    r = await client_sends_large(client, large_text(), to=BOB)
+    r = await client_sends_large(client, large_text(), to=recipient(client))
     inv = r["invite"]
     expect.judge("TS-7.2.1.2-1", large.accept_contact_icsi(inv))
     expect.judge("TS-7.2.1.2-2", large.contact_icsi(inv))
@@ -64,10 +66,12 @@ async def test_invite_headers(client, expect):
 )
 async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
     # An earlier large message, so that a reused Conversation-ID or Contribution-ID shows.
-    earlier = await client_sends_large(client, large_text(), to=BOB, allow_message=True)
+    earlier = await client_sends_large(
+        client, large_text(), to=recipient(client), allow_message=True
+    )
     before = earlier["invite"] or earlier["message"]
     # 1250 bytes of text: only its CPIM wrapper is over the limit (D-pager-threshold).
-    r = await client_sends_large(client, "x" * 1250, to=BOB, allow_message=True)
+    r = await client_sends_large(client, "x" * 1250, to=recipient(client), allow_message=True)
     view, inv = r["view"], r["invite"]
     invites = view.requests("INVITE", from_sut=True)
     messages = view.requests("MESSAGE", from_sut=True, where=lambda m: not pager.is_imdn(m))
@@ -76,7 +80,7 @@ async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
     if inv is None:
         raise Inconclusive("the client sent no INVITE, so its Request-URI and ids cannot be judged")
     for clause in ("TS-7.2.1.2-9", "TS-7.2.1.2-9a"):
-        expect.judge(clause, pager.request_uri_is(inv, BOB))
+        expect.judge(clause, pager.request_uri_is(inv, recipient(client)))
     earlier_conv = [before.header("Conversation-ID") or ""]
     earlier_contrib = [before.header("Contribution-ID") or ""]
     expect.judge("TS-7.2.1.2-14-new", pager.conversation_id_new(inv, earlier_conv))
@@ -108,7 +112,7 @@ def _message_size(r: dict) -> int | None:
     "TS-7.2.1.2-17f",
 )
 async def test_sdp_offer(client, expect):
-    r = await client_sends_large(client, large_text(), to=BOB)
+    r = await client_sends_large(client, large_text(), to=recipient(client))
     inv = r["invite"]
     expect.judge("TS-7.2.1.2-17", large.has_msrp_media(inv))
     expect.judge("TS-7.2.1.2-17a", large.offer_sendonly(inv))
@@ -144,7 +148,7 @@ async def test_sdp_offer(client, expect):
 @pytest.mark.parametrize("size", list(SIZES.values()), ids=list(SIZES))
 async def test_msrp_transfer_after_the_200(client, expect, size):
     text = large_text(size)
-    r = await client_sends_large(client, text, to=BOB)
+    r = await client_sends_large(client, text, to=recipient(client))
     view, session = r["view"], r["session"]
     acks = view.requests("ACK", from_sut=True, where=lambda m: m.call_id == r["invite"].call_id)
     expect.judge("TS-7.2.1.2-on200-2", pager.arrived_at_core(bool(acks), "ACK for the 200"))
@@ -163,12 +167,12 @@ async def test_msrp_transfer_after_the_200(client, expect, size):
     expect.judge("TS-7.2.1.2-on200-8", large.chunks_reassemble(sends))
     expect.judge("TS-7.2.1.2-on200-8c", large.carries_wrapper_of(body, text))
     user = client.profile.client.user
-    expect.judge("TS-7.2.1.2-on200-7", large.wrapper_addressed(body, user, BOB))
+    expect.judge("TS-7.2.1.2-on200-7", large.wrapper_addressed(body, user, recipient(client)))
 
 
 @pytest.mark.clause("TS-7.2.1.2-bye-1", "TS-7.2.1.2-bye-2", "TS-7.2.1.2-bye-3")
 async def test_bye_after_the_transfer_and_uid_kept(client, expect):
-    r = await client_sends_large(client, large_text(), uid=31337, to=BOB)
+    r = await client_sends_large(client, large_text(), uid=31337, to=recipient(client))
     bye = r["bye"]
     in_dialog = bye is not None and bye.call_id == r["invite"].call_id
     expect.judge(
@@ -185,33 +189,34 @@ async def test_bye_after_the_transfer_and_uid_kept(client, expect):
 
 @pytest.mark.clause("TS-7.2.1.2-8")
 async def test_expiry_goes_in_message_expires(client, expect):
-    r = await client_sends_large(client, large_text(), to=BOB, expires=3600)
+    r = await client_sends_large(client, large_text(), to=recipient(client), expires=3600)
     expect.judge("TS-7.2.1.2-8", large.message_expires(r["invite"], 3600))
 
 
 @pytest.mark.clause("TS-7.2.1.2-4")
 async def test_asserted_originator_if_any_is_the_users(client, expect):
-    r = await client_sends_large(client, large_text(), to=BOB)
+    r = await client_sends_large(client, large_text(), to=recipient(client))
     user = client.profile.client.user
     expect.judge("TS-7.2.1.2-4", pager.optional_identity(r["invite"], "P-Preferred-Identity", user))
 
 
 @pytest.mark.clause("TS-7.2.1.2-5")
 async def test_requested_reply_address_is_in_reply_to(client, expect):
-    other = "sip:carol-work@example.net"
-    r = await client_sends_large(client, large_text(), to=BOB, reply_address=other)
+    other = client.in_domain("reply-address")  # an address the test system makes up
+    r = await client_sends_large(client, large_text(), to=recipient(client), reply_address=other)
     expect.judge("TS-7.2.1.2-5", pager.reply_to_present(r["invite"], other))
 
 
 @pytest.mark.clause("TS-7.2.1.2-7")
 async def test_anonymous_invite_carries_privacy_id(client, expect):
-    r = await client_sends_large(client, large_text(), to=BOB, anonymous=True)
+    r = await client_sends_large(client, large_text(), to=recipient(client), anonymous=True)
     expect.judge("TS-7.2.1.2-7", pager.privacy_id(r["invite"]))
 
 
 async def replied_entry(client, reply_to: str | None) -> tuple:
     """A pager message delivered to the client, and the client's entry for it to reply to."""
-    stim, _, _ = await deliver_to_client(client, reply_to=reply_to)
+    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(final, "there is no received message to reply to")
     entry = await received_entry(client, stim.message.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
@@ -227,10 +232,11 @@ async def replied_entry(client, reply_to: str | None) -> tuple:
     ],
 )
 async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
+    reply_to = client.in_domain(reply_to) if reply_to else None  # a made-up address
     original, entry = await replied_entry(client, reply_to)
     r = await client_sends_large(client, large_text(), reply_to_message=entry["id"])
     clause = "TS-7.2.1.2-9b" if reply_to else "TS-7.2.1.2-9c"
-    expect.judge(clause, pager.request_uri_is(r["invite"], reply_to or ALICE))
+    expect.judge(clause, pager.request_uri_is(r["invite"], reply_to or originator(client)))
     expect.judge(
         "TS-7.2.1.2-16", pager.in_reply_to(r["invite"], original.header("Contribution-ID"))
     )
@@ -238,10 +244,15 @@ async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
 
 @pytest.mark.clause("TS-7.2.1.2-14-existing")
 async def test_message_in_a_conversation_reuses_its_id(client, expect):
-    first = await client_sends_large(client, large_text(), to=BOB)
+    first = await client_sends_large(client, large_text(), to=recipient(client))
     if first["ut"] is None:
         raise Inconclusive("the first large message did not complete, so it has no id to continue")
-    second = await client_sends_large(client, large_text(), to=BOB, conversation=first["ut"]["id"])
+    second = await client_sends_large(
+        client,
+        large_text(),
+        to=recipient(client),
+        conversation=member(first["ut"], "id", "POST /send"),
+    )
     expect.judge(
         "TS-7.2.1.2-14-existing",
         pager.conversation_id_existing(
@@ -252,8 +263,8 @@ async def test_message_in_a_conversation_reuses_its_id(client, expect):
 
 @pytest.mark.clause("TS-7.2.1.2-10", "TS-7.2.1.2-10a", "TS-7.2.1.2-10b")
 async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, expect):
-    targets = [BOB, "sip:dave@example.net"]
-    factory = client.profile.extra["client"]["controlling_function"]
+    targets = [recipient(client), client.in_domain("second-member")]
+    factory = adhoc_factory(client)
     group = {"kind": "adhoc", "targets": targets}
     inv = (await client_sends_large(client, large_text(), group=group))["invite"]
     to_factory = pager.request_uri_is(inv, factory)
@@ -272,22 +283,27 @@ async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, 
     ],
 )
 async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
+    reply_to = client.in_domain(reply_to) if reply_to else None  # a made-up address
     _, entry = await replied_entry(client, reply_to)
-    group = {"kind": "adhoc", "targets": [BOB]}
+    group = {"kind": "adhoc", "targets": [recipient(client)]}
     r = await client_sends_large(client, large_text(), group=group, reply_to_message=entry["id"])
     clause = "TS-7.2.1.2-10c" if reply_to else "TS-7.2.1.2-10d"
-    expect.judge(clause, pager.resource_list_targets(r["invite"], [reply_to or ALICE]))
+    expect.judge(clause, pager.resource_list_targets(r["invite"], [reply_to or originator(client)]))
 
 
 @pytest.mark.clause("TS-7.2.1.2-11")
 async def test_predefined_group_is_addressed_directly(client, expect):
-    r = await client_sends_large(client, large_text(), group={"kind": "predefined", "uri": GROUP})
-    expect.judge("TS-7.2.1.2-11", pager.request_uri_is(r["invite"], GROUP))
+    r = await client_sends_large(
+        client, large_text(), group={"kind": "predefined", "uri": client.in_domain("cpmconf-group")}
+    )
+    expect.judge(
+        "TS-7.2.1.2-11", pager.request_uri_is(r["invite"], client.in_domain("cpmconf-group"))
+    )
 
 
 @pytest.mark.clause("TS-7.2.1.2-cancel")
 async def test_cancel_before_a_final_response(client, expect):
-    r = await client_cancels_large(client, large_text(), to=BOB)
+    r = await client_cancels_large(client, large_text(), to=recipient(client))
     inv = r["invite"]
     cancels = r["view"].requests("CANCEL", from_sut=True, where=lambda m: m.call_id == inv.call_id)
     captured = r["view"].requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
@@ -310,7 +326,7 @@ async def test_session_timer_from_the_200_is_run(client, expect):
     r = await client_sends_large(
         client,
         large_text(),
-        to=BOB,
+        to=recipient(client),
         session_expires=SESSION_TIMER,
         after_ack=refresher(SESSION_TIMER),
     )

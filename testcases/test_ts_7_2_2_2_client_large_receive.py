@@ -72,7 +72,7 @@ async def test_sdp_answer(client, expect):
 @pytest.mark.clause("TS-7.2.2.2-1")
 async def test_unacceptable_accept_types_get_488(client, expect):
     r = await deliver_large_to_client(client, large_text(), accept_types=("application/x-none",))
-    final = r["final"]
+    final = client.captured_final(r["view"], r["invite"])  # the capture's, not the socket's
     ok = final is not None and final.status == 488
     expect.judge(
         "TS-7.2.2.2-1",

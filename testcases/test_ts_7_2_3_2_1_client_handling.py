@@ -17,7 +17,7 @@ from cpmconf.verdict.checks import deferred_client as dc
 from testcases.client_steps import deliver_large_to_client, deliver_to_client, large_text
 from testcases.deferred_steps import client_handles, client_subscribes, management_uri, new_ids
 
-NO_MESSAGES = '399 pf.example.net "125 No messages"'
+NO_MESSAGES = '399 pf.{domain} "125 No messages"'  # the PF's Warning, in the domain
 RETRY_WATCH = 1.0  # seconds watched for a second handling INVITE after the 488
 ACTION_CLAUSE = {
     "deliver": "TS-7.2.3.2.1-7a.i",
@@ -136,7 +136,11 @@ async def test_mixed_list(client, expect):
 async def test_488_no_messages_ends_the_attempt(client, expect):
     ids = await _learn(client, 1)
     r = await client_handles(
-        client, [(ids[0], "deliver")], status=488, warning=NO_MESSAGES, watch_retry=RETRY_WATCH
+        client,
+        [(ids[0], "deliver")],
+        status=488,
+        warning=NO_MESSAGES.format(domain=client.domain),
+        watch_retry=RETRY_WATCH,
     )
     view = await client.settle()
     inv = _invite(r)

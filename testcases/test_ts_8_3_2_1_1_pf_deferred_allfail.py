@@ -1,28 +1,40 @@
 """TS 8.3.2.1.1 (001), "allfail": a large-mode message that every selected device turned down
 is deferred, and the user is told the way 8.3.2.4.x tells of any deferral.
 
-The test system sends erin a large-mode INVITE through the PF and has her device decline the
-leg the PF forks to it (486); the sender then gets the error, and the deferral notification
-(a MESSAGE that is not the message itself) must follow, to erin's address, since her device
-is registered.
+The test system sends the single-device recipient a large-mode INVITE through the PF and has
+the device decline the leg the PF forks to it (486); the sender then gets the error, and the
+deferral notification (a MESSAGE that is not the message itself) must follow, to the
+recipient's address, since the device is registered.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from cpmconf.roles.errors import SetupRefused
 from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import deferred_target, is_notification
-from testcases.pf_steps import ERIN, declining_legs, invite_to_pf
+from testcases.pf_deferred_steps import deferred_target, is_notification, notification_of
+from testcases.pf_steps import declining_legs, invite_to_pf
 
 
 @pytest.mark.clause("TS-8.3.2.1.1-allfail-1")
 async def test_large_message_every_device_declined_is_deferred_and_notified(pf, expect):
-    stim, _ = invite_to_pf(pf, 2000, recipient=ERIN)
-    async with declining_legs(pf, stim.message.header("Contribution-ID")):
+    recipient = pf.role("single_device_recipient")
+    stim, _ = invite_to_pf(pf, 2000, recipient=recipient)
+    async with declining_legs(pf, stim.message.header("Contribution-ID")) as declined:
+        mark = pf.core.journal.mark()
         ex = await pf.transact(stim)
+        final = ex.final
+        if not declined and final is not None and final.status >= 300:
+            # Refused before any device leg: the condition (every leg failed) never arose,
+            # and no deferral notification is waited for.
+            raise SetupRefused(
+                "the sender's INVITE", final.status, final.reason or "", "no device leg was offered"
+            )
         note = await pf.observe(
-            is_notification(ERIN, deferred_target(pf).iwf), "the deferral notification", pf.guard
+            notification_of(pf, mark, is_notification(recipient, deferred_target(pf).iwf)),
+            "the deferral notification",
+            pf.guard,
         )
         if note is not None:
             await pf.respond(note, 200, "OK")
@@ -34,4 +46,4 @@ async def test_large_message_every_device_declined_is_deferred_and_notified(pf, 
             deferred.unjudged("every device leg declined, an error to the sender", got),
         )
         return
-    expect.judge("TS-8.3.2.1.1-allfail-1", deferred.notification_sent(note, ERIN))
+    expect.judge("TS-8.3.2.1.1-allfail-1", deferred.notification_sent(note, recipient))

@@ -14,13 +14,14 @@ from email.utils import format_datetime
 import pytest
 
 from cpmconf.roles.stimulus import token
+from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
 
-BOB = "sip:bob@example.net"
-ALICE = "sip:alice@example.net"
 
-
-def message_to_pf(scene, recipient=BOB, originator=ALICE, content_type="text/plain", **headers):
+def message_to_pf(scene, recipient=None, originator=None, content_type="text/plain", **headers):
+    """The originator's MESSAGE (by default from the originator to the multi-device recipient)."""
+    recipient = recipient or scene.role("multi_device_recipient")
+    originator = originator or scene.role("originator")
     body, _ = scene.cpim(originator, recipient, "hello", content_type)
     stim = scene.render(
         "pf/message_from_originator.sip.j2",
@@ -51,11 +52,13 @@ def copies_in(view, pf, contribution_id):
 @pytest.mark.clause(
     "TS-8.3.2.1-4b-2", "TS-8.3.2.1-4b-2.i", "TS-8.3.2.1-4b-2.ii", "TS-8.3.2.1-4b-2.iii"
 )
+@pytest.mark.gruu_uri("TS-8.3.2.1-4b-2.ii")
 async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
-    stim, cid = message_to_pf(pf)
+    recipient = pf.role("multi_device_recipient")
+    stim, cid = message_to_pf(pf, recipient)
     view, _ = await send_and_judge_final(pf, stim, cid)
     copies = copies_in(view, pf, cid)
-    devs = [d for d in pf.core.devices if d.user == BOB]
+    devs = [d for d in pf.core.devices if d.user == recipient]
     known = {d.name: [d.gruu, d.contact] for d in devs}
     selected = {d.name for d in devs if d.selected}
     expect.judge("TS-8.3.2.1-4b-2", pager.delivered_to_selected(copies, known, selected))
@@ -78,8 +81,19 @@ async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
 async def test_only_the_first_final_reaches_the_originator(pf, expect, second):
     stim, cid = message_to_pf(pf)
     await pf.core.send(stim, pf.pf_address)
-    first = await pf.wait_request("MESSAGE", "first MESSAGE copy", where=pf.copy_of(cid))
-    other = await pf.wait_request("MESSAGE", "second MESSAGE copy", where=pf.copy_of(cid))
+    # The PF's final error to the MESSAGE ends the wait for the copies at once.
+    copies = []
+    for what in ("first MESSAGE copy", "second MESSAGE copy"):
+        copies.append(
+            await pf.wait_unless_refused(
+                pf.copy_of(cid),
+                what,
+                stim.message,
+                "the originator's MESSAGE",
+                "no device copy could be answered",
+            )
+        )
+    first, other = copies
     await pf.respond(first, 200, "OK")
     call_id = stim.message.call_id
 
@@ -97,7 +111,8 @@ async def test_only_the_first_final_reaches_the_originator(pf, expect, second):
 
 @pytest.mark.clause("TS-8.3.2.1-1d", "TS-8.3.2.1-1d-warning")
 async def test_blocked_originator_gets_403_with_warning_122(pf, expect):
-    stim, cid = message_to_pf(pf, originator="sip:mallory@example.net")
+    blocked = pf.role("blocked_originator")
+    stim, cid = message_to_pf(pf, pf.blocking(blocked), originator=blocked)
     _, finals = await send_and_judge_final(pf, stim, cid)
     final = finals[0] if finals else None
     expect.judge("TS-8.3.2.1-1d", pager.rejected_403(final))
@@ -106,22 +121,39 @@ async def test_blocked_originator_gets_403_with_warning_122(pf, expect):
 
 @pytest.mark.clause("TS-8.3.2.1-2")
 async def test_unsupported_content_gets_415_with_accept(pf, expect):
-    stim, cid = message_to_pf(pf, content_type="application/x-cpmconf-unsupported")
+    # D-content-policy-415: the MESSAGE's own Content-Type is outside the profile's policy
+    # (not only a CPIM payload type), so a PF that judges the SIP body's type and one that
+    # reads the CPIM payload both owe the 415.
+    unsupported = "application/x-cpmconf-unsupported"
+    if unsupported in pf.profile.allowed_content_types:
+        raise Inconclusive(f"the profile's content policy allows {unsupported}")
+    cid = token(8)
+    stim = pf.render(
+        "pf/message_from_originator.sip.j2",
+        body=b"hello",
+        recipient=pf.role("multi_device_recipient"),
+        originator=pf.role("originator"),
+        conversation_id=token(8),
+        contribution_id=cid,
+        content_type=unsupported,
+    )
     _, finals = await send_and_judge_final(pf, stim, cid)
     expect.judge("TS-8.3.2.1-2", pager.unsupported_415(finals[0] if finals else None))
 
 
 @pytest.mark.clause("TS-8.3.2.1-3")
 async def test_expired_message_is_not_delivered(pf, expect):
+    # D-expiry-reading: Expires 0 with a Date an hour back is expired whether the lifetime
+    # is counted from the Date or from the arrival at the PF.
     past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
-    stim, cid = message_to_pf(pf, expires=60, date=past)
+    stim, cid = message_to_pf(pf, expires=0, date=past)
     view, _ = await send_and_judge_final(pf, stim, cid)
     expect.judge("TS-8.3.2.1-3", pager.expired_not_delivered(copies_in(view, pf, cid)))
 
 
 @pytest.mark.clause("TS-8.3.2.1-4a.iii-200")
 async def test_store_preference_answers_200_without_delivery(pf, expect):
-    stim, cid = message_to_pf(pf, recipient="sip:dave@example.net")
+    stim, cid = message_to_pf(pf, recipient=pf.role("store_user"))
     view, finals = await send_and_judge_final(pf, stim, cid)
     expect.judge(
         "TS-8.3.2.1-4a.iii-200",

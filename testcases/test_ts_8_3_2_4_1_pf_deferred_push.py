@@ -1,15 +1,16 @@
 """TS 8.3.2.4.1 (003) and SD 5.2.2.2.2 (002): the PF pushes deferred messages to the devices
 it selects once one registers.
 
-grace defers every message and gets them pushed; of her two devices only the phone is
-selected. The case defers two messages while nothing of hers is registered (the
-notifications go to the interworking function), then registers the tablet and the phone and
-plays the phone's side of the push session: 200 with an SDP answer, the MSRP connection (the
-client is always the active side), the messages, the BYE. Any other push INVITE (before a
-registration, to the tablet, a second one to the phone) is refused, and judged.
+The push-deferral user defers every message and gets them pushed to the devices the profile
+marks selected. The case defers two messages while none of the user's devices is registered
+(the notifications go to the interworking function), then registers an unselected device and
+then a selected one and plays the selected device's side of the push session: 200 with an
+SDP answer, the MSRP connection (the client is always the active side), the messages, the BYE.
+Any other push INVITE (before a registration, to the unselected device, a second one to the
+selected device) is refused, and judged.
 
-A second case refuses the first push and registers the phone anew: the messages still wait,
-so a device that becomes available again gets them pushed.
+A second case refuses the first push and registers the selected device anew: the messages
+still wait, so a device that becomes available again gets them pushed.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ import pytest
 
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
-    GRACE,
+    PUSH_USER,
     defer_many,
     deregister_all,
+    device_of,
     is_for,
     is_push_to,
     purge,
     refuse_pushes,
     register,
+    require_deferred,
     take_push,
+    who,
 )
 
 PUSH_CLAUSES = (
@@ -53,23 +57,27 @@ PUSH_CLAUSES = (
 
 
 @pytest.mark.clause(*PUSH_CLAUSES)
+@pytest.mark.gruu_uri("TS-8.3.2.4.1-a")
 async def test_push_to_the_selected_device_on_registration(pf, expect):
-    await deregister_all(pf, GRACE)
-    await purge(pf, GRACE)
-    deferrals, _ = await defer_many(pf, GRACE, 2)
+    user = who(pf, PUSH_USER)
+    selected_dev, unselected_dev = device_of(pf, user), device_of(pf, user, selected=False)
+    await deregister_all(pf, PUSH_USER)
+    await purge(pf, PUSH_USER)
+    deferrals, _ = await defer_many(pf, PUSH_USER, 2)
+    require_deferred(deferrals)  # nothing deferred: no push to wait for
     originals = [d.body for d in deferrals]
-    early = await refuse_pushes(pf, is_for(GRACE), "a push INVITE before registration", status=480)
+    early = await refuse_pushes(pf, is_for(user), "a push INVITE before registration", status=480)
     try:
-        tablet = await register(pf, GRACE, "grace-tablet")  # not selected: no push for it
-        await refuse_pushes(pf, is_push_to(pf, tablet), "a push INVITE to the unselected tablet")
-        phone = await register(pf, GRACE, "grace-phone")
+        tablet = await register(pf, user, unselected_dev)  # not selected: no push for it
+        await refuse_pushes(pf, is_push_to(pf, tablet), "a push INVITE to the unselected device")
+        phone = await register(pf, user, selected_dev)
         push = await take_push(pf, len(originals), phone)
         taken = push.invite.call_id if push.invite is not None else None
-        others = is_for(GRACE)
+        others = is_for(user)
         await refuse_pushes(pf, lambda m: others(m) and m.call_id != taken, "another push INVITE")
     finally:
-        await deregister_all(pf, GRACE)
-        await purge(pf, GRACE)
+        await deregister_all(pf, PUSH_USER)
+        await purge(pf, PUSH_USER)
     view = await pf.settle()
 
     def name_of(uri: str):
@@ -83,14 +91,14 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     )
     expect.judge("SD-5.2.2.2.2-wait", deferred.no_push_while_unregistered(early))
 
-    selected = {"grace-phone"}
-    to_phone = [m for m in invites if name_of(m.request_uri or "") == "grace-phone"]
+    selected = {d.name for d in pf.role_devices(PUSH_USER, selected=True)}
+    to_phone = [m for m in invites if name_of(m.request_uri or "") == phone.name]
     expect.judge(
         "TS-8.3.2.4.1-select", deferred.pushed_only_to_selected(invites, name_of, selected)
     )
     expect.judge("TS-8.3.2.4.1-invite", deferred.one_invite_each(invites, name_of, selected))
     for clause in ("SD-5.2.2.2.2-setup", "SD-5.2.2.2-2"):
-        expect.judge(clause, deferred.push_session_opened(to_phone, "grace-phone"))
+        expect.judge(clause, deferred.push_session_opened(to_phone, phone.name))
     expect.judge(
         "TS-8.3.2.4.1-h",
         pf.request_via_core(view, invites, "push INVITE", role="pf"),
@@ -124,21 +132,23 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
 
 @pytest.mark.clause("SD-5.2.2.2-2", "SD-5.2.2.2.2-setup")
 async def test_push_again_when_the_device_registers_anew(pf, expect):
-    await deregister_all(pf, GRACE)
-    await purge(pf, GRACE)
-    deferrals, _ = await defer_many(pf, GRACE, 1)
+    selected_dev = device_of(pf, PUSH_USER)
+    await deregister_all(pf, PUSH_USER)
+    await purge(pf, PUSH_USER)
+    deferrals, _ = await defer_many(pf, PUSH_USER, 1)
+    require_deferred(deferrals)
     push = None
     try:
-        phone = await register(pf, GRACE, "grace-phone")
+        phone = await register(pf, PUSH_USER, selected_dev)
         first = await pf.observe(is_push_to(pf, phone), "the first push INVITE", pf.guard)
         if first is not None:  # the phone does not take it: the messages stay deferred
             await pf.respond(first, 480, "Temporarily Unavailable")
-            await register(pf, GRACE, "grace-phone", expires=0)
-            phone = await register(pf, GRACE, "grace-phone")
+            await register(pf, PUSH_USER, selected_dev, expires=0)
+            phone = await register(pf, PUSH_USER, selected_dev)
             push = await take_push(pf, len(deferrals), phone)
     finally:
-        await deregister_all(pf, GRACE)
-        await purge(pf, GRACE)
+        await deregister_all(pf, PUSH_USER)
+        await purge(pf, PUSH_USER)
     view = await pf.settle()
     # the push after the second registration, as captured (none when it never came)
     call_id = push.invite.call_id if push is not None and push.invite is not None else None
@@ -147,5 +157,5 @@ async def test_push_again_when_the_device_registers_anew(pf, expect):
         if first is None:
             judgement = deferred.unjudged("a first push INVITE to refuse", "none came")
         else:
-            judgement = deferred.push_session_opened(again, "grace-phone")
+            judgement = deferred.push_session_opened(again, selected_dev.name)
         expect.judge(clause, judgement)

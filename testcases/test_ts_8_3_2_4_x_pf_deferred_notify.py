@@ -1,8 +1,8 @@
 """TS 8.3.2.4.x and 8.3.2.1 step 4a.ii (001), SD 5.2.2.2 (002): the PF defers a pager-mode
 message and notifies.
 
-The test system is the originator's side of the core, the deferring user's device (frank's
-phone, registered or not as the case needs) and the interworking function. The notification
+The test system is the originator's side of the core, the pull-deferral user's device
+(registered or not as the case needs) and the interworking function. The notification
 is told apart from a delivery by its body: it is not the CPIM message itself. The PF's own
 list (a subscription before and after the deferral) says which Message-URI-ID the deferred
 message got, so the notification can be held to naming that one.
@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.verdict import HarnessError
 from cpmconf.verdict.checks import deferred
 from testcases.pf_deferred_steps import (
-    FRANK,
+    PULL_USER,
     defer_one,
     deferred_target,
     deregister_all,
+    device_of,
     ids_in,
     listed,
     reader,
     register,
+    require_deferred,
+    who,
 )
 
 NOTIFY_CLAUSES = (
@@ -39,21 +43,26 @@ NOTIFY_CLAUSES = (
 
 
 def _captured(view, d):
-    """The originator's final and the notification, as the capture holds them."""
+    """The originator's final and the notification, as the capture holds them (never the
+    objects the steps' sockets handed them)."""
     finals = view.finals_to(d.stim.message, from_sut=True)
     note = None
     if d.notification is not None:
         same = view.requests(
-            "MESSAGE", from_sut=True, where=lambda m: m.call_id == d.notification.call_id
+            d.notification.method,
+            from_sut=True,
+            where=lambda m: m.call_id == d.notification.call_id,
         )
-        note = same[0] if same else d.notification
+        if not same:
+            raise HarnessError("the capture lacks the deferral notification the core received")
+        note = same[0]
     return (finals[0] if finals else None), note
 
 
 @pytest.mark.clause("TS-8.3.2.4.x-2", "TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue")
 async def test_deferred_pager_message_is_answered_202(pf, expect):
-    await deregister_all(pf, FRANK)
-    d = await defer_one(pf, FRANK)
+    await deregister_all(pf, PULL_USER)
+    d = await defer_one(pf, PULL_USER)
     view = await pf.settle()
     final, _ = _captured(view, d)
     for clause in ("TS-8.3.2.4.x-2", "TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue"):
@@ -62,25 +71,26 @@ async def test_deferred_pager_message_is_answered_202(pf, expect):
 
 @pytest.mark.clause(*NOTIFY_CLAUSES)
 async def test_notification_to_the_registered_user(pf, expect):
-    await deregister_all(pf, FRANK)
-    before = await listed(pf, FRANK)
-    await register(pf, FRANK, "frank-phone")
+    await deregister_all(pf, PULL_USER)
+    before = await listed(pf, PULL_USER)
+    await register(pf, PULL_USER, device_of(pf, PULL_USER))
     try:
-        d = await defer_one(pf, FRANK)
+        d = await defer_one(pf, PULL_USER)
     finally:
-        await deregister_all(pf, FRANK)
-    after = await listed(pf, FRANK)
+        await deregister_all(pf, PULL_USER)
+    require_deferred([d])  # nothing deferred: no notification to judge
+    after = await listed(pf, PULL_USER)
     view = await pf.settle()
     _, note = _captured(view, d)
     for clause in ("TS-8.3.2.4.x-3a.i", "SD-5.2.2.2-1"):
-        expect.judge(clause, deferred.notification_sent(note, FRANK))
+        expect.judge(clause, deferred.notification_sent(note, who(pf, PULL_USER)))
     expect.judge(
         "TS-8.3.2.4.x-3a.vii",
         pf.request_via_core(
             view, [note] if note is not None else [], "the deferral notification", role="pf"
         ),
     )
-    expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, FRANK))
+    expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, who(pf, PULL_USER)))
     if note is None:
         for clause in NOTIFY_CLAUSES[1:]:
             if clause != "SD-5.2.2.2.1-notify":
@@ -90,7 +100,7 @@ async def test_notification_to_the_registered_user(pf, expect):
     # the id the deferred message got: new in the PF's list (unknown without both lists)
     new = [] if before is None or after is None else [i for i in after if i not in before]
     expect.judge("TS-8.3.2.4.x-3a.ii", deferred.system_message_tag(note))
-    expect.judge("TS-8.3.2.4.x-3a.iii", deferred.addressed_to(note, FRANK))
+    expect.judge("TS-8.3.2.4.x-3a.iii", deferred.addressed_to(note, who(pf, PULL_USER)))
     expect.judge(
         "TS-8.3.2.4.x-3a.iv", deferred.from_server_identity(note, profile_pf.server_identity)
     )
@@ -102,8 +112,9 @@ async def test_notification_to_the_registered_user(pf, expect):
 
 @pytest.mark.clause("TS-8.3.2.4.x-3b")
 async def test_no_registered_device_notifies_the_iwf(pf, expect):
-    await deregister_all(pf, FRANK)
-    d = await defer_one(pf, FRANK)
+    await deregister_all(pf, PULL_USER)
+    d = await defer_one(pf, PULL_USER)
+    require_deferred([d])
     view = await pf.settle()
     _, note = _captured(view, d)
     iwf = deferred_target(pf).iwf

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pf_large
 from testcases.client_steps import large_text
-from testcases.pf_steps import UTF8_SPLIT, large_through_pf
+from testcases.pf_steps import UTF8_SPLIT, large_through_pf, stopped
 
 CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(UTF8_SPLIT, id="utf8-split-chunks")]
 
@@ -21,7 +20,7 @@ CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(UTF8_SPLIT, id="ut
 async def through_pf(pf, chunk_size: int) -> dict:
     r = await large_through_pf(pf, large_text(1500), chunk_size=chunk_size)
     if r["bye_final"] is None:
-        raise Inconclusive(f"the exchange did not reach the sender's BYE: {r['stopped']}")
+        raise stopped(r, "the exchange did not reach the sender's BYE")
     return r
 
 

@@ -1,9 +1,9 @@
 """TS 8.5.1 (004), pager branch: where a recording PF puts the Message-UID.
 
-One MESSAGE from alice to erin (one device) shows both placements when the SUT records on
-both sides: in the copy sent to the recipient (terminating side) and in the 200 returned to
-the originator (originating side). Each placement is judged only when the profile claims that
-side, through the clauses' ICS conditions.
+One MESSAGE from the originator to the single-device recipient shows both placements when the
+SUT records on both sides: in the copy sent to the recipient (terminating side) and in the 200
+returned to the originator (originating side). Each placement is judged only when the profile
+claims that side, through the clauses' ICS conditions.
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ import pytest
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict.checks import pager
 
-ERIN = "sip:erin@example.net"
-ALICE = "sip:alice@example.net"
-
 
 async def deliver_one(pf):
-    body, _ = pf.cpim(ALICE, ERIN, "recorded")
+    originator, recipient = pf.role("originator"), pf.role("single_device_recipient")
+    body, _ = pf.cpim(originator, recipient, "recorded")
     stim = pf.render(
         "pf/message_from_originator.sip.j2",
         body=body,
-        recipient=ERIN,
-        originator=ALICE,
+        recipient=recipient,
+        originator=originator,
         conversation_id=token(8),
         contribution_id=token(8),
         content_type="message/cpim",

@@ -19,7 +19,7 @@ EXPECTED_COUNTS = {
     "002_a83b253c36cfe946.txt": 29,
     "003_e8ff01a0b752d545.txt": 15,
     "004_270e343cfa9dfe47.txt": 169,
-    "robustness": 14,
+    "robustness": 17,
 }
 
 
@@ -209,3 +209,29 @@ def test_claims_are_read_from_literals_and_module_tuples(tmp_path):
         "TS-1-b": ["test_x.py::test_two"],
         "TS-1-c": ["test_x.py::test_two"],
     }
+
+
+# Issue 14 items 5 and 6: each reading is a D- entry linked from the clauses it governs.
+READING_LINKS = {
+    "D-expiry-reading": {"TS-8.3.2.1-3", "SD-5.2.2.2-expiry"},
+    "D-content-policy-415": {"TS-8.3.2.1-2"},
+    "D-rb-content-length-short": {"RB-sip-content-length", "RB-sip-content-length-udp-excess"},
+    "D-rb-feature-tag-unmatched": {"RB-sip-feature-tag-encoding"},
+    "D-rb-cpim-opaque": {"RB-cpim-malformed"},
+    "D-rb-malformed-should": {
+        "RB-sip-invalid-uri",
+        "RB-sip-invalid-uri-refused",
+        "RB-sip-repeated-header",
+        "RB-sip-repeated-header-refused",
+    },
+}
+
+
+@pytest.mark.parametrize("decision", sorted(READING_LINKS))
+def test_readings_are_linked_from_their_clauses(cat, decision):
+    linked = {c.id for c in cat if decision in c.decision}
+    assert linked == READING_LINKS[decision]
+
+
+def test_every_rb_entry_links_the_rfc_ground_decision(cat):
+    assert all("D-rb-rfc-ground" in c.decision for c in cat if c.doc == "RB")

@@ -66,3 +66,56 @@ def test_uncovered_follows_clause_markers(tmp_path, capsys):
 def test_broken_catalogue_is_a_clear_error(tmp_path, capsys):
     code, _, err = run(capsys, "clauses", "--catalogue", str(tmp_path / "missing"))
     assert code == 3 and "catalogue folder not found" in err
+
+
+def test_untestable_listing_shows_each_reason(capsys):
+    code, out, _ = run(capsys, "clauses", "--testable", "no")
+    untestable = [c for c in catalogue.load() if not c.testable]
+    lines = out.splitlines()
+    assert code == 0
+    heads = [line for line in lines if not line.startswith(" ")]
+    reasons = [line.strip() for line in lines if line.startswith(" ")]
+    assert len(heads) == len(reasons) == len(untestable)
+    assert reasons[0] == "why: " + " ".join(untestable[0].reason.split())
+
+
+def test_document_titles_in_the_vocabulary():
+    cat = catalogue.load()
+    for source in cat.vocabulary.sources:
+        title = cat.vocabulary.title_of(source)
+        # A human title, never the (hashed) file name.
+        assert title != source and ".txt" not in title, source
+
+
+def test_run_help_lists_every_suite_option_on_one_line(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(["run", "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    options = out[out.index("options:") : out.index("exit codes")]
+    for opt in (
+        "--sut SUT",
+        "--report-dir",
+        "--baseline FILE",
+        "--update-baseline",
+        "--sut-fault NAME",
+        "--clause PREFIX",
+        "--strict-should",
+        "--guard S",
+        "--chaos MODE",
+        "--no-preflight",
+        "--reports",
+    ):
+        (line,) = [ln for ln in options.splitlines() if ln.strip().startswith(opt)]
+        assert len(line.split(None, 2 if " " in opt.strip() else 1)) > 1, line  # help on it
+    # No option's help runs onto a second line.
+    assert not [ln for ln in options.splitlines()[1:] if ln.startswith(" " * 10)]
+
+
+def test_faults_are_filtered_by_clause_prefix(capsys):
+    code, out, err = run(capsys, "faults", "--clause", "TS-8.3.2.1.1-6")
+    rows = [line.split() for line in out.splitlines()]
+    assert code == 0 and rows and all(r[1].startswith("TS-8.3.2.1.1-6") for r in rows)
+    assert f"# {len(rows)} switch(es)" in err

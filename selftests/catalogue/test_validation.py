@@ -135,3 +135,83 @@ def test_section_prefix_is_dot_aware(tmp_path):
     cat = catalogue.load(make_catalogue(tmp_path, entries))
     assert [c.id for c in cat.select(section="TS-7.2.1")] == ["TS-7.2.1-1", "TS-7.2.1.1-1"]
     assert [c.id for c in cat.select(section="7.2.10")] == ["TS-7.2.10-1"]
+
+
+# ---- robustness (RB) entries name the RFC rule they rest on and its level (issue 14 item 6)
+
+RB = {
+    **GOOD,
+    "id": "RB-sip-x",
+    "source": "robustness",
+    "section": "sip",
+    "role": "sip-ua",
+    "conditions": [],
+    "rule": "RFC 3261 18.3",
+    "rule_level": "SHOULD",
+    "level": "SHOULD",
+}
+
+
+def rb_entry(**changes) -> dict:
+    e = dict(RB)
+    for k, v in changes.items():
+        if v is ...:
+            e.pop(k)
+        else:
+            e[k] = v
+    return e
+
+
+def test_rb_entry_loads_with_its_rule(tmp_path):
+    cat = catalogue.load(make_catalogue(tmp_path, [rb_entry()]))
+    clause = cat.get("RB-sip-x")
+    assert (clause.rule, clause.rule_level, clause.refusal_level) == (
+        "RFC 3261 18.3",
+        "SHOULD",
+        "SHOULD",
+    )
+    assert clause.to_json()["rule_level"] == "SHOULD"
+
+
+@pytest.mark.parametrize(
+    "rule_level,refusal", [("MUST", "SHALL"), ("survival", None), ("suite", "SHALL")]
+)
+def test_rule_level_gives_the_refusal_level(tmp_path, rule_level, refusal):
+    entries = [rb_entry(rule_level=rule_level, level="SHALL")]
+    cat = catalogue.load(make_catalogue(tmp_path, entries))
+    assert cat.get("RB-sip-x").refusal_level == refusal
+
+
+@pytest.mark.parametrize("key", ["rule", "rule_level"])
+def test_rb_entry_without_its_rule_is_refused(tmp_path, key):
+    changes = {"level": "SHALL", "rule_level": "MUST", key: ...}
+    problems = problems_of(tmp_path, [rb_entry(**changes)])
+    assert [(p.entry, p.key) for p in problems] == [("RB-sip-x", key)]
+
+
+@pytest.mark.parametrize("rule_level,level", [("SHOULD", "SHALL"), ("MUST", "SHOULD")])
+def test_level_follows_a_should_rule(tmp_path, rule_level, level):
+    (p,) = problems_of(tmp_path, [rb_entry(rule_level=rule_level, level=level)])
+    assert p.key == "level"
+
+
+def test_unknown_rule_level(tmp_path):
+    (p,) = problems_of(tmp_path, [rb_entry(rule_level="MAY")])
+    assert p.key == "rule_level" and "MUST" in p.message
+
+
+def test_rule_fields_only_on_rb_entries(tmp_path):
+    (p,) = problems_of(tmp_path, [entry(rule="RFC 3261 18.3")])
+    assert p.key == "rule" and "robustness" in p.message
+
+
+def test_every_shipped_rb_entry_names_its_rule():
+    cat = catalogue.load()
+    rb = [c for c in cat if c.doc == "RB"]
+    assert rb and all(c.rule and c.rule_level in catalogue.RULE_LEVELS for c in rb)
+    # the readings of issue 14: too-small Content-Length, feature-tag encoding and malformed
+    # CPIM judge survival alone; a UDP request longer than its datagram is a SHOULD
+    assert cat.get("RB-sip-content-length").refusal_level is None
+    assert cat.get("RB-sip-feature-tag-encoding").refusal_level is None
+    assert cat.get("RB-cpim-malformed").refusal_level is None
+    assert cat.get("RB-sip-content-length-udp-excess").refusal_level == "SHOULD"

@@ -220,8 +220,24 @@ def test_a_pf_giving_no_usable_gruu_is_named_and_the_device_deregistered(tmp_pat
     assert len(out) <= 3, run.describe()
     assert "carries no +sip.instance matching ours" in "\n".join(out), run.describe()
     assert "no pub-gruu can be paired" in "\n".join(out)
+    assert "[pf].gruu = false" in "\n".join(out)  # the way out for a registrar without GRUUs
     # Registered once, then deregistered.
     assert [r.header("Expires") for r in registers] == ["600", "0"], registers
+
+
+def test_a_pf_declared_without_gruu_passes_the_preflight(tmp_path):
+    """`[pf].gruu = false`: a registrar that hands out no GRUU is what the profile says, so
+    the registration check passes (devices are reached at their contact)."""
+    with Peer(pf_without_gruu) as peer:
+        path = profile(tmp_path, "declared-no-gruu", peer.port)
+        text = path.read_text(encoding="utf-8").replace("[pf]\n", "[pf]\ngruu = false\n", 1)
+        path.write_text(text, encoding="utf-8")
+        run = cpmconf_run(tmp_path, "--sut", str(path), "--clause", "TS-8.3.2.1-2", "-q")
+    assert run.doc is not None, run.describe()
+    pre = run.doc["run"]["preflight"]
+    assert pre["result"] == "passed", pre
+    reg = next(c for c in pre["checks"] if c["check"] == "registration")
+    assert "no GRUU as the profile says" in reg["detail"], reg
 
 
 def test_the_embedded_sut_passes_the_preflight_in_well_under_a_second(tmp_path):

@@ -8,6 +8,9 @@ NOTIFY carries, and the injectable clock expiring a deferred message.
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE, DeferredList, validate
 from cpmconf.codec.headers import warnings_of
@@ -21,13 +24,13 @@ FRANK = "sip:frank@example.net"
 MGMT = "sip:CPMDeferredMsgMgmt@example.net"
 
 
-def run(scenario, tmp_path=None) -> None:
+def run(scenario, control: bool = False) -> None:
     async def main() -> None:
         ep = await SipEndpoint().start()
         cfg = config_dict(ep.address)
         cfg["pf"]["users"].append({"uri": FRANK, "preference": "defer"})
-        if tmp_path is not None:
-            cfg["pf"]["clock_file"] = str(tmp_path / "clock")
+        if control:
+            cfg["control"] = "127.0.0.1:0"
         sut = await RefSut(parse_config(cfg)).start()
         try:
             async with asyncio.timeout(15.0):
@@ -116,12 +119,48 @@ def test_handling_invite_naming_nothing_gets_488_with_warning_125():
     run(scenario)
 
 
-def test_the_clock_offset_expires_a_deferred_message(tmp_path):
+async def _control(sut: RefSut, path: str, body: dict) -> tuple[int, dict]:
+    """One call to the control interface, over HTTP as the suite's hooks make it."""
+
+    def call() -> tuple[int, dict]:
+        req = urllib.request.Request(
+            sut.control.url + path, data=json.dumps(body).encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    return await asyncio.to_thread(call)
+
+
+def test_the_control_clock_expires_a_deferred_message():
     async def scenario(core, sut):
         uri_id = await _defer(core, sut, headers=[("Expires", "60")])
         assert uri_id in [r.uri_id for r in sut.pf.deferred.queue.pending(FRANK)]
-        (tmp_path / "clock").write_text("120")
+        assert sut.ready_info()["control"] == sut.control.url
+        assert await _control(sut, "/clock", {"advance": 120}) == (
+            200,
+            {"ok": True, "offset": 120.0},
+        )
         assert uri_id not in [r.uri_id for r in sut.pf.deferred.queue.pending(FRANK)]
         assert sut.store.get(int(uri_id.split("id=d")[1].split("x")[0])).state == "deleted"
 
-    run(scenario, tmp_path)
+    run(scenario, control=True)
+
+
+def test_the_control_reset_forgets_messages_and_the_clock_offset():
+    async def scenario(core, sut):
+        uri_id = await _defer(core, sut)
+        await _control(sut, "/clock", {"advance": 30})
+        assert await _control(sut, "/reset", {}) == (200, {"ok": True})
+        assert sut.pf.deferred.clock.offset == 0.0
+        assert sut.pf.deferred.queue.pending(FRANK) == []
+        assert sut.store.get(int(uri_id.split("id=d")[1].split("x")[0])) is None
+        status, answer = await _control(sut, "/clock", {"advance": -5})
+        assert status == 400 and "advance" in answer["error"]  # never back in time
+        status, _ = await _control(sut, "/reset", {"all": True})
+        assert status == 400
+
+    run(scenario, control=True)

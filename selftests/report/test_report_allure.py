@@ -100,3 +100,52 @@ def test_cpmconf_report_succeeds_without_allure_and_says_so_once(tmp_path, monke
     ]
     assert (run / "compliance.html").is_file() and (run / "junit-verdicts.xml").is_file()
     assert not (run / allure.REPORT_FILE).exists()
+
+
+def _with_test_label(folder, test_id):
+    path = next(folder.glob("*-result.json"))
+    result = json.loads(path.read_text())
+    result["labels"].append({"name": "cpmconf_test", "value": test_id})
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_metadata_steps_and_attachments_from_the_results(tmp_path, sample):
+    """Environment, categories, executor, and per test the steps and the evidence."""
+    fail = next(t for t in sample["tests"] if t["verdict"] == "fail")
+    folder = allure_results(tmp_path / "allure-results")
+    path = _with_test_label(folder, fail["id"])
+    pcap = tmp_path / fail["evidence"]["pcap"]
+    pcap.parent.mkdir(parents=True)
+    pcap.write_bytes(b"\xd4\xc3\xb2\xa1pcap")
+    sample["run"].update(suite={"commit": "0123abc"}, faults=["pf.no-415"])
+    allure.write_metadata(sample, folder)
+    env = (folder / "environment.properties").read_text()
+    assert "suite.commit=0123abc" in env and "faults=pf.no-415" in env
+    names = [c["name"] for c in json.loads((folder / "categories.json").read_text())]
+    assert names[0].startswith("SUT violated a SHALL") and any("Out of time" in n for n in names)
+    assert json.loads((folder / "executor.json").read_text())["name"] == "cpmconf"
+    result = json.loads(path.read_text())
+    steps = [s["name"] for s in result["steps"]]
+    assert [s for s in steps if s.startswith("stimulus: ")]
+    assert len([s for s in steps if s.startswith("expect ")]) == len(fail["findings"])
+    kinds = {a["type"] for a in result["attachments"]}
+    assert {"image/svg+xml", "application/vnd.tcpdump.pcap"} <= kinds
+    assert result["statusDetails"]["message"].startswith("[fail/")  # the category key
+    for a in result["attachments"]:
+        assert (folder / a["source"]).is_file()
+    # Once only: rebuilding the reports adds nothing twice.
+    allure.write_metadata(sample, folder)
+    assert len(json.loads(path.read_text())["attachments"]) == len(result["attachments"])
+
+
+def test_trend_history_grows_per_report(tmp_path):
+    cmd, why = allure.generator()
+    if cmd is None:
+        pytest.skip(f"allure generator unavailable: {why}")
+    folder = allure_results(tmp_path / "allure-results")
+    history = tmp_path / "history.jsonl"
+    for n in (1, 2):
+        made = allure.render(folder, tmp_path / "out", "trend", history)
+        assert made.path is not None, made.note
+        assert len(history.read_text().splitlines()) == n

@@ -142,20 +142,24 @@ def test_test_sections_reason_and_findings(sample):
 def test_ladder_has_one_arrow_per_message_in_the_right_direction(sample):
     page = render_html(sample)
     by_id = {t["id"]: t for t in sample["tests"]}
+    ns = {"s": "http://www.w3.org/2000/svg"}
     for tid in (FAIL_TEST, PASS_TEST):
         messages = by_id[tid]["evidence"]["messages"]
         (svg,) = _svgs(_article(page, tid))
-        ns = {"s": "http://www.w3.org/2000/svg"}
-        arrows = svg.findall("s:a[@class='arrow']", ns)
+        arrows = svg.findall("s:g[@class]", ns)
+        arrows = [g for g in arrows if "arrow" in g.get("class")]
         assert len(arrows) == len(messages)
-        for arrow, m in zip(arrows, messages, strict=True):
-            assert arrow.get("href") == f"#{message_anchor(tid, m['index'])}"
-            line = arrow.find("s:line", ns)
+        for number, (arrow, m) in enumerate(zip(arrows, messages, strict=True), 1):
+            link = arrow.find("s:a", ns)
+            assert link.get("href") == f"#{message_anchor(tid, m['index'])}"
+            line = link.find("s:line", ns)
             leftwards = float(line.get("x1")) > float(line.get("x2"))
+            # Without an entity map the test system's side is the core, left of the SUT.
             assert leftwards == m["from_sut"], m["summary"]
-            assert arrow.find("s:title", ns).text == m["summary"]
-        lanes = [t.text for t in svg.findall("s:text", ns)]
-        assert lanes[:2] == ["test system", "SUT"]
+            title = link.find("s:title", ns).text
+            assert title.startswith(f"#{number} (capture index {m['index']}) {m['summary']}")
+        lanes = [g.find("s:text", ns).text for g in svg.findall("s:g[@class='lane']", ns)]
+        assert lanes == ["core", "SUT"]
 
 
 def test_each_message_expands_to_its_full_text(sample):
@@ -163,10 +167,10 @@ def test_each_message_expands_to_its_full_text(sample):
     art = _article(page, FAIL_TEST)
     for m in sample["tests"][1]["evidence"]["messages"]:
         anchor = message_anchor(FAIL_TEST, m["index"])
-        start = art.index(f'<details class="msg" id="{anchor}">')
+        start = art.index(f'id="{anchor}"')
         block = art[start : art.index("</details>", start)]
         assert "Call-ID:" in block
-    assert "SUT → test system" in art and "test system → SUT" in art
+    assert "SUT \u2192 core" in art and "core \u2192 SUT" in art
 
 
 def test_stimuli_beside_the_ladder_and_pcap_links(sample):

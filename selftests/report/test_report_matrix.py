@@ -28,17 +28,36 @@ def two(sample) -> list[dict]:
     return [sample, other]
 
 
+A = "acme-pf, no fault, 2026-01-05 10:00"
+
+
 def test_columns_are_disambiguated(two):
-    assert column_names(two) == ["acme-pf #1", "acme-pf #2"]
+    assert column_names(two) == [f"{A} #1", f"{A} #2"]
     two[1]["run"]["target"] = "globex-pf"
-    assert column_names(two) == ["acme-pf", "globex-pf"]
-    assert column_names([two[0], two[1], two[0]]) == ["acme-pf #1", "globex-pf", "acme-pf #2"]
+    assert column_names(two) == [A, "globex-pf, no fault, 2026-01-05 10:00"]
+    assert column_names([two[0], two[1], two[0]])[::2] == [f"{A} #1", f"{A} #2"]
+
+
+def test_columns_name_target_faults_and_date(two):
+    two[1]["run"]["faults"] = ["pf.no-415", "pf.ignore-block"]
+    two[1]["run"]["started"] = "2026-02-01T08:30:00+00:00"
+    assert column_names(two) == [A, "acme-pf, fault pf.no-415 pf.ignore-block, 2026-02-01 08:30"]
+
+
+def test_diff_keeps_only_rows_that_differ(two):
+    text = render_matrix_markdown(two, LINKS, diff=True)
+    rows = {r[0]: r[1:] for r in table_rows(text, "`")}
+    # 8.3.2.1-2 failed in one run and passed in the other; 8.3.2.1-9 exists in one only.
+    assert set(rows) == {"`TS-8.3.2.1-2`", "`TS-8.3.2.1-9`"}
+    assert "Only the 2 clause(s) whose verdict differs" in text
+    page = render_matrix_html(two, LINKS, diff=True)
+    assert page.count("<code>") == 2 and 'id="diff"' in page
 
 
 def test_markdown_matrix(two):
     text = render_matrix_markdown(two, LINKS)
-    assert "[acme-pf #1](run-1/compliance.html)" in text
-    assert "[acme-pf #2](run%202/compliance.html)" in text
+    assert f"[{A} #1](run-1/compliance.html)" in text
+    assert f"[{A} #2](run%202/compliance.html)" in text
     rows = {r[0]: r[1:] for r in table_rows(text, "`")}
     assert len(rows) == 12  # eleven clauses in both runs, one only in the second
     assert rows["`TS-8.3.2.1-2`"] == [
@@ -57,7 +76,7 @@ def test_html_matrix_links_land_on_clause_rows(two):
     page = render_matrix_html(two, LINKS)
     tree = parse_html(page)
     assert tree.problems == [] and tree.stack == []
-    assert "<th>clause</th>" in page and ">acme-pf #1</a></th>" in page
+    assert "<th>clause</th>" in page and f">{A} #1</a></th>" in page
     hrefs = [h for h in tree.hrefs if "#" in h]
     assert "run-1/compliance.html#clause-TS-8.3.2.1-2" in hrefs
     assert "run%202/compliance.html#clause-TS-8.3.2.1-2" in hrefs

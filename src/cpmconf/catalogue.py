@@ -42,6 +42,15 @@ ENTRY_KEYS = (
     "superseded_by",
 )
 _REQUIRED_TEXT = ("id", "source", "section", "title", "level", "role", "summary", "observable")
+# Robustness (RB) entries only: the RFC rule the entry rests on and what that rule says about
+# refusing the input. MUST: accepting it fails (SHALL); SHOULD: accepting it is non-strict;
+# survival: no rule requires refusing it, so only the SUT's survival is judged; suite: no RFC
+# rule is named yet, the refusal is the suite's own requirement (judged as SHALL). The SUT's
+# survival (it still answers afterwards) is always judged at the entry's own level.
+RB_KEYS = ("rule", "rule_level")
+RULE_LEVELS = ("MUST", "SHOULD", "survival", "suite")
+# The level at which refusal is judged, per rule level (None: refusal is not judged).
+REFUSAL_LEVEL = {"MUST": "SHALL", "SHOULD": "SHOULD", "survival": None, "suite": "SHALL"}
 _DECISION_KEYS = {"point", "reading", "reason"}
 _DECISION_OPTIONAL = {"override"}
 
@@ -104,6 +113,14 @@ class Clause:
     superseded_by: str | None
     file: str = field(compare=False, default="")
     doc: str = field(compare=False, default="TS")
+    rule: str | None = None  # RB entries: the RFC rule they rest on (see RB_KEYS)
+    rule_level: str | None = None
+
+    @property
+    def refusal_level(self) -> str | None:
+        """RB entries: the level at which accepting the bad input is judged (None: only
+        survival is judged)."""
+        return REFUSAL_LEVEL[self.rule_level] if self.rule_level else None
 
     @property
     def full_section(self) -> str:
@@ -136,6 +153,9 @@ class Clause:
             decisions[d].to_json() if decisions and d in decisions else {"id": d}
             for d in self.decision
         ]
+        if self.rule_level is not None:
+            out["rule"] = self.rule
+            out["rule_level"] = self.rule_level
         out["file"] = self.file
         return out
 
@@ -147,6 +167,11 @@ class Vocabulary:
     roles: dict[str, str]
     ics: dict[str, str]
     untestable_reasons: dict[str, str]
+    # file name -> the document's human title (reports show it, the file name as a detail)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def title_of(self, source: str) -> str:
+        return self.titles.get(source) or source
 
 
 @dataclass
@@ -227,7 +252,10 @@ def _load_vocabulary(directory: Path, problems: list[Problem]) -> Vocabulary | N
         problems.append(Problem(VOCABULARY_FILE, "-", ",".join(missing), "missing section(s)"))
         return None
     sources = {}
+    titles = {}
     for name, info in (data["sources"] or {}).items():
+        if isinstance(info, dict) and info.get("title"):
+            titles[name] = str(info["title"])
         doc = (info or {}).get("doc") if isinstance(info, dict) else None
         if doc not in DOC_KINDS:
             problems.append(
@@ -241,6 +269,7 @@ def _load_vocabulary(directory: Path, problems: list[Problem]) -> Vocabulary | N
         roles=dict(data["roles"]),
         ics=dict(data["ics"]),
         untestable_reasons=dict(data["untestable_reasons"]),
+        titles=titles,
     )
 
 
@@ -285,8 +314,19 @@ def _check_entry(
     for key in ENTRY_KEYS:
         if key not in raw:
             fail(key, "missing")
-    for key in sorted(set(raw) - set(ENTRY_KEYS)):
-        fail(key, "unknown key")
+    robustness = str(raw.get("source")) == "robustness"
+    allowed = set(ENTRY_KEYS) | (set(RB_KEYS) if robustness else set())
+    for key in sorted(set(raw) - allowed):
+        fail(key, "unknown key" if key not in RB_KEYS else "only robustness (RB) entries have it")
+    if robustness:
+        for key in RB_KEYS:
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                fail(key, "a robustness entry names its RFC rule and the rule's level")
+        if isinstance(raw.get("rule_level"), str) and raw["rule_level"] not in RULE_LEVELS:
+            fail("rule_level", f"must be one of {', '.join(RULE_LEVELS)}")
+        elif (raw.get("rule_level") == "SHOULD") != (raw.get("level") == "SHOULD"):
+            # survival is a SHALL, so a SHOULD refusal is an entry of its own
+            fail("level", "an entry is SHOULD exactly when its rule_level is SHOULD")
     for key in _REQUIRED_TEXT:
         if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
             fail(key, "must be a non-empty string")
@@ -352,6 +392,8 @@ def _check_entry(
         superseded_by=sup,
         file=fname,
         doc=doc,
+        rule=raw.get("rule"),
+        rule_level=raw.get("rule_level"),
     )
 
 

@@ -16,6 +16,8 @@ import argparse
 import difflib
 import io
 import json
+import os
+import shlex
 import sys
 import textwrap
 from pathlib import Path
@@ -73,6 +75,9 @@ def _cmd_clauses(args: argparse.Namespace) -> int:
         head = f"{c.id:<{width}}  {c.level:<10} {c.role:<28} {flag}  "
         body = textwrap.shorten(c.summary + sup, width=max(40, 150 - len(head)), placeholder=" ...")
         print(head + body)
+        if args.testable is False and c.reason:
+            # Why the wire cannot show it: the point of asking for the untestable ones.
+            print(" " * len(head) + "why: " + " ".join(c.reason.split()))
     print(f"# {len(chosen)} clause(s)", file=sys.stderr)
     return EXIT_OK
 
@@ -180,7 +185,23 @@ def _selection(rest: list[str], args: argparse.Namespace) -> str:
     return " ".join(parts) or "the test paths given"
 
 
-def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
+def _suite_options(args: argparse.Namespace) -> list[str]:
+    """The suite's own pytest options `cpmconf run` lists in its help, passed on to pytest."""
+    out = []
+    if args.strict_should:
+        out.append("--strict-should")
+    if args.guard is not None:
+        out += ["--guard", str(args.guard)]
+    if args.chaos:
+        out += ["--chaos", args.chaos]
+    if args.no_preflight:
+        out.append("--no-preflight")
+    if args.reports:
+        out += ["--reports", args.reports]
+    return out
+
+
+def _cmd_run(args: argparse.Namespace, rest: list[str], typed: list[str] | None = None) -> int:
     """Run the conformance test cases through pytest; the exit code comes from the baseline."""
     import datetime
 
@@ -219,8 +240,13 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
         "no:cacheprovider",
         *(a for f in args.sut_fault for a in ("--sut-fault", f)),
         *(a for c in args.clause for a in ("--clause", c)),
+        *_suite_options(args),
         *rest,
     ]
+    # The header of every report names the command as the user typed it.
+    os.environ["CPMCONF_COMMAND"] = shlex.join(
+        ["cpmconf", *(sys.argv[1:] if typed is None else typed)]
+    )
     held = _HeldOutput(sys.stdout)
     gate = _Gate(held)
     sys.stdout = held
@@ -228,6 +254,7 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
         code = int(pytest.main(argv, plugins=[gate]))
     finally:
         sys.stdout = held.target
+        os.environ.pop("CPMCONF_COMMAND", None)
     if not held.released:
         # Ended before the preflight passed: pytest's header and summary say nothing here.
         if gate.exit_message:
@@ -243,19 +270,17 @@ def _cmd_run(args: argparse.Namespace, rest: list[str]) -> int:
     elif gate.exit_message:  # ended between cases: what pytest printed stays, plus why
         print(gate.exit_message, file=sys.stderr)
         return EXIT_HARNESS
-    strict = "--strict-should" in rest
+    strict = args.strict_should or "--strict-should" in rest
     results = out / "compliance.json"
     doc = None
-    if results.exists():
+    if results.exists():  # the plugin wrote it, and every other format beside it
         try:
-            _write_formats(results, out, strict=strict)
             from cpmconf import report
 
             doc = report.load_results(results)
         except ValueError as exc:
             print(f"cpmconf: {exc}", file=sys.stderr)
             return EXIT_HARNESS
-    print(f"cpmconf: reports in {out}")
     if doc is None:
         print("cpmconf: the run wrote no compliance.json; nothing was judged", file=sys.stderr)
         return EXIT_HARNESS
@@ -288,26 +313,12 @@ def _load_baseline(path: str | None, must_exist: bool):
 
 
 def _write_formats(results: Path, out: Path, strict: bool, allure_report: bool = True) -> dict:
-    """Every report format, built from the one results JSON."""
+    """Every report format, built from the one results JSON (`cpmconf.report.write_all`)."""
     from cpmconf import report
 
-    doc = report.load_results(results)
-    paths = report.write_reports(doc, out)
-    junit = out / "junit-verdicts.xml"
-    junit.write_text(
-        report.render_junit(doc, non_strict="fail" if strict else "pass"), encoding="utf-8"
-    )
-    paths["junit"] = junit
-    if not allure_report:
-        return paths
-    from cpmconf.report import allure
-
-    name = f"cpmconf: {doc.get('run', {}).get('target') or 'unnamed target'}"
-    made = allure.render(results.parent / "allure-results", out, name)
-    if made.path is not None:
-        paths["allure"] = made.path
-    else:
-        print(f"cpmconf: no single-file Allure report: {made.note}")
+    paths, notes = report.write_all(results, out, strict, allure_report)
+    for line in notes:
+        print(f"cpmconf: {line}")
     return paths
 
 
@@ -331,7 +342,7 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     from cpmconf import report
 
     try:
-        paths = report.write_matrix([Path(r) for r in args.runs], Path(args.out))
+        paths = report.write_matrix([Path(r) for r in args.runs], Path(args.out), diff=args.diff)
     except ValueError as exc:
         print(f"cpmconf: {exc}", file=sys.stderr)
         return EXIT_HARNESS
@@ -353,6 +364,8 @@ def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
             )
             return EXIT_HARNESS
         return mutants.merge_main(args.merge, args.json, args.report_dir)
+    # Each run's verdicts are all the matrix reads: no HTML, JUnit or Allure per run.
+    os.environ.setdefault("CPMCONF_REPORTS", "json")
     return mutants.main(
         args.fault,
         args.jobs,
@@ -489,6 +502,28 @@ _RUN_EPILOG = (
 )
 
 
+# The modes of src/chaos (the CLI lists them; the plugin checks them).
+_CHAOS_MODES = (
+    "drop",
+    "delay",
+    "duplicate",
+    "reorder",
+    "truncate",
+    "garble",
+    "malformed",
+    "reset",
+    "flood",
+    "huge",
+)
+
+
+class _OneLine(argparse.HelpFormatter):
+    """Help with every option on one line (wide enough for the longest)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=150)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cpmconf", description="OMA CPM standalone messaging conformance suite")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -515,35 +550,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run the conformance suite (extra arguments go to pytest)",
+        description="Run the conformance suite; every other argument goes to pytest "
+        "(-m, -k, -x, -q, --random-order-seed=N, ...).",
         epilog=_RUN_EPILOG,
+        formatter_class=_OneLine,
     )
-    p.add_argument("--sut", default="embedded", help="'embedded' or a target profile path")
+    p.add_argument("--sut", default="embedded", help="'embedded' or a target profile (TOML)")
     p.add_argument("--report-dir", default=None, help="report folder (default reports/<time>)")
     p.add_argument(
-        "--baseline",
-        default=None,
-        metavar="FILE",
-        help="known failures per target (TOML, docs/baselines.md); only others fail the run",
+        "--baseline", default=None, metavar="FILE", help="known failures (docs/baselines.md)"
     )
     p.add_argument(
-        "--update-baseline",
-        action="store_true",
-        help="rewrite the --baseline file from this run's failures, keeping existing reasons",
+        "--update-baseline", action="store_true", help="rewrite --baseline from this run"
     )
     p.add_argument(
         "--sut-fault",
         action="append",
         default=[],
         metavar="NAME",
-        help="switch on a fault of the embedded reference SUT (repeatable; `cpmconf faults`)",
+        help="a fault of the reference SUT, repeatable (cpmconf faults)",
     )
     p.add_argument(
         "--clause",
         action="append",
         default=[],
         metavar="PREFIX",
-        help="only cases claiming a clause under this id prefix or section, e.g. TS-8.3.2.1, "
-        "8.3.2.1 or RB-sip; case-insensitive (repeatable)",
+        help="only cases claiming a clause under this prefix (TS-8.3.2.1, 8.3.2.1, RB-sip)",
+    )
+    p.add_argument(
+        "--strict-should", action="store_true", help="a SHOULD not followed fails the run"
+    )
+    p.add_argument("--guard", type=float, metavar="S", help="every wait's guard time in seconds")
+    p.add_argument(
+        "--chaos", metavar="MODE", help="chaos proxy before the SUT: " + ", ".join(_CHAOS_MODES)
+    )
+    p.add_argument(
+        "--no-preflight", action="store_true", help="skip the check that the SUT is usable"
+    )
+    p.add_argument(
+        "--reports",
+        choices=("all", "json"),
+        default=None,
+        help="all report formats (default) or compliance.json only",
     )
     p.set_defaults(func=_cmd_run, passthrough=True)
 
@@ -560,6 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("matrix", help="interop matrix across several runs")
     p.add_argument("runs", nargs="+", help="run folders or compliance.json files")
     p.add_argument("--out", required=True, help="output folder for matrix.html and matrix.md")
+    p.add_argument(
+        "--diff", action="store_true", help="only the clauses whose verdict differs between runs"
+    )
     p.set_defaults(func=_cmd_matrix)
 
     p = sub.add_parser(
@@ -641,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
     if rest and not getattr(args, "passthrough", False):
         build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
     try:
+        if args.func is _cmd_run:
+            return _cmd_run(args, rest, argv)
         if getattr(args, "passthrough", False):
             return args.func(args, rest)
         return args.func(args)

@@ -1,7 +1,8 @@
 """Assembly of one refsut process: the roles named in the config, started and stopped together.
 
 :class:`RefSut` is what ``__main__`` runs and what in-process self-tests drive: it opens the
-store, binds every socket (PF, client, upper tester) and reports the bound addresses.
+store, binds every socket (PF, client, upper tester, control interface) and reports the bound
+addresses.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from .client import CpmClient
 from .config import Config, format_address
+from .control import Control
 from .faults import Faults
 from .pf import ParticipatingFunction
 from .store import MessageStore
@@ -34,6 +36,7 @@ class RefSut:
         self.pf: ParticipatingFunction | None = None
         self.client: CpmClient | None = None
         self.upper_tester: UpperTester | None = None
+        self.control: Control | None = None
         self._leg_timeout = leg_timeout
         self._sip_timeout = sip_timeout
         self._msrp_timeout = msrp_timeout
@@ -60,6 +63,9 @@ class RefSut:
                 await self.client.start()
                 self.upper_tester = UpperTester(self.client, self.config.client.upper_tester)
                 await self.upper_tester.start()
+            if self.config.control is not None:
+                self.control = Control(self.pf, self.config.control)
+                await self.control.start()
         except BaseException:
             await self.close()
             raise
@@ -75,9 +81,13 @@ class RefSut:
             info["client"] = format_address(self.client.address)
         if self.upper_tester is not None:
             info["upper_tester"] = self.upper_tester.url
+        if self.control is not None:
+            info["control"] = self.control.url
         return info
 
     async def close(self) -> None:
+        if self.control is not None:
+            await self.control.close()
         if self.upper_tester is not None:
             await self.upper_tester.close()
         if self.client is not None:

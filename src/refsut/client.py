@@ -218,7 +218,10 @@ class CpmClient:
             registrar = f"sip:{self.cfg.domain}"  # RFC 3261 10.2: no user part
             if self.faults.on("client.register-user-in-request-uri"):
                 registrar = self.cfg.user
-            headers = [("Contact", self.contact())]
+            own_expiry = self.faults.on("client.reregister-on-own-expiry")
+            # baresip's way: the expiry asked for in the Contact, not in an Expires header
+            contact = self.contact() + (f";expires={expires}" if own_expiry else "")
+            headers = [("Contact", contact)]
             if not self.faults.on("client.register-no-supported-gruu"):
                 headers.append(("Supported", "gruu"))
             if not self.faults.on("client.register-no-require-gruu"):
@@ -233,7 +236,7 @@ class CpmClient:
                 cseq=self._reg_cseq,
                 headers=[
                     *headers,
-                    ("Expires", str(expires)),
+                    *([] if own_expiry else [("Expires", str(expires))]),
                     ("User-Agent", self.cfg.release),
                 ],
             )
@@ -247,6 +250,8 @@ class CpmClient:
                     resp.header_list("Service-Route") if self.registered else []
                 )
                 granted = self._granted(resp, expires)
+                if own_expiry:
+                    granted = expires  # refreshes on what it asked for, not on the grant
                 if self.registered and granted > 0 and not self.faults.on("client.no-reregister"):
                     loop = asyncio.get_running_loop()
                     # refresh halfway through the granted period (TS 7.1 re-registration)

@@ -79,7 +79,6 @@ class PfConfig:
     iwf: str = ""  # interworking function address; "" = sip:iwf@<domain>
     expiry_policy: str = "delete"  # EXPIRY_POLICIES
     deferred_lifetime: int = 7 * 24 * 3600  # seconds a deferred message without Expires lives
-    clock_file: str | None = None  # holds a clock offset in seconds the test system advances
     # The core (S-CSCF) URI the PF's initial requests name in Route; None: the outbound proxy
     core_uri: str | None = None
 
@@ -114,6 +113,8 @@ class Config:
     pf: PfConfig | None
     client: ClientConfig | None
     faults: tuple[str, ...] = field(default=())
+    # The control interface (refsut.control: reset, clock) on loopback; None: not offered
+    control: Address | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -322,9 +323,6 @@ def _pf(value: Any) -> PfConfig:
     iwf = _sip_uri(obj.take("iwf", str, f"sip:iwf@{domain}"), obj.key("iwf"))
     expiry_policy = _choice(obj, "expiry_policy", EXPIRY_POLICIES, "delete")
     lifetime = _int_range(obj, "deferred_lifetime", 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600)
-    clock_file = obj.take("clock_file", str, None, null=True)
-    if clock_file is not None and not Path(clock_file).parent.is_dir():
-        raise ConfigError(obj.key("clock_file"), f"directory of {clock_file!r} does not exist")
     core_uri = obj.take("core_uri", str, None, null=True)
     if core_uri is not None:
         _sip_uri(core_uri, obj.key("core_uri"))
@@ -347,7 +345,6 @@ def _pf(value: Any) -> PfConfig:
         iwf=iwf,
         expiry_policy=expiry_policy,
         deferred_lifetime=lifetime,
-        clock_file=clock_file,
         core_uri=core_uri,
     )
 
@@ -393,6 +390,8 @@ def parse_config(data: Any) -> Config:
     pf_value = obj.take("pf", dict, None, null=True)
     client_value = obj.take("client", dict, None, null=True)
     faults = _str_list(obj, "faults", [])
+    control = _address(obj, "control", None) if obj.value.get("control") is not None else None
+    obj.value.pop("control", None)
     obj.done()
     for i, name in enumerate(faults):
         if name not in REGISTRY:
@@ -403,6 +402,7 @@ def parse_config(data: Any) -> Config:
         pf=None if pf_value is None else _pf(pf_value),
         client=None if client_value is None else _client(client_value),
         faults=tuple(faults),
+        control=control,
     )
 
 

@@ -6,8 +6,8 @@ deferred-message management address, opaque to clients), what the notification s
 the SQLite store (:mod:`refsut.store`): queue, list, expire by policy, and choose what a
 handling request's list selects. :mod:`refsut.pf_deferred` does the signalling around it.
 
-The clock is injectable: with ``clock_file`` configured, the number in that file is added to
-the wall clock, so a test moves time forward by writing it instead of waiting.
+The clock is the wall clock plus an offset the control interface (:mod:`refsut.control`)
+advances, so a test moves time forward instead of waiting; a reset puts it back to zero.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import datetime
 import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from defusedxml import DefusedXmlException
 
@@ -34,21 +33,21 @@ from .store import DEFERRED_STATUSES, DeferredRow, MessageStore
 
 
 class Clock:
-    """Wall-clock time plus an offset the test system controls through a file."""
+    """Wall-clock time plus an offset the control interface moves forward (never back, but
+    to zero on a reset)."""
 
-    def __init__(self, offset_file: str | None = None) -> None:
-        self.offset_file = Path(offset_file) if offset_file else None
+    def __init__(self) -> None:
+        self.offset = 0.0
 
-    def offset(self) -> float:
-        if self.offset_file is None:
-            return 0.0
-        try:
-            return float(self.offset_file.read_text().strip() or 0)
-        except (OSError, ValueError):
-            return 0.0  # no file yet, or half written: no offset
+    def advance(self, seconds: float) -> float:
+        self.offset += seconds
+        return self.offset
+
+    def reset(self) -> None:
+        self.offset = 0.0
 
     def now(self) -> float:
-        return time.time() + self.offset()
+        return time.time() + self.offset
 
 
 def _iso(ts: float) -> str:

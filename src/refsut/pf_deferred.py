@@ -96,7 +96,7 @@ class DeferredHandling:
     def __init__(self, pf: ParticipatingFunction) -> None:
         self.pf = pf
         cfg = pf.cfg
-        self.clock = Clock(cfg.clock_file)
+        self.clock = Clock()
         self.queue = DeferredQueue(
             pf.store,
             cfg.deferred_management,
@@ -156,6 +156,9 @@ class DeferredHandling:
     async def notify(self, user: UserConfig, rows: list[DeferredRow]) -> None:
         """The system-message MESSAGE about newly deferred messages."""
         registered = bool(self.pf._live_bindings(uri_key(user.uri)))
+        if self.on("pf.defer-no-notification"):
+            await self._resend_stored(user, rows)
+            return
         if self.on("pf.defer-notify-not-iwf"):
             registered = True  # the notification goes to the user even with nobody there
         if self.on("pf.defer-notify-iwf-always"):
@@ -194,6 +197,27 @@ class DeferredHandling:
             target,
             "no answer" if resp is None else resp.status,
         )
+
+    async def _resend_stored(self, user: UserConfig, rows: list[DeferredRow]) -> None:
+        """What a store-and-forward relay does instead of notifying (msilo): the deferred
+        message's text re-sent as a plain MESSAGE to the user's address of record."""
+        stored = self.pf.store.get(rows[0].uid) if rows else None
+        if stored is None or stored.mode != "pager":
+            return  # a large message has no text to re-send: nothing at all
+        try:
+            text = SipMessage.parse(stored.raw).body
+        except CodecError:
+            return
+        raw, branch = self.pf.node.new_request(
+            "MESSAGE",
+            user.uri,
+            from_=f"<{rows[0].originator or self.cfg.server_identity}>;tag={new_tag()}",
+            to=f"<{user.uri}>",
+            headers=[("Content-Type", "text/plain")],
+            body=b"[Offline message] " + text,
+        )
+        # sent once (a bound below Timer E's first interval): its answer changes nothing
+        await self.pf.node.request(raw, branch, 0.4)
 
     # -- the deferred-messages event package --------------------------------------------------
 

@@ -437,8 +437,12 @@ HUGE_HEADER_SECTION = 32 * 1024
 ACCEPTED_UNDER = {
     "repeated-header": "robust.accept-repeated-header",
     "uri": "robust.accept-invalid-uri",
-    "feature-tag": "robust.accept-bad-feature-tag",
-    "cpim": "robust.accept-malformed-cpim",
+}
+# Kinds no RFC rule requires refusing (RB- entries judged on survival alone) -> the switch
+# under which the SUT hangs on them instead.
+HANG_UNDER = {
+    "feature-tag": "robust.crash-on-bad-feature-tag",
+    "cpim": "robust.crash-on-malformed-cpim",
 }
 
 
@@ -616,6 +620,9 @@ class SipNode:
         # The robustness switches that hang the SUT (see _hang): requests still to swallow, a
         # hang that clears after the next request so later tests of a mutants run are unaffected.
         self._swallow = 0
+        # The transaction (Call-ID, CSeq) of the request swallowed last: its retransmissions
+        # are swallowed too, so a retransmitting sender still meets a hung SUT.
+        self._swallowed: tuple | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -834,10 +841,14 @@ class SipNode:
         await serve(self.endpoint, self._dispatch, self.name)
 
     async def _dispatch(self, item: Inbound) -> None:
-        if self._swallow and item.message is not None and item.message.is_request:
-            self._swallow -= 1
-            log.warning("%s: fault: %s swallowed", self.name, item.message.summary())
-            return
+        msg = item.message
+        if msg is not None and msg.is_request:
+            key = (msg.call_id, msg.header("CSeq"))
+            if self._swallow or key == self._swallowed:
+                self._swallow = max(self._swallow - 1, 0)
+                self._swallowed = key
+                log.warning("%s: fault: %s swallowed", self.name, msg.summary())
+                return
         if item.message is None:
             if await self._unparseable_under_fault(item):
                 return
@@ -884,6 +895,9 @@ class SipNode:
             if kind == "content-length" and self._fault("robust.crash-on-bad-content-length"):
                 self._hang(msg.summary())
                 return
+            if kind in HANG_UNDER and self._fault(HANG_UNDER[kind]):
+                self._hang(f"{msg.summary()} ({why})")
+                return
             if kind in ACCEPTED_UNDER and self._fault(ACCEPTED_UNDER[kind]):
                 log.warning("%s: fault: 200 to %s despite %s", self.name, msg.summary(), why)
                 await txn.reply(200)
@@ -929,7 +943,10 @@ class SipNode:
             self._hang("a datagram whose header section never ends")
             return True
         kind = _codec_refusal(error)
-        if kind is None or not self._fault(ACCEPTED_UNDER[kind]):
+        if kind in HANG_UNDER and self._fault(HANG_UNDER[kind]):
+            self._hang(f"an unparseable request ({error})")
+            return True
+        if kind not in ACCEPTED_UNDER or not self._fault(ACCEPTED_UNDER[kind]):
             return False
         raw = response_from_raw(item.raw, 200)
         if raw is None:

@@ -198,5 +198,13 @@ class MessageStore:
             if state is not None:
                 self._db.execute("UPDATE messages SET state = ? WHERE uid = ?", (state, uid))
 
+    def clear(self) -> None:
+        """Forget every stored, recorded and deferred message (a reset to the provisioned
+        state); UIDs keep counting up, so no UID ever names two messages."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM deferred")
+            self._db.execute("DELETE FROM messages")
+
     def close(self) -> None:
         self._db.close()

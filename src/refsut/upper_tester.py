@@ -49,9 +49,11 @@ class _HttpError(Exception):
         self.text = text
 
 
-class UpperTester:
-    def __init__(self, client: CpmClient, listen: tuple[str, int]) -> None:
-        self.client = client
+class JsonHttpServer:
+    """The JSON-over-HTTP plumbing shared by the upper tester and the control interface
+    (refsut.control); a subclass supplies ``_route``."""
+
+    def __init__(self, listen: tuple[str, int]) -> None:
         self.listen = listen
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task] = set()
@@ -169,6 +171,15 @@ class UpperTester:
         writer.write(head.encode("latin-1") + body)
         with contextlib.suppress(ConnectionError, TimeoutError):
             await asyncio.wait_for(writer.drain(), READ_TIMEOUT)
+
+    async def _route(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        raise NotImplementedError
+
+
+class UpperTester(JsonHttpServer):
+    def __init__(self, client: CpmClient, listen: tuple[str, int]) -> None:
+        super().__init__(listen)
+        self.client = client
 
     # -- routes ------------------------------------------------------------------------------
 

@@ -52,6 +52,17 @@ def parse_start_line(line: str) -> tuple[str | None, str | None, int | None, str
     raise CodecError("SIP start line", f"neither a request nor a status line: {line[:80]!r}")
 
 
+# RFC 3261 25.1: SLASH, SEMI, EQUAL and COMMA allow whitespace on either side (SWS), and a
+# sent-protocol may be written "SIP / 2.0 / UDP" (RFC 4475 3.1.1.1); sipmessage does not
+# accept that, so a Via value is read with those separators closed up. Via has no quoted
+# strings in practice (its parameters are tokens, hosts and IP addresses).
+_VIA_SEPARATOR = re.compile(r"\s*([/;=,])\s*")
+
+
+def _via_text(value: str) -> str:
+    return _VIA_SEPARATOR.sub(r"\1", " ".join(value.split()))
+
+
 def _digits(value: str, what: str, limit: int = 2**32 - 1) -> int:
     v = value.strip()
     if not re.fullmatch(r"[0-9]{1,10}", v) or int(v) > limit:
@@ -133,7 +144,7 @@ class SipMessage:
             raise CodecError("CSeq header", "sequence number exceeds 2^32-1")
         for value in self.header_values("Via"):
             try:
-                Via.parse_many(value)
+                Via.parse_many(_via_text(value))
             except ValueError as exc:
                 raise CodecError("Via header", f"{exc}: {value[:80]!r}") from exc
         for name in ("From", "To"):
@@ -247,7 +258,7 @@ class SipMessage:
         if v is None:
             return None
         try:
-            return Via.parse_many(v)[0]
+            return Via.parse_many(_via_text(v))[0]
         except ValueError as exc:
             raise CodecError("Via header", str(exc)) from exc
 

@@ -11,8 +11,14 @@ Owns what turns a pytest run into a conformance run:
   inconclusive and not-applicable are skips with their reason, harness faults are errors;
   a failure shows its findings (clause, summary, expected, actual, excerpt) and no harness
   source; only a harness error shows a short traceback;
-- the run's selection (`--clause`, `-m`, `-k`) in `run.selection`;
-- allure labels and attachments, and `compliance.json` at the end of the run.
+- the run's selection (`--clause`, `-m`, `-k`) in `run.selection`, and what the reports'
+  header and ladders need: the command, the suite's commit, the profile's hash and the
+  entities the test system plays (`run.entities`);
+- a conformance run of plain pytest writes junit.xml and allure-results/ beside
+  compliance.json as `cpmconf run` does (`cpmconf.report.pytest_reports` writes the rest);
+- allure labels (epic = document title), and `compliance.json` at the end of the run;
+- the console's closing lines, each on its own line: every non-strict clause with its
+  block, the capture mode, the verdict counts and where the results are.
 
 Conformance test cases are the items under the folders named by the `cpmconf_testcases` ini
 option (default `testcases`); every other item (the self-tests) passes through untouched.
@@ -20,14 +26,19 @@ option (default `testcases`); every other item (the self-tests) passes through u
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
+import os
+import shlex
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from cpmconf import __version__
 from cpmconf import catalogue as _catalogue
 from cpmconf.plugin import results as _results
 from cpmconf.roles.errors import (
@@ -66,6 +77,9 @@ class RunState:
         self.run_info: dict = {}
         self.report_dir: Path | None = None
         self.profile: Profile | None = None
+        self.doc: dict | None = None  # compliance.json, once written
+        self.results_path: Path | None = None
+        self.report_lines: list[str] = []  # what the report writers have to say
 
 
 EMBEDDED_PROFILE = _catalogue.REPO_ROOT / "fixtures" / "profiles" / "embedded.toml"
@@ -109,6 +123,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--guard", type=float, default=None, help="override the profile's guard time in seconds"
     )
+    group.addoption(
+        "--reports",
+        choices=("all", "json"),
+        default=os.environ.get("CPMCONF_REPORTS") or "all",
+        help="all: every report format, as `cpmconf run` writes (default); json: only "
+        "compliance.json and the pcaps (the kill matrix's many runs; env CPMCONF_REPORTS)",
+    )
     parser.addini(
         "cpmconf_testcases",
         "folders holding conformance test cases",
@@ -117,6 +138,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def conformance_args(config: pytest.Config) -> bool:
+    """Whether the command line names conformance test cases (a folder, file or node id)."""
+    root = Path(str(config.rootpath))
+    folders = [(root / f).resolve() for f in config.getini("cpmconf_testcases")]
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0])
+        path = (Path(str(config.invocation_params.dir)) / path).resolve()
+        if any(path == f or f in path.parents or path in f.parents for f in folders):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "clause(*ids): the catalogue clause ids a conformance test case judges"
@@ -125,6 +159,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "robustness: the robustness group (invalid input), `cpmconf run -m robustness`"
     )
     config.stash[STATE_KEY] = RunState(config)
+    if (
+        conformance_args(config)
+        and config.getoption("--reports") == "all"
+        and not config.option.collectonly
+        and not getattr(config, "workerinput", None)
+    ):
+        # Plain pytest writes what `cpmconf run` writes: pytest's JUnit and the Allure
+        # results beside compliance.json (before junitxml and allure-pytest configure).
+        out = report_dir(config)
+        if not config.option.xmlpath:
+            config.option.xmlpath = str(out / "junit.xml")
+        if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+            config.option.allure_report_dir = str(out / "allure-results")
 
 
 def is_conformance(item: pytest.Item) -> bool:
@@ -170,6 +217,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             "profile": str(profile_path(sut)),
             "sut": sut,
             "faults": list(config.getoption("--sut-fault")),
+            "command": command_line(config),
+            "profile_sha256": _sha256(profile_path(sut)),
+            "suite": {"version": __version__, "commit": git_commit()},
+            "entities": entities(state.profile),
         }
     )
     problems = []
@@ -212,6 +263,75 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             _allure_labels(item, state.catalogue)
 
 
+def command_line(config: pytest.Config) -> str:
+    """The command as typed: `cpmconf run ...` sets CPMCONF_COMMAND, else pytest's own."""
+    typed = os.environ.get("CPMCONF_COMMAND")
+    if typed:
+        return typed
+    return shlex.join(["pytest", *map(str, config.invocation_params.args)])
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def git_commit() -> str | None:
+    """The suite's git commit (with `+dirty` for local changes), or None outside a checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(_catalogue.REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(_catalogue.REPO_ROOT),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def entities(profile: Profile) -> dict:
+    """Who the test system plays, as the reports need it to name a message's sender or
+    receiver: devices by +sip.instance, users, originators, the IWF, the SUT's identities."""
+    out: dict = {
+        "devices": [
+            {"name": d.name, "user": u.uri, "instance": d.instance.strip("<>")}
+            for u in profile.users
+            for d in u.devices
+        ],
+        "users": [u.uri for u in profile.users],
+        "originators": list(profile.originators),
+        "blocked": sorted({b for u in profile.users for b in u.blocked}),
+    }
+    if profile.pf is not None:
+        out["pf"] = profile.pf.server_identity
+        if profile.pf.deferred is not None:
+            out["iwf"] = profile.pf.deferred.iwf
+            out["management"] = profile.pf.deferred.management
+    if profile.client is not None:
+        out["client"] = profile.client.user
+    return out
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Record what a narrowed run selected: coverage is then reported against it."""
     config = session.config
@@ -231,15 +351,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def _allure_labels(item: pytest.Item, cat: _catalogue.Catalogue) -> None:
-    """epic = document, feature = section, story = clause id, plus one label per clause."""
+    """epic = document title, feature = section, story = clause id, one label per clause,
+    and the test id (the report layer adds the evidence to the result by it)."""
     try:
         import allure
     except ImportError:  # allure-pytest is a dependency, but labels are optional decoration
         return
     ids = item.stash[CLAUSES_KEY]
     first = cat.get(ids[0])
-    item.add_marker(allure.epic(f"{first.doc} ({first.source})"))
+    item.add_marker(allure.epic(cat.vocabulary.title_of(first.source)))
     item.add_marker(allure.feature(first.full_section))
+    item.add_marker(allure.label("cpmconf_test", item.nodeid))
     for cid in ids:
         c = cat.get(cid)
         item.add_marker(allure.story(cid))
@@ -429,18 +551,45 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    """compliance.json; the other formats are written from it by `cpmconf.report.pytest_reports`
+    (for `cpmconf run` and plain pytest alike), the console lines by pytest_terminal_summary."""
     state = session.config.stash.get(STATE_KEY, None)
     if state is None or not state.results or state.catalogue is None:
         return
     doc = _results.build(state.catalogue, state.results, state.run_info, state.started)
     out = report_dir(session.config) / "compliance.json"
     out.write_text(json.dumps(doc, indent=2))
-    tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
-        s = doc["summary"]["tests"]
-        tr.write_line(
-            "cpmconf: " + ", ".join(f"{k} {v}" for k, v in s.items() if v) + f"; results in {out}"
-        )
+    state.doc, state.results_path = doc, out
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    """The conformance lines at the end of the run, each on a line of its own: the capture
+    mode, every non-strict clause (pytest counts those tests as passed), the verdict counts
+    and where the reports are."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or state.doc is None:
+        return
+    tr = terminalreporter
+    doc = state.doc
+    non_strict = [t for t in doc["tests"] if t["verdict"] == Verdict.NON_STRICT.value]
+    if non_strict and not config.getoption("--strict-should"):
+        tr.write_sep("=", f"cpmconf: non-strict ({len(non_strict)}, SHOULD not followed)")
+        for t in non_strict:
+            tr.write_line(f"{t['id']}")
+            for line in str(t["reason"]).splitlines():
+                tr.write_line(f"  {line}")
+    tr.ensure_newline()
+    capture = doc["run"].get("capture") or {}
+    if capture:
+        tr.write_line(f"cpmconf: capture {capture.get('mode')}: {capture.get('reason', '')}")
+    counts = doc["summary"]["tests"]
+    tr.write_line(
+        "cpmconf: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        + f"; results in {state.results_path}"
+    )
+    for line in state.report_lines:
+        tr.write_line(f"cpmconf: {line}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -11,7 +11,8 @@ Owns the schema, versioned as `cpmconf-results/2` and documented in docs/results
   reason, `cause` (v2, optional: why it is not a pass), per-clause verdicts, findings
   (expected vs actual with a message excerpt) and evidence (rendered stimuli, captured
   messages, pcap path relative to the report folder);
-- `clauses`: every clause of the catalogue with its verdict and the tests that judged it.
+- `clauses`: every clause of the catalogue with its verdict and the tests that judged it,
+  and (v2, optional) `document`: the human title of its source file.
   Beyond the six test verdicts a clause can be `not-tested` (testable, but no test claims
   it), `untestable` (the catalogue says why) or `superseded` (a later entry governs; its
   verdict is shown alongside); v2 adds `not-judged-passively` (offline judging had no
@@ -137,6 +138,7 @@ def build(
             {
                 "id": c.id,
                 "source": c.source,
+                "document": cat.vocabulary.title_of(c.source),
                 "section": c.full_section,
                 "title": c.title,
                 "level": c.level,

@@ -12,7 +12,8 @@ into files; nothing here reads live pytest state. The formats:
 - `baseline`: known failures per target and the exit code of `cpmconf run`.
 
 `load_results` reads and validates a document; `write_reports` writes the per-run files;
-`write_matrix` compares several stored runs.
+`write_all` writes every format of a run (the one path `cpmconf run`, plain pytest through
+`pytest_reports`, and `cpmconf report` share); `write_matrix` compares several stored runs.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "render_matrix_html",
     "render_matrix_markdown",
     "render_testfest",
+    "write_all",
     "write_matrix",
     "write_reports",
 ]
@@ -90,13 +92,58 @@ def write_reports(doc: dict, out_dir: Path | str) -> dict[str, Path]:
     return written
 
 
+def write_all(
+    results: Path | str, out_dir: Path | str, strict: bool, allure_report: bool = True
+) -> tuple[dict[str, Path], list[str]]:
+    """Every format of a run from its compliance.json: HTML, Markdown, test-fest sheet,
+    JUnit of the verdicts, the Allure environment and categories, and the single-file Allure
+    report. Returns the paths written and lines worth telling the user (why a file is
+    missing). ValueError when the results document is not one."""
+    from cpmconf.report import allure
+
+    results = Path(results)
+    out = Path(out_dir)
+    doc = load_results(results)
+    paths = write_reports(doc, out)
+    junit = out / "junit-verdicts.xml"
+    junit.write_text(render_junit(doc, non_strict="fail" if strict else "pass"), encoding="utf-8")
+    paths["junit"] = junit
+    notes: list[str] = []
+    if not allure_report:
+        return paths, notes
+    allure_dir = results.parent / "allure-results"
+    if allure_dir.is_dir():
+        allure.write_metadata(doc, allure_dir)
+    name = f"cpmconf: {doc.get('run', {}).get('target') or 'unnamed target'}"
+    made = allure.render(allure_dir, out, name, _allure_history(doc, out))
+    if made.path is not None:
+        paths["allure"] = made.path
+    else:
+        notes.append(f"no single-file Allure report: {made.note}")
+    return paths, notes
+
+
+def _allure_history(doc: dict, out: Path) -> Path | None:
+    """The Allure trend's history file of a run in a folder of reports/: one per target,
+    beside the run folders (runs elsewhere, e.g. a self-test's, keep no history)."""
+    from cpmconf.catalogue import REPO_ROOT
+
+    if out.resolve().parent != (REPO_ROOT / "reports").resolve():
+        return None
+    target = str(doc.get("run", {}).get("target") or "unnamed")
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in target)
+    return out.resolve().parent / f".allure-history-{slug}.jsonl"
+
+
 def results_path(path: Path | str) -> Path:
     """A run folder or a results file, as the path of the results file."""
     path = Path(path)
     return path / "compliance.json" if path.is_dir() else path
 
 
-def write_matrix(runs: list[Path | str], out_dir: Path | str) -> dict[str, Path]:
+def write_matrix(
+    runs: list[Path | str], out_dir: Path | str, diff: bool = False
+) -> dict[str, Path]:
     """Write matrix.html and matrix.md into `out_dir` for several runs; their paths.
 
     Each run is a report folder or its compliance.json; cells link to the compliance.html
@@ -111,6 +158,6 @@ def write_matrix(runs: list[Path | str], out_dir: Path | str) -> dict[str, Path]
         for f in files
     ]
     written = {"html": out / "matrix.html", "markdown": out / "matrix.md"}
-    written["html"].write_text(render_matrix_html(docs, links), encoding="utf-8")
-    written["markdown"].write_text(render_matrix_markdown(docs, links), encoding="utf-8")
+    written["html"].write_text(render_matrix_html(docs, links, diff), encoding="utf-8")
+    written["markdown"].write_text(render_matrix_markdown(docs, links, diff), encoding="utf-8")
     return written

@@ -4,7 +4,8 @@ Owns what the formats must agree on: the order and wording of verdicts and claus
 the HTML anchor names that other reports link to (`clause_anchor`, `case_anchor`), the label
 of a test's verdict by its stored `cause` (never by the words of its reason), coverage counts
 per group of clauses (`cpmconf.plugin.results.coverage`, against the run's selection),
-superseded-clause lineage, and making untrusted text safe to embed (control characters,
+superseded-clause lineage, document titles (the
+source file name is only a detail), and making untrusted text safe to embed (control characters,
 lone surrogates, length).
 """
 
@@ -149,12 +150,27 @@ def coverage(clauses: list[dict], selected: set[str] | None = None) -> dict:
 
 
 def coverage_by(doc: dict, key: str) -> dict[str, dict]:
-    """`coverage` per distinct value of a clause field (source, section, role, level)."""
+    """`coverage` per distinct value of a clause field (section, role, level), or per
+    `document`: by source file, named by the document's title."""
     groups: dict[str, list[dict]] = {}
+    field = "source" if key == "document" else key
     for c in doc.get("clauses", []):
-        groups.setdefault(str(c.get(key) or "?"), []).append(c)
+        groups.setdefault(str(c.get(field) or "?"), []).append(c)
     chosen = selection(doc)
-    return {name: coverage(groups[name], chosen) for name in sorted(groups, key=_natural)}
+    names = sorted(groups, key=_natural)
+    if key == "document":
+        return {document_title(groups[n][0]): coverage(groups[n], chosen) for n in names}
+    return {name: coverage(groups[name], chosen) for name in names}
+
+
+def document_title(clause: dict) -> str:
+    """The human title of a clause's source document (results without titles: the file)."""
+    return clean(clause.get("document") or clause.get("source") or "?")
+
+
+def document_files(doc: dict) -> dict[str, str]:
+    """Document title -> its source file name (a detail the HTML report keeps)."""
+    return {document_title(c): clean(c.get("source")) for c in doc.get("clauses", [])}
 
 
 def selection_text(doc: dict) -> str:

@@ -1,10 +1,14 @@
 """The HTML report (`compliance.html`): one self-contained page built from the results JSON.
 
-Owns the page a person reads after a run: run and capture information, the verdict legend,
+Owns the page a person reads after a run: a run header (command, selection, suite version and
+commit, SUT addresses, profile hash, capture), a failures-first section (fail, error,
+non-strict, inconclusive, linked to each test and its offending message), the verdict legend,
 coverage by document, section, role and level, every clause with its verdict and the tests
 that judged it, superseded clauses with their lineage, untestable clauses with their reasons,
-and per test its verdict, reason, findings, a message-sequence diagram (inline SVG) of the
-captured messages, each message's full text, the rendered stimuli and a link to the pcap.
+and per test (the list filterable by verdict) its verdict, reason, findings, a ladder with a
+lane per entity (`cpmconf.report.ladder`) with the offending message numbered and
+highlighted, each message's full text with its capture index, the rendered stimuli and a link
+to the pcap.
 
 The page needs nothing but the file itself: styles are inline, diagrams are SVG, expanding
 uses <details>, and a few lines of script only open a <details> that a link points into.
@@ -28,6 +32,7 @@ from cpmconf.report._common import (
     clean,
     coverage,
     coverage_by,
+    document_files,
     ics_wire,
     legend,
     lineage,
@@ -41,8 +46,9 @@ from cpmconf.report._common import (
     short_test_name,
     tests_by_id,
 )
+from cpmconf.report.ladder import Lanes, ladder_svg, offending
 
-__all__ = ["render_html", "clause_anchor", "case_anchor", "message_anchor"]
+__all__ = ["render_html", "clause_anchor", "case_anchor", "message_anchor", "ladder_svg"]
 
 COLOURS = {
     "pass": "#2e7d32",
@@ -57,13 +63,6 @@ COLOURS = {
     "not-judged-passively": "#cfd8dc",
 }
 
-# Ladder diagram geometry (SVG user units).
-_LANE_TS = 170
-_LANE_SUT = 590
-_WIDTH = 680
-_TOP = 56
-_ROW = 40
-_LABEL_CHARS = 64
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b}
@@ -87,20 +86,30 @@ font-weight:600;white-space:nowrap}
 .filters label{margin-right:14px}
 .test{border:1px solid #cfd8dc;border-radius:4px;padding:4px 14px 12px;margin:18px 0}
 .test h3{margin:8px 0}
-.evidence{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:18px}
-.ladder svg{width:100%;max-width:760px;height:auto;border:1px solid #eceff1;background:#fff}
+body.solo header,body.solo main>*:not(#tests),body.solo #tests>h2,
+body.solo .test-filter>*:not(.solo-target){display:none}
+details.msg.offending>summary{background:#ffebee;border-left:4px solid #c62828}
+.offending-mark{color:#c62828}
+table.attention tr.v-fail td:first-child{border-left:4px solid #c62828}
+.evidence{display:grid;grid-template-columns:1fr;gap:18px}
+.ladder svg{max-width:100%;height:auto;border:1px solid #eceff1;background:#fff}
 details>summary{cursor:pointer}
 details.msg>summary,details.stim>summary{font-family:ui-monospace,monospace;font-size:12px}
 .bar{display:flex;height:14px;max-width:700px;border-radius:3px;overflow:hidden;margin:6px 0}
 @media (max-width:900px){.evidence{grid-template-columns:1fr}}
 """
 
-# Opens a <details> (and those around it) when a link targets an element inside it.
+# Opens a <details> (and those around it) when a link targets an element inside it;
+# `compliance.html?test=<test anchor>` shows that one test alone (a link to share).
 _SCRIPT = """
 function cpmOpen(){var id=decodeURIComponent(location.hash.slice(1));
 var e=id&&document.getElementById(id);while(e){if(e.tagName==='DETAILS')e.open=true;
 e=e.parentElement;}}
 addEventListener('hashchange',cpmOpen);addEventListener('DOMContentLoaded',cpmOpen);
+function cpmSolo(){var id=new URLSearchParams(location.search).get('test');
+var e=id&&document.getElementById(id);if(!e)return;e.classList.add('solo-target');
+document.body.classList.add('solo');}
+addEventListener('DOMContentLoaded',cpmSolo);
 """
 
 
@@ -161,29 +170,88 @@ def _header(doc: dict) -> str:
     run = doc.get("run", {})
     capture = run.get("capture") or {}
     mode = capture.get("mode", "unknown")
+    suite = run.get("suite") or {}
+    version = f"{run.get('cpmconf_version', '?')}"
+    if suite.get("commit"):
+        version += f", commit {suite['commit']}"
+    addresses = run.get("addresses") or {}
     rows = [
         ("target", run.get("target")),
+        ("command", run.get("command")),
+        ("selection", selection_text(doc) if selection(doc) is not None else "the whole suite"),
         ("SUT", run.get("sut")),
+        (
+            "addresses",
+            ", ".join(f"{k} {v}" for k, v in addresses.items()) if addresses else None,
+        ),
         ("profile", run.get("profile")),
+        ("profile sha256", run.get("profile_sha256")),
         ("fault switches", ", ".join(map(str, run.get("faults") or [])) or "none"),
         ("mode", run.get("mode")),
         ("capture file", run.get("capture_file")),
         ("capture", f"{mode}: {capture.get('reason', '')}".rstrip(": ")),
         ("started", run.get("started")),
         ("finished", run.get("finished")),
-        ("cpmconf", f"{run.get('cpmconf_version', '?')} (results schema {doc.get('schema')})"),
+        ("cpmconf", f"{version} (results schema {doc.get('schema')})"),
     ]
-    out = [f"<header><h1>cpmconf compliance report: {_esc(run_title(doc))}</h1><table>"]
-    out += [f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in rows if v is not None]
+    out = [f'<header><h1>cpmconf compliance report: {_esc(run_title(doc))}</h1><table id="run">']
+    out += [
+        f'<tr class="run-{_esc(k.replace(" ", "-"))}"><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>'
+        for k, v in rows
+        if v is not None
+    ]
     out.append("</table>")
     out.append(
-        '<p><a href="#summary">summary</a> \u00b7 '
+        '<p><a href="#attention">needs attention</a> \u00b7 <a href="#summary">summary</a> \u00b7 '
         + ('<a href="#ics-wire">ICS vs wire</a> \u00b7 ' if ics_wire(doc) is not None else "")
         + '<a href="#clauses">clauses</a> \u00b7 '
         '<a href="#superseded">superseded</a> \u00b7 <a href="#untestable">untestable</a> '
         '\u00b7 <a href="#tests">tests</a></p></header>'
     )
     return "\n".join(out)
+
+
+def _attention(doc: dict) -> str:
+    """Failures first: every test to act on (fail, error, non-strict, inconclusive), with its
+    clauses, the first line of its reason and a link to its offending message."""
+    order = ["fail", "error", "non-strict", "inconclusive"]
+    tests = [t for v in order for t in doc.get("tests", []) if t.get("verdict") == v]
+    if not tests:
+        return (
+            '<section id="attention"><h2>Needs attention</h2>'
+            '<p id="attention-none">Nothing: no test failed, erred, missed a SHOULD or was '
+            "inconclusive.</p></section>"
+        )
+    rows = []
+    for t in tests:
+        tid = str(t.get("id", ""))
+        messages = [
+            m for m in (t.get("evidence") or {}).get("messages") or [] if isinstance(m, dict)
+        ]
+        bad = sorted(offending(t, messages))
+        link = ""
+        if bad:
+            anchor = message_anchor(tid, messages[bad[0]].get("index", bad[0]))
+            link = f'<a class="offending-link" href="#{anchor}">message #{bad[0] + 1}</a>'
+
+        cv = t.get("clause_verdicts") or {}
+        worst = [c for c in t.get("clauses") or [] if cv.get(c) == t.get("verdict")]
+        reason = one_line(str(t.get("reason") or "").split("\n", 1)[0], 200)
+        rows.append(
+            f'<tr class="{_state_class(t.get("verdict"))}">'
+            f"<td>{badge(t.get('verdict'))}{_cause(t)}</td>"
+            f"<td>{_test_link(t)}</td>"
+            f"<td>{', '.join(_clause_link(c) for c in worst or t.get('clauses') or [])}</td>"
+            f"<td>{_esc(reason)}</td><td>{link}</td></tr>"
+        )
+    counts = ", ".join(
+        f"{n} {v}" for v in order if (n := sum(1 for t in tests if t.get("verdict") == v))
+    )
+    return (
+        f'<section id="attention"><h2>Needs attention ({_esc(counts)})</h2>'
+        '<table class="attention"><tr><th>verdict</th><th>test</th><th>clause</th>'
+        f"<th>reason</th><th>evidence</th></tr>{''.join(rows)}</table></section>"
+    )
 
 
 def _capture_warning(doc: dict) -> str:
@@ -217,14 +285,22 @@ def _bar(counts: dict) -> str:
 
 
 def _coverage_table(
-    title: str, groups: dict[str, dict], open_: bool, states: list[str] = STATES
+    title: str,
+    groups: dict[str, dict],
+    open_: bool,
+    states: list[str] = STATES,
+    files: dict[str, str] | None = None,
 ) -> str:
     head = "".join(f"<th>{badge(s)}</th>" for s in states)
     rows = []
     for name, c in groups.items():
         cells = "".join(f'<td class="n">{c[s] or ""}</td>' for s in states)
+        file = (files or {}).get(name)
+        detail = (
+            f' <span class="muted doc-file">({_esc(file)})</span>' if file and file != name else ""
+        )
         rows.append(
-            f"<tr><td>{_esc(name)}</td><td class=n>{c['total']}</td>"
+            f"<tr><td>{_esc(name)}{detail}</td><td class=n>{c['total']}</td>"
             f"<td class=n>{c['testable']}</td><td class=n>{c['tested']}</td>"
             f"<td class=n>{c['judged']}</td>"
             f"<td class=n>{percent(c['judged'], c['testable'])}</td>{cells}</tr>"
@@ -269,7 +345,9 @@ def _summary(doc: dict) -> str:
             " Coverage counts only the clauses the selected tests claim.</p>"
         )
     out += [
-        _coverage_table("By document", coverage_by(doc, "source"), True, shown),
+        _coverage_table(
+            "By document", coverage_by(doc, "document"), True, shown, document_files(doc)
+        ),
         _coverage_table("By section", coverage_by(doc, "section"), False, shown),
         _coverage_table("By role", coverage_by(doc, "role"), False, shown),
         _coverage_table("By level", coverage_by(doc, "level"), True, shown),
@@ -417,66 +495,29 @@ def _untestable(doc: dict) -> str:
 # -- per test ---------------------------------------------------------------------------------
 
 
-def ladder_svg(test_id: str, messages: list[dict]) -> str:
-    """A message-sequence diagram: test system on the left, SUT on the right, one arrow each."""
-    height = _TOP + _ROW * len(messages) + 16
-    first = None
-    for m in messages:
-        if isinstance(m.get("time"), int | float):
-            first = m["time"] if first is None else min(first, m["time"])
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
-        f'width="{_WIDTH}" height="{height}" role="img" class="ladder-svg" '
-        f'aria-label="message sequence of {_esc(test_id)}" font-family="sans-serif">',
-    ]
-    for x, name in ((_LANE_TS, "test system"), (_LANE_SUT, "SUT")):
-        out.append(
-            f'<rect x="{x - 70}" y="6" width="140" height="26" rx="4" fill="#eceff1" '
-            f'stroke="#90a4ae"/><text x="{x}" y="24" text-anchor="middle" font-size="13" '
-            f'font-weight="bold">{name}</text>'
-            f'<line x1="{x}" y1="32" x2="{x}" y2="{height - 6}" stroke="#90a4ae" '
-            'stroke-dasharray="4 3"/>'
-        )
-    for row, m in enumerate(messages):
-        y = _TOP + _ROW * row + 14
-        from_sut = bool(m.get("from_sut"))
-        x1, x2 = (_LANE_SUT, _LANE_TS) if from_sut else (_LANE_TS, _LANE_SUT)
-        tip = x2 + 3 if from_sut else x2 - 3
-        back = tip + 10 if from_sut else tip - 10
-        colour = "#1565c0" if from_sut else "#37474f"
-        label = one_line(m.get("summary") or "(unparsed)", _LABEL_CHARS)
-        offset = ""
-        if first is not None and isinstance(m.get("time"), int | float):
-            offset = f"+{(m['time'] - first) * 1000:.0f} ms"
-        index = m.get("index", row)
-        out.append(
-            f'<a href="#{message_anchor(test_id, index)}" class="arrow">'
-            f"<title>{_esc(m.get('summary'))}</title>"
-            f'<text x="6" y="{y - 4}" font-size="11" fill="#607d8b">#{_esc(index)}</text>'
-            f'<text x="6" y="{y + 10}" font-size="10" fill="#90a4ae">{_esc(offset)}</text>'
-            f'<line x1="{x1}" y1="{y}" x2="{back}" y2="{y}" stroke="{colour}" '
-            'stroke-width="1.6"/>'
-            f'<polygon points="{tip},{y} {back},{y - 5} {back},{y + 5}" fill="{colour}"/>'
-            f'<text x="{(_LANE_TS + _LANE_SUT) // 2}" y="{y - 6}" text-anchor="middle" '
-            f'font-size="12" fill="{colour}">{_esc(label)}</text>'
-            f'<text x="{(_LANE_TS + _LANE_SUT) // 2}" y="{y + 13}" text-anchor="middle" '
-            f'font-size="9" fill="#90a4ae">{_esc(m.get("transport", ""))} '
-            f"{_esc(_flow(m.get('flow')))}</text></a>"
-        )
-    out.append("</svg>")
-    return "".join(out)
-
-
-def _messages(test_id: str, messages: list[dict]) -> str:
+def _messages(doc: dict, test: dict, messages: list[dict], pcap: str | None) -> str:
+    test_id = str(test.get("id", ""))
+    arrows = Lanes(doc.get("run") or {}).arrows(messages)
+    bad = offending(test, messages)
     out = []
-    for row, m in enumerate(messages):
+    for row, (m, a) in enumerate(zip(messages, arrows, strict=True)):
         index = m.get("index", row)
-        direction = "SUT \u2192 test system" if m.get("from_sut") else "test system \u2192 SUT"
         text = clean(m.get("text") or "").replace("\r\n", "\n")
+        mark = '<b class="offending-mark">\u26a0 offending</b> ' if row in bad else ""
+        where = (
+            f' <a class="pcap-frame" href="{pcap}" title="capture index {_esc(index)} in the '
+            f'pcap">pcap</a>'
+            if pcap
+            else ""
+        )
         out.append(
-            f'<details class="msg" id="{message_anchor(test_id, index)}"><summary>'
-            f"#{_esc(index)} {_esc(_timestamp(m.get('time')))} {_esc(direction)} "
-            f"[{_esc(m.get('transport', ''))}] {_esc(one_line(m.get('summary'), 120))}"
+            f'<details class="msg{" offending" if row in bad else ""}" '
+            f'id="{message_anchor(test_id, index)}"{" open" if row in bad else ""}><summary>'
+            f"{mark}#{row + 1} {_esc(_timestamp(m.get('time')))} "
+            f"{_esc(a['src'])} \u2192 {_esc(a['dst'])} "
+            f"[{_esc(m.get('transport', ''))}] {_esc(one_line(m.get('summary'), 120))} "
+            f'<span class="muted">{_esc(_flow(m.get("flow")))}, capture index {_esc(index)}'
+            f"</span>{where}"
             f"</summary><pre>{html.escape(text)}</pre></details>"
         )
     return "".join(out)
@@ -528,7 +569,7 @@ def _cause(test: dict) -> str:
     return f' <span class="muted cause">{_esc(label)}</span>'
 
 
-def _test(test: dict) -> str:
+def _test(doc: dict, test: dict) -> str:
     tid = str(test.get("id", ""))
     evidence = test.get("evidence") or {}
     messages = [m for m in evidence.get("messages") or [] if isinstance(m, dict)]
@@ -557,7 +598,8 @@ def _test(test: dict) -> str:
     else:
         pcap = '<span class="muted">none</span>'
     ladder = (
-        f'<div class="ladder">{ladder_svg(tid, messages)}</div>{_messages(tid, messages)}'
+        f'<div class="ladder">{ladder_svg(doc, test, messages)}</div>'
+        f"{_messages(doc, test, messages, href)}"
         if messages
         else '<p class="muted">No messages captured.</p>'
     )
@@ -576,21 +618,35 @@ def _test(test: dict) -> str:
 def _tests(doc: dict) -> str:
     tests = doc.get("tests", [])
     index = "".join(
-        f"<tr><td>{_test_link(t)}</td><td>{badge(t.get('verdict'))}{_cause(t)}</td>"
+        f'<tr class="{_state_class(t.get("verdict"))}"><td>{_test_link(t)}</td>'
+        f"<td>{badge(t.get('verdict'))}{_cause(t)}</td>"
         f"<td>{', '.join(_clause_link(c) for c in t.get('clauses') or [])}</td>"
         f"<td>{_esc(one_line(t.get('reason'), 160))}</td></tr>"
         for t in tests
     )
+    present = [v for v in TEST_VERDICTS if any(t.get("verdict") == v for t in tests)]
+    filters = "".join(
+        f'<input type="checkbox" id="test-hide-{v}" class="hide">'
+        f'<label for="test-hide-{v}">hide {_esc(v)} '
+        f"({sum(1 for t in tests if t.get('verdict') == v)})</label>"
+        for v in present
+    )
     return (
         f'<section id="tests"><h2>Test cases ({len(tests)})</h2>'
-        "<table><tr><th>test</th><th>verdict</th><th>clauses</th><th>reason</th></tr>"
-        f"{index}</table>{''.join(_test(t) for t in tests)}</section>"
+        f'<div class="filters test-filter">{filters}'
+        '<table class="tests"><tr><th>test</th><th>verdict</th><th>clauses</th><th>reason</th></tr>'
+        f"{index}</table>{''.join(_test(doc, t) for t in tests)}</div></section>"
     )
 
 
 def render_html(doc: dict) -> str:
     """The whole report page for one results document."""
     hide_rules = "".join(f"#hide-{s}:checked~table tr.v-{s}{{display:none}}" for s in STATES)
+    hide_rules += "".join(
+        f"#test-hide-{v}:checked~table tr.v-{v},#test-hide-{v}:checked~article.v-{v}"
+        "{display:none}"
+        for v in TEST_VERDICTS
+    )
     title = f"cpmconf: {run_title(doc)}"
     parts = [
         "<!DOCTYPE html>",
@@ -601,6 +657,7 @@ def render_html(doc: dict) -> str:
         _header(doc),
         "<main>",
         _capture_warning(doc),
+        _attention(doc),
         _legend(),
         _summary(doc),
         _ics_wire(doc),

@@ -115,9 +115,9 @@ def _coverage(doc: dict) -> list[str]:
         "| document | clauses | testable | tested | judged | " + " | ".join(states) + " |",
         "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in states) + " |",
     ]
-    for name, c in coverage_by(doc, "source").items():
+    for name, c in coverage_by(doc, "document").items():
         lines.append(
-            f"| {md_text(name, 60)} | {c['total']} | {c['testable']} | {c['tested']} | "
+            f"| {md_text(name, 120)} | {c['total']} | {c['testable']} | {c['tested']} | "
             f"{c['judged']} | " + " | ".join(str(c[s]) for s in states) + " |"
         )
     levels = coverage_by(doc, "level")

@@ -3,7 +3,9 @@
 Owns comparing results documents: one row per clause (in catalogue order, the union over the
 runs), one column per run named by its target (numbered when a target appears twice), each
 cell the clause's verdict in that run, linked to that run's HTML report at the clause's row.
-Available as a self-contained HTML page and as a Markdown table.
+Columns are labelled by target, fault switches and start date; `diff` keeps only the rows
+whose verdict differs between runs. Available as a self-contained HTML page and as a
+Markdown table.
 """
 
 from __future__ import annotations
@@ -25,14 +27,36 @@ from cpmconf.report.markdown import md_code, md_text
 
 
 def column_names(docs: list[dict]) -> list[str]:
-    """Each run's target, with "#2", "#3" ... appended when a target repeats."""
-    titles = [run_title(d) for d in docs]
+    """Each run as target, fault switches and start date ("refsut-embedded, fault
+    pf.no-415, 2026-12-03 16:12"), with "#2", "#3" ... appended when that still repeats."""
+    titles = [column_label(d) for d in docs]
     seen: dict[str, int] = {}
     names = []
     for t in titles:
         seen[t] = seen.get(t, 0) + 1
         names.append(t if titles.count(t) == 1 else f"{t} #{seen[t]}")
     return names
+
+
+def column_label(doc: dict) -> str:
+    run = doc.get("run", {})
+    faults = [str(f) for f in run.get("faults") or []]
+    parts = [run_title(doc)]
+    parts.append(("fault " + " ".join(faults)) if faults else "no fault")
+    started = clean(run.get("started"))
+    if started:
+        parts.append(started[:16].replace("T", " "))
+    return ", ".join(parts)
+
+
+def differing(docs: list[dict]) -> set[str]:
+    """Clause ids whose state is not the same in every run (absent counts as a state)."""
+    out = set()
+    for c, cells in _rows(docs):
+        states = {None if e is None else e.get("verdict") for e in cells}
+        if len(states) > 1:
+            out.add(str(c.get("id", "")))
+    return out
 
 
 def _check(docs: list[dict], links: list[str]) -> None:
@@ -70,8 +94,9 @@ def _covered(doc: dict) -> str:
     return f"{cov['judged']}/{cov['testable']} ({percent(cov['judged'], cov['testable'])})"
 
 
-def render_matrix_html(docs: list[dict], links: list[str]) -> str:
+def render_matrix_html(docs: list[dict], links: list[str], diff: bool = False) -> str:
     _check(docs, links)
+    keep = differing(docs) if diff else None
     names = column_names(docs)
     head = "".join(
         f'<th title="{html.escape(clean(d.get("run", {}).get("started")))}">'
@@ -87,6 +112,8 @@ def render_matrix_html(docs: list[dict], links: list[str]) -> str:
     body = []
     for c, cells in _rows(docs):
         cid = str(c.get("id", ""))
+        if keep is not None and cid not in keep:
+            continue
         tds = []
         for entry, link in zip(cells, links, strict=True):
             if entry is None:
@@ -112,7 +139,12 @@ def render_matrix_html(docs: list[dict], links: list[str]) -> str:
         ".badge{display:inline-block;border-radius:3px;padding:0 5px;color:#fff;font-size:11px}"
         "td.absent{color:#b0bec5}</style></head><body>"
         f"<h1>cpmconf interoperability matrix ({len(docs)} runs)</h1>"
-        f'<table id="matrix"><tr><th>clause</th><th>level</th><th>summary</th>{head}</tr>'
+        + (
+            f'<p id="diff">Only the {len(keep)} clause(s) whose verdict differs between runs.</p>'
+            if keep is not None
+            else ""
+        )
+        + f'<table id="matrix"><tr><th>clause</th><th>level</th><th>summary</th>{head}</tr>'
         f'<tr class="totals"><td colspan="3">totals</td>{totals}</tr>'
         f"{''.join(body)}</table></body></html>\n"
     )
@@ -127,12 +159,18 @@ def _md_link(text: str, url: str) -> str:
     return f"[{md_text(text)}]({safe})"
 
 
-def render_matrix_markdown(docs: list[dict], links: list[str]) -> str:
+def render_matrix_markdown(docs: list[dict], links: list[str], diff: bool = False) -> str:
     _check(docs, links)
     names = column_names(docs)
+    keep = differing(docs) if diff else None
     lines = [
         f"# cpmconf interoperability matrix ({len(docs)} runs)",
         "",
+        *(
+            [f"Only the {len(keep)} clause(s) whose verdict differs between runs.", ""]
+            if keep is not None
+            else []
+        ),
         "| clause | level | "
         + " | ".join(_md_link(n, u) for n, u in zip(names, links, strict=True))
         + " |",
@@ -142,6 +180,8 @@ def render_matrix_markdown(docs: list[dict], links: list[str]) -> str:
     ]
     for c, cells in _rows(docs):
         cid = str(c.get("id", ""))
+        if keep is not None and cid not in keep:
+            continue
         row = [
             "\u2014" if e is None else _md_link(str(e.get("verdict")), cell_link(link, cid))
             for e, link in zip(cells, links, strict=True)

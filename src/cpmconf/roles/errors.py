@@ -61,3 +61,17 @@ class SetupRefused(RoleError):
         self.reason_phrase = reason_phrase
         text = f"the SUT answered {status} {reason_phrase} to {what}".rstrip()
         super().__init__(f"{text}, so {consequence}" if consequence else text)
+
+
+class UnparseableAnswer(NoAnswer):
+    """The guard time expired while the SUT sent only bytes the codec could not parse: not
+    silence, so the reason says how many came and the first parse error."""
+
+    def __init__(self, what: str, timeout: float, count: int, first_error: str):
+        super().__init__(what, timeout)
+        self.count = count
+        self.first_error = first_error
+        self.args = (
+            f"no parseable {what} from the SUT within {timeout:g} s; it sent {count} "
+            f"unparseable message(s): {first_error}",
+        )

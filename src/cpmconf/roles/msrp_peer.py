@@ -21,6 +21,7 @@ from cpmconf.codec.msrp import (
     new_ident,
 )
 from cpmconf.roles.errors import NoAnswer
+from cpmconf.roles.network import Unparsed
 from cpmconf.transport import MSRP, SipEndpoint, TransportError, TransportTimeout
 
 
@@ -77,12 +78,18 @@ class MsrpPeer:
 
     async def _wait_item(self, predicate, what: str, timeout: float | None = None):
         bound = self.guard if timeout is None else timeout
+        garbled = Unparsed()
+
+        def match(item) -> bool:
+            if item.message is None:
+                garbled.see(item)  # named on expiry: a garbling SUT is not a silent one
+                return False
+            return predicate(item.message)
+
         try:
-            return await self.endpoint.receive(
-                lambda i: i.message is not None and predicate(i.message), bound, what=what
-            )
+            return await self.endpoint.receive(match, bound, what=what)
         except TransportTimeout:
-            raise NoAnswer(what, bound) from None
+            raise garbled.no_answer(what, bound) from None
 
     async def _wait(self, predicate, what: str, timeout: float | None = None) -> MsrpMessage:
         return (await self._wait_item(predicate, what, timeout)).message

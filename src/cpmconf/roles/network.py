@@ -8,25 +8,49 @@ simulated device they belong to; the test body decides how each device answers, 
 proxy URI, or the Service-Route its registrar returned) is a loose route to this hop: the core
 takes it as its own and routes by the Request-URI alone, as if it had stripped it.
 
+The core answers everything it receives. A request no case took (a store-and-forward PF's
+re-send to an address of record, a retransmission, a refresh after the case ended) is answered
+between cases, when the per-test reset drains the inbox, so it never races a case still
+waiting for it: a retransmission of a request the test system already answered gets that
+answer again; any other request a final error that changes nothing at the SUT: 481 inside a
+dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never silence, and
+never a 200 the SUT could take as a delivery (ACK needs no answer).
+
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
+
+Every wait ends by cause: `NoAnswer` when the guard time passes in silence, `UnparseableAnswer`
+when only bytes the codec could not parse came; `unless` ends a wait at once when what runs
+beside it (the upper-tester call, our own transaction: `refusal`) makes it pointless.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, NameAddr
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.errors import NoAnswer, SetupError, StimulusError
+from cpmconf.roles.errors import (
+    NoAnswer,
+    SetupError,
+    SetupRefused,
+    StimulusError,
+    UnparseableAnswer,
+)
 from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Address, Profile
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
+
+log = logging.getLogger("cpmconf.core")
+T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
 
 
 @dataclass(frozen=True)
@@ -45,14 +69,20 @@ class Journal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.entries: list[JournalEntry] = []
+        # Called with each received entry, on the endpoint's loop (the manual upper tester
+        # watches the wire for the operator's action through this).
+        self.listeners: list[Callable[[JournalEntry], None]] = []
 
     def on_sent(self, transport, local, remote, raw, now) -> None:
         with self._lock:
             self.entries.append(JournalEntry("sent", now, transport, local, remote, bytes(raw)))
 
     def on_received(self, transport, local, remote, raw, now) -> None:
+        entry = JournalEntry("received", now, transport, local, remote, bytes(raw))
         with self._lock:
-            self.entries.append(JournalEntry("received", now, transport, local, remote, bytes(raw)))
+            self.entries.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
 
     def mark(self) -> int:
         with self._lock:
@@ -144,6 +174,23 @@ class Core:
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
+        # Set by the manual upper tester while an operator's instruction is pending.
+        self.operator_guard: float | None = None
+        # Requests no case took, drained by `reset` and answered by `answer_unclaimed`.
+        self.unclaimed: list[SipMessage] = []
+        # The final answers the test system gave, by transaction, this case's and the last
+        # one's: a retransmission no case took gets the same answer again.
+        self._answered: dict[tuple, tuple[bytes, Address, str | None]] = {}
+        self._answered_before: dict[tuple, tuple[bytes, Address, str | None]] = {}
+        # What `answer_unclaimed` sent over the run, "METHOD status" -> count
+        self.unclaimed_answers: dict[str, int] = {}
+        # The ACK the test system sent for each non-2xx final to its INVITEs, by the final's
+        # transaction: a retransmitted final (the SUT's Timer G) gets the same ACK again.
+        self._acked: dict[tuple, tuple[bytes, Address, str]] = {}
+        # The text of every message a simulated originator sent for deferral over the run: a
+        # store-and-forward PF's later re-send of one is not a notification (testcases).
+        self.deferred_texts: set[str] = set()
+        self.reacked: list[SipMessage] = []
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -161,6 +208,10 @@ class Core:
 
     @property
     def guard(self) -> float:
+        """The bound of a wait; while an operator carries out an instruction (the manual upper
+        tester), the operator's guard time, so the wire wait it caused lasts as long."""
+        if self.operator_guard is not None:
+            return max(self.profile.guard, self.operator_guard)
         return self.profile.guard
 
     # -- routing through the core (D-through-core) --------------------------------------------
@@ -236,9 +287,61 @@ class Core:
     # -- per-test reset ----------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget anything left over from an earlier test (late retransmissions, stray requests)."""
-        self.endpoint.drain()
+        """Forget anything left over from an earlier test (late retransmissions, stray
+        requests); the requests among it wait in `unclaimed` for `answer_unclaimed`."""
+        for item in self.endpoint.drain():
+            msg = item.message
+            if msg is not None and msg.is_request and msg.method != "ACK":
+                self.unclaimed.append(msg)
+            elif msg is not None and not msg.is_request and _final_key(msg) in self._acked:
+                self.reacked.append(msg)
         self.transport_override = None
+
+    async def answer_unclaimed(self) -> list[Stimulus]:
+        """Answer every request `reset` drained (see the module docstring); returns what was
+        sent. Run between cases only, so no case still waits for any of them."""
+        pending, self.unclaimed = self.unclaimed, []
+        sent = []
+        finals, self.reacked = self.reacked, []
+        for final in finals:  # a retransmitted non-2xx final to our INVITE: ACK it again
+            raw, remote, transport = self._acked[_final_key(final)]
+            with contextlib.suppress(NoAnswer):
+                await self.send(raw, remote, transport)
+        for req in pending:
+            again = self._answered.get(_txn_key(req)) or self._answered_before.get(_txn_key(req))
+            try:
+                if again is not None:
+                    raw, remote, transport = again
+                    await self.send(raw, remote, transport)
+                    continue
+                status, reason = self._unclaimed_answer(req)
+                sent.append(await self.respond(req, status, reason))
+                key = f"{req.method} {status}"
+                self.unclaimed_answers[key] = self.unclaimed_answers.get(key, 0) + 1
+                log.info("no case took %s: answered %s", req.summary(), status)
+            except (NoAnswer, StimulusError):
+                continue  # an unanswerable request (no Via, connection gone): nothing to do
+        self._answered_before, self._answered = self._answered, {}
+        return sent
+
+    def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
+        if _to_tag(req) or req.method == "CANCEL":
+            return 481, "Call/Transaction Does Not Exist"
+        target = _uri_key(req.request_uri or "").split("|")[0]
+        served = {_uri_key(u.uri).split("|")[0] for u in self.profile.users}
+        served |= {_uri_key(d.gruu).split("|")[0] for d in self.devices if d.gruu}
+        # the contact every simulated device registers (cpmconf.roles.regevent)
+        here = self._hostport(self.address)
+        served |= {
+            _uri_key(f"sip:{d.name}@{here}").split("|")[0]
+            for u in self.profile.users
+            for d in u.devices
+        }
+        if self.profile.client is not None:
+            served.add(_uri_key(self.profile.client.user).split("|")[0])
+        if target in served or self.device_for(req.request_uri or "") is not None:
+            return 480, "Temporarily Unavailable"
+        return 404, "Not Found"
 
     # -- sending and waiting -----------------------------------------------------------------
 
@@ -267,17 +370,22 @@ class Core:
         """The next parsed message matching `predicate`; NoAnswer after the guard time.
 
         Messages the codec could not parse never match: they stay in the capture, where the
-        checks see them, but a role waits for something it can act on.
+        checks see them, but a role waits for something it can act on. When the guard time
+        runs out while such messages came, the NoAnswer says so (`UnparseableAnswer`).
         """
+        garbled = Unparsed()
 
         def match(item: Inbound) -> bool:
-            return item.message is not None and predicate(item.message)
+            if item.message is None:
+                garbled.see(item)
+                return False
+            return predicate(item.message)
 
         bound = self.guard if timeout is None else timeout
         try:
             item = await self.endpoint.receive(match, bound, what=what)
         except TransportTimeout:
-            raise NoAnswer(what, bound) from None
+            raise garbled.no_answer(what, bound) from None
         assert item.message is not None
         return item.message
 
@@ -295,12 +403,29 @@ class Core:
         )
 
     async def transact(
-        self, stimulus: Stimulus, remote: Address, timeout: float | None = None
+        self,
+        stimulus: Stimulus,
+        remote: Address,
+        timeout: float | None = None,
+        retransmit: bool = False,
     ) -> Exchange:
-        """Send a request and collect its responses until the final one (or the guard time)."""
+        """Send a request and collect its responses until the final one (or the guard time).
+
+        An INVITE is an INVITE client transaction (RFC 3261 17.1.1): over UDP it is sent
+        again, unchanged, until a response comes, at 0.5 s and then doubling (Timer A); a
+        non-2xx final is acknowledged at once with an ACK on the INVITE's branch carrying the
+        response's To tag (17.1.1.3), and again whenever the SUT retransmits that final (the
+        2xx ACK is the dialog's, sent by the step that owns the dialog). With `retransmit`, any
+        other request over UDP is sent again until a response comes, at 0.5 s doubling up to
+        4 s (17.1.2.2, Timer E): one datagram the SUT lost (or a parser joined to the one
+        before) is not yet silence."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
         await self.send(stimulus, remote)
+        invite = method == "INVITE"
+        udp = self._transport_to(remote) == "udp"
+        interval = T1 if (retransmit or invite) and udp else None
+        cap = float("inf") if invite else T2
 
         def mine(m: SipMessage) -> bool:
             return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
@@ -308,14 +433,54 @@ class Core:
         bound = self.guard if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + bound
+        again = loop.time() + interval if interval else None
+        garbled: list[UnparseableAnswer] = []  # what the steps between retransmissions saw
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise NoAnswer(f"final response to {method} ({stimulus.template})", bound)
-            resp = await self.wait(mine, f"response to {method}", remaining)
+                what = f"final response to {method} ({stimulus.template})"
+                if garbled:  # not silence: say what came (they stay in the inbox, so the
+                    # last step saw them all)
+                    last = garbled[-1]
+                    raise UnparseableAnswer(what, bound, last.count, last.first_error)
+                raise NoAnswer(what, bound)
+            if again is not None and not ex.responses:
+                step = min(remaining, max(again - loop.time(), 0.0))
+                try:
+                    resp = await self.wait(mine, f"response to {method}", step)
+                except NoAnswer as exc:
+                    if isinstance(exc, UnparseableAnswer):
+                        garbled.append(exc)
+                    if loop.time() < deadline:  # Timer E fired: the same datagram again
+                        await self.send(stimulus, remote)
+                        interval = min(interval * 2, cap)
+                        again = loop.time() + interval
+                    continue
+            else:
+                resp = await self.wait(mine, f"response to {method}", remaining)
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
+                if invite and resp.status >= 300:
+                    await self.ack_non2xx(stimulus.message, resp, remote)
                 return ex
+
+    async def ack_non2xx(self, invite: SipMessage, final: SipMessage, remote: Address) -> None:
+        """ACK a non-2xx final to an INVITE we sent (RFC 3261 17.1.1.3): the INVITE's
+        Request-URI, top Via (so its branch), From, Call-ID and CSeq number, the response's To
+        (with its tag); remembered, so a retransmission of the final gets the ACK again."""
+        ack = self.render(
+            "common/ack_non2xx.sip.j2",
+            target=invite.request_uri,
+            via=invite.header("Via"),
+            from_=invite.header("From"),
+            to=final.header("To"),
+            call_id=invite.call_id,
+            cseq=invite.cseq[0],
+            routes=invite.header_values("Route"),
+        )
+        transport = self._transport_to(remote)
+        self._acked[_final_key(final)] = (ack.raw, remote, transport)
+        await self.send(ack, remote, transport)
 
     def response_to(
         self,
@@ -395,7 +560,10 @@ class Core:
         # A response goes back over the transport the request named in its top Via.
         via = request.top_via
         transport = (via.transport or "").lower() if via is not None else ""
-        await self.send(stim, remote, transport if transport in ("udp", "tcp", "tls") else None)
+        transport = transport if transport in ("udp", "tcp", "tls") else None
+        await self.send(stim, remote, transport)
+        if status >= 200:
+            self._answered[_txn_key(request)] = (stim.raw, remote, transport)
         return stim
 
     def _reply_address(self, request: SipMessage) -> Address:
@@ -441,6 +609,110 @@ class Core:
         return devices
 
 
+class Unparsed:
+    """Inbound items a wait saw that the codec could not parse (the SUT's: what the test
+    system sends always parses). They never match a wait, but on its expiry they tell a
+    garbling SUT from a silent one."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, Inbound] = {}  # by id; the values keep the ids unique
+
+    def see(self, item: Inbound) -> None:
+        if item.message is None and item.raw:
+            self._items.setdefault(id(item), item)
+
+    def no_answer(self, what: str, bound: float) -> NoAnswer:
+        if not self._items:
+            return NoAnswer(what, bound)
+        first = next(iter(self._items.values()))
+        return UnparseableAnswer(what, bound, len(self._items), str(first.error))
+
+
+T = TypeVar("T")
+
+
+def failed(side: asyncio.Future) -> BaseException | None:
+    """The default `stop` of `unless`: any failure of the side task ends the wait."""
+    return side.exception()
+
+
+async def unless(
+    main: Awaitable[T],
+    side: asyncio.Future,
+    stop: Callable[[asyncio.Future], BaseException | None] = failed,
+) -> T:
+    """Await `main` (a wait for the SUT) while `side` runs alongside it (the upper-tester call
+    that makes the SUT act, our own request's transaction).
+
+    When `side` ends first and `stop(side)` returns an exception, what `main` waits for can
+    no longer come: `main` is cancelled and that exception raised at once, instead of after
+    the guard time. Otherwise `side` is left to the caller (never cancelled here); a failure
+    of it looked at here counts as retrieved.
+    """
+    task = asyncio.ensure_future(main)
+    try:
+        if not side.done():
+            await asyncio.wait({task, side}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and side.done() and not side.cancelled():
+            error = stop(side)
+            if error is not None:
+                raise error
+        return await task
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def refusal(what: str, consequence: str) -> Callable[[asyncio.Future], BaseException | None]:
+    """A `stop` for `unless` with our own transaction (`Core.transact`) as the side: its
+    final error response (3xx-6xx) is the SUT refusing `what`, so `consequence` follows; a
+    failed send ends the wait too. Its guard expiring does not: the main wait then runs out
+    on its own and names what it waited for."""
+
+    def stop(side: asyncio.Future) -> BaseException | None:
+        error = side.exception()
+        if error is not None:
+            return None if isinstance(error, NoAnswer) and error.timeout > 0 else error
+        final = side.result().final
+        if final is not None and final.status is not None and final.status >= 300:
+            return SetupRefused(what, final.status, final.reason or "", consequence)
+        return None
+
+    return stop
+
+
+def forget(task: asyncio.Future) -> None:
+    """Stop caring about `task`: cancel it if still running; if it already failed, take its
+    exception, so asyncio never logs "Task exception was never retrieved"."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
+
+
+def _txn_key(req: SipMessage) -> tuple:
+    """What a retransmission of `req` shares with it (RFC 3261 17.2.3): the top Via's branch
+    and sent-by, and the method (Call-ID and CSeq where a branch is missing)."""
+    via = req.top_via
+    branch = via.parameters.get("branch") if via is not None else None
+    sent_by = (via.host, via.port) if via is not None else None
+    return (branch or (req.call_id, req.header("CSeq")), sent_by, req.method)
+
+
+def _final_key(resp: SipMessage) -> tuple:
+    """What ties a final response to the INVITE transaction it ends: the top Via's branch,
+    Call-ID and CSeq (a retransmission of the final shares all three)."""
+    via = resp.top_via
+    branch = via.parameters.get("branch") if via is not None else None
+    return (branch, resp.call_id, resp.header("CSeq"))
+
+
+def _to_tag(req: SipMessage) -> bool:
+    to = (req.header("To") or "").replace(" ", "").lower()
+    return ";tag=" in to
+
+
 def _pub_gruu(response: SipMessage, instance: str) -> str | None:
     """The pub-gruu the registrar returned for `instance` (RFC 5627 section 5.4), if any."""
     for value in response.header_list("Contact"):
@@ -459,4 +731,17 @@ def now() -> float:
     return time.time()
 
 
-__all__ = ["Core", "Exchange", "Journal", "JournalEntry", "NameAddr", "SimDevice", "now"]
+__all__ = [
+    "Core",
+    "Exchange",
+    "Journal",
+    "JournalEntry",
+    "NameAddr",
+    "SimDevice",
+    "Unparsed",
+    "failed",
+    "forget",
+    "now",
+    "refusal",
+    "unless",
+]

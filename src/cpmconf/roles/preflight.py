@@ -29,7 +29,7 @@ from cpmconf.roles import regevent
 from cpmconf.roles.errors import NoAnswer, RoleError, UpperTesterError
 from cpmconf.roles.network import Core, _pub_gruu
 from cpmconf.roles.profile import Address
-from cpmconf.roles.upper_tester import UpperTester
+from cpmconf.roles.upper_tester import MANUAL, UpperTester
 from cpmconf.transport import Inbound, TransportError, TransportTimeout
 
 BOUND = 10.0  # the whole preflight; with the harness's start-up a dead SUT costs under 15 s
@@ -180,6 +180,8 @@ async def options(core: Core, to: Address, transport: str, bound: float) -> Chec
 
 
 async def status(url: str, bound: float) -> Check:
+    if url == MANUAL:  # an operator carries out each step; nothing to ask beforehand
+        return Check("client", "upper-tester", True, "manual upper tester: an operator")
     ut = UpperTester(url, timeout=bound)
     try:
         await ut.status()
@@ -224,9 +226,24 @@ async def registration(core: Core, step) -> Check:
             await regevent.register_device(core, user.uri, dev, 0)
     except (NoAnswer, RoleError) as exc:
         note = f"; deregistering it failed: {_one_line(exc)}"
-    if gruu is None:
+    no_gruu_only = why.startswith("the REGISTER 200")  # registered, only the GRUU is missing
+    if gruu is None and no_gruu_only and not core.profile.pf.gruu:
         return Check(
-            "pf", "registration", False, _one_line(f"{where}: REGISTER of {dev.name}: {why}{note}")
+            "pf",
+            "registration",
+            True,
+            _one_line(
+                f"{where}: {dev.name} registered ({how}), no GRUU as the profile says "
+                f"([pf].gruu = false): devices are reached at their contact{note}"
+            ),
+        )
+    if gruu is None:
+        hint = "; a registrar that hands out none: [pf].gruu = false" if no_gruu_only else ""
+        return Check(
+            "pf",
+            "registration",
+            False,
+            _one_line(f"{where}: REGISTER of {dev.name}: {why}{hint}{note}"),
         )
     return Check(
         "pf",

@@ -52,6 +52,18 @@ PREFERENCES = ("deliver", "defer", "store", "interwork")
 DEFERRED_DELIVERY = ("pull", "push")
 REGISTRATION_MODES = ("direct", "third-party", "reg-event")
 
+# The roles the cases name instead of people ([roles] maps each to a URI), with the words a
+# not-applicable reason uses. The domain is a role too: [pf].domain (see Profile.domain).
+ROLES = {
+    "originator": "originator",
+    "blocked_originator": "blocked originator",
+    "multi_device_recipient": "multi-device recipient",
+    "single_device_recipient": "single-device recipient",
+    "store_user": "store-preference user",
+    "pull_deferral_user": "pull-deferral user",
+    "push_deferral_user": "push-deferral user",
+}
+
 
 @dataclass(frozen=True)
 class DeferredTarget:
@@ -86,6 +98,8 @@ KEYS: dict[str, frozenset[str]] = {
             "timers",
             "faults",
             "extra",
+            "roles",
+            "hooks",
         }
     ),
     "pf": frozenset(
@@ -101,6 +115,7 @@ KEYS: dict[str, frozenset[str]] = {
             "registration",
             "deferred",
             "core_uri",
+            "gruu",
         }
     ),
     "pf.deferred": frozenset({"management", "iwf", "uri_id_xpath", "namespaces", "expiry_policy"}),
@@ -109,7 +124,19 @@ KEYS: dict[str, frozenset[str]] = {
     "users[]": frozenset({"uri", "devices", "preference", "blocked", "registered", "deferred"}),
     "users[].devices[]": frozenset({"name", "instance", "selected"}),
     "content_policy": frozenset({"allowed_types"}),
-    "timers": frozenset({"guard", "settle"}),
+    "roles": frozenset(
+        {
+            "originator",
+            "blocked_originator",
+            "multi_device_recipient",
+            "single_device_recipient",
+            "store_user",
+            "pull_deferral_user",
+            "push_deferral_user",
+        }
+    ),
+    "timers": frozenset({"guard", "settle", "operator"}),
+    "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
@@ -171,6 +198,9 @@ class PfTarget:
     # The core (S-CSCF) URI the PF names in the Route of the requests it originates
     # (D-through-core); None: the core's own address, sip:<host>:<core_port>;lr.
     core_uri: str | None = None
+    # Whether the PF's registrar hands out a pub-gruu per device (RFC 5627); without one a
+    # device is reached at its contact and GRUU Request-URI clauses are not-applicable.
+    gruu: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,9 +233,35 @@ class Profile:
     # the Route of the SUT's requests is judged (off: only where they were sent).
     service_route: bool = True
     judge_route: bool = True
+    # [roles]: role name (ROLES) -> the URI of the user playing it; an unmapped role is absent.
+    roles: tuple[tuple[str, str], ...] = ()
+
+    def role(self, name: str) -> str | None:
+        """The URI the profile maps to role `name` (a ROLES key), or None."""
+        if name not in ROLES:
+            raise KeyError(f"unknown role {name!r}")
+        return dict(self.roles).get(name)
+
+    @property
+    def domain(self) -> str:
+        """The domain role: the PF's home domain, else the host part of the client's user."""
+        if self.pf is not None:
+            return self.pf.domain
+        assert self.client is not None
+        return uri_host(self.client.user)
+    # SUT control hooks by name (cpmconf.roles.hooks): "reset", "clock"; absent: not offered
+    hooks: dict[str, str] = field(default_factory=dict, compare=False)
+    # How long a manual upper tester's operator has for one instruction (timers.operator)
+    operator_guard: float = 60.0
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
+
+    @property
+    def controlling_function(self) -> str | None:
+        """The ad-hoc group factory provisioned to the client (`[extra.client]`), or None.
+        A client profile claiming `adhoc-group` without it is refused at load time."""
+        return (self.extra.get("client") or {}).get("controlling_function")
 
     def user(self, uri: str) -> User:
         for u in self.users:
@@ -304,6 +360,72 @@ def _sip_uri(r: _Reader, table: dict, key: str, path: str) -> str | None:
     return value
 
 
+def uri_host(uri: str) -> str:
+    """The host part of a SIP URI (sip:user@host;params -> host)."""
+    rest = uri.split(":", 1)[-1].split(";", 1)[0].split("?", 1)[0]
+    return rest.rsplit("@", 1)[-1].split(":", 1)[0] if not rest.startswith("[") else rest
+
+
+def _roles(r: _Reader, data: dict, users: list, originators: tuple, pf) -> tuple:
+    """[roles], checked against the users it names: a role is a user of [[users]] with what
+    the role needs (devices, preference) when the profile has a PF, since the PF must be
+    provisioned that way; for a client alone it is any URI (the test system plays them)."""
+    t = r.table(data, "roles", "", "roles", {})
+    out = {}
+    if originators:
+        out["originator"] = originators[0]
+    for key in t:
+        value = _sip_uri(r, t, key, "roles")
+        out[key] = value
+    if pf is None:
+        return tuple(sorted(out.items()))
+    by_uri = {u.uri: u for u in users}
+
+    def user(key: str):
+        if key not in out:
+            return None
+        u = by_uri.get(out[key])
+        if u is None:
+            raise r.fail(f"roles.{key}", f"{out[key]!r} is not one of the [[users]]")
+        return u
+
+    def need(key: str, ok: bool, what: str) -> None:
+        if not ok:
+            raise r.fail(f"roles.{key}", f"the {ROLES[key]} {out[key]!r} needs {what}")
+
+    if (u := user("multi_device_recipient")) is not None:
+        sel = [d for d in u.devices if d.selected]
+        need(
+            "multi_device_recipient",
+            len(sel) >= 2 and len(sel) < len(u.devices),
+            "at least two selected devices and one unselected",
+        )
+    if (u := user("single_device_recipient")) is not None:
+        need("single_device_recipient", len(u.devices) == 1, "exactly one device")
+    if (u := user("store_user")) is not None:
+        need("store_user", u.preference == "store", 'preference = "store"')
+    if (u := user("pull_deferral_user")) is not None:
+        need(
+            "pull_deferral_user",
+            u.preference == "defer" and u.deferred == "pull" and bool(u.devices),
+            'preference = "defer", deferred = "pull" and a device',
+        )
+    if (u := user("push_deferral_user")) is not None:
+        sel = [d for d in u.devices if d.selected]
+        need(
+            "push_deferral_user",
+            u.preference == "defer" and u.deferred == "push" and 0 < len(sel) < len(u.devices),
+            'preference = "defer", deferred = "push", a selected and an unselected device',
+        )
+    if "blocked_originator" in out:
+        need(
+            "blocked_originator",
+            any(out["blocked_originator"] in u.blocked for u in users),
+            "a user whose blocked list names it",
+        )
+    return tuple(sorted(out.items()))
+
+
 def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
     t = r.table(pf, "deferred", "pf", "pf.deferred", {})
     path = "pf.deferred"
@@ -361,6 +483,7 @@ def profile_from_dict(
             registration=r.get(t, "registration", "pf", str, "direct", REGISTRATION_MODES),
             deferred=_deferred(r, t, r.get(t, "domain", "pf", str)),
             core_uri=_sip_uri(r, t, "core_uri", "pf"),
+            gruu=r.get(t, "gruu", "pf", bool, True),
         )
     if "client" in data:
         t = r.table(data, "client", "", "client")
@@ -413,7 +536,8 @@ def profile_from_dict(
             raise r.fail(f"users[{i}].uri", f"duplicate user {u.uri!r}")
         seen.add(u.uri)
 
-    originators = r.strings(data, "originators", "", ["sip:alice@example.net"])
+    originators = r.strings(data, "originators", "", [])
+    roles = _roles(r, data, users, originators, pf)
     cp = r.table(data, "content_policy", "", "content_policy", {})
     allowed = r.strings(
         cp, "allowed_types", "content_policy", ["message/cpim", "text/plain", "message/imdn+xml"]
@@ -433,12 +557,29 @@ def profile_from_dict(
         raise r.fail("timers.guard", "must be between 0 and 300 seconds")
     if not 0 <= settle <= guard:
         raise r.fail("timers.settle", "must be between 0 and timers.guard")
+    operator = r.get(timers, "operator", "timers", float, 60.0)
+    if not 0 < operator <= 3600:
+        raise r.fail("timers.operator", "must be between 0 and 3600 seconds")
+    hooks_table = r.table(data, "hooks", "", "hooks", {})
+    hooks = {key: r.get(hooks_table, key, "hooks", str) for key in hooks_table}
     faults = r.strings(data, "faults", "", [])
     extra = r.table(data, "extra", "", "extra", {})
     if "client" in extra:
         extra_client = r.table(extra, "client", "extra", "extra.client")
         for key in extra_client:
             r.get(extra_client, key, "extra.client", str)
+    # An optional table some claimed cases cannot do without: refused here, never met later
+    # as a KeyError in the middle of a run.
+    if (
+        client is not None
+        and "adhoc-group" in ics
+        and not extra.get("client", {}).get("controlling_function")
+    ):
+        raise r.fail(
+            "extra.client.controlling_function",
+            "missing: the profile claims ics.adhoc-group for its client, and the ad-hoc group "
+            "cases need the group factory provisioned to the client",
+        )
 
     for label, target in (("pf.address", pf), ("client.address", client)):
         if target is not None and not remote_ok and not _loopback(target.address.host):
@@ -466,4 +607,7 @@ def profile_from_dict(
         extra={k: dict(v) for k, v in extra.items()},
         service_route=service_route,
         judge_route=judge_route,
+        roles=roles,
+        hooks=hooks,
+        operator_guard=operator,
     )

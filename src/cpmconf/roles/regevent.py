@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from cpmconf.codec.reginfo import RegContact, RegInfo, Registration
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.errors import NoAnswer, SetupError
+from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import Core, SimDevice, _pub_gruu, _uri_key
 
 REGISTRAR = "sip:scscf@core.invalid"  # the identity of the core's registrar (S-CSCF)
@@ -83,10 +83,11 @@ async def register_device(core: Core, user: str, dev, expires: int = EXPIRES) ->
     if how == "direct":
         ex = await core.transact(device_register, core.sut_pf)
         if ex.final is None or ex.final.status != 200:
-            raise NoAnswer(f"200 to the REGISTER of device {dev.name}", core.guard)
+            raise _refused(ex, f"the REGISTER of device {dev.name}", core.guard)
         d.gruu = _pub_gruu(ex.final, dev.instance) if expires else None
         return d
-    d.gruu = public_gruu(user, dev.instance)
+    # The core is the registrar here: it hands out a GRUU unless the profile says none.
+    d.gruu = public_gruu(user, dev.instance) if core.profile.pf.gruu else None
     if how == "third-party":
         stim = core.render(
             "pf/third_party_register.sip.j2",
@@ -98,7 +99,7 @@ async def register_device(core: Core, user: str, dev, expires: int = EXPIRES) ->
         )
         ex = await core.transact(stim, core.sut_pf)
         if ex.final is None or ex.final.status != 200:
-            raise NoAnswer(f"200 to the third-party REGISTER for {dev.name}", core.guard)
+            raise _refused(ex, f"the third-party REGISTER for {dev.name}", core.guard)
         return d
     if how == "reg-event":
         state = _state(core)
@@ -182,5 +183,15 @@ async def notify(core: Core, sub: Subscription, devices: list[SimDevice]) -> Non
     )
     ex = await core.transact(stim, core.sut_pf)
     if ex.final is None or not 200 <= ex.final.status < 300:
-        got = "no answer" if ex.final is None else str(ex.final.status)
-        raise NoAnswer(f"200 to the reg-event NOTIFY for {sub.user} (got {got})", core.guard)
+        raise _refused(ex, f"the reg-event NOTIFY for {sub.user}", core.guard)
+
+
+def _refused(ex, what: str, guard: float) -> Exception:
+    """The error for a registration step the PF did not accept: its final error status as a
+    refusal (the device cannot be registered), or no answer when there was no final."""
+    final = ex.final
+    if final is None:
+        return NoAnswer(f"200 to {what}", guard)
+    return SetupRefused(
+        what, final.status, final.reason or "", "the test device is not registered at the PF"
+    )

@@ -8,6 +8,7 @@ D-through-core). It only builds the answer's headers; sending it is the core's b
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cpmconf.codec.errors import CodecError
@@ -48,20 +49,35 @@ def binding_of(register: SipMessage) -> Binding:
     return Binding(contact, instance, uri.strip("<>"), expires)
 
 
+def asks_for_gruu(register: SipMessage) -> bool:
+    """The client supports GRUU (RFC 5627 section 4.1): gruu in Supported (or in Require,
+    which presumes it), and the Contact names its instance (+sip.instance)."""
+    tags = {
+        t.strip().lower() for name in ("Supported", "Require") for t in register.header_list(name)
+    }
+    return "gruu" in tags and bool(binding_of(register).instance)
+
+
 def answer_headers(
     register: SipMessage, user: str, granted: int, service_route: str | None = None
 ) -> list[tuple[str, str]]:
-    """Headers of the registrar's 200: the Contact echoed with the granted expiry and a
-    pub-gruu built from the instance, Expires, and the core's Service-Route when it has one
-    (RFC 3608: the route the client preloads, after its outbound proxy, from now on)."""
+    """Headers of the registrar's 200: the Contact echoed with the granted expiry, a
+    pub-gruu built from the instance (with `gr`) when the client asked for a GRUU, Expires,
+    and the core's Service-Route when it has one (RFC 3608: the route the client preloads,
+    after its outbound proxy, from now on)."""
     b = binding_of(register)
     if b.expires == 0:
         return [("Expires", "0")]  # de-registration: no binding remains
-    gruu = f"{user};gr={b.instance}" if b.instance else user
-    headers = [
-        ("Contact", f'{b.contact};expires={granted};pub-gruu="{gruu}"'),
-        ("Expires", str(granted)),
-    ]
+    # One expires per Contact (RFC 3261 10.3): the granted one replaces any the client sent.
+    # Without angle brackets every parameter is the header's (RFC 3261 20.10).
+    uri, gt, params = b.contact.partition(">")
+    drop = r"(?i);\s*expires\s*=[^;]*"
+    contact = uri + gt + re.sub(drop, "", params) if gt else re.sub(drop, "", b.contact)
+    contact += f";expires={granted}"
+    # A pub-gruu only to a client that asked for one (RFC 5627 section 5.4 and 6).
+    if asks_for_gruu(register):
+        contact += f';pub-gruu="{user};gr={b.instance}"'
+    headers = [("Contact", contact), ("Expires", str(granted))]
     if service_route:
         headers.append(("Service-Route", service_route))
     return headers

@@ -3,7 +3,10 @@
 Owns starting the reference SUT as a subprocess on loopback ephemeral ports: it writes the
 refsut configuration from the target profile (and any fault switches), waits, with a bound,
 for the one "ready" line that reports the bound ports, and stops the process at the end. The
-subprocess gets `--exit-on-stdin-eof`, so it never outlives a crashed harness.
+subprocess gets `--exit-on-stdin-eof`, so it never outlives a crashed harness. The SUT control
+hooks (cpmconf.roles.hooks) of an external SUT are its profile's; the embedded one's are HTTP
+calls to the reference SUT's control interface (refsut.control), the same kind of hook any
+SUT may declare.
 """
 
 from __future__ import annotations
@@ -12,16 +15,14 @@ import asyncio
 import contextlib
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from cpmconf.roles import hooks as _hooks
 from cpmconf.roles.errors import SetupError
 from cpmconf.roles.profile import Address, Profile
 
 READY_TIMEOUT = 15.0
-# The embedded PF's clock offset, in seconds, next to its store: the test system writes it to
-# move the PF's time forward (deferred-message expiry) instead of waiting.
-CLOCK_FILE = "pf-clock"
 
 
 @dataclass
@@ -31,7 +32,15 @@ class SutHandle:
     upper_tester: str | None
     process: asyncio.subprocess.Process | None = None
     log: Path | None = None
-    pf_clock: Path | None = None  # the embedded PF's clock-offset file (None: external SUT)
+    hooks: dict[str, str] = field(default_factory=dict)  # SUT control hooks by name
+
+    async def reset(self) -> None:
+        """Back to the provisioned state, when the SUT offers a reset hook."""
+        if self.hooks.get("reset"):
+            await _hooks.run(self.hooks, "reset")
+
+    async def advance_clock(self, seconds: float) -> None:
+        await _hooks.run(self.hooks, "clock", seconds)
 
     async def stop(self, timeout: float = 5.0) -> None:
         proc = self.process
@@ -52,6 +61,7 @@ def external(profile: Profile) -> SutHandle:
         pf=profile.pf.address if profile.pf else None,
         client=profile.client.address if profile.client else None,
         upper_tester=profile.client.upper_tester if profile.client else None,
+        hooks=dict(profile.hooks),
     )
 
 
@@ -88,8 +98,8 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
             "min_client_release": profile.pf.min_client_release,
             "allow_anonymity": profile.pf.anonymity_allowed,
             "registration": profile.pf.registration,
-            "clock_file": str(store.parent / CLOCK_FILE),
         }
+        cfg["control"] = "127.0.0.1:0"
         if profile.pf.core_uri:
             cfg["pf"]["core_uri"] = profile.pf.core_uri
         if profile.pf.deferred is not None:
@@ -159,5 +169,13 @@ async def start_embedded(
         host, _, port = ready[key].rpartition(":")
         return Address(host, int(port))
 
-    clock = workdir / CLOCK_FILE if profile.pf is not None else None
-    return SutHandle(addr("pf"), addr("client"), ready.get("upper_tester"), proc, log, clock)
+    control = ready.get("control")
+    hooks = (
+        {
+            "reset": f"POST {control}/reset {{}}",
+            "clock": f'POST {control}/clock {{"advance": {{seconds}}}}',
+        }
+        if control
+        else {}
+    )
+    return SutHandle(addr("pf"), addr("client"), ready.get("upper_tester"), proc, log, hooks)

@@ -219,10 +219,14 @@ class Expectations:
         message: bytes | str | None = None,
         note: str | None = None,
         applicable: bool = True,
+        level: str | None = None,
     ) -> Finding:
+        """`level` judges this finding at another level than the clause's (a robustness
+        entry whose refusal rests on an RFC SHOULD while its survival is a SHALL)."""
         if clause not in self.levels:
             raise HarnessError(f"expectation on clause {clause!r}, which this test does not claim")
-        level, summary = self.levels[clause]
+        clause_level, summary = self.levels[clause]
+        level = level or clause_level
         why = self.inapplicable.get(clause)
         if why is not None:
             applicable, note = False, why
@@ -254,8 +258,9 @@ class Expectations:
             applicable=False,
         )
 
-    def judge(self, clause: str, judgement) -> Finding:
-        """Record a check's Judgement (see cpmconf.verdict.checks) for `clause`."""
+    def judge(self, clause: str, judgement, level: str | None = None) -> Finding:
+        """Record a check's Judgement (see cpmconf.verdict.checks) for `clause` (at `level`
+        instead of the clause's, when given)."""
         return self.record(
             clause,
             judgement.ok,
@@ -264,6 +269,7 @@ class Expectations:
             judgement.message,
             judgement.note,
             getattr(judgement, "arisen", True),
+            level,
         )
 
     def has_failures(self) -> bool:

@@ -21,7 +21,14 @@ from cpmconf.codec.headers import (
 )
 from cpmconf.codec.resource_lists import ResourceList
 from cpmconf.codec.sip import SipMessage
-from cpmconf.verdict.checks.base import Judgement, View, judged, not_judged, register
+from cpmconf.verdict.checks.base import (
+    Judgement,
+    View,
+    judged,
+    not_arisen,
+    not_judged,
+    register,
+)
 
 ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
@@ -388,15 +395,34 @@ def answered_200(final: SipMessage | None, what: str = "MESSAGE") -> Judgement:
 
 @register("TS-7.2.2.1-2", passive=True)
 def server_release(final: SipMessage, release: str = "CPM-client/OMA2.0") -> Judgement:
-    """The 200 carries Server with the client's OMA CPM release."""
-    return release_judgement(final, "Server", release)
+    """The 200 carries Server with the client's OMA CPM release (only a 200 is judged)."""
+    other = not_a_200(final, f"Server: {release}")
+    return other or release_judgement(final, "Server", release)
+
+
+def not_a_200(final: SipMessage | None, expected: str) -> Judgement | None:
+    """A clause about the 200 judges a 200 only: any other final (or none) leaves it
+    not-applicable, with the status seen; None when `final` is a 200."""
+    if final is not None and final.status == 200:
+        return None
+    seen = "no final response" if final is None else f"{final.status} {final.reason or ''}"
+    return not_arisen(
+        f"{expected} on the 200",
+        seen.strip(),
+        f"the clause is about a 200; {seen.strip()} came",
+        final,
+    )
 
 
 @register("TS-7.2.2.1-4")
 def echoes_conversation_headers(final: SipMessage, request: SipMessage) -> Judgement:
-    """The 200 repeats each of Conversation-ID, Contribution-ID, InReplyTo-Contribution-ID."""
+    """The 200 repeats each of Conversation-ID, Contribution-ID, InReplyTo-Contribution-ID
+    (only a 200 is judged)."""
     names = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
     wanted = {n: request.header(n) for n in names if request.header(n) is not None}
+    other = not_a_200(final, f"echoed {wanted}")
+    if other is not None:
+        return other
     got = {n: final.header(n) for n in wanted}
     bad = [n for n in wanted if (got[n] or "").strip() != wanted[n].strip()]
     return judged(

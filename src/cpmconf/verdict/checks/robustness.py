@@ -2,8 +2,10 @@
 
 Every robustness case judges two things from the capture: that the SUT did not accept input
 it cannot have understood (no 2xx, or no MSRP 200), and that it still answered the liveness
-probe sent after that input. The unknown-`cpm_action` case judges what the PF did rather than
-its status code (`unknown_action_not_acted`).
+probe sent after that input (`probe_answer` says which response answers the probe itself).
+"Stopped answering" needs a SUT that answered something before the stimulus. The
+unknown-`cpm_action` case judges what the PF did rather than its status code
+(`unknown_action_not_acted`).
 """
 
 from __future__ import annotations
@@ -99,13 +101,44 @@ def msrp_not_acknowledged(responses: list, stimulus: str, note: str | None = Non
     )
 
 
-def still_answering(probe_final: SipMessage | None, stimulus: str, bound: float) -> Judgement:
-    """The OPTIONS probe sent after the stimulus got a final response within the guard time."""
+def probe_answer(finals: Iterable[SipMessage], probe: SipMessage) -> SipMessage | None:
+    """The first final response that answers the OPTIONS probe itself: the probe's Call-ID,
+    CSeq number and method, and its top Via branch. A SUT that read the probe glued to the
+    rest of a broken stimulus (a 405 to a merged "textOPTIONS") answered something else."""
+    branch = probe.branch
+    for m in finals:
+        if m.is_request or m.status is None or m.status < 200:
+            continue
+        if m.call_id != probe.call_id or m.cseq != probe.cseq:
+            continue
+        if branch is not None and m.branch != branch:
+            continue
+        return m
+    return None
+
+
+def still_answering(
+    probe_final: SipMessage | None,
+    stimulus: str,
+    bound: float,
+    answered_before: str | None,
+) -> Judgement:
+    """The OPTIONS probe sent after the stimulus got a final response within the guard time.
+
+    `answered_before` names what the SUT answered before the stimulus (the probe sent first,
+    or the session the stimulus went into); None when it answered nothing, and then no answer
+    to the probe after says nothing about the stimulus: not judged, never "stopped answering".
+    """
+    expected = f"a final response to the OPTIONS probe within {bound:g} s"
+    if probe_final is None and answered_before is None:
+        return not_judged(
+            expected, f"the SUT answered nothing before {stimulus} either, so it never answered"
+        )
     if probe_final is None:
         return judged(
             False,
-            f"a final response to the OPTIONS probe within {bound:g} s",
-            f"SUT stopped answering after {stimulus}",
+            expected,
+            f"SUT stopped answering after {stimulus} (before it, it answered {answered_before})",
         )
     return judged(
         True,
