@@ -9,6 +9,7 @@ worst finding. The whole-suite runs themselves are in test_fault_kills.py.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -16,7 +17,7 @@ import pytest
 
 from cpmconf import mutants
 from cpmconf.catalogue import REPO_ROOT
-from cpmconf.mutants import RunResult, Switch, classify, exit_code
+from cpmconf.mutants import Row, RunResult, Switch, classify, exit_code
 
 BASE = {
     "TS-A": "pass",
@@ -174,3 +175,96 @@ def test_target_scope_compares_only_what_the_scoped_run_judged():
     base = mutants.scoped(BASE, run, "TS-A")
     assert base == {"TS-A": "pass"}
     assert classify(Switch("f", "TS-A", soft=False), base, run).status == "killed"
+
+
+# ---- shards and merge ------------------------------------------------------------------
+
+
+def test_shards_cover_every_switch_exactly_once():
+    from refsut.faults import REGISTRY
+
+    names = list(REGISTRY)
+    for count in (1, 2, 3, 5, 7, len(names), len(names) + 2):
+        slices = [mutants.shard(names, i, count) for i in range(1, count + 1)]
+        flat = [n for s in slices for n in s]
+        assert sorted(flat) == sorted(names) and len(flat) == len(set(flat)), count
+        sizes = {len(s) for s in slices}
+        assert max(sizes) - min(sizes) <= 1, count  # balanced to one switch
+    # Deterministic: the order the names come in does not matter.
+    assert mutants.shard(reversed(names), 2, 3) == mutants.shard(names, 2, 3)
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1-3", "a/b", "3", "/3", "1/0"])
+def test_a_bad_shard_is_refused(text):
+    with pytest.raises(ValueError, match="--shard"):
+        mutants.parse_shard(text)
+
+
+def slice_doc(index: int, count: int, selection: list[str], rows: dict[str, Row]) -> dict:
+    mine = mutants.shard(selection, index, count)
+    base = RunResult("baseline", "/nowhere", 0, 1.0, dict(BASE))
+    runs = {n: RunResult(n, "/nowhere", 1, 1.0, {}) for n in mine}
+    doc = mutants.document([rows[n] for n in mine], base, runs, 1, 2.0)
+    doc.update(scope="target", selection=selection, shard=[index, count], _file=f"s{index}")
+    return json.loads(json.dumps(doc))  # as read back from disk
+
+
+def made_up_rows() -> dict[str, Row]:
+    targets = {"a": "TS-A", "b": "TS-B", "c": "TS-C", "d": "TS-S", "e": "TS-N"}
+    out = {}
+    for name, target in targets.items():
+        run = run_with(**{target.replace("-", "_"): "fail"})
+        out[name] = classify(Switch(name, target, soft=name == "d"), BASE, run)
+    return out
+
+
+def test_merged_slices_give_the_unsharded_matrix_and_exit_code():
+    rows = made_up_rows()
+    selection = sorted(rows)
+    whole = mutants.document(
+        [rows[n] for n in selection],
+        RunResult("baseline", "/nowhere", 0, 1.0, dict(BASE)),
+        {n: RunResult(n, "/nowhere", 1, 1.0, {}) for n in selection},
+        1,
+        2.0,
+    )
+    merged, problems = mutants.merge([slice_doc(i, 3, selection, rows) for i in (3, 1, 2)])
+    assert problems == []
+    assert mutants.matrix_rows(merged) == mutants.matrix_rows(json.loads(json.dumps(whole)))
+    assert merged["summary"] == whole["summary"]
+    assert exit_code(mutants._row(e) for e in merged["switches"]) == exit_code(rows.values())
+
+
+def test_merge_refuses_a_missing_repeated_or_foreign_slice():
+    rows = made_up_rows()
+    selection = sorted(rows)
+    s1, s2, s3 = (slice_doc(i, 3, selection, rows) for i in (1, 2, 3))
+    assert "2/3 missing" in " ".join(mutants.merge([s1, s3])[1])
+    assert "given twice" in " ".join(mutants.merge([s1, s2, s3, s2])[1])
+    foreign = slice_doc(2, 3, selection[:-1], rows)
+    assert "another selection" in " ".join(mutants.merge([s1, foreign, s3])[1])
+    other_count = slice_doc(2, 4, selection, rows)
+    assert "a slice of 4" in " ".join(mutants.merge([s1, other_count, s3])[1])
+
+
+def test_merge_on_the_command_line(tmp_path):
+    rows = made_up_rows()
+    selection = sorted(rows)
+    dirs = []
+    for i in (1, 2):
+        d = tmp_path / f"slice{i}"
+        d.mkdir()
+        doc = slice_doc(i, 2, selection, rows)
+        doc.pop("_file")
+        (d / "mutants.json").write_text(json.dumps(doc))
+        dirs.append(str(d))
+    out = tmp_path / "merged.json"
+    argv = [sys.executable, "-m", "cpmconf.cli", "mutants", "--merge", *dirs, "--json", str(out)]
+    proc = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == exit_code(rows.values()), proc.stderr
+    assert "merged 2 slice(s), 5 switch(es)" in proc.stdout
+    assert len(json.loads(out.read_text())["switches"]) == 5
+    proc = subprocess.run(
+        argv[:-4] + [dirs[0]], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 3 and "2/2 missing" in proc.stderr

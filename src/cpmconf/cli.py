@@ -355,10 +355,26 @@ def _cmd_mutants(args: argparse.Namespace, rest: list[str]) -> int:
     """Whole-suite runs per fault switch and the kill matrix (see cpmconf.mutants)."""
     from cpmconf import mutants
 
+    if args.merge:
+        if args.fault or args.shard or rest:
+            print(
+                "cpmconf: --merge joins finished slices; it takes no --fault, --shard or "
+                "run arguments",
+                file=sys.stderr,
+            )
+            return EXIT_HARNESS
+        return mutants.merge_main(args.merge, args.json, args.report_dir)
     # Each run's verdicts are all the matrix reads: no HTML, JUnit or Allure per run.
     os.environ.setdefault("CPMCONF_REPORTS", "json")
     return mutants.main(
-        args.fault, args.jobs, args.json, args.report_dir, args.timeout, rest, args.scope
+        args.fault,
+        args.jobs,
+        args.json,
+        args.report_dir,
+        args.timeout,
+        rest,
+        args.scope,
+        args.shard,
     )
 
 
@@ -372,21 +388,44 @@ def _cmd_judge(args: argparse.Namespace) -> int:
         print(f"cpmconf: {capture}: no such capture file", file=sys.stderr)
         return EXIT_HARNESS
     try:
-        profile = load_profile(args.target)
-        sut = judge.sut_addresses(profile, args.sut)
+        facts = judge.from_run(Path(args.from_run)) if args.from_run else None
+        target = args.target or (facts.profile if facts else None)
+        if not target:
+            raise ValueError("name the SUT's target profile with --target FILE (or --from-run DIR)")
+        profile = load_profile(target)
+        core = judge.parse_address(args.core) if args.core else (facts.core if facts else None)
+        if args.sut:
+            sut, source = judge.sut_addresses(profile, args.sut), "--sut"
+        elif facts is not None:
+            sut, source = facts.sut, facts.source
+        else:
+            sut, source = judge.sut_addresses(profile, [], required=False), "the profile"
+            if not sut:
+                sut, why = judge.discover_sut(capture, profile)
+                if not sut:
+                    raise ValueError(
+                        f"{capture}: no sender names the profile's release in Server or "
+                        "User-Agent; name the SUT with --sut HOST:PORT or --from-run DIR"
+                    )
+                source = f"found by Server/User-Agent: {why}"
     except (ProfileError, ValueError) as exc:
         print(f"cpmconf: {exc}", file=sys.stderr)
         return EXIT_HARNESS
-    opts = judge.Options(capture, profile, str(args.target), sut)
+    print(f"cpmconf: SUT {', '.join(f'{h}:{p}' for h, p in sut)} ({source})")
+    if core is None and profile.core_port:
+        core = (profile.test_system_host, profile.core_port)
+    opts = judge.Options(capture, profile, str(target), sut, core, source)
     try:
         doc = judge.judge(opts)
-    except (OSError, ValueError) as exc:  # scapy's reader raises these on a broken file
+    except (OSError, ValueError) as exc:
         print(f"cpmconf: {capture}: cannot judge the capture: {exc}", file=sys.stderr)
         return EXIT_HARNESS
     out = Path(args.report_dir) if args.report_dir else capture.parent / f"{capture.stem}-judged"
     out.mkdir(parents=True, exist_ok=True)
+    if args.slices:
+        print(f"cpmconf: {judge.write_slices(doc, capture, out)} pcap slice(s) in {out / 'slices'}")
     results = out / "compliance.json"
-    results.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    results.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     try:
         _write_formats(results, out, strict=False, allure_report=False)  # no allure results
     except ValueError as exc:
@@ -396,6 +435,13 @@ def _cmd_judge(args: argparse.Namespace) -> int:
         for clause, verdict in t["clause_verdicts"].items():
             print(f"{clause:<24} {verdict:<14} {t['name']}")
     judged = sum(1 for c in doc["clauses"] if c["tests"])
+    if judge.nothing_judged(doc):
+        print(
+            f"cpmconf: nothing judged: no passive check passed or failed a clause "
+            f"({len(doc['tests'])} check(s) selected a message); reports in {out}",
+            file=sys.stderr,
+        )
+        return EXIT_HARNESS
     print(f"cpmconf: {judged} clause(s) judged passively; reports in {out}")
     if any(t["verdict"] == "error" for t in doc["tests"]):
         return EXIT_HARNESS
@@ -584,21 +630,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="full: the whole suite per switch (default); target: only the cases claiming the "
         "switch's clause (faster; collateral only among the clauses those cases judge)",
     )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N deterministic slices of the switches (with its own "
+        "baseline); join the slices' folders with --merge",
+    )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        metavar="DIR",
+        help="join the folders (or mutants.json files) of every slice into one matrix; "
+        "same exit codes; nothing is run",
+    )
     p.set_defaults(func=_cmd_mutants, passthrough=True)
 
     p = sub.add_parser(
         "judge",
         help="judge a stored capture (pcap) with the passive checks, no stimulus",
-        epilog="exit codes: 0 no clause failed; 1 a clause failed; 3 harness error or bad usage",
+        epilog="exit codes: 0 no clause failed; 1 a clause failed; 3 harness error, bad usage, "
+        "or nothing judged (no clause passed or failed)",
     )
-    p.add_argument("capture", help="the capture file (pcap)")
-    p.add_argument("--target", required=True, help="target profile (TOML) of the SUT")
+    p.add_argument("capture", help="the capture file (pcap or pcapng)")
+    p.add_argument(
+        "--target", default=None, help="target profile (TOML) of the SUT (default: the run's)"
+    )
+    p.add_argument(
+        "--from-run",
+        default=None,
+        metavar="DIR",
+        help="a finished run's folder: the SUT's (and core's) addresses and profile come from it",
+    )
+    p.add_argument("--core", default=None, metavar="HOST:PORT", help="the SIP/IP core's address")
+    p.add_argument(
+        "--slices",
+        action="store_true",
+        help="also write, per check, a pcap of the frames its findings cite (pcap input only)",
+    )
     p.add_argument(
         "--sut",
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="an address the SUT sends from (repeatable; default: the profile's fixed ports)",
+        help="an address the SUT sends from (repeatable; default: the profile's fixed ports, "
+        "else found by Server/User-Agent)",
     )
     p.add_argument("--report-dir", default=None, help="output folder (default: <capture>-judged)")
     p.set_defaults(func=_cmd_judge)

@@ -23,6 +23,14 @@ few cases instead of the suite; collateral is then looked for only among the cla
 cases judge, and a switch whose clause no case claims is reported untested without a run.
 The full scope is the default and the only one that can see collateral anywhere.
 
+Scaling out: `--shard I/N` runs the I-th of N deterministic slices of the chosen switches
+(`shard`: sorted by name, every N-th, so a slice never depends on the machine or the clock),
+each slice with its own baseline run, and records in its `mutants.json` which slice of which
+selection it holds. `--merge DIR...` (`merge`) joins the slices' rows into one matrix with
+the same exit contract, and refuses (exit 3) slices of different selections, scopes or counts,
+a missing or repeated slice, or a switch covered twice or not at all. A CI's job matrix runs
+the slices on separate machines (docs/ci-job-matrix.md).
+
 Classification (`classify`) is a pure function of verdict maps, so it can be tested without
 running anything. Exit codes: 0 every switch killed or untested, 1 a survivor, 2 collateral
 (and no survivor), 3 a harness error (a run or the baseline unusable, or bad usage).
@@ -118,6 +126,26 @@ def switches(names: Iterable[str] | None = None) -> list[Switch]:
             )
         )
     return out
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """I/N as (I, N) with 1 <= I <= N; ValueError naming the text otherwise."""
+    index, sep, count = text.partition("/")
+    if not sep or not index.strip().isdigit() or not count.strip().isdigit():
+        raise ValueError(f"--shard {text!r} is not I/N (e.g. 2/3)")
+    i, n = int(index), int(count)
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard {text!r}: I must be between 1 and N")
+    return i, n
+
+
+def shard(names: Iterable[str], index: int, count: int) -> list[str]:
+    """The index-th (1-based) of count slices: sorted names, every count-th from index-1.
+
+    Round robin over the sorted names keeps the slices within one switch of each other in
+    size and each a pure function of (names, index, count).
+    """
+    return sorted(set(names))[index - 1 :: count]
 
 
 def clause_verdicts(doc: Mapping) -> dict[str, str]:
@@ -348,7 +376,12 @@ def document(
         "schema": SCHEMA,
         "jobs": jobs,
         "elapsed": round(elapsed, 2),
-        "baseline": {**base, "problems": baseline_problems(baseline)},
+        # The verdicts too: a merge of slices needs them for the matrix's baseline line.
+        "baseline": {
+            **base,
+            "problems": baseline_problems(baseline),
+            "verdicts": baseline.verdicts,
+        },
         "summary": summary(rows),
         "switches": [
             {
@@ -374,13 +407,26 @@ def main(
     timeout: float,
     extra: list[str],
     scope: str = "full",
+    shard_spec: str | None = None,
 ) -> int:
     """`cpmconf mutants`: run, print the kill matrix, write the JSON, return the exit code."""
     try:
         chosen = switches(faults)
+        slice_of = parse_shard(shard_spec) if shard_spec else None
     except KeyError as exc:
         print(f"cpmconf: unknown fault switch {exc.args[0]!r}", file=sys.stderr)
         return EXIT_HARNESS
+    except ValueError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    selection = sorted(s.name for s in chosen)
+    if slice_of is not None:
+        mine = set(shard(selection, *slice_of))
+        chosen = [s for s in chosen if s.name in mine]
+        print(
+            f"cpmconf mutants: shard {slice_of[0]}/{slice_of[1]}: {len(chosen)} of "
+            f"{len(selection)} switch(es)"
+        )
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(report_dir) if report_dir else catalogue.REPO_ROOT / "reports" / f"mutants-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
@@ -423,7 +469,144 @@ def main(
     print(f"cpmconf mutants: {len(chosen) + 1} run(s) in {elapsed:.1f} s")
     doc = document(rows, baseline, runs, jobs, elapsed)
     doc["scope"] = scope
+    doc["selection"] = selection
+    doc["shard"] = list(slice_of) if slice_of else None
     for path in {out / "mutants.json", *([Path(json_out)] if json_out else [])}:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
     return exit_code(rows, baseline_ok=not problems)
+
+
+# ---- merging slices --------------------------------------------------------------------
+
+
+def _row(entry: Mapping) -> Row:
+    return Row(**{k: v for k, v in entry.items() if k != "run"})
+
+
+def _union_verdicts(maps: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """Clause verdicts of several baselines: a judged verdict wins over an unjudged one."""
+    out: dict[str, str] = {}
+    for m in maps:
+        for cid, v in m.items():
+            if cid not in out or (out[cid] in UNJUDGED and v not in UNJUDGED):
+                out[cid] = v
+            elif v not in UNJUDGED and v != out[cid] and v != "pass":
+                out[cid] = v  # a slice's baseline that did not pass stays visible
+    return out
+
+
+def load_slice(path: Path) -> dict:
+    """One slice's mutants.json (a folder holding it, or the file); ValueError if unusable."""
+    file = path / "mutants.json" if path.is_dir() else path
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{file}: not JSON: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ValueError(f"{file}: not a {SCHEMA} document")
+    if not doc.get("shard") or "selection" not in doc:
+        raise ValueError(f"{file}: not a slice (written without --shard I/N)")
+    if "verdicts" not in doc.get("baseline", {}):
+        raise ValueError(f"{file}: its baseline has no clause verdicts (an older cpmconf?)")
+    doc["_file"] = str(file)
+    return doc
+
+
+def merge(docs: list[dict]) -> tuple[dict, list[str]]:
+    """The slices joined into one matrix document, and why they cannot be (empty if fine).
+
+    Pure: checks that the slices share one selection, scope and count, that each index is
+    present once, and that every switch of the selection has exactly one row.
+    """
+    problems: list[str] = []
+    if not docs:
+        return {}, ["no slice to merge"]
+    first = docs[0]
+    count = first["shard"][1]
+    for d in docs[1:]:
+        for key in ("selection", "scope"):
+            if d.get(key) != first.get(key):
+                problems.append(f"{d['_file']}: another {key} than {first['_file']}")
+        if d["shard"][1] != count:
+            problems.append(f"{d['_file']}: a slice of {d['shard'][1]}, not of {count}")
+    indices = [d["shard"][0] for d in docs]
+    missing = sorted(set(range(1, count + 1)) - set(indices))
+    repeated = sorted({i for i in indices if indices.count(i) > 1})
+    if missing:
+        problems.append(f"slice(s) {', '.join(f'{i}/{count}' for i in missing)} missing")
+    if repeated:
+        problems.append(f"slice(s) {', '.join(f'{i}/{count}' for i in repeated)} given twice")
+    entries = [e for d in docs for e in d["switches"]]
+    names = [e["fault"] for e in entries]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    uncovered = sorted(set(first["selection"]) - set(names))
+    if twice:
+        problems.append(f"switch(es) in more than one slice: {', '.join(twice)}")
+    if uncovered and not missing:
+        problems.append(f"switch(es) in no slice: {', '.join(uncovered)}")
+    base_problems = [
+        f"slice {d['shard'][0]}/{count}: {p}" for d in docs for p in d["baseline"]["problems"]
+    ]
+    entries.sort(key=lambda e: e["fault"])
+    rows = [_row(e) for e in entries]
+    doc = {
+        "schema": SCHEMA,
+        "jobs": max(d["jobs"] for d in docs),
+        "elapsed": round(sum(d["elapsed"] for d in docs), 2),  # summed over the slices
+        "scope": first.get("scope", "full"),
+        "selection": first["selection"],
+        "shard": None,
+        "merged_from": [
+            {"slice": f"{d['shard'][0]}/{count}", "file": d["_file"], "elapsed": d["elapsed"]}
+            for d in sorted(docs, key=lambda d: d["shard"][0])
+        ],
+        "baseline": {
+            "name": BASELINE,
+            "problems": base_problems,
+            "verdicts": _union_verdicts(d["baseline"]["verdicts"] or {} for d in docs),
+        },
+        "summary": summary(rows),
+        "switches": entries,
+    }
+    return doc, problems
+
+
+def merge_main(dirs: list[str], json_out: str | None, report_dir: str | None) -> int:
+    """`cpmconf mutants --merge DIR...`: join slices, print the matrix, same exit codes."""
+    try:
+        docs = [load_slice(Path(d)) for d in dirs]
+    except ValueError as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    doc, problems = merge(docs)
+    for p in problems:
+        print(f"cpmconf: cannot merge: {p}", file=sys.stderr)
+    if problems:
+        return EXIT_HARNESS
+    rows = [_row(e) for e in doc["switches"]]
+    baseline = RunResult(BASELINE, "", 0, 0.0, doc["baseline"]["verdicts"])
+    if doc["baseline"]["problems"]:
+        print(
+            "cpmconf: a slice's baseline run is unusable: "
+            + "; ".join(doc["baseline"]["problems"]),
+            file=sys.stderr,
+        )
+    else:
+        print(render(rows, baseline))
+    print(f"cpmconf mutants: merged {len(docs)} slice(s), {len(rows)} switch(es)")
+    outs = [Path(json_out)] if json_out else []
+    if report_dir:
+        outs.append(Path(report_dir) / "mutants.json")
+    for path in outs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return exit_code(rows, baseline_ok=not doc["baseline"]["problems"])
+
+
+def matrix_rows(doc: Mapping) -> list[dict]:
+    """The matrix of a mutants.json without run details (timings, folders): what compares."""
+    keep = ("fault", "target", "status", "target_verdict", "changed", "collateral", "stale_also")
+    return [{k: e[k] for k in keep} for e in sorted(doc["switches"], key=lambda e: e["fault"])]
