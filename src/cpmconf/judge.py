@@ -669,6 +669,7 @@ def from_run(folder: Path) -> RunFacts:
         raise ValueError(f"{path}: cannot read the run's results: {exc}") from exc
     run = doc.get("run", {})
     recorded = run.get("sut_addresses")
+    listening = run.get("addresses") or {}  # what the plugin records: core, msrp, pf, client
     if recorded:
         sut = tuple(parse_address(a) for a in recorded)
         source = f"{path} (run.sut_addresses)"
@@ -680,8 +681,15 @@ def from_run(folder: Path) -> RunFacts:
                     seen[(m["flow"][0], int(m["flow"][1]))] += 1
         # A SUT's own listening addresses send most; TCP source ports of its connections
         # count too (they carry its messages as well).
-        sut = tuple(sorted(seen))
-        source = f"{path} (no run.sut_addresses: the sources of the SUT's messages in its evidence)"
+        roles = [parse_address(listening[r]) for r in ("pf", "client") if listening.get(r)]
+        sut = tuple(dict.fromkeys([*roles, *sorted(seen)]))
+        source = (
+            f"{path} (run.addresses, and the sources of the SUT's messages in its evidence)"
+            if roles
+            else f"{path} (no run.sut_addresses: the sources of the SUT's messages in its evidence)"
+        )
+    if not run.get("core_address") and listening.get("core"):
+        run = {**run, "core_address": listening["core"]}
     core = parse_address(run["core_address"]) if run.get("core_address") else None
     if core is None:
         refsut = base / "refsut" / "refsut.json"
