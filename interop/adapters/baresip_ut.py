@@ -262,25 +262,7 @@ class Baresip(Driver):
                 raise UtError(502, f"baresip sent its MESSAGE to {req.start.split()[1]}, not {to}")
             final = self.trace.final_for(req, mark, CALL_BOUND - 2.0)
             status = final.status if final else None
-            with self.lock:
-                entry = {
-                    "id": f"s{len(self.sent) + 1}",
-                    "direction": "sent",
-                    "call_id": req.call_id,
-                    "from": self.user,
-                    "to": to,
-                    "conversation_id": None,
-                    "contribution_id": None,
-                    "in_reply_to": None,
-                    "reply_to": None,
-                    "content_type": "text/plain",
-                    "text": text,
-                    "message_uid": None,
-                    "mode": "pager",
-                    "status": status,
-                }
-                self.sent.append(entry)
-            return {"ok": True, "id": entry["id"], "call_id": req.call_id, "status": status}
+            return self.record_sent(req, to, text, status)
 
     def stop(self) -> None:
         """End baresip at once: SIGKILL, so it sends no un-REGISTER on its way out."""

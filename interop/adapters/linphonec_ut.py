@@ -179,25 +179,7 @@ class Linphonec(Driver):
                 raise UtError(502, "linphonec sent no MESSAGE within 2 s of its chat command")
             final = self.trace.final_for(req, mark, CALL_BOUND - 2.5)
             status = final.status if final else None
-            with self.lock:
-                entry = {
-                    "id": f"s{len(self.sent) + 1}",
-                    "direction": "sent",
-                    "call_id": req.call_id,
-                    "from": self.user,
-                    "to": to,
-                    "conversation_id": None,
-                    "contribution_id": None,
-                    "in_reply_to": None,
-                    "reply_to": None,
-                    "content_type": "text/plain",
-                    "text": text,
-                    "message_uid": None,
-                    "mode": "pager",
-                    "status": status,
-                }
-                self.sent.append(entry)
-            return {"ok": True, "id": entry["id"], "call_id": req.call_id, "status": status}
+            return self.record_sent(req, to, text, status)
 
     def received_entry(self, n: int, m: SipMsg, answer: SipMsg | None) -> dict:
         entry = super().received_entry(n, m, answer)

@@ -237,6 +237,29 @@ class Driver:
             "status": answer.status if answer else None,
         }
 
+    def record_sent(self, req: SipMsg, to: str, text: str, status: int | None) -> dict:
+        """Keep a pager MESSAGE the product sent (the product keeps none of the CPM headers)
+        and answer /send with it."""
+        with self.lock:
+            entry = {
+                "id": f"s{len(self.sent) + 1}",
+                "direction": "sent",
+                "call_id": req.call_id,
+                "from": self.user,
+                "to": to,
+                "conversation_id": None,
+                "contribution_id": None,
+                "in_reply_to": None,
+                "reply_to": None,
+                "content_type": "text/plain",
+                "text": text,
+                "message_uid": None,
+                "mode": "pager",
+                "status": status,
+            }
+            self.sent.append(entry)
+        return {"ok": True, "id": entry["id"], "call_id": req.call_id, "status": status}
+
     # --- product-specific
     def status(self) -> dict:
         raise unsupported(f"{self.product}: no status")
