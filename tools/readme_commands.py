@@ -110,6 +110,11 @@ def _strip_comment(line: str) -> str:
     return line
 
 
+# Names the README uses for a run's own files, filled from reports/a (run first by the plan).
+RUN_DIR = "reports/<run>"
+FROM_RUN_A = ("x.pcap", "HOST:PORT", RUN_DIR)
+
+
 def placeholders(clone: Path) -> dict[str, str]:
     """Stand-ins for the names the README marks as the user's own."""
     subs = {MY_PF: MY_PF, "my.toml": "fixtures/profiles/embedded.toml"}
@@ -122,6 +127,7 @@ def placeholders(clone: Path) -> dict[str, str]:
         )
         if pcap:
             subs["x.pcap"] = str(Path("reports/a") / pcap)
+        subs[RUN_DIR] = "reports/a"  # the run that pcap came from
         pf = (doc["run"].get("addresses") or {}).get("pf")
         if pf:
             subs["HOST:PORT"] = pf
@@ -140,7 +146,7 @@ def plan(cmd: str) -> tuple[str, str | None, str]:
 
 def _substitute(cmd: str, subs: dict[str, str]) -> tuple[str, list[str]]:
     words = shlex.split(cmd)
-    missing = [w for w in words if w in ("x.pcap", "HOST:PORT") and w not in subs]
+    missing = [w for w in words if w in FROM_RUN_A and w not in subs]
     return " ".join(shlex.quote(subs.get(w, w)) for w in words), missing
 
 

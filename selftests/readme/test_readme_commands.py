@@ -37,7 +37,7 @@ def test_placeholders_have_stand_ins(tmp_path):
     subs = rc.placeholders(tmp_path)
     for cmd in rc.commands(README):
         for word in shlex.split(cmd):
-            if word in ("x.pcap", "HOST:PORT"):
+            if word in rc.FROM_RUN_A:
                 continue  # filled from reports/a, which the plan runs first
             assert not word.startswith("<") and "<" not in word, cmd
         assert rc.MY_PF in subs
