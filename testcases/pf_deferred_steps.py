@@ -322,11 +322,19 @@ def _multipart(parts: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     return f"multipart/mixed;boundary={boundary}", out
 
 
-async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]] | None):
+async def handle(
+    pf,
+    user: str,
+    device: SimDevice,
+    actions: list[tuple[str, str]] | None,
+    deferred_count: int | None = None,
+):
     """Handling INVITE naming `actions` ((Message-URI-ID, cpm_action); None: all messages).
 
     On a 200: ACK, BYE, then answer every delivery to the device and every hand-over to the
-    IWF that follows within the guard time (plus the settle time for stragglers).
+    IWF that follows, each awaited within the guard time until the expected number came (the
+    deliver and interwork actions named; with no list, `deferred_count` if known, else until
+    a guard time passes with none), then watch the settle time for extras.
     """
     d = deferred_target(pf)
     user = who(pf, user)
@@ -363,7 +371,10 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
     to_device = is_to(device.gruu or device.contact)
     to_user = is_to(user)
     to_iwf = is_to(d.iwf)
-    expected_deliveries = sum(1 for _, a in actions or [] if a == "deliver")
+    if actions is None:
+        expected_deliveries = deferred_count
+    else:
+        expected_deliveries = sum(1 for _, a in actions if a == "deliver")
     expected_iwf = sum(1 for _, a in actions or [] if a == "interwork")
 
     def wanted(m: SipMessage) -> bool:
@@ -384,7 +395,7 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
         return True
 
     # The ones we asked for, each within the guard time; then anything extra (duplicates).
-    while (actions is None or len(out.delivered) < expected_deliveries) or len(
+    while (expected_deliveries is None or len(out.delivered) < expected_deliveries) or len(
         out.interworked
     ) < expected_iwf:
         if not await take(pf.guard):
