@@ -68,8 +68,8 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     originals = [d.body for d in deferrals]
     early = await refuse_pushes(pf, is_for(user), "a push INVITE before registration", status=480)
     try:
-        # not selected: no push for it; a push to it waits, refused in the window below
-        tablet = await register(pf, user, unselected_dev)
+        tablet = await register(pf, user, unselected_dev)  # not selected: no push for it
+        await refuse_pushes(pf, is_push_to(pf, tablet), "a push INVITE to the unselected device")
         phone = await register(pf, user, selected_dev)
         push = await take_push(pf, len(originals), phone)
         taken = push.invite.call_id if push.invite is not None else None
