@@ -328,13 +328,15 @@ async def handle(
     device: SimDevice,
     actions: list[tuple[str, str]] | None,
     deferred_count: int | None = None,
+    watch_extras: bool = True,
 ):
     """Handling INVITE naming `actions` ((Message-URI-ID, cpm_action); None: all messages).
 
     On a 200: ACK, BYE, then answer every delivery to the device and every hand-over to the
     IWF that follows, each awaited within the guard time until the expected number came (the
     deliver and interwork actions named; with no list, `deferred_count` if known, else until
-    a guard time passes with none), then watch the settle time for extras.
+    a guard time passes with none), then watch the settle time for extras (unless
+    `watch_extras` is false: a clean-up whose aftermath nothing judges).
     """
     d = deferred_target(pf)
     user = who(pf, user)
@@ -400,7 +402,7 @@ async def handle(
     ) < expected_iwf:
         if not await take(pf.guard):
             break
-    while await take(pf.profile.settle):
+    while watch_extras and await take(pf.profile.settle):
         pass
     return out
 
@@ -518,7 +520,8 @@ async def purge(pf, user: str) -> None:
     """Delete whatever earlier cases left deferred for `user`, so counts start from zero."""
     ids = await listed(pf, user)
     if ids:
-        await handle(pf, user, fetcher(pf, user), [(i, "delete") for i in ids])
+        # deletes only: nothing is due after the BYE, and no verdict reads what follows
+        await handle(pf, user, fetcher(pf, user), [(i, "delete") for i in ids], watch_extras=False)
 
 
 async def defer_many(pf, user: str, n: int) -> tuple[list[Deferral], list[str]]:

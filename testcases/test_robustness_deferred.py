@@ -302,7 +302,7 @@ async def test_unknown_cpm_action(scene, expect, action):
     finally:
         if deferral is None or deferral.final is not None:
             await deferred_steps.purge(scene, user)  # no later case sees this message
-            if not watched:  # else the window above and the purge's own settle window did
+            if not watched:  # else the window above did (the purge only deletes)
                 await answer_carriers(scene, user, marker)
     view = await run.view()
     expect.judge(
