@@ -322,11 +322,21 @@ def _multipart(parts: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     return f"multipart/mixed;boundary={boundary}", out
 
 
-async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]] | None):
+async def handle(
+    pf,
+    user: str,
+    device: SimDevice,
+    actions: list[tuple[str, str]] | None,
+    deferred_count: int | None = None,
+    watch_extras: bool = True,
+):
     """Handling INVITE naming `actions` ((Message-URI-ID, cpm_action); None: all messages).
 
     On a 200: ACK, BYE, then answer every delivery to the device and every hand-over to the
-    IWF that follows within the guard time (plus the settle time for stragglers).
+    IWF that follows, each awaited within the guard time until the expected number came (the
+    deliver and interwork actions named; with no list, `deferred_count` if known, else until
+    a guard time passes with none), then watch the settle time for extras (unless
+    `watch_extras` is false: a clean-up whose aftermath nothing judges).
     """
     d = deferred_target(pf)
     user = who(pf, user)
@@ -363,7 +373,10 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
     to_device = is_to(device.gruu or device.contact)
     to_user = is_to(user)
     to_iwf = is_to(d.iwf)
-    expected_deliveries = sum(1 for _, a in actions or [] if a == "deliver")
+    if actions is None:
+        expected_deliveries = deferred_count
+    else:
+        expected_deliveries = sum(1 for _, a in actions if a == "deliver")
     expected_iwf = sum(1 for _, a in actions or [] if a == "interwork")
 
     def wanted(m: SipMessage) -> bool:
@@ -384,12 +397,12 @@ async def handle(pf, user: str, device: SimDevice, actions: list[tuple[str, str]
         return True
 
     # The ones we asked for, each within the guard time; then anything extra (duplicates).
-    while (actions is None or len(out.delivered) < expected_deliveries) or len(
+    while (expected_deliveries is None or len(out.delivered) < expected_deliveries) or len(
         out.interworked
     ) < expected_iwf:
         if not await take(pf.guard):
             break
-    while await take(pf.profile.settle):
+    while watch_extras and await take(pf.profile.settle):
         pass
     return out
 
@@ -507,7 +520,8 @@ async def purge(pf, user: str) -> None:
     """Delete whatever earlier cases left deferred for `user`, so counts start from zero."""
     ids = await listed(pf, user)
     if ids:
-        await handle(pf, user, fetcher(pf, user), [(i, "delete") for i in ids])
+        # deletes only: nothing is due after the BYE, and no verdict reads what follows
+        await handle(pf, user, fetcher(pf, user), [(i, "delete") for i in ids], watch_extras=False)
 
 
 async def defer_many(pf, user: str, n: int) -> tuple[list[Deferral], list[str]]:

@@ -63,7 +63,8 @@ async def _act(pf, actions_for, n: int):
         require_ids(deferrals, before, n)  # the actions name the PF's own ids
         phone = await register(pf, PULL_USER, device_of(pf, PULL_USER))
         actions = actions_for(before)
-        done = await handle(pf, PULL_USER, phone, actions)
+        # with no list, every deferred message is due: stop once all n came
+        done = await handle(pf, PULL_USER, phone, actions, deferred_count=n)
         after = await listed(pf, PULL_USER)
         await purge(pf, PULL_USER)
     finally:

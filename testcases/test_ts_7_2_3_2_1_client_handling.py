@@ -18,7 +18,6 @@ from testcases.client_steps import deliver_large_to_client, deliver_to_client, l
 from testcases.deferred_steps import client_handles, client_subscribes, management_uri, new_ids
 
 NO_MESSAGES = '399 pf.{domain} "125 No messages"'  # the PF's Warning, in the domain
-RETRY_WATCH = 1.0  # seconds watched for a second handling INVITE after the 488
 ACTION_CLAUSE = {
     "deliver": "TS-7.2.3.2.1-7a.i",
     "delete": "TS-7.2.3.2.1-7a.ii",
@@ -140,12 +139,12 @@ async def test_488_no_messages_ends_the_attempt(client, expect):
         [(ids[0], "deliver")],
         status=488,
         warning=NO_MESSAGES.format(domain=client.domain),
-        watch_retry=RETRY_WATCH,
+        watch_retry=client.profile.retry_watch,  # [timers].retry_watch
     )
     view = await client.settle()
     inv = _invite(r)
     retries = view.requests("INVITE", from_sut=True, where=lambda m: m.call_id != inv.call_id)
-    expect.judge("TS-7.2.3.2.1-on488", dc.no_retry(inv, retries, RETRY_WATCH))
+    expect.judge("TS-7.2.3.2.1-on488", dc.no_retry(inv, retries, client.profile.retry_watch))
     expect.judge("TS-7.2.3.2.1-on488-process", dc.acknowledged(r["ack"], inv, 488))
 
 

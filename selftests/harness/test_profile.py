@@ -101,7 +101,7 @@ def test_embedded_profile_loads():
     claimed = {k for k, v in BASE["ics"].items() if v}
     assert p.ics == claimed and p.ics <= set(ICS_ITEMS)
     assert p.claims("pager-mode", "access-policy", "large-message-mode")
-    assert (p.guard, p.settle) == (3.0, 0.3)
+    assert (p.guard, p.settle, p.retry_watch) == (3.0, 0.3, 0.5)
     assert p.extra["client"]["controlling_function"] == "sip:adhoc@example.net"
 
 
@@ -154,6 +154,8 @@ def _set(data: dict, dotted: str, value) -> dict:
         (lambda: _set(external(), "timers.guard", 301), "timers.guard", "between 0 and 300"),
         (lambda: _set(external(), "timers.guard", "3"), "timers.guard", "expected float"),
         (lambda: _set(external(), "timers.settle", 5.0), "timers.settle", "timers.guard"),
+        (lambda: _set(external(), "timers.retry_watch", 0), "timers.retry_watch", "0 and 300"),
+        (lambda: _set(external(), "timers.retry_watch", 301), "timers.retry_watch", "0 and 300"),
         (lambda: external(colour="blue"), "colour", "unknown key"),
         (lambda: _set(external(), "pf.core_uri", "<sip:scscf@x;lr>"), "pf.core_uri", "sip:"),
         (lambda: _set(external(), "test_system.judge_route", 1), "test_system.judge_route", "bool"),

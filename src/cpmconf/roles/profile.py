@@ -135,7 +135,7 @@ KEYS: dict[str, frozenset[str]] = {
             "push_deferral_user",
         }
     ),
-    "timers": frozenset({"guard", "settle", "operator"}),
+    "timers": frozenset({"guard", "settle", "operator", "retry_watch"}),
     "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
@@ -253,6 +253,8 @@ class Profile:
     hooks: dict[str, str] = field(default_factory=dict, compare=False)
     # How long a manual upper tester's operator has for one instruction (timers.operator)
     operator_guard: float = 60.0
+    # How long a client is watched for a retried handling INVITE after a 488 (timers.retry_watch)
+    retry_watch: float = 1.0
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -560,6 +562,9 @@ def profile_from_dict(
     operator = r.get(timers, "operator", "timers", float, 60.0)
     if not 0 < operator <= 3600:
         raise r.fail("timers.operator", "must be between 0 and 3600 seconds")
+    retry_watch = r.get(timers, "retry_watch", "timers", float, 1.0)
+    if not 0 < retry_watch <= 300:
+        raise r.fail("timers.retry_watch", "must be between 0 and 300 seconds")
     hooks_table = r.table(data, "hooks", "", "hooks", {})
     hooks = {key: r.get(hooks_table, key, "hooks", str) for key in hooks_table}
     faults = r.strings(data, "faults", "", [])
@@ -610,4 +615,5 @@ def profile_from_dict(
         roles=roles,
         hooks=hooks,
         operator_guard=operator,
+        retry_watch=retry_watch,
     )
