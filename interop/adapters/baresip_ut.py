@@ -18,14 +18,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 
-from ut_common import CALL_BOUND, Driver, UtError, parse_sip, serve, unsupported
+from ut_common import CALL_BOUND, Driver, UtError, parse_sip, serve_until_signalled, unsupported
 
 TRACE_START = "\x1b[36;1m#"
 TRACE_END = "\x1b[;m"
@@ -283,15 +282,7 @@ def main() -> int:
     p.add_argument("--ctrl-port", type=int, default=4444)
     args = p.parse_args()
     driver = Baresip(args)
-    host, port = args.http.rsplit(":", 1)
-    server = serve(driver, host, int(port))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
-    signal.signal(signal.SIGINT, lambda *a: done.set())
-    done.wait()
-    server.shutdown()
-    driver.stop()
-    return 0
+    return serve_until_signalled(driver, args.http)
 
 
 if __name__ == "__main__":

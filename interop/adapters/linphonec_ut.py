@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 
-from ut_common import CALL_BOUND, Driver, SipMsg, UtError, parse_sip, serve
+from ut_common import CALL_BOUND, Driver, SipMsg, UtError, parse_sip, serve_until_signalled
 
 LOG_LINE = re.compile(r"^(linphonec> )*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3} ")
 SENT = re.compile(r"message sent to \[(\w+)://")
@@ -204,15 +203,7 @@ def main() -> int:
     p.add_argument("--user", default="sip:carol@example.net")
     args = p.parse_args()
     driver = Linphonec(args)
-    host, port = args.http.rsplit(":", 1)
-    server = serve(driver, host, int(port))
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
-    signal.signal(signal.SIGINT, lambda *a: done.set())
-    done.wait()
-    server.shutdown()
-    driver.stop()
-    return 0
+    return serve_until_signalled(driver, args.http)
 
 
 if __name__ == "__main__":

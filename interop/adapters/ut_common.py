@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -352,3 +353,17 @@ def serve(driver: Driver, host: str, port: int) -> ThreadingHTTPServer:
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def serve_until_signalled(driver: Driver, http: str) -> int:
+    """Serve `driver` on HOST:PORT until SIGTERM or SIGINT, then stop the server and the
+    product; the adapters' whole main loop."""
+    host, port = http.rsplit(":", 1)
+    server = serve(driver, host, int(port))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    signal.signal(signal.SIGINT, lambda *a: done.set())
+    done.wait()
+    server.shutdown()
+    driver.stop()
+    return 0
