@@ -22,6 +22,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from chaos import MODES as CHAOS_MODES
 from cpmconf import catalogue
 
 EXIT_OK = 0
@@ -502,19 +503,6 @@ _RUN_EPILOG = (
 )
 
 
-# The modes of src/chaos (the CLI lists them; the plugin checks them).
-_CHAOS_MODES = (
-    "drop",
-    "delay",
-    "duplicate",
-    "reorder",
-    "truncate",
-    "garble",
-    "malformed",
-    "reset",
-    "flood",
-    "huge",
-)
 
 
 class _OneLine(argparse.HelpFormatter):
@@ -582,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--guard", type=float, metavar="S", help="every wait's guard time in seconds")
     p.add_argument(
-        "--chaos", metavar="MODE", help="chaos proxy before the SUT: " + ", ".join(_CHAOS_MODES)
+        "--chaos", metavar="MODE", help="chaos proxy before the SUT: " + ", ".join(CHAOS_MODES)
     )
     p.add_argument(
         "--no-preflight", action="store_true", help="skip the check that the SUT is usable"
