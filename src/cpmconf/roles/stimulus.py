@@ -41,7 +41,14 @@ from cpmconf import catalogue as _catalogue
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import encode_icsi
-from cpmconf.codec.msrp import DEFAULT_PORT, ByteRange, MsrpMessage, MsrpUri, new_ident
+from cpmconf.codec.msrp import (
+    DEFAULT_PORT,
+    REASONS,
+    ByteRange,
+    MsrpMessage,
+    MsrpUri,
+    new_ident,
+)
 from cpmconf.codec.reginfo import RegInfo
 from cpmconf.codec.resource_lists import ResourceList
 from cpmconf.codec.sdp import SessionDescription, format_file_selector
@@ -350,6 +357,63 @@ class Templates:
         if message.transaction_id != tid:
             raise StimulusError(name, f"start line names transaction {message.transaction_id}")
         return MsrpStimulus(name, self.clauses_of(name), raw, message)
+
+    def msrp_response(
+        self,
+        request: MsrpMessage,
+        code: int,
+        comment: str | None = None,
+        *,
+        own_uri: str | MsrpUri | None = None,
+        name: str = "msrp/response.msrp.j2",
+    ) -> MsrpStimulus:
+        """The response to an MSRP request (RFC 4975 section 7.2): To-Path the first URI of
+        its From-Path, From-Path `own_uri` (default: the first URI of its To-Path), the
+        RFC 4975 reason phrase unless `comment`. REPORTs are never answered."""
+        if request.method is None or request.method == "REPORT":
+            raise StimulusError(name, "only a request other than REPORT is answered")
+        return self.render_msrp(
+            name,
+            tid=request.transaction_id,
+            code=code,
+            comment=REASONS.get(code) if comment is None else comment,
+            to_path=str(request.from_path()[0]),
+            from_path=request.to_path()[0] if own_uri is None else own_uri,
+        )
+
+    def msrp_report(
+        self,
+        send: MsrpMessage,
+        tid: str,
+        code: int = 200,
+        comment: str | None = None,
+        *,
+        own_uri: str | MsrpUri | None = None,
+        byte_range: ByteRange | None = None,
+        name: str = "msrp/report.msrp.j2",
+    ) -> MsrpStimulus:
+        """A REPORT on a received SEND (RFC 4975 section 7.1.2): To-Path its whole From-Path,
+        From-Path `own_uri` (default: the last URI of its To-Path), its Message-ID, the bytes
+        it carried unless `byte_range`, Status ``000 <code> <comment>``."""
+        if send.method != "SEND" or send.message_id is None:
+            raise StimulusError(name, "a REPORT is on a SEND with a Message-ID")
+        if byte_range is None:
+            br = send.byte_range() or ByteRange(1, None, None)
+            end = br.start + len(send.body) - 1
+            total = (
+                br.total if br.total is not None else (end if send.continuation == "$" else None)
+            )
+            byte_range = ByteRange(br.start, end, total)
+        return self.render_msrp(
+            name,
+            tid=tid,
+            code=code,
+            comment=REASONS.get(code) if comment is None else comment,
+            to_path=send.header_values("From-Path")[0],
+            from_path=send.to_path()[-1] if own_uri is None else own_uri,
+            message_id=send.message_id,
+            byte_range=str(byte_range),
+        )
 
     def msrp_chunks(
         self,
