@@ -334,3 +334,24 @@ def test_a_template_naming_an_unclaimed_clause_is_reported():
     rendered = [("pf/device_final.sip.j2", ("A", "B")), ("common/response.sip.j2", ())]
     assert unclaimed(rendered, ["A", "B", "C"]) == []
     assert unclaimed(rendered, ["A"]) == [("pf/device_final.sip.j2", "B")]
+
+
+_MALFORMED = {"variant": "no-colon", "cpim_from": "sip:a@x", "cpim_to": "sip:b@x"}
+
+
+def test_every_render_is_recorded_while_the_log_is_open(templates):
+    from cpmconf.roles.stimulus import RENDERED
+
+    RENDERED.open()
+    try:
+        templates.render_raw("robustness/cpim_malformed.j2", **_MALFORMED)
+        templates.render_body("bodies/resource_lists.xml.j2", entries=[])
+        templates.render_msrp("msrp/send.msrp.j2", tid="tx01", to_path=[REMOTE], from_path=[LOCAL])
+    finally:
+        seen = RENDERED.take()
+    assert [n for n, _ in seen] == [
+        "robustness/cpim_malformed.j2",
+        "bodies/resource_lists.xml.j2",
+        "msrp/send.msrp.j2",
+    ]
+    assert seen[0][1] == ("RB-cpim-malformed",)

@@ -280,6 +280,11 @@ class Templates:
         except jinja2.TemplateError as exc:
             raise StimulusError(name, f"{type(exc).__name__}: {exc}") from exc
 
+    def render_raw(self, name: str, **context) -> str:
+        """Render a template as text, never parsed back: for `robustness/` templates, which
+        write input a SUT cannot accept on purpose. Recorded like every other render."""
+        return self._render_text(name, context)
+
     def body(self, name: str, **context) -> bytes:
         """Render a body template (CPIM, XML); CRLF line endings, nothing after the last line
         (a trailing newline would become part of the CPIM content). A body of a known kind
