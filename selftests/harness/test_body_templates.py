@@ -355,3 +355,15 @@ def test_every_render_is_recorded_while_the_log_is_open(templates):
         "msrp/send.msrp.j2",
     ]
     assert seen[0][1] == ("RB-cpim-malformed",)
+
+
+def test_a_bad_value_for_a_helper_names_the_template(templates):
+    with pytest.raises(StimulusError, match="sdp/offer.sdp.j2.*bad value"):
+        templates.render_body(
+            "sdp/offer.sdp.j2",
+            host=HOST,
+            path=["not a uri"],
+            setup="active",
+            direction="sendonly",
+            accept_types=["message/cpim"],
+        )

@@ -28,12 +28,14 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _quoteattr
 
+import defusedxml
 import defusedxml.ElementTree as DET
 import jinja2
 
@@ -139,7 +141,7 @@ def unclaimed(
 def _parse_xml(data: bytes) -> None:
     try:
         root = DET.fromstring(data, forbid_dtd=True)
-    except Exception as exc:  # defusedxml and ElementTree raise several kinds
+    except (defusedxml.DefusedXmlException, ET.ParseError, ValueError, LookupError) as exc:
         raise CodecError("XML body", f"not well-formed or unsafe XML ({exc})") from exc
     ns = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
     if ns == "urn:ietf:params:xml:ns:reginfo":
@@ -279,6 +281,8 @@ class Templates:
             raise StimulusError(name, f"undefined value: {exc.message}") from exc
         except jinja2.TemplateError as exc:
             raise StimulusError(name, f"{type(exc).__name__}: {exc}") from exc
+        except (CodecError, ValueError, TypeError) as exc:  # from a helper (words, msrp_port)
+            raise StimulusError(name, f"bad value: {exc}") from exc
 
     def render_raw(self, name: str, **context) -> str:
         """Render a template as text, never parsed back: for `robustness/` templates, which
