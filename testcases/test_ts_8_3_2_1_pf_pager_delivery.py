@@ -17,6 +17,9 @@ from cpmconf.roles.stimulus import token
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
 
+# The devices' finals in the case that judges which final reaches the originator.
+DEVICE_FINAL = "pf/device_final.sip.j2"
+
 
 def message_to_pf(scene, recipient=None, originator=None, content_type="text/plain", **headers):
     """The originator's MESSAGE (by default from the originator to the multi-device recipient)."""
@@ -94,14 +97,14 @@ async def test_only_the_first_final_reaches_the_originator(pf, expect, second):
             )
         )
     first, other = copies
-    await pf.respond(first, 200, "OK")
+    await pf.respond(first, 200, "OK", template=DEVICE_FINAL)
     call_id = stim.message.call_id
 
     def final_to_originator(m):
         return not m.is_request and m.call_id == call_id and (m.status or 0) >= 200
 
     await pf.core.wait(final_to_originator, "final response to the originator")
-    await pf.respond(other, *second)
+    await pf.respond(other, *second, template=DEVICE_FINAL)
     await pf.observe(final_to_originator, "a second final response to the originator")
     view = await pf.settle()
     finals = view.finals_to(stim.message, from_sut=True)

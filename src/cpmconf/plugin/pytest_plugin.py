@@ -49,6 +49,7 @@ from cpmconf.roles.errors import (
     UpperTesterError,
 )
 from cpmconf.roles.profile import Profile, ProfileError, load_profile
+from cpmconf.roles.stimulus import RENDERED, unclaimed
 from cpmconf.verdict import (
     Cause,
     ClauseViolation,
@@ -65,6 +66,8 @@ CLAUSES_KEY = pytest.StashKey[tuple]()
 EXPECT_KEY = pytest.StashKey[Expectations]()
 EVIDENCE_KEY = pytest.StashKey[dict]()
 OUTCOME_KEY = pytest.StashKey[dict]()
+# The templates a case's test function rendered, with the clauses each names.
+RENDERED_KEY = pytest.StashKey[list]()
 STATE_KEY = pytest.StashKey["RunState"]()
 
 
@@ -394,6 +397,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     fn = pyfuncitem.obj
     args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     exp = expectations_for(pyfuncitem)
+    RENDERED.open()
     try:
         if inspect.iscoroutinefunction(fn):
             runner = pyfuncitem._request.getfixturevalue("cpm_loop")
@@ -415,6 +419,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
         if exp.has_failures():
             exp.raise_if_failed()
         raise
+    finally:
+        pyfuncitem.stash[RENDERED_KEY] = RENDERED.take()
     missing = exp.unjudged()
     if missing:
         raise HarnessError(f"the test judged nothing for claimed clause(s) {', '.join(missing)}")
@@ -534,6 +540,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
         c: Verdict(outcome["verdict"]) for c in item.stash[CLAUSES_KEY]
     }
     verdict = outcome["verdict"]
+    rendered = item.stash.get(RENDERED_KEY, [])
+    evidence["templates"] = [name for name, _ in rendered]
+    for name, clause in unclaimed(rendered, item.stash[CLAUSES_KEY]):
+        # The template says it embodies a clause this case does not test: the harness's
+        # bookkeeping is wrong (split the template, or claim the clause), not the SUT.
+        problem = f"{item.nodeid}: template {name} names {clause}, which the case does not claim"
+        state.run_info.setdefault("template_problems", []).append(problem)
     state.results.append(
         {
             "id": item.nodeid,
@@ -588,6 +601,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         + f"; results in {state.results_path}"
     )
+    for problem in doc["run"].get("template_problems", []):
+        tr.write_line(f"cpmconf: harness problem: {problem}")
     for line in state.report_lines:
         tr.write_line(f"cpmconf: {line}")
 

@@ -4,24 +4,18 @@ Owns the test system's side of the MSRP sessions that large message mode sets up
 listener per run (so the capture knows its port), session URIs on it, connecting to a SUT's
 path and binding with an empty SEND (RFC 6135), sending a message in chunks and waiting for
 each 200, and receiving a chunked message while answering every SEND. Every wait is bounded
-by the guard time; a SUT that stalls mid-transfer yields `NoAnswer`, never a hang.
+by the guard time; a SUT that stalls mid-transfer yields `NoAnswer`, never a hang. Every
+MSRP message it sends is rendered from `scenarios/msrp/` (`cpmconf.roles.stimulus`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cpmconf.codec.msrp import (
-    MsrpMessage,
-    MsrpUri,
-    Reassembler,
-    build_request,
-    build_response,
-    chunk,
-    new_ident,
-)
+from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, new_ident
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.network import Unparsed
+from cpmconf.roles.stimulus import MsrpStimulus, Templates
 from cpmconf.transport import MSRP, SipEndpoint, TransportError, TransportTimeout
 
 
@@ -40,16 +34,17 @@ class MsrpSession:
 
 
 class MsrpPeer:
-    def __init__(self, endpoint: SipEndpoint, guard: float):
+    def __init__(self, endpoint: SipEndpoint, guard: float, templates: Templates | None = None):
         self.endpoint = endpoint
         self.guard = guard
+        self.templates = templates or Templates()
         # Called with the SUT's port before we connect to it, so a port-filtered capture
         # sees a connection that runs between two ports it was not told about.
         self.watch = None
 
     @classmethod
-    def create(cls, host: str, taps, guard: float) -> MsrpPeer:
-        return cls(SipEndpoint(host, 0, taps=taps, protocol=MSRP), guard)
+    def create(cls, host: str, taps, guard: float, templates: Templates | None = None) -> MsrpPeer:
+        return cls(SipEndpoint(host, 0, taps=taps, protocol=MSRP), guard, templates)
 
     @property
     def port(self) -> int:
@@ -62,7 +57,7 @@ class MsrpPeer:
     def reset(self) -> None:
         self.endpoint.drain()
 
-    async def _send(self, msg: MsrpMessage, remote: tuple[str, int]) -> None:
+    async def _send(self, msg: MsrpStimulus, remote: tuple[str, int]) -> None:
         # A connection the SUT reset or closed is the SUT's doing: the wait ends with a reason
         # (NoAnswer), never as a harness error.
         if self.watch is not None and not any(
@@ -105,9 +100,17 @@ class MsrpPeer:
 
         return match
 
+    def _ok(self, request: MsrpMessage, session: MsrpSession) -> MsrpStimulus:
+        return self.templates.msrp_response(request, 200, own_uri=session.local)
+
     async def bind(self, session: MsrpSession) -> None:
         """Open the connection to the SUT's first hop with an empty SEND (RFC 6135)."""
-        send = build_request(new_ident(), "SEND", session.remote_path, [session.local])
+        send = self.templates.render_msrp(
+            "msrp/send.msrp.j2",
+            tid=new_ident(),
+            to_path=session.remote_path,
+            from_path=[session.local],
+        )
         await self._send(send, session.first_hop)
         await self._wait(
             lambda m: (
@@ -127,13 +130,13 @@ class MsrpPeer:
         session.connection = item.remote
         if not session.remote_path:
             session.remote_path = [str(u) for u in send.from_path()]
-        await self._send(build_response(send, 200, own_uri=session.local), item.remote)
+        await self._send(self._ok(send, session), item.remote)
         return send
 
     async def send_message(self, session: MsrpSession, body: bytes, chunk_size: int) -> list:
         """Send `body` as message/cpim in chunks, each awaiting its 200; returns the responses."""
         responses = []
-        for req in chunk(
+        for req in self.templates.msrp_chunks(
             body,
             chunk_size,
             to_path=session.remote_path,
@@ -166,7 +169,7 @@ class MsrpPeer:
             send = item.message
             sends.append(send)
             # The 200 goes back on the connection the SEND came in on (RFC 4975 section 7.2).
-            await self._send(build_response(send, 200, own_uri=session.local), item.remote)
+            await self._send(self._ok(send, session), item.remote)
             if not send.body:
                 continue  # the empty binding SEND
             if assembler is None:

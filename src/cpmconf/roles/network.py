@@ -491,13 +491,15 @@ class Core:
         body: bytes = b"",
         content_type: str | None = None,
         to_tag: str | None = None,
+        template: str = "common/response.sip.j2",
     ) -> Stimulus:
-        """Build the response a simulated peer gives to `request` (RFC 3261 section 8.2.6)."""
+        """Build the response a simulated peer gives to `request` (RFC 3261 section 8.2.6);
+        `template` a response template naming the clauses the case's response embodies."""
         to = request.header("To") or ""
         if status > 100 and ";tag=" not in to.replace(" ", ""):
             to = f"{to};tag={to_tag or token(4)}"
         return self.render(
-            "common/response.sip.j2",
+            template,
             body=body,
             status=status,
             reason=reason,

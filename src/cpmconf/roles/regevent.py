@@ -11,7 +11,7 @@ names (`[pf] registration`):
 * ``reg-event``: the PF has subscribed to the reg event of each user at the core; the core
   answers that SUBSCRIBE (once; the subscription lives for the run) and sends a full-state
   NOTIFY with the user's registered contacts, their ``+sip.instance`` and public GRUUs after
-  every change.
+  every change; the reginfo document is rendered from `scenarios/bodies/reginfo.xml.j2`.
 
 In the last two modes the core is the registrar, so it assigns the public GRUU itself:
 ``<aor>;gr=<instance URN>`` (RFC 5627 section 3.1). Every wait is bounded by the guard time.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cpmconf.codec.reginfo import RegContact, RegInfo, Registration
+from cpmconf.codec.reginfo import RegContact, Registration
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import Core, SimDevice, _pub_gruu, _uri_key
@@ -158,9 +158,11 @@ async def notify(core: Core, sub: Subscription, devices: list[SimDevice]) -> Non
         )
         for d in devices
     )
-    doc = RegInfo.build(
-        sub.version,
-        [
+    doc = core.templates.render_body(
+        "bodies/reginfo.xml.j2",
+        version=sub.version,
+        state="full",
+        registrations=[
             Registration(
                 sub.user, "r-" + sub.user.split(":")[-1], "active" if contacts else "init", contacts
             )
@@ -173,7 +175,7 @@ async def notify(core: Core, sub: Subscription, devices: list[SimDevice]) -> Non
     target = contact[contact.index("<") + 1 : contact.index(">")] if "<" in contact else contact
     stim = core.render(
         "pf/notify_reg.sip.j2",
-        body=bytes(doc),
+        body=doc,
         target=target.split(";")[0] if "<" not in contact else target,
         from_=f"{req.header('To')};tag={sub.to_tag}",
         to=req.header("From"),
