@@ -481,9 +481,16 @@ def _cmd_sut(args: argparse.Namespace) -> int:
 
 
 def _cmd_faults(args: argparse.Namespace) -> int:
-    """The reference SUT's fault switches, one line each: name, clause, what breaks."""
+    """The reference SUT's fault switches, one line each: name, clause, what breaks; or with
+    --summary the registry's figures, one line each (the README's counts come from these)."""
     from refsut.faults import REGISTRY
 
+    if args.summary:
+        from cpmconf import mutants
+
+        for label, count in mutants.registry_summary():
+            print(f"{label}: {count}")
+        return EXIT_OK
     chosen = [f for f in REGISTRY.values() if not args.clause or f.clause.startswith(args.clause)]
     width = max((len(f.name) for f in chosen), default=10)
     for f in chosen:
@@ -585,6 +592,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("faults", help="list the reference SUT's fault switches")
     p.add_argument("--clause", default=None, help="only switches whose clause has this prefix")
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="the registry's figures instead: switches in total and per place, claimed clauses, "
+        "targets, also",
+    )
     p.set_defaults(func=_cmd_faults)
 
     p = sub.add_parser("report", help="build every report format from a results JSON")

@@ -34,6 +34,7 @@ the slices on separate machines (docs/ci-job-matrix.md).
 Classification (`classify`) is a pure function of verdict maps, so it can be tested without
 running anything. Exit codes: 0 every switch killed or untested, 1 a survivor, 2 collateral
 (and no survivor), 3 a harness error (a run or the baseline unusable, or bad usage).
+`registry_summary` gives the registry's figures (`cpmconf faults --summary`).
 """
 
 from __future__ import annotations
@@ -126,6 +127,32 @@ def switches(names: Iterable[str] | None = None) -> list[Switch]:
             )
         )
     return out
+
+
+def registry_summary(testcases: Path | None = None) -> list[tuple[str, int]]:
+    """The fault registry's figures, one (label, count) each: switches in total and per place
+    (module of `refsut.faults`), the clauses the cases in `testcases` claim, how many of those
+    are a switch's target, how many more only a switch's declared `also` clause, how many no
+    switch can fail, and the switches whose clause no case claims. `cpmconf faults --summary`
+    prints them; the README's counts are checked against them."""
+    from refsut.faults import PLACES, REGISTRY
+
+    folder = testcases or catalogue.REPO_ROOT / "testcases"
+    claims = set(catalogue.claimed_clause_ids(sorted(folder.glob("test_*.py"))))
+    targets = {f.clause for f in REGISTRY.values()} & claims
+    also = {c for f in REGISTRY.values() for c in f.also} & (claims - targets)
+    return [
+        ("switches", len(REGISTRY)),
+        *((f"switches in {place}", len(module.SWITCHES)) for place, module in PLACES.items()),
+        ("claimed clauses", len(claims)),
+        ("claimed clauses a switch targets", len(targets)),
+        ("claimed clauses only a switch's also fails", len(also)),
+        ("claimed clauses no switch fails", len(claims - targets - also)),
+        (
+            "switches whose clause no case claims",
+            sum(f.clause not in claims for f in REGISTRY.values()),
+        ),
+    ]
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -7,7 +7,7 @@ reached with one of these fault switches on and stands for a PF with a careless 
 * ``robust.expand-xml-entities``: internal entities (``<!ENTITY a "...">``) are expanded,
   nested ones included. Expansion stops at `EXPANSION_CAP` so the machine survives; a real
   expander would go on for minutes or run out of memory, so past the cap the PF hangs
-  (:class:`~refsut.sipcore.Hang`);
+  (:class:`~refsut.robustness.Hang`);
 * ``robust.resolve-external-entities``: ``SYSTEM`` entities are resolved, ``file:`` by
   reading the file and ``http:`` by fetching the URL (both bounded), and their text is put in
   place of each reference.
@@ -29,7 +29,7 @@ from cpmconf.codec.errors import CodecError
 from cpmconf.codec.resource_lists import Entry, ResourceList
 
 from .faults import Faults
-from .sipcore import Hang
+from .robustness import Hang
 
 log = logging.getLogger("refsut.pf.deferred")
 
@@ -48,7 +48,7 @@ _REFERENCE = re.compile(rb"&([\w.-]+);")
 def entries(body: bytes, faults: Faults) -> tuple[Entry, ...] | None:
     """The entries of a refused list as the switched-on PF reads it, or None (still refused).
 
-    Raises :class:`~refsut.sipcore.Hang` when internal expansion passes `EXPANSION_CAP`.
+    Raises :class:`~refsut.robustness.Hang` when internal expansion passes `EXPANSION_CAP`.
     """
     doctype = _DOCTYPE.search(body)
     if doctype is None:

@@ -3,7 +3,8 @@
 It owns one :class:`~cpmconf.transport.SipEndpoint` per role and adds what a UA needs on top
 of raw send/receive, and nothing more:
 
-* a dispatch loop that hands each new request to the role's handler in its own task;
+* a dispatch loop that hands each new request to the role's handler in its own task, once
+  :mod:`refsut.robustness` has screened it (bad input is refused there, not here);
 * server transactions keyed by Via branch and method, so a retransmitted request gets the
   cached final response again and is never processed twice (RFC 3261 17.2.2);
 * client transactions for non-INVITE requests: the request goes to the outbound proxy,
@@ -29,16 +30,16 @@ import dataclasses
 import logging
 import re
 import secrets
-import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, NameAddr
+from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sip import SipMessage, build_message, canonical_name
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
+
+from .robustness import Hang, InputGuard
 
 log = logging.getLogger("refsut.sip")
 
@@ -422,134 +423,6 @@ class Dialog:
 # Via and Max-Forwards first, as build_request writes them).
 _ABOVE_ROUTE = ("via", "max-forwards")
 
-# Headers a request carries at most once (RFC 3261 7.3.1, 20); Call-ID and CSeq twice are
-# already refused by the codec.
-_SINGLE = ("from", "to", "max-forwards", "content-type", "content-length", "expires")
-_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-BEYOND_DATAGRAM = "Content-Length beyond the datagram"
-# A header section this large is legal but unusual; under robust.stall-on-huge-header the SUT
-# chokes on it.
-HUGE_HEADER_SECTION = 32 * 1024
-
-# Why a request was refused (the kind `malformed` or `_codec_refusal` gives) -> the switch
-# under which the SUT takes it with a 200 instead. The 200 is sent from the refusal point,
-# so the request is answered but never reaches the role: no state changes.
-ACCEPTED_UNDER = {
-    "repeated-header": "robust.accept-repeated-header",
-    "uri": "robust.accept-invalid-uri",
-    "content-length": "robust.accept-udp-excess-content-length",
-}
-# Kinds judged on survival (RB- entries whose refusal no RFC rule makes a MUST) -> the switch
-# under which the SUT hangs on them instead.
-HANG_UNDER = {
-    "feature-tag": "robust.crash-on-bad-feature-tag",
-    "cpim": "robust.crash-on-malformed-cpim",
-    # these two must also be survived where a SUT chooses not to refuse them (SHOULD)
-    "uri": "robust.crash-on-invalid-uri",
-    "repeated-header": "robust.crash-on-repeated-header",
-}
-
-
-class Hang(Exception):
-    """Raised by a role's handler under a fault switch that models the SUT hanging: the
-    request is left unanswered and the node swallows the next request too."""
-
-
-def _codec_refusal(error: CodecError | None) -> str | None:
-    """The refusal kind of a request the codec could not parse, for ACCEPTED_UNDER."""
-    if error is None:
-        return None
-    if error.what in ("SIP Request-URI", "From header", "To header"):
-        return "uri"
-    if error.detail.startswith(("more than one Call-ID", "more than one CSeq")):
-        return "repeated-header"
-    return None
-
-
-def response_from_raw(raw: bytes, status: int) -> bytes | None:
-    """A response to a request the codec refused, built from its header lines as written
-    (Via, From, To, Call-ID, CSeq), or None when the request has no header section."""
-    head, sep, _ = raw.partition(b"\r\n\r\n")
-    if not sep:
-        return None
-    lines = head.decode("utf-8", "replace").split("\r\n")
-    if not lines[0].rstrip().endswith("SIP/2.0"):
-        return None
-    found: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if colon:
-            found.setdefault(canonical_name(name.strip()), []).append(value.strip())
-    to = (found.get("to") or [""])[0]
-    if ";tag=" not in to.replace(" ", "").lower():
-        to = f"{to};tag={new_tag()}"
-    out = [("Via", v) for v in found.get("via", [])]
-    out += [
-        ("From", (found.get("from") or [""])[0]),
-        ("To", to),
-        ("Call-ID", (found.get("call-id") or [""])[0]),
-        ("CSeq", (found.get("cseq") or [""])[0]),
-    ]
-    return build_message(f"SIP/2.0 {status} {REASONS.get(status, 'Unknown')}", out)
-
-
-def malformed(item: Inbound) -> tuple[str, str] | None:
-    """Why a parsed request must get a 400 before its role sees it (RFC 3261 8.2, 18.3), as
-    (kind, reason), or None. The codec is lenient on purpose (the harness judges what it
-    can); the UA is not.
-    """
-    msg = item.message
-    assert msg is not None
-    counts: dict[str, int] = {}
-    for name, _ in msg.headers:
-        key = canonical_name(name)
-        counts[key] = counts.get(key, 0) + 1
-    twice = [n for n in _SINGLE if counts.get(n, 0) > 1]
-    if twice:
-        return "repeated-header", f"{twice[0]} header repeated"
-    for name in ("From", "To"):
-        try:
-            NameAddr.parse(msg.header(name) or "")
-        except CodecError:
-            return "uri", f"bad {name} header"
-    declared = msg.header("Content-Length")
-    if item.transport == "udp" and declared is not None:
-        head_end = item.raw.find(b"\r\n\r\n")
-        carried = len(item.raw) - head_end - 4 if head_end >= 0 else 0
-        if declared.strip().isdigit() and int(declared) > carried:
-            return "content-length", BEYOND_DATAGRAM
-    for value in msg.header_list("Accept-Contact"):
-        try:
-            feature_set = AcceptContact.parse(value)
-        except CodecError:
-            return "feature-tag", "bad Accept-Contact header"
-        for _, raw in feature_set.params:
-            if raw is not None and _BAD_PERCENT.search(raw):
-                return "feature-tag", "bad percent-encoding in Accept-Contact"
-            if raw is not None:
-                try:
-                    urllib.parse.unquote_to_bytes(raw).decode("utf-8")
-                except UnicodeDecodeError:
-                    return "feature-tag", "Accept-Contact value is not UTF-8"
-    if media_type(msg.header("Content-Type")) == "message/cpim":
-        why = _bad_cpim(msg.body)
-        return None if why is None else ("cpim", why)
-    return None
-
-
-def _bad_cpim(body: bytes) -> str | None:
-    """Why a message/cpim body cannot be taken (RFC 3862), or None."""
-    try:
-        cpim = CpimMessage.parse(body)
-        cpim.from_address()
-        cpim.to_addresses()
-        cpim.date_time()
-    except CodecError as exc:
-        return f"bad CPIM body: {exc.detail}"[:80]
-    if cpim.content_type is None:
-        return "CPIM body without Content-Type"
-    return cpim.check_inner_length()
-
 
 def _cut_to_content_length(item: Inbound) -> Inbound:
     """A datagram carrying more than its Content-Length: the rest is discarded (RFC 3261
@@ -566,11 +439,6 @@ def _cut_to_content_length(item: Inbound) -> Inbound:
     except CodecError as exc:
         message, error = None, exc
     return dataclasses.replace(item, raw=raw, message=message, error=error)
-
-
-def _head_size(raw: bytes) -> int:
-    end = raw.find(b"\r\n\r\n")
-    return len(raw) if end < 0 else end
 
 
 def _server_key(msg: SipMessage) -> tuple:
@@ -621,12 +489,8 @@ class SipNode:
         self._loop_task: asyncio.Task | None = None
         # The run's fault switches live on the role that owns the handler.
         self.faults = getattr(getattr(handler, "__self__", None), "faults", None)
-        # The robustness switches that hang the SUT (see _hang): requests still to swallow, a
-        # hang that clears after the next request so later tests of a mutants run are unaffected.
-        self._swallow = 0
-        # The transaction (Call-ID, CSeq) of the request swallowed last: its retransmissions
-        # are swallowed too, so a retransmitting sender still meets a hung SUT.
-        self._swallowed: tuple | None = None
+        # Refusal of bad input, and the robustness switches that break it (refsut.robustness).
+        self.guard = InputGuard(name, self._fault)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -846,15 +710,10 @@ class SipNode:
 
     async def _dispatch(self, item: Inbound) -> None:
         msg = item.message
-        if msg is not None and msg.is_request:
-            key = (msg.call_id, msg.header("CSeq"))
-            if self._swallow or key == self._swallowed:
-                self._swallow = max(self._swallow - 1, 0)
-                self._swallowed = key
-                log.warning("%s: fault: %s swallowed", self.name, msg.summary())
-                return
+        if msg is not None and msg.is_request and self.guard.swallows(msg):
+            return
         if item.message is None:
-            if await self._unparseable_under_fault(item):
+            if await self.guard.take_unparseable(item, self.send_raw):
                 return
             log.info(
                 "%s: ignoring unparseable %s data from %s: %s",
@@ -877,9 +736,7 @@ class SipNode:
         if msg.method == "ACK":
             self._ack(msg)
             return
-        head = _head_size(item.raw)
-        if head > HUGE_HEADER_SECTION and self._fault("robust.stall-on-huge-header"):
-            self._hang(f"a {head}-byte header section ({msg.summary()})")
+        if self.guard.stalls(item):
             return
         try:
             key = _server_key(msg)
@@ -893,21 +750,7 @@ class SipNode:
             return
         txn = ServerTransaction(self, msg, item, key)
         self._server[key] = txn
-        refusal = malformed(item)
-        if refusal is not None:
-            kind, why = refusal
-            if kind == "content-length" and self._fault("robust.crash-on-bad-content-length"):
-                self._hang(msg.summary())
-                return
-            if kind in HANG_UNDER and self._fault(HANG_UNDER[kind]):
-                self._hang(f"{msg.summary()} ({why})")
-                return
-            if kind in ACCEPTED_UNDER and self._fault(ACCEPTED_UNDER[kind]):
-                log.warning("%s: fault: 200 to %s despite %s", self.name, msg.summary(), why)
-                await txn.reply(200)
-                return
-            log.info("%s: 400 to %s: %s", self.name, msg.summary(), why)
-            await txn.reply(400, f"Bad Request ({why})")
+        if await self.guard.screen(item, txn.reply):
             return
         self.spawn(self._handle(txn), name=f"{self.name}-{msg.method}")
 
@@ -928,44 +771,13 @@ class SipNode:
         log.warning("%s: fault %s: %d answered with its top Via only", self.name, fault, status)
         return build_message(msg.start_line, [("Via", vias[0]), *headers], msg.body)
 
-    def _hang(self, what: str) -> None:
-        """A fault switch hangs the SUT on `what`: it and the next request go unanswered.
-        The hang clears after that one request, so later tests of a mutants run are
-        unaffected."""
-        log.warning("%s: fault: hanging on %s", self.name, what)
-        self._swallow = 1
-
-    async def _unparseable_under_fault(self, item: Inbound) -> bool:
-        """Robustness switches acting on a request the codec refused; True if one did."""
-        error = item.error
-        if (
-            item.transport == "udp"
-            and error is not None
-            and error.detail.startswith("no empty line")
-            and self._fault("robust.stall-on-unterminated")
-        ):
-            self._hang("a datagram whose header section never ends")
-            return True
-        kind = _codec_refusal(error)
-        if kind in HANG_UNDER and self._fault(HANG_UNDER[kind]):
-            self._hang(f"an unparseable request ({error})")
-            return True
-        if kind not in ACCEPTED_UNDER or not self._fault(ACCEPTED_UNDER[kind]):
-            return False
-        raw = response_from_raw(item.raw, 200)
-        if raw is None:
-            return False
-        log.warning("%s: fault: 200 to an unparseable request (%s)", self.name, error)
-        await self.send_raw(raw, item.remote, item.transport)
-        return True
-
     async def _handle(self, txn: ServerTransaction) -> None:
         try:
             await self._handler(txn)
         except asyncio.CancelledError:
             raise
         except Hang:
-            self._hang(txn.request.summary())
+            self.guard.hang(txn.request.summary())
         except Exception:
             log.exception("%s: handler failed on %s", self.name, txn.request.summary())
             if txn.final is None:
