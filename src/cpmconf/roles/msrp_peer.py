@@ -20,6 +20,7 @@ from cpmconf.codec.msrp import (
     chunk,
     new_ident,
 )
+from cpmconf.roles.dispatch import Dispatcher
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.network import Unparsed
 from cpmconf.transport import MSRP, SipEndpoint, TransportError, TransportTimeout
@@ -42,6 +43,8 @@ class MsrpSession:
 class MsrpPeer:
     def __init__(self, endpoint: SipEndpoint, guard: float):
         self.endpoint = endpoint
+        # Each MSRP message goes to the oldest wait that matches it, as at the SIP core.
+        endpoint.attach(Dispatcher(owner=endpoint))
         self.guard = guard
         # Called with the SUT's port before we connect to it, so a port-filtered capture
         # sees a connection that runs between two ports it was not told about.
