@@ -224,6 +224,27 @@ def test_a_response_to_a_pending_transaction_never_reaches_a_predicate_wait():
     run(scenario())
 
 
+def test_the_core_holds_a_dialog_ahead_of_an_older_wait():
+    async def scenario():
+        core, sut = await core_and_sut()
+        try:
+            anything = asyncio.ensure_future(core.wait(lambda m: True, "any message", 1.0))
+            await asyncio.sleep(0)
+            with core.dialog("dlg", "the SUT's requests in our dialog") as dialog:
+                bye = request("BYE", USER, sut.address, "dlg", to_tag="ours")
+                await sut.send(bye, core.address)
+                assert (await core.next_in(dialog, 2.0)).method == "BYE"
+                with pytest.raises(NoAnswer, match="our dialog"):
+                    await core.next_in(dialog, 0.1)
+            await sut.send(request("MESSAGE", USER, sut.address, "other"), core.address)
+            assert (await anything).call_id == "other"
+        finally:
+            await sut.close()
+            await core.endpoint.close()
+
+    run(scenario())
+
+
 def test_a_message_that_arrives_before_its_wait_is_delivered():
     async def scenario():
         count = Counter(1)

@@ -45,7 +45,14 @@ from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles import regevent
 from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
-from cpmconf.roles.dispatch import DIALOG, TRANSACTION, Dispatcher, Handler, Unexpected
+from cpmconf.roles.dispatch import (
+    DIALOG,
+    TRANSACTION,
+    Dispatcher,
+    Handler,
+    Overlap,
+    Unexpected,
+)
 from cpmconf.roles.errors import (
     NoAnswer,
     SetupError,
@@ -283,10 +290,11 @@ class Core:
 
     @property
     def window(self) -> str:
+        """The case window unexpected messages are recorded under."""
         return self.case or f"window {self.windows}"
 
     @property
-    def overlaps(self) -> list:
+    def overlaps(self) -> list[Overlap]:
         """Messages that matched two waiting expectations at once (a harness defect)."""
         return self.dispatcher.overlaps
 
