@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, new_ident
+from cpmconf.roles.dispatch import Dispatcher
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.network import Unparsed
 from cpmconf.roles.stimulus import MsrpStimulus, Templates
@@ -36,6 +37,8 @@ class MsrpSession:
 class MsrpPeer:
     def __init__(self, endpoint: SipEndpoint, guard: float, templates: Templates | None = None):
         self.endpoint = endpoint
+        # Each MSRP message goes to the oldest wait that matches it, as at the SIP core.
+        endpoint.attach(Dispatcher(owner=endpoint))
         self.guard = guard
         self.templates = templates or Templates()
         # Called with the SUT's port before we connect to it, so a port-filtered capture

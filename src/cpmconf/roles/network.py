@@ -8,13 +8,19 @@ simulated device they belong to; the test body decides how each device answers, 
 proxy URI, or the Service-Route its registrar returned) is a loose route to this hop: the core
 takes it as its own and routes by the Request-URI alone, as if it had stripped it.
 
+Every message the core receives goes to exactly one handler, through its `Dispatcher`
+(`cpmconf.roles.dispatch`): our client transaction waiting for its responses first, then a
+dialog, then the oldest wait whose predicate matches; two waits never race on one message.
+What arrives before its wait is kept for it.
+
 The core answers everything it receives. A request no case took (a store-and-forward PF's
-re-send to an address of record, a retransmission, a refresh after the case ended) is answered
-between cases, when the per-test reset drains the inbox, so it never races a case still
-waiting for it: a retransmission of a request the test system already answered gets that
-answer again; any other request a final error that changes nothing at the SUT: 481 inside a
-dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never silence, and
-never a 200 the SUT could take as a delivery (ACK needs no answer).
+re-send to an address of record, a retransmission, a refresh after the case ended) is
+recorded in `Core.unexpected` (when, in which case window, what the core answered) and
+answered between cases, when the per-test reset takes what is still kept, so it never races
+a case still waiting for it: a retransmission of a request the test system already answered
+gets that answer again; any other request a final error that changes nothing at the SUT: 481
+inside a dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never
+silence, and never a 200 the SUT could take as a delivery (ACK needs no answer).
 
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
@@ -31,13 +37,22 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import ContactFeatures, NameAddr
+from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sip import SipMessage
+from cpmconf.roles import regevent
+from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
+from cpmconf.roles.dispatch import (
+    DIALOG,
+    TRANSACTION,
+    Dispatcher,
+    Handler,
+    Overlap,
+    Unexpected,
+)
 from cpmconf.roles.errors import (
     NoAnswer,
     SetupError,
@@ -50,7 +65,10 @@ from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
 log = logging.getLogger("cpmconf.core")
+# Kept under their old names for callers that import them from here.
+_uri_key, _pub_gruu = uri_key, pub_gruu
 T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
+MAX_UNEXPECTED = 1000  # records of unexpected messages kept over a run; beyond, only counted
 
 
 @dataclass(frozen=True)
@@ -111,35 +129,6 @@ class Journal:
 
 
 @dataclass
-class SimDevice:
-    """A simulated CPM device of a user, registered at a PF SUT through the core."""
-
-    user: str
-    name: str
-    instance: str
-    selected: bool
-    contact: str = ""
-    gruu: str | None = None
-
-    @property
-    def instance_urn(self) -> str:
-        return self.instance.strip("<>")
-
-
-def _uri_key(uri: str) -> str:
-    """Compare URIs loosely: scheme, user@host and the gr parameter, case-insensitive."""
-    uri = uri.strip().strip("<>")
-    base, _, params = uri.partition(";")
-    gr = ""
-    for p in params.split(";"):
-        if p.lower().startswith("gr="):
-            gr = p[3:]
-        elif p.lower() == "gr":
-            gr = "-"
-    return f"{base.split('?')[0].lower()}|{gr.lower()}"
-
-
-@dataclass
 class Exchange:
     """One request the test system sent and the responses it got."""
 
@@ -191,6 +180,19 @@ class Core:
         # store-and-forward PF's later re-send of one is not a notification (testcases).
         self.deferred_texts: set[str] = set()
         self.reacked: list[SipMessage] = []
+        # Every inbound message goes to one handler (transaction, dialog, expectation).
+        self.dispatcher = Dispatcher(owner=endpoint)
+        endpoint.attach(self.dispatcher)
+        # What no handler took, window by window (see `reset`); bounded over the run.
+        self.unexpected: list[Unexpected] = []
+        self.unexpected_overflow = 0
+        self._records: dict[int, Unexpected] = {}  # id(request) -> its record, until answered
+        # The case window the core is in: a caller may name it (the test id); otherwise it
+        # is numbered by resets.
+        self.case: str | None = None
+        self.windows = 0
+        # The reg-event registrar's state for a PF SUT (cpmconf.roles.regevent).
+        self.regstate = regevent.RegState()
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -286,16 +288,42 @@ class Core:
 
     # -- per-test reset ----------------------------------------------------------------------
 
+    @property
+    def window(self) -> str:
+        """The case window unexpected messages are recorded under."""
+        return self.case or f"window {self.windows}"
+
+    @property
+    def overlaps(self) -> list[Overlap]:
+        """Messages that matched two waiting expectations at once (a harness defect)."""
+        return self.dispatcher.overlaps
+
     def reset(self) -> None:
-        """Forget anything left over from an earlier test (late retransmissions, stray
-        requests); the requests among it wait in `unclaimed` for `answer_unclaimed`."""
-        for item in self.endpoint.drain():
+        """End the case window: what no handler took in it (late retransmissions, stray
+        requests, unparseable bytes) is recorded in `unexpected`; the requests among it wait
+        in `unclaimed` for `answer_unclaimed`."""
+        for item in self.dispatcher.drain():
+            record = self._record(item)
             msg = item.message
             if msg is not None and msg.is_request and msg.method != "ACK":
                 self.unclaimed.append(msg)
+                if record is not None:
+                    self._records[id(msg)] = record
             elif msg is not None and not msg.is_request and _final_key(msg) in self._acked:
                 self.reacked.append(msg)
+                if record is not None:
+                    record.answer = "ACK again"
+        self.windows += 1
+        self.case = None
         self.transport_override = None
+
+    def _record(self, item: Inbound) -> Unexpected | None:
+        if len(self.unexpected) >= MAX_UNEXPECTED:
+            self.unexpected_overflow += 1
+            return None
+        record = Unexpected.of(item, self.window)
+        self.unexpected.append(record)
+        return record
 
     async def answer_unclaimed(self) -> list[Stimulus]:
         """Answer every request `reset` drained (see the module docstring); returns what was
@@ -309,13 +337,18 @@ class Core:
                 await self.send(raw, remote, transport)
         for req in pending:
             again = self._answered.get(_txn_key(req)) or self._answered_before.get(_txn_key(req))
+            record = self._records.pop(id(req), None)
             try:
                 if again is not None:
                     raw, remote, transport = again
                     await self.send(raw, remote, transport)
+                    if record is not None:
+                        record.answer = "the case's answer again"
                     continue
                 status, reason = self._unclaimed_answer(req)
                 sent.append(await self.respond(req, status, reason))
+                if record is not None:
+                    record.answer = f"{status} {reason}"
                 key = f"{req.method} {status}"
                 self.unclaimed_answers[key] = self.unclaimed_answers.get(key, 0) + 1
                 log.info("no case took %s: answered %s", req.summary(), status)
@@ -383,9 +416,31 @@ class Core:
 
         bound = self.guard if timeout is None else timeout
         try:
-            item = await self.endpoint.receive(match, bound, what=what)
+            item = await self.dispatcher.receive(match, bound, what)
         except TransportTimeout:
             raise garbled.no_answer(what, bound) from None
+        assert item.message is not None
+        return item.message
+
+    @contextlib.contextmanager
+    def dialog(self, call_id: str, what: str) -> Iterator[Handler]:
+        """Hold the dialog `call_id` while the block runs: the SUT's requests in it come to
+        the returned handler (read them with `next_in`), ahead of any predicate wait."""
+
+        def in_dialog(item: Inbound) -> bool:
+            m = item.message
+            return m is not None and m.is_request and m.call_id == call_id
+
+        with self.dispatcher.open(in_dialog, what, DIALOG) as handler:
+            yield handler
+
+    async def next_in(self, handler: Handler, timeout: float | None = None) -> SipMessage:
+        """The next message handed to `handler` (a dialog's); NoAnswer after the bound."""
+        bound = self.guard if timeout is None else timeout
+        try:
+            item = await handler.next(bound)
+        except TransportTimeout:
+            raise NoAnswer(handler.what, bound) from None
         assert item.message is not None
         return item.message
 
@@ -421,43 +476,62 @@ class Core:
         before) is not yet silence."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
-        await self.send(stimulus, remote)
+        garbled = Unparsed()  # what came instead of a response, named on expiry
+
+        def mine(item: Inbound) -> bool:
+            m = item.message
+            if m is None:
+                garbled.see(item)
+                return False
+            return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
+
+        # The transaction holds its responses from before the first send to its end: a
+        # response to it never reaches a predicate wait running beside it.
+        with self.dispatcher.open(mine, f"response to {method}", TRANSACTION) as txn:
+            await self.send(stimulus, remote)
+            return await self._collect(ex, txn, garbled, remote, timeout, retransmit)
+
+    async def _collect(
+        self,
+        ex: Exchange,
+        txn: Handler,
+        garbled: Unparsed,
+        remote: Address,
+        timeout: float | None,
+        retransmit: bool,
+    ) -> Exchange:
+        stimulus = ex.request
+        method = stimulus.message.cseq[1]
         invite = method == "INVITE"
         udp = self._transport_to(remote) == "udp"
         interval = T1 if (retransmit or invite) and udp else None
         cap = float("inf") if invite else T2
-
-        def mine(m: SipMessage) -> bool:
-            return not m.is_request and m.call_id == call_id and m.cseq == (cseq, method)
-
         bound = self.guard if timeout is None else timeout
         loop = asyncio.get_running_loop()
         deadline = loop.time() + bound
         again = loop.time() + interval if interval else None
-        garbled: list[UnparseableAnswer] = []  # what the steps between retransmissions saw
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 what = f"final response to {method} ({stimulus.template})"
-                if garbled:  # not silence: say what came (they stay in the inbox, so the
-                    # last step saw them all)
-                    last = garbled[-1]
-                    raise UnparseableAnswer(what, bound, last.count, last.first_error)
-                raise NoAnswer(what, bound)
+                raise garbled.no_answer(what, bound)
             if again is not None and not ex.responses:
                 step = min(remaining, max(again - loop.time(), 0.0))
                 try:
-                    resp = await self.wait(mine, f"response to {method}", step)
-                except NoAnswer as exc:
-                    if isinstance(exc, UnparseableAnswer):
-                        garbled.append(exc)
+                    item = await txn.next(step)
+                except TransportTimeout:
                     if loop.time() < deadline:  # Timer E fired: the same datagram again
                         await self.send(stimulus, remote)
                         interval = min(interval * 2, cap)
                         again = loop.time() + interval
                     continue
             else:
-                resp = await self.wait(mine, f"response to {method}", remaining)
+                try:
+                    item = await txn.next(remaining)
+                except TransportTimeout:
+                    raise garbled.no_answer(f"response to {method}", remaining) from None
+            resp = item.message
+            assert resp is not None
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
                 if invite and resp.status >= 300:
@@ -599,8 +673,6 @@ class Core:
         """
         if self.sut_pf is None:
             raise SetupError("no PF address: the profile has no [pf] table")
-        from cpmconf.roles import regevent  # the mode of [pf] registration decides how
-
         devices = []
         for user in self.profile.users:
             if not user.registered:
@@ -713,20 +785,6 @@ def _final_key(resp: SipMessage) -> tuple:
 def _to_tag(req: SipMessage) -> bool:
     to = (req.header("To") or "").replace(" ", "").lower()
     return ";tag=" in to
-
-
-def _pub_gruu(response: SipMessage, instance: str) -> str | None:
-    """The pub-gruu the registrar returned for `instance` (RFC 5627 section 5.4), if any."""
-    for value in response.header_list("Contact"):
-        try:
-            c = ContactFeatures.parse(value)
-        except CodecError:
-            continue
-        if (c.param("+sip.instance") or "").strip('"') == instance:
-            gruu = c.param("pub-gruu")
-            if gruu:
-                return gruu.strip('"')
-    return None
 
 
 def now() -> float:

@@ -26,8 +26,9 @@ from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures
 from cpmconf.codec.sip import SipMessage
 from cpmconf.roles import regevent
+from cpmconf.roles.devices import pub_gruu
 from cpmconf.roles.errors import NoAnswer, RoleError, UpperTesterError
-from cpmconf.roles.network import Core, _pub_gruu
+from cpmconf.roles.network import Core
 from cpmconf.roles.profile import Address
 from cpmconf.roles.upper_tester import MANUAL, UpperTester
 from cpmconf.transport import Inbound, TransportError, TransportTimeout
@@ -270,7 +271,7 @@ async def _register_direct(core: Core, user: str, dev, expires: int, bound: floa
         return None, f"the PF answered {final.status} {final.reason}"
     if not expires:
         return None, ""
-    gruu = _pub_gruu(final, dev.instance)
+    gruu = pub_gruu(final, dev.instance)
     return gruu, "" if gruu else _why_no_gruu(final, dev.instance)
 
 

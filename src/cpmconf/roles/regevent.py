@@ -15,16 +15,21 @@ names (`[pf] registration`):
 
 In the last two modes the core is the registrar, so it assigns the public GRUU itself:
 ``<aor>;gr=<instance URN>`` (RFC 5627 section 3.1). Every wait is bounded by the guard time.
+
+The core (`cpmconf.roles.network`) calls in here and owns the `RegState`; this module only
+needs the few things of the core that `CoreSide` names, so it never imports the core.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from cpmconf.codec.reginfo import RegContact, Registration
 from cpmconf.codec.sip import SipMessage
+from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
-from cpmconf.roles.network import Core, SimDevice, _pub_gruu, _uri_key
 
 REGISTRAR = "sip:scscf@core.invalid"  # the identity of the core's registrar (S-CSCF)
 EXPIRES = 600
@@ -49,15 +54,36 @@ class RegState:
     registered: dict[str, dict[str, SimDevice]] = field(default_factory=dict)
 
 
-def _state(core: Core) -> RegState:
-    state = getattr(core, "regstate", None)
-    if state is None:
-        state = RegState()
-        core.regstate = state
-    return state
+class CoreSide(Protocol):
+    """What registering a device needs of the core (`cpmconf.roles.network.Core`)."""
+
+    profile: Any
+    sut_pf: Any
+    regstate: RegState
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def guard(self) -> float: ...
+
+    def render(self, name: str, body: bytes | str = b"", **context) -> Any: ...
+
+    async def transact(self, stimulus: Any, remote: Any) -> Any: ...
+
+    async def wait(self, predicate: Callable[[SipMessage], bool], what: str) -> SipMessage: ...
+
+    async def respond(self, request: SipMessage, status: int, reason: str, **kwargs) -> Any: ...
 
 
-def mode(core: Core) -> str:
+def _state(core: CoreSide) -> RegState:
+    return core.regstate
+
+
+def mode(core: CoreSide) -> str:
     return getattr(core.profile.pf, "registration", "direct")
 
 
@@ -65,7 +91,7 @@ def public_gruu(user: str, instance: str) -> str:
     return f"{user};gr={instance.strip('<>')}"
 
 
-async def register_device(core: Core, user: str, dev, expires: int = EXPIRES) -> SimDevice:
+async def register_device(core: CoreSide, user: str, dev, expires: int = EXPIRES) -> SimDevice:
     """Register (expires 0: deregister) one provisioned device of `user` at the PF."""
     if core.sut_pf is None:
         raise SetupError("no PF address: the profile has no [pf] table")
@@ -84,7 +110,7 @@ async def register_device(core: Core, user: str, dev, expires: int = EXPIRES) ->
         ex = await core.transact(device_register, core.sut_pf)
         if ex.final is None or ex.final.status != 200:
             raise _refused(ex, f"the REGISTER of device {dev.name}", core.guard)
-        d.gruu = _pub_gruu(ex.final, dev.instance) if expires else None
+        d.gruu = pub_gruu(ex.final, dev.instance) if expires else None
         return d
     # The core is the registrar here: it hands out a GRUU unless the profile says none.
     d.gruu = public_gruu(user, dev.instance) if core.profile.pf.gruu else None
@@ -114,20 +140,20 @@ async def register_device(core: Core, user: str, dev, expires: int = EXPIRES) ->
     raise SetupError(f"[pf] registration = {how!r} is not one of direct, third-party, reg-event")
 
 
-async def subscribed(core: Core, user: str) -> Subscription:
+async def subscribed(core: CoreSide, user: str) -> Subscription:
     """The PF's reg-event subscription for `user`, answering its SUBSCRIBE if still open."""
     state = _state(core)
     sub = state.subscriptions.get(user)
     if sub is not None:
         return sub
-    key = _uri_key(user)
+    key = uri_key(user)
 
     def is_subscribe(m: SipMessage) -> bool:
         return (
             m.is_request
             and m.method == "SUBSCRIBE"
             and (m.header("Event") or "").split(";")[0].strip().lower() == "reg"
-            and _uri_key(m.request_uri or "") == key
+            and uri_key(m.request_uri or "") == key
         )
 
     req = await core.wait(is_subscribe, f"the PF's reg-event SUBSCRIBE for {user}")
@@ -144,7 +170,7 @@ async def subscribed(core: Core, user: str) -> Subscription:
     return sub
 
 
-async def notify(core: Core, sub: Subscription, devices: list[SimDevice]) -> None:
+async def notify(core: CoreSide, sub: Subscription, devices: list[SimDevice]) -> None:
     """A full-state NOTIFY of `devices` in the subscription; its 200 is awaited."""
     contacts = tuple(
         RegContact(

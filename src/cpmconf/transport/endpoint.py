@@ -2,9 +2,11 @@
 
 This module owns the sockets. Everything above it sees SIP traffic only as
 `Inbound` items taken from the endpoint's inbox and as raw bytes handed to
-`SipEndpoint.send`. Bytes are framed and parsed with the sans-IO codec, so a
-garbled message from the system under test becomes an `Inbound` carrying a
-`CodecError`, never an exception inside the event loop.
+`SipEndpoint.send`. The inbox is pluggable (`SipEndpoint.attach`): by default a bounded
+first-match queue (`Inbox`); the harness's core attaches its dispatcher there, so every
+inbound item, `receive` included, goes through one place. Bytes are framed and
+parsed with the sans-IO codec, so a garbled message from the system under test
+becomes an `Inbound` carrying a `CodecError`, never an exception inside the event loop.
 
 Why the stdlib directly: asyncio datagram endpoints and streams give us exactly
 the control a conformance harness needs (raw bytes out, raw bytes in, our own
@@ -134,6 +136,108 @@ def _parse(raw: bytes, parse=SipMessage.parse) -> tuple[SipMessage | None, Codec
         return None, CodecError("SIP message", f"unexpected {type(exc).__name__}: {exc}")
 
 
+class InboxLike(Protocol):
+    """Where an endpoint hands every inbound item, and where `receive` and `drain` look."""
+
+    dropped: int
+
+    def put(self, item: Inbound) -> None: ...
+
+    async def receive(
+        self, predicate: Predicate | None, timeout: float, what: str | None
+    ) -> Inbound: ...
+
+    def drain(self) -> list[Inbound]: ...
+
+    def close(self) -> None: ...
+
+
+class Inbox:
+    """The default inbox: a bounded queue; each `receive` takes the oldest matching item."""
+
+    def __init__(self, max_queue: int = DEFAULT_MAX_QUEUE, owner: object = None) -> None:
+        self.owner = owner  # named in errors (the endpoint)
+        self.dropped = 0
+        self._max_queue = max_queue
+        # Entries carry a sequence number so a waiting receive only re-checks new arrivals.
+        self._items: collections.deque[tuple[int, Inbound]] = collections.deque()
+        self._seq = 0
+        self._arrived = asyncio.Event()
+        self._closed = False
+
+    def put(self, item: Inbound) -> None:
+        if len(self._items) >= self._max_queue:
+            self.dropped += 1  # flood guard: count, do not grow
+            return
+        self._seq += 1
+        self._items.append((self._seq, item))
+        self._arrived.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._arrived.set()  # wake receivers so they notice the endpoint is closed
+
+    async def receive(
+        self, predicate: Predicate | None, timeout: float, what: str | None
+    ) -> Inbound:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        seen = 0
+        while True:
+            item, seen = self._take(predicate, seen)
+            if item is not None:
+                return item
+            if self._closed:
+                raise TransportError(
+                    f"{self.owner!r} closed while waiting for {what or 'a message'}"
+                )
+            remaining = deadline - loop.time()
+            if remaining > 0:
+                self._arrived.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation that
+                # lands while the event fires, leaving a cancelled receive stuck forever.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await self._arrived.wait()
+                continue
+            raise timed_out(self.owner, predicate, timeout, what, len(self._items), self.dropped)
+
+    def drain(self) -> list[Inbound]:
+        items = [item for _, item in self._items]
+        self._items.clear()
+        return items
+
+    def _take(self, predicate: Predicate | None, seen: int) -> tuple[Inbound | None, int]:
+        # Walk back from the newest entry to the first one already checked, then test
+        # those fresh entries oldest first.
+        fresh = []
+        for index in range(len(self._items) - 1, -1, -1):
+            if self._items[index][0] <= seen:
+                break
+            fresh.append(index)
+        for index in reversed(fresh):
+            item = self._items[index][1]
+            if predicate is None or predicate(item):
+                del self._items[index]
+                return item, seen
+        return None, self._seq
+
+
+def timed_out(
+    owner: object,
+    predicate: Predicate | None,
+    timeout: float,
+    what: str | None,
+    pending: int,
+    dropped: int,
+) -> TransportTimeout:
+    """The expiry of a bounded receive, in the one wording every inbox uses."""
+    return TransportTimeout(
+        f"timed out after {timeout:g} s waiting for {what or _describe(predicate)} "
+        f"on {owner!r} ({pending} other message(s) pending, {dropped} dropped)"
+    )
+
+
 @dataclass(eq=False)  # identity semantics, so connections can live in a set
 class _Connection:
     transport: str
@@ -181,19 +285,14 @@ class SipEndpoint:
         self.port = port
         self.tls_port: int | None = None
         self.taps = list(taps)
-        self.dropped = 0
         self.keepalives = 0  # CRLF-only UDP datagrams seen (RFC 5626 3.5.1); not queued
         self._ssl_server = ssl_server
         self._ssl_client = ssl_client
-        self._max_queue = max_queue
         self._max_message_size = max_message_size
         self._connect_timeout = connect_timeout
         self._write_timeout = write_timeout
         self._clock = clock
-        # Inbox entries carry a sequence number so a waiting receive only re-checks new arrivals.
-        self._inbox: collections.deque[tuple[int, Inbound]] = collections.deque()
-        self._seq = 0
-        self._arrived = asyncio.Event()
+        self._inbox: InboxLike = Inbox(max_queue, self)
         self._udp: asyncio.DatagramTransport | None = None
         self._servers: list[asyncio.Server] = []
         self._conns: dict[tuple[str, Address], _Connection] = {}  # for sending, one per remote
@@ -213,6 +312,20 @@ class SipEndpoint:
     @property
     def tls_address(self) -> Address | None:
         return None if self.tls_port is None else (self.host, self.tls_port)
+
+    @property
+    def dropped(self) -> int:
+        """Inbound messages the inbox's flood guard did not keep."""
+        return self._inbox.dropped
+
+    def attach(self, inbox: InboxLike) -> None:
+        """Hand every inbound item to `inbox` from now on (the core's dispatcher); what the
+        current inbox holds moves over, in order."""
+        for item in self._inbox.drain():
+            inbox.put(item)
+        self._inbox = inbox
+        if self._closed:
+            inbox.close()
 
     @property
     def connections(self) -> list[tuple[str, Address, Address]]:
@@ -269,7 +382,7 @@ class SipEndpoint:
         if self._closed:
             return
         self._closed = True
-        self._arrived.set()  # wake receivers so they notice the endpoint is closed
+        self._inbox.close()
         if self._udp is not None:
             self._udp.close()
         for server in self._servers:
@@ -399,50 +512,11 @@ class SipEndpoint:
         Items that do not match stay in the inbox, in order, for later calls.
         Raises TransportTimeout (naming `what`, or the predicate) when the bound expires.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        seen = 0
-        while True:
-            item, seen = self._take(predicate, seen)
-            if item is not None:
-                return item
-            if self._closed:
-                raise TransportError(f"{self!r} closed while waiting for {what or 'a message'}")
-            remaining = deadline - loop.time()
-            if remaining > 0:
-                self._arrived.clear()
-                # asyncio.timeout, not wait_for: 3.11's wait_for can lose a cancellation that
-                # lands while the event fires, leaving a cancelled receive stuck forever.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(remaining):
-                        await self._arrived.wait()
-                continue
-            raise TransportTimeout(
-                f"timed out after {timeout:g} s waiting for {what or _describe(predicate)} "
-                f"on {self!r} "
-                f"({len(self._inbox)} other message(s) pending, {self.dropped} dropped)"
-            )
+        return await self._inbox.receive(predicate, timeout, what)
 
     def drain(self) -> list[Inbound]:
         """Take everything currently in the inbox without waiting."""
-        items = [item for _, item in self._inbox]
-        self._inbox.clear()
-        return items
-
-    def _take(self, predicate: Predicate | None, seen: int) -> tuple[Inbound | None, int]:
-        # Walk back from the newest entry to the first one already checked, then test
-        # those fresh entries oldest first.
-        fresh = []
-        for index in range(len(self._inbox) - 1, -1, -1):
-            if self._inbox[index][0] <= seen:
-                break
-            fresh.append(index)
-        for index in reversed(fresh):
-            item = self._inbox[index][1]
-            if predicate is None or predicate(item):
-                del self._inbox[index]
-                return item, seen
-        return None, self._seq
+        return self._inbox.drain()
 
     def _deliver(
         self,
@@ -465,12 +539,7 @@ class SipEndpoint:
             message, error = _parse(raw, self.protocol.parse)
         else:
             message = None
-        if len(self._inbox) >= self._max_queue:
-            self.dropped += 1  # flood guard: count, do not grow
-            return
-        self._seq += 1
-        self._inbox.append((self._seq, Inbound(now, transport, local, remote, raw, message, error)))
-        self._arrived.set()
+        self._inbox.put(Inbound(now, transport, local, remote, raw, message, error))
 
     def _tap_sent(self, transport: str, local: Address, remote: Address, raw: bytes) -> None:
         now = self._clock()
