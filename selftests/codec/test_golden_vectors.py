@@ -93,8 +93,8 @@ ACCEPTED = {
     "rfc5627-9-200.sip": (SipMessage, _gruu_200),
     "rfc3862-5.1-example.cpim": (CpimMessage, _cpim_3862),
     "rfc5438-7.1.1.3-request-separated.cpim": (CpimMessage, _imdn_5438),
-    "rfc4975-7.2-send.msrp": (MsrpMessage, _msrp_send),
-    "rfc4975-7.2-200.msrp": (MsrpMessage, _msrp_200),
+    "rfc4975-4-send.msrp": (MsrpMessage, _msrp_send),
+    "rfc4975-4-200.msrp": (MsrpMessage, _msrp_200),
 }
 
 REJECTED = {
