@@ -1,9 +1,10 @@
 """The test system is a compliant SIP peer on the wire, as a second dissector reads it.
 
-One default run; tshark's SIP dissector then reads every pcap it wrote. Among the test
-system's own SIP messages (sent from the core's port, or to a SUT's port) no frame is
-malformed and none carries an expert error; and every non-2xx final to an INVITE the test
-system sent is followed by its ACK (RFC 3261 17.1.1.3: same Call-ID, CSeq number and branch).
+One default run (the session's `default_run`, conftest.py); tshark's SIP dissector then
+reads every pcap it wrote. Among the test system's own SIP messages (sent from the core's
+port, or to a SUT's port) no frame is malformed and none carries an expert error; and every
+non-2xx final to an INVITE the test system sent is followed by its ACK (RFC 3261 17.1.1.3:
+same Call-ID, CSeq number and branch).
 The robustness cases send malformed stimuli on purpose, so their pcaps are not read here.
 """
 
@@ -15,9 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from .support import assert_well_formed, run_cpmconf
-
-RUN_TIMEOUT = 150.0
 PI_ERROR = 0x800000  # Wireshark's expert severity "error"
 FIELDS = (
     "frame.number",
@@ -96,10 +94,10 @@ def problems(pcap: Path, core: int, sut: set[int]) -> list[str]:
     return out
 
 
-def test_the_test_systems_messages_dissect_cleanly_and_every_invite_failure_is_acked(tmp_path):
-    run = run_cpmconf(tmp_path / "r", "-q", timeout=RUN_TIMEOUT)
-    assert_well_formed(run)
-    assert run.returncode == 0, run.describe()
+def test_the_test_systems_messages_dissect_cleanly_and_every_invite_failure_is_acked(
+    default_run,
+):
+    run = default_run  # conftest.py: one default run, shared with test_tshark_crosscheck.py
     addresses = run.doc["run"]["addresses"]
     core = int(addresses["core"].rsplit(":", 1)[1])
     sut = {int(addresses[r].rsplit(":", 1)[1]) for r in ("pf", "client") if r in addresses}

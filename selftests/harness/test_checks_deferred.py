@@ -47,6 +47,23 @@ def test_handled_and_dropped_judges_actions_and_unlisted_ones():
     assert deferred.handled_and_dropped(None, [], {}, 0, 0).ok is None
 
 
+def test_interwork_is_not_demanded_when_interworking_is_not_claimed():
+    """D-interwork-unclaimed: the interwork-named message may stay or go and no IWF hand-over
+    is owed; the other actions and the unnamed messages are judged as before."""
+    named = {ID1: "interwork"}
+    for after in ([ID1, ID2], [ID2]):
+        j = deferred.handled_and_dropped([ID1, ID2], after, named, 0, 0, interworking=False)
+        assert j.ok is True and "interworking not claimed" in j.note
+    assert deferred.handled_and_dropped([ID1, ID2], [ID2], named, 0, 1, interworking=False).ok
+    # the unnamed message must still stay, and a deliver still arrive
+    assert not deferred.handled_and_dropped([ID1, ID2], [], named, 0, 0, interworking=False).ok
+    both = {ID1: "interwork", ID2: "deliver"}
+    assert not deferred.handled_and_dropped([ID1, ID2], [ID1], both, 0, 0, interworking=False).ok
+    assert deferred.handled_and_dropped([ID1, ID2], [ID1], both, 1, 0, interworking=False).ok
+    # claimed (the default): the hand-over is owed
+    assert not deferred.handled_and_dropped([ID1, ID2], [ID2], named, 0, 0).ok
+
+
 def test_sendonly_at_either_level_and_sendrecv_fails():
     sdp = (
         "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n{s}"

@@ -254,14 +254,21 @@ def handled_and_dropped(
     handled: dict[str, str],
     delivered: int,
     interworked: int,
+    interworking: bool = True,
 ) -> Judgement:
     """Each named message got its action (deliver arrives at the device, interwork at the
-    IWF) and is no longer listed; every message the list did not name still is."""
+    IWF) and is no longer listed; every message the list did not name still is.
+
+    `interworking`: whether the profile claims the ICS item. Without it (D-interwork-unclaimed)
+    a message named with `interwork` may be kept or dropped, and no hand-over to the IWF is
+    demanded; one that happens is not held against the PF."""
     if before is None or after is None:
         return unjudged("the list before and after handling", "no readable NOTIFY")
+    excused = [] if interworking else [i for i, a in handled.items() if a == "interwork"]
+    handled = {i: a for i, a in handled.items() if i not in excused}
     want_deliver = sum(1 for a in handled.values() if a == "deliver")
     want_iwf = sum(1 for a in handled.values() if a == "interwork")
-    kept = [i for i in before if i not in handled]
+    kept = [i for i in before if i not in handled and i not in excused]
     still = [i for i in handled if i in after]
     lost = [i for i in kept if i not in after]
     problems = []
@@ -271,12 +278,19 @@ def handled_and_dropped(
         problems.append(f"not named, yet gone: {lost}")
     if delivered != want_deliver:
         problems.append(f"{delivered} deliveries to the device for {want_deliver} deliver")
-    if interworked != want_iwf:
+    if interworking and interworked != want_iwf:
         problems.append(f"{interworked} hand-overs to the IWF for {want_iwf} interwork")
+    note = None
+    if excused:
+        note = (
+            f"interworking not claimed: {excused} named with interwork may stay or go"
+            f" ({interworked} hand-over(s) to the IWF seen, not judged)"
+        )
     return judged(
         not problems,
         f"actions {handled} carried out and dropped; {kept} kept",
         "; ".join(problems) or f"listed after: {after}",
+        note=note,
     )
 
 
