@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ._text import check_uri
 from .errors import CodecError
@@ -75,7 +76,8 @@ class Uri:
 
     ``user`` and ``password`` keep their case (escapes of unreserved characters decoded);
     ``scheme`` and ``host`` are lower-case; parameter names and values are lower-case;
-    header names are lower-case and their values keep their case. ``text`` is as given.
+    header names are lower-case and their values keep their case. ``text`` is the URI as
+    written (without the brackets and display name of a name-addr).
     For tel, ``user`` is the number without visual separators; for another scheme, ``host``
     holds everything after the colon, as written.
     """
@@ -108,15 +110,15 @@ class Uri:
         check_uri(t, WHAT)
         m = _SIP.match(t)
         if m:
-            return cls._sip(text, m)
+            return cls._sip(t, m)
         name, rest = scheme.group("scheme").lower(), scheme.group("rest")
         if name == "tel":
             number, _, params = rest.partition(";")
             return cls(
-                text, "tel", _VISUAL_SEPARATORS.sub("", number).lower(), None, "", None,
+                t, "tel", _VISUAL_SEPARATORS.sub("", number).lower(), None, "", None,
                 _params(";" + params if params else ""), {},
             )  # fmt: skip
-        return cls(text, name, None, None, rest, None, {}, {})
+        return cls(t, name, None, None, rest, None, {}, {})
 
     @classmethod
     def _sip(cls, text: str, m: re.Match[str]) -> Uri:
@@ -192,23 +194,32 @@ class Uri:
         return self.text
 
 
+AorKey = tuple[str, str | None, str] | None
+GruuKey = tuple[tuple[str, str | None, str], str | None] | None
+
+
 def parse_uri(text: str | Uri | None) -> Uri | None:
     """The URI of ``text`` (bare, in brackets, or a name-addr), or None when it is not one."""
     if isinstance(text, Uri):
         return text
+    return _parse_cached(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)  # the judge asks about the same few addresses for every packet
+def _parse_cached(text: str) -> Uri | None:
     try:
-        return Uri.parse(text or "")
+        return Uri.parse(text)
     except CodecError:
         return None
 
 
-def aor_key(text: str | Uri | None) -> tuple | None:
+def aor_key(text: str | Uri | None) -> AorKey:
     """A hashable key: equal keys iff :func:`same_aor`; None for a non-URI."""
     u = parse_uri(text)
     return None if u is None else u.aor_key()
 
 
-def gruu_key(text: str | Uri | None) -> tuple | None:
+def gruu_key(text: str | Uri | None) -> GruuKey:
     """A hashable key: equal keys iff :func:`same_gruu`; None for a non-URI."""
     u = parse_uri(text)
     return None if u is None else u.gruu_key()

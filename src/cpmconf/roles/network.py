@@ -38,6 +38,7 @@ from typing import TypeVar
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, NameAddr
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import GruuKey, gruu_key, same_aor, same_contact, same_gruu
 from cpmconf.roles.errors import (
     NoAnswer,
     SetupError,
@@ -126,17 +127,12 @@ class SimDevice:
         return self.instance.strip("<>")
 
 
-def _uri_key(uri: str) -> str:
-    """Compare URIs loosely: scheme, user@host and the gr parameter, case-insensitive."""
-    uri = uri.strip().strip("<>")
-    base, _, params = uri.partition(";")
-    gr = ""
-    for p in params.split(";"):
-        if p.lower().startswith("gr="):
-            gr = p[3:]
-        elif p.lower() == "gr":
-            gr = "-"
-    return f"{base.split('?')[0].lower()}|{gr.lower()}"
+def _uri_key(uri: str) -> GruuKey:
+    """Deprecated: use :func:`cpmconf.codec.uri.same_gruu` (or ``gruu_key``) instead.
+
+    Kept as a thin alias while step code outside roles still imports it; equal keys mean
+    the same AOR and the same gr parameter (a GRUU is never its AOR)."""
+    return gruu_key(uri)
 
 
 @dataclass
@@ -327,19 +323,15 @@ class Core:
     def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
         if _to_tag(req) or req.method == "CANCEL":
             return 481, "Call/Transaction Does Not Exist"
-        target = _uri_key(req.request_uri or "").split("|")[0]
-        served = {_uri_key(u.uri).split("|")[0] for u in self.profile.users}
-        served |= {_uri_key(d.gruu).split("|")[0] for d in self.devices if d.gruu}
+        served = [u.uri for u in self.profile.users]
+        served += [d.gruu for d in self.devices if d.gruu]
         # the contact every simulated device registers (cpmconf.roles.regevent)
         here = self._hostport(self.address)
-        served |= {
-            _uri_key(f"sip:{d.name}@{here}").split("|")[0]
-            for u in self.profile.users
-            for d in u.devices
-        }
+        served += [f"sip:{d.name}@{here}" for u in self.profile.users for d in u.devices]
         if self.profile.client is not None:
-            served.add(_uri_key(self.profile.client.user).split("|")[0])
-        if target in served or self.device_for(req.request_uri or "") is not None:
+            served.append(self.profile.client.user)
+        target = req.request_uri
+        if any(same_aor(target, s) for s in served) or self.device_for(target or "") is not None:
             return 480, "Temporarily Unavailable"
         return 404, "Not Found"
 
@@ -582,11 +574,10 @@ class Core:
     # -- devices (for a PF SUT) --------------------------------------------------------------
 
     def device_for(self, uri: str) -> SimDevice | None:
-        key = _uri_key(uri)
         for d in self.devices:
-            if d.gruu and _uri_key(d.gruu) == key:
+            if d.gruu and same_gruu(d.gruu, uri):
                 return d
-            if _uri_key(d.contact) == key:
+            if same_contact(d.contact, uri):
                 return d
         return None
 

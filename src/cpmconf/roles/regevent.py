@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 from cpmconf.codec.reginfo import RegContact, RegInfo, Registration
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_gruu
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
-from cpmconf.roles.network import Core, SimDevice, _pub_gruu, _uri_key
+from cpmconf.roles.network import Core, SimDevice, _pub_gruu
 
 REGISTRAR = "sip:scscf@core.invalid"  # the identity of the core's registrar (S-CSCF)
 EXPIRES = 600
@@ -120,14 +121,13 @@ async def subscribed(core: Core, user: str) -> Subscription:
     sub = state.subscriptions.get(user)
     if sub is not None:
         return sub
-    key = _uri_key(user)
 
     def is_subscribe(m: SipMessage) -> bool:
         return (
             m.is_request
             and m.method == "SUBSCRIBE"
             and (m.header("Event") or "").split(";")[0].strip().lower() == "reg"
-            and _uri_key(m.request_uri or "") == key
+            and same_gruu(m.request_uri, user)  # the AOR, not a device's GRUU
         )
 
     req = await core.wait(is_subscribe, f"the PF's reg-event SUBSCRIBE for {user}")

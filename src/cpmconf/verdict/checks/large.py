@@ -14,8 +14,9 @@ from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPre
 from cpmconf.codec.msrp import MsrpUri, Reassembler
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_contact
 from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _parts, _uri
+from cpmconf.verdict.checks.pager import _parts
 
 ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 
@@ -459,7 +460,7 @@ def cancels_pending_invite(cancel: SipMessage | None, invite: SipMessage) -> Jud
     if cancel is None:
         return judged(False, expected, "no CANCEL after the 180")
     diffs = []
-    if _uri(cancel.request_uri) != _uri(invite.request_uri):
+    if not same_contact(cancel.request_uri, invite.request_uri):
         diffs.append(f"Request-URI {cancel.request_uri}")
     for name in ("Call-ID", "From", "To"):
         if (cancel.header(name) or "").strip() != (invite.header(name) or "").strip():

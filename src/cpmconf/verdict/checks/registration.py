@@ -10,6 +10,7 @@ import re
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, Expires, NameAddr
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import parse_uri, same_aor
 from cpmconf.verdict.checks.base import Judgement, judged, register
 
 CPM_ICSIS = (
@@ -31,15 +32,6 @@ def _contact(msg: SipMessage) -> tuple[ContactFeatures | None, str]:
         return ContactFeatures.parse(text), text
     except CodecError as exc:
         return None, f"unparseable Contact {text!r}: {exc}"
-
-
-def _uri(text: str | None) -> str:
-    if not text:
-        return ""
-    try:
-        return NameAddr.parse(text).uri.lower()
-    except CodecError:
-        return text.strip().strip("<>").lower()
 
 
 def _option_tags(msg: SipMessage, header: str) -> list[str]:
@@ -65,9 +57,10 @@ def register_form(msg: SipMessage) -> Judgement:
     From tag, Call-ID, CSeq REGISTER, a Contact."""
     problems = []
     ruri = msg.request_uri or ""
-    if "@" in ruri.split(";", 1)[0]:
+    parsed = parse_uri(ruri)
+    if parsed is None or parsed.user is not None:
         problems.append(f"Request-URI {ruri} carries a user part")
-    if _uri(msg.header("To")) != _uri(msg.header("From")) or not msg.header("To"):
+    if not same_aor(msg.header("To"), msg.header("From")):
         problems.append(f"To {msg.header('To')} is not the From {msg.header('From')}")
     try:
         if not NameAddr.parse(msg.header("From") or "").tag:
