@@ -46,6 +46,8 @@ from pathlib import Path
 
 from cpmconf import catalogue as _catalogue
 from cpmconf.capture.stream import WireMessage, copy_frames, wire_messages
+from cpmconf.codec.cpm import ICSI_DEFERRED as _ICSI_DEFERRED
+from cpmconf.codec.cpm import ICSI_LARGEMSG, SYSTEM_MESSAGE_TAG, icsi_suffix
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import AorKey, aor_key, parse_uri, same_aor
 from cpmconf.plugin import results as _results
@@ -54,7 +56,6 @@ from cpmconf.verdict import Expectations, Verdict, decide, excerpt
 from cpmconf.verdict import checks as checks_pkg
 from cpmconf.verdict.checks import CHECKS, View
 from cpmconf.verdict.checks.base import Seen
-from cpmconf.verdict.checks.deferred import SYSTEM_MESSAGE_TAG
 from cpmconf.verdict.checks.pager import is_imdn
 
 MAX_TEXT = 4000  # evidence text per cited message
@@ -67,8 +68,9 @@ Address = tuple[str, int]
 Selector = Callable[["Item", "Context"], Iterable[tuple[tuple, int]]]
 SELECTORS: dict[str, Selector] = {}
 
-ICSI_LARGE = b"oma.cpm.largemsg"
-ICSI_DEFERRED = b"oma.cpm.deferred"
+# Byte tails of the ICSIs, found in raw header text whether percent-encoded or not.
+ICSI_LARGE = icsi_suffix(ICSI_LARGEMSG)
+ICSI_DEFERRED = icsi_suffix(_ICSI_DEFERRED)
 _COMPACT = {
     "f": "from",
     "t": "to",

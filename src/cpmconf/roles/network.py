@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from cpmconf.codec.cpm import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, NameAddr
 from cpmconf.codec.sip import SipMessage
@@ -46,7 +47,7 @@ from cpmconf.roles.errors import (
     StimulusError,
     UnparseableAnswer,
 )
-from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Address, Profile
+from cpmconf.roles.profile import Address, Profile
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 

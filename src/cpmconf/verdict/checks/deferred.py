@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.cpm import ICSI_DEFERRED, SYSTEM_MESSAGE_TAG, WARNING_NO_MESSAGES, WARNING_TEXTS
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.deferred_messages import (
     OPTIONAL_FIELDS,
@@ -30,9 +31,6 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_aor, same_contact, same_gruu
 from cpmconf.verdict.checks.base import Judgement, judged, register
 from cpmconf.verdict.checks.pager import oma_warning, release_judgement
-
-SYSTEM_MESSAGE_TAG = "+g.oma.cpm.system-message"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 
 
 def unjudged(expected: str, actual: str, note: str | None = None) -> Judgement:
@@ -501,5 +499,6 @@ def no_messages_488(final: SipMessage | None) -> Judgement:
     """A handling INVITE that names nothing still deferred gets 488 with Warning 125."""
     if final is None or final.status != 488:
         status = "no final response" if final is None else f"{final.status} {final.reason}"
-        return judged(False, '488 with Warning 399 "125 No messages"', status, final)
-    return oma_warning(final, 125, "No messages")
+        code = WARNING_NO_MESSAGES
+        return judged(False, f'488 with Warning 399 "{code} {WARNING_TEXTS[code]}"', status, final)
+    return oma_warning(final, WARNING_NO_MESSAGES, WARNING_TEXTS[WARNING_NO_MESSAGES])

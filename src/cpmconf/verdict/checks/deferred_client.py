@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from cpmconf.codec.cpm import ICSI_DEFERRED
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import Expires, NameAddr
 from cpmconf.codec.msrp import MsrpUri
@@ -20,7 +21,6 @@ from cpmconf.verdict.checks import large
 from cpmconf.verdict.checks.base import Judgement, judged, register
 from cpmconf.verdict.checks.pager import _parts, resource_list_of
 
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 EVENT_PACKAGE = "deferred-messages"
 # RFC 2045 token (any printable ASCII but tspecials), the type and subtype of a media type.
 _MIME_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"

@@ -9,6 +9,7 @@ message exactly as chunked on the wire.
 from __future__ import annotations
 
 from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.cpm import ICSI_LARGEMSG
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPreferredService
 from cpmconf.codec.msrp import MsrpUri, Reassembler
@@ -17,8 +18,6 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_contact
 from cpmconf.verdict.checks.base import Judgement, judged, register
 from cpmconf.verdict.checks.pager import _parts
-
-ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 
 
 def sdp_of(msg: SipMessage | None) -> SessionDescription | None:

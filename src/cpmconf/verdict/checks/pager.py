@@ -9,6 +9,13 @@ parsers, so percent-encoded ICSIs are compared decoded and Warning texts by thei
 from __future__ import annotations
 
 from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.cpm import (  # noqa: F401  (ICSI_DEFERRED: cases read it from here)
+    ICSI_DEFERRED,
+    ICSI_MSG,
+    PAGER_LIMIT,
+    WARNING_FUNCTION_NOT_ALLOWED,
+    WARNING_TEXTS,
+)
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import (
     AcceptContact,
@@ -30,10 +37,6 @@ from cpmconf.verdict.checks.base import (
     not_judged,
     register,
 )
-
-ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
-PAGER_LIMIT = 1300
 
 
 def cpim_of(msg: SipMessage) -> CpimMessage | None:
@@ -499,7 +502,8 @@ def warning_122(final: SipMessage | None) -> Judgement:
             final,
             "precondition not met: the PF did not refuse with 403",
         )
-    return oma_warning(final, 122, "Function not allowed")
+    code = WARNING_FUNCTION_NOT_ALLOWED
+    return oma_warning(final, code, WARNING_TEXTS[code])
 
 
 @register("TS-8.3.2.1-2")

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import re
 
+from cpmconf.codec.cpm import CPM_ICSIS
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, Expires, NameAddr
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import parse_uri, same_aor
 from cpmconf.verdict.checks.base import Judgement, judged, register
 
-CPM_ICSIS = (
-    "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg",
-    "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg",
-    "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred",
-)
 # +sip.instance (RFC 5626 4.1): a quoted "<urn:...>"
 _INSTANCE_RE = re.compile(r'^"<urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[^\s<>"]+>"$')
 # Parameters of a REGISTER Contact that are not user-agent capabilities (RFC 3840 9).
