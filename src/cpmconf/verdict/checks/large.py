@@ -388,15 +388,6 @@ def answered_every_send(sends: list, responses: list) -> Judgement:
     )
 
 
-@register("TS-8.3.2.1.1-send-2")
-def chunks_carry(sends: list, expected: bytes) -> Judgement:
-    """The SENDs reassemble (Byte-Range, flags) into exactly the expected message."""
-    body, state = reassemble(sends)
-    ok = body == expected
-    actual = state if body is None else f"{len(body)} bytes, {'equal' if ok else 'different'}"
-    return judged(ok, f"chunks reassembling to the {len(expected)}-byte message", actual)
-
-
 @register("TS-7.2.2.2-chunks")
 def receiver_reassembled(reported_text: str | None, expected_text: str) -> Judgement:
     """The receiving client put the chunks back together (read through the upper tester)."""
