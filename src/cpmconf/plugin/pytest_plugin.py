@@ -166,16 +166,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if (
         conformance_args(config)
         and config.getoption("--reports") == "all"
-        and not config.option.collectonly
+        and not config.getoption("collectonly")
         and not getattr(config, "workerinput", None)
     ):
         # Plain pytest writes what `cpmconf run` writes: pytest's JUnit and the Allure
         # results beside compliance.json (before junitxml and allure-pytest configure).
+        # pytest has no public setter for another plugin's option: config.option (the
+        # documented namespace getoption reads) is written directly.
         out = report_dir(config)
-        if not config.option.xmlpath:
+        if not config.getoption("xmlpath"):
             config.option.xmlpath = str(out / "junit.xml")
-        if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
-            config.option.allure_report_dir = str(out / "allure-results")
+        if not config.getoption("allure_report_dir", None):
+            if hasattr(config.option, "allure_report_dir"):
+                config.option.allure_report_dir = str(out / "allure-results")
 
 
 def is_conformance(item: pytest.Item) -> bool:
