@@ -17,6 +17,7 @@ from cpmconf.codec.uri import (
     same_aor,
     same_contact,
     same_gruu,
+    same_identifier,
 )
 
 VECTORS = Path(__file__).parent / "vectors" / "rfc3261-19.1.4-uri-comparison.txt"
@@ -128,6 +129,15 @@ def test_gruu_policy_a_gruu_is_not_its_aor():
     assert parse_uri(temp).gr == "" and parse_uri(temp).is_gruu
     assert not same_gruu(temp, "sip:tgruu.7hs==jd7vnzga5w7fajsc7-ajd6fabz0f8g5@example.com")
     assert gruu_key(GRUU) != gruu_key(AOR)
+
+
+def test_identifier_policy_every_parameter_counts():
+    msg = "sip:CPMDeferredMsgMgmt@pf.example.net;id=a1"
+    assert same_identifier(msg, "<sip:CPMDeferredMsgMgmt@PF.example.net;ID=a1>")
+    assert not same_identifier(msg, "sip:CPMDeferredMsgMgmt@pf.example.net;id=b2")
+    assert not same_identifier(msg, "sip:CPMDeferredMsgMgmt@pf.example.net")  # id lost
+    assert same_contact(msg, "sip:CPMDeferredMsgMgmt@pf.example.net")  # 19.1.4 alone would
+    assert not same_identifier("sip:m@pf.example.net;lr", "sip:m@pf.example.net")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,9 @@ three named policies, so the rule a check applies is visible in its call:
 - :func:`same_gruu`: the gr parameter matters (RFC 5627): both URIs carry the same gr
   (or neither carries one) and they have the same AOR. A GRUU never equals its address of
   record; a comparator that forgot that once let a PF deliver to the AOR unnoticed.
+- :func:`same_identifier`: 19.1.4, except that a parameter in only one URI never matches:
+  for a URI that names a thing by a parameter, as a Message-URI-ID names a stored message
+  by its ``id`` (19.1.4 would let a URI that lost the parameter equal every message).
 
 :func:`aor_key` and :func:`gruu_key` give hashable keys with the same meaning as the two
 policies, for sets and dict keys. A text that is not a URI (or is empty) equals nothing.
@@ -169,8 +172,9 @@ class Uri:
         """What :func:`same_gruu` compares: the AOR and the gr parameter."""
         return (self.aor_key(), self.gr)
 
-    def equivalent(self, other: Uri) -> bool:
-        """RFC 3261 19.1.4 (and RFC 3966 4 for tel). Not transitive; see the RFC's carol."""
+    def equivalent(self, other: Uri, *, every_param: bool = False) -> bool:
+        """RFC 3261 19.1.4 (and RFC 3966 4 for tel). Not transitive; see the RFC's carol.
+        With ``every_param``, a parameter in only one URI never matches."""
         if self.scheme != other.scheme:
             return False
         if self.scheme == "tel":  # every parameter must be in both, and match
@@ -185,7 +189,7 @@ class Uri:
         ):
             return False
         for name in set(self.params) | set(other.params):
-            if name in _MUST_MATCH or (name in self.params and name in other.params):
+            if every_param or name in _MUST_MATCH or (name in self.params and name in other.params):
                 if self.params.get(name, 0) != other.params.get(name, 0):
                     return False
         return self.headers == other.headers
@@ -241,3 +245,9 @@ def same_contact(a: str | Uri | None, b: str | Uri | None) -> bool:
     """RFC 3261 19.1.4 equivalence, as a registrar compares Contact bindings."""
     ua, ub = parse_uri(a), parse_uri(b)
     return ua is not None and ub is not None and ua.equivalent(ub)
+
+
+def same_identifier(a: str | Uri | None, b: str | Uri | None) -> bool:
+    """19.1.4 with every parameter significant: the same identifier (a Message-URI-ID)."""
+    ua, ub = parse_uri(a), parse_uri(b)
+    return ua is not None and ub is not None and ua.equivalent(ub, every_param=True)

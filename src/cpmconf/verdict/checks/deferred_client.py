@@ -16,7 +16,7 @@ from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.resource_lists import CPM_ACTION, CPM_ACTIONS
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
-from cpmconf.codec.uri import same_aor, same_contact
+from cpmconf.codec.uri import same_aor, same_contact, same_identifier
 from cpmconf.verdict.checks import large
 from cpmconf.verdict.checks.base import Judgement, judged, register
 from cpmconf.verdict.checks.pager import _parts, resource_list_of
@@ -254,7 +254,7 @@ def entries_name_known_messages(msg: SipMessage, known: list[str]) -> Judgement:
             problems.append(f"{e.uri}: {len(actions)} cpm_action values")
         elif actions[0] not in CPM_ACTIONS:
             problems.append(f"{e.uri}: cpm_action={actions[0]}")
-        if not any(same_contact(e.base_uri, k) for k in known):
+        if not any(same_identifier(e.base_uri, k) for k in known):
             problems.append(f"{e.uri}: not a notified Message-URI-ID")
     return judged(
         not problems and bool(rl.entries),
@@ -279,7 +279,7 @@ def action_for(msg: SipMessage, wanted: dict[str, str], action: str) -> Judgemen
             continue
 
     def listed(u: str) -> str:
-        return next((a or "no action" for b, a in got if same_contact(b, u)), "not listed")
+        return next((a or "no action" for b, a in got if same_identifier(b, u)), "not listed")
 
     wrong = [f"{u}: {listed(u)}" for u in targets if listed(u) != action]
     return judged(not wrong and bool(targets), expected, "; ".join(wrong) or "as expected", msg)
