@@ -9,15 +9,15 @@ message exactly as chunked on the wire.
 from __future__ import annotations
 
 from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.cpm import ICSI_LARGEMSG
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPreferredService
 from cpmconf.codec.msrp import MsrpUri, Reassembler
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_contact
 from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _parts, _uri
-
-ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
+from cpmconf.verdict.checks.pager import _parts
 
 
 def sdp_of(msg: SipMessage | None) -> SessionDescription | None:
@@ -388,15 +388,6 @@ def answered_every_send(sends: list, responses: list) -> Judgement:
     )
 
 
-@register("TS-8.3.2.1.1-send-2")
-def chunks_carry(sends: list, expected: bytes) -> Judgement:
-    """The SENDs reassemble (Byte-Range, flags) into exactly the expected message."""
-    body, state = reassemble(sends)
-    ok = body == expected
-    actual = state if body is None else f"{len(body)} bytes, {'equal' if ok else 'different'}"
-    return judged(ok, f"chunks reassembling to the {len(expected)}-byte message", actual)
-
-
 @register("TS-7.2.2.2-chunks")
 def receiver_reassembled(reported_text: str | None, expected_text: str) -> Judgement:
     """The receiving client put the chunks back together (read through the upper tester)."""
@@ -459,7 +450,7 @@ def cancels_pending_invite(cancel: SipMessage | None, invite: SipMessage) -> Jud
     if cancel is None:
         return judged(False, expected, "no CANCEL after the 180")
     diffs = []
-    if _uri(cancel.request_uri) != _uri(invite.request_uri):
+    if not same_contact(cancel.request_uri, invite.request_uri):
         diffs.append(f"Request-URI {cancel.request_uri}")
     for name in ("Call-ID", "From", "To"):
         if (cancel.header(name) or "").strip() != (invite.header(name) or "").strip():
