@@ -547,7 +547,7 @@ class DeferredHandling:
     async def _msrp_send(self, leg, to_path, body: bytes) -> bool:
         """One message, unchunked, as originally received."""
         send = wire.msrp_request(
-            wire.new_ident(),
+            None,  # a fresh transaction id whose end-line is not in the body
             "SEND",
             to_path,
             leg.uri,

@@ -15,7 +15,8 @@ of raw send/receive, and nothing more:
 * INVITE server transactions: a final response over UDP is retransmitted until the ACK
   arrives (RFC 3261 13.3.1.4, 17.2.1), and ACKs are handed to the role's ACK hook;
 * dialogs (:class:`Dialog`) for the large-message sessions: ACK, BYE and CANCEL builders;
-* builders for requests and responses from text, plus URI and identifier helpers.
+* builders for requests and responses (text written by :mod:`refsut.wire`), plus URI and
+  identifier helpers.
 
 A full SIP stack would be more than the reference SUT needs and third-party ones bring their
 own behaviour into the test; this keeps every byte the SUT sends visible in this package.

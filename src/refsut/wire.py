@@ -263,7 +263,10 @@ def sdp_msrp(
         m = re.search(r"://(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/;]*)(?::([0-9]+))?", path_text.split()[-1])
         port = int(m.group(1)) if m and m.group(1) else 2855
     addrtype = "IP6" if ":" in host else "IP4"
-    words = lambda v: v if isinstance(v, str) else " ".join(v)  # noqa: E731
+
+    def words(value: str | Sequence[str]) -> str:
+        return value if isinstance(value, str) else " ".join(value)
+
     lines = [
         "v=0",
         f"o=- {session_id} 0 IN {addrtype} {host}",
