@@ -26,6 +26,7 @@ from cpmconf.codec.headers import (
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies, wire
+from .client_context import ClientContext
 from .client_deferred import DeferredHandling
 from .client_large import LargeMode
 from .config import ClientConfig, format_address
@@ -120,20 +121,22 @@ class CpmClient:
         self.faults = faults
         self.sip_timeout = sip_timeout
         self.msrp_timeout = msrp_timeout
-        self.large = LargeMode(self)
-        self.deferred = DeferredHandling(self)
         self.node = SipNode(
             "client",
             cfg.listen,
             cfg.transport,
             cfg.outbound_proxy,
             self._on_request,
-            on_ack=self.large.ack,
+            on_ack=self._on_ack,
             preloaded_route=[loose_route(cfg.outbound_proxy, cfg.transport)],
             route_fault=self._route_fault,
             via_fault=self._via_fault,
         )
         self.msrp = MsrpNode("client", cfg.listen[0])
+        # The sections share the context and reach each other only through these callbacks.
+        ctx = ClientContext(cfg, faults, self.node, self.msrp, sip_timeout, msrp_timeout)
+        self.deferred = DeferredHandling(ctx)
+        self.large = LargeMode(ctx, refuses=self.deferred.refuses, received=self.keep_received)
         self.registered = False
         self.gruu: str | None = None
         self.sent: list[Record] = []
@@ -624,6 +627,9 @@ class CpmClient:
 
     # -- receiving (TS 7.2.2.1, 7.2.2.3) -----------------------------------------------------
 
+    def _on_ack(self, msg: SipMessage) -> None:
+        self.large.ack(msg)
+
     async def _on_request(self, txn: ServerTransaction) -> None:
         req = txn.request
         if req.method == "MESSAGE":
@@ -650,15 +656,6 @@ class CpmClient:
             self.large.cancel(invite)  # 487 to the INVITE if it is still pending
         else:
             await txn.reply(405, headers=[("Allow", ALLOW)])
-
-    @staticmethod
-    def is_deferred(req: SipMessage) -> bool:
-        """The request carries the deferred ICSI in Accept-Contact (a deferred delivery)."""
-        try:
-            sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
-        except CodecError:
-            return False
-        return any(s.has_icsi(ICSI_DEFERRED) for s in sets)
 
     @staticmethod
     def _icsi_ok(req: SipMessage) -> bool:
@@ -707,9 +704,9 @@ class CpmClient:
         status = 202 if self.faults.on("client.message-answer-202") else 200
         await txn.reply(status, headers=headers)
 
-        self._received(req, cpim, content_type, text_bytes, uid)
+        self.keep_received(req, cpim, content_type, text_bytes, uid)
 
-    def _received(
+    def keep_received(
         self,
         req: SipMessage,
         cpim: CpimMessage | None,

@@ -17,8 +17,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
@@ -28,6 +28,7 @@ from cpmconf.codec.sdp import MediaDescription, SessionDescription
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies, wire
+from .client_context import ClientContext
 from .msrpcore import MsrpLeg
 from .records import Record
 from .sipcore import (
@@ -41,9 +42,6 @@ from .sipcore import (
 from .sipcore import (
     build_request as build_sip_request,
 )
-
-if TYPE_CHECKING:
-    from .client import CpmClient
 
 log = logging.getLogger("refsut.client.large")
 
@@ -117,10 +115,21 @@ class Outgoing:
 
 
 class LargeMode:
-    """The client's large message mode; one per :class:`~refsut.client.CpmClient`."""
+    """The client's large message mode; one per :class:`~refsut.client.CpmClient`, built
+    with the client's shared :class:`ClientContext` and two callbacks: ``refuses(invite)``
+    (the deferred section turns a deferred delivery down) and ``received(...)`` (the client
+    keeps a rebuilt message and sends the delivery IMDN it asks for, as for pager mode)."""
 
-    def __init__(self, client: CpmClient) -> None:
+    def __init__(
+        self,
+        client: ClientContext,
+        *,
+        refuses: Callable[[SipMessage], bool],
+        received: Callable[..., Record],
+    ) -> None:
         self.client = client
+        self.refuses = refuses
+        self.received = received
         self.incoming: dict[str, Incoming] = {}  # by Call-ID
         self.outgoing: dict[str, Outgoing] = {}  # by Call-ID
         self._cancels: dict[tuple, asyncio.Event] = {}  # INVITE server txn key -> CANCEL seen
@@ -409,7 +418,7 @@ class LargeMode:
                 return
             await txn.reply(481 if req.call_id not in self.incoming else 488)
             return  # no other re-INVITE support: sessions are short and never modified
-        if client.deferred.refuses(req):
+        if self.refuses(req):
             await txn.reply(403)
             return
         if not self.is_large_invite(req):
@@ -590,7 +599,6 @@ class LargeMode:
 
     def _deliver(self, session: Incoming, wrapper: bytes) -> None:
         """Record the rebuilt message and process it as TS 7.2.2.3 says (delivery IMDN)."""
-        client = self.client
         req = session.invite
         cpim = None
         content_type, text_bytes = "message/cpim", wrapper
@@ -599,7 +607,7 @@ class LargeMode:
             content_type, text_bytes = cpim.content_type, cpim.body
         except CodecError as exc:
             log.info("received large message is not a whole CPIM message: %s", exc)
-        session.record = client._received(
+        session.record = self.received(
             req, cpim, content_type, text_bytes, session.uid, mode="large"
         )
 

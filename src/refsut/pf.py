@@ -19,7 +19,6 @@ import asyncio
 import datetime
 import email.utils
 import logging
-from dataclasses import dataclass
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
@@ -30,6 +29,8 @@ from . import wire
 from .config import PfConfig, UserConfig
 from .faults import Faults
 from .msrpcore import MsrpNode
+from .pf_bindings import Binding, Bindings
+from .pf_context import PfContext
 from .pf_deferred import ICSI_DEFERRED, DeferredHandling
 from .pf_large import LargeDelivery
 from .pf_registration import RegEventSubscriber, embedded_register
@@ -72,22 +73,6 @@ COPIED_TO_DEVICE = (
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
 
 
-@dataclass
-class Binding:
-    """One registered contact of a user."""
-
-    contact_uri: str
-    contact_text: str  # "<uri>" as sent, for echoing
-    params: tuple[tuple[str, str | None], ...]
-    instance: str | None  # "<urn:...>" or None
-    expires_at: float
-    pub_gruu: str | None = None  # as the registrar (the core) assigned it, when not us
-
-    @property
-    def key(self) -> str:
-        return self.instance or uri_key(self.contact_uri)
-
-
 def _accepts_icsi(msg: SipMessage, icsi: str) -> bool:
     """Whether an Accept-Contact of ``msg`` names ``icsi``."""
     for value in msg.header_list("Accept-Contact"):
@@ -126,17 +111,14 @@ class ParticipatingFunction:
         self.msrp_timeout = msrp_timeout
         self.allow = ALLOW
         self.users = {uri_key(u.uri): u for u in cfg.users}
-        self.bindings: dict[str, dict[str, Binding]] = {k: {} for k in self.users}
-        self.large = LargeDelivery(self)
-        self.deferred = DeferredHandling(self)
-        self.regevent = RegEventSubscriber(self)
+        self.bindings = Bindings(self.users, faults)
         self.node = SipNode(
             "pf",
             cfg.listen,
             cfg.transport,
             cfg.outbound_proxy,
             self._on_request,
-            on_ack=lambda msg: self.deferred.ack(msg) or self.large.ack(msg),
+            on_ack=self._on_ack,
             preloaded_route=[
                 f"<{cfg.core_uri}>"
                 if cfg.core_uri
@@ -146,6 +128,22 @@ class ParticipatingFunction:
             via_fault=self._via_fault,
         )
         self.msrp = MsrpNode("pf", cfg.listen[0])
+        # The sections share the context and reach each other only through these callbacks.
+        self.ctx = PfContext(
+            cfg=cfg,
+            faults=faults,
+            store=store,
+            node=self.node,
+            msrp=self.msrp,
+            users=self.users,
+            bindings=self.bindings,
+            allow=ALLOW,
+            leg_timeout=leg_timeout,
+            msrp_timeout=msrp_timeout,
+        )
+        self.deferred = DeferredHandling(self.ctx)
+        self.large = LargeDelivery(self.ctx, defer=self.deferred.defer_large)
+        self.regevent = RegEventSubscriber(self.ctx, registered=self.deferred.registered)
 
     async def start(self) -> None:
         await self.node.start()
@@ -180,6 +178,11 @@ class ParticipatingFunction:
         return "pf.large-200-drops-via" if large and 200 <= status < 300 else None
 
     # -- request dispatch --------------------------------------------------------------------
+
+    def _on_ack(self, msg: SipMessage) -> None:
+        """An ACK no transaction took: a handling session's, else a large session's."""
+        if not self.deferred.ack(msg):
+            self.large.ack(msg)
 
     async def _on_request(self, txn: ServerTransaction) -> None:
         req = txn.request
@@ -222,20 +225,6 @@ class ParticipatingFunction:
 
     # -- registrar ---------------------------------------------------------------------------
 
-    def _live_bindings(self, user_key: str) -> list[Binding]:
-        now = asyncio.get_running_loop().time()
-        table = self.bindings.get(user_key, {})
-        for key in [k for k, b in table.items() if b.expires_at <= now]:
-            del table[key]
-        return list(table.values())
-
-    def gruu(self, user: UserConfig, binding: Binding) -> str | None:
-        if binding.pub_gruu is not None:
-            return binding.pub_gruu
-        if binding.instance is None:
-            return None
-        return f"{user.uri};gr={binding.instance[1:-1]}"
-
     async def _register(self, txn: ServerTransaction) -> None:
         req = txn.request
         if self.cfg.registration == "third-party":
@@ -264,7 +253,7 @@ class ParticipatingFunction:
             await txn.reply(400, f"Bad {exc.what}")
             return
         loop = asyncio.get_running_loop()
-        table = self.bindings[user_key]
+        table = self.bindings.table(user_key)
         if contacts == ["*"]:
             if default != 0:
                 await txn.reply(400, "Wildcard Contact needs Expires 0")
@@ -305,11 +294,11 @@ class ParticipatingFunction:
                     table[binding.key] = binding
         headers: list[tuple[str, str]] = []
         now = loop.time()
-        for b in self._live_bindings(user_key):
+        for b in self.bindings.live(user_key):
             params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in b.params)
             text = b.contact_text + params
             text += f";expires={max(0, round(b.expires_at - now))}"
-            gruu = self.gruu(user, b)
+            gruu = self.bindings.gruu(user, b)
             if gruu is not None:
                 text += f';pub-gruu="{gruu}"'
             headers.append(("Contact", text))
@@ -351,9 +340,6 @@ class ParticipatingFunction:
     def _server(self) -> list[tuple[str, str]]:
         return [("Server", self.cfg.release)]
 
-    def _warning(self, text: str) -> tuple[str, str]:
-        return ("Warning", wire.warning(399, self.cfg.domain, text))
-
     def _check_access(self, req, user: UserConfig) -> None:
         if self.faults.on("pf.ignore-block"):
             return
@@ -364,7 +350,7 @@ class ParticipatingFunction:
             headers = (
                 []
                 if self.faults.on("pf.403-no-warning")
-                else [self._warning("122 Function not allowed")]
+                else [self.ctx.warning("122 Function not allowed")]
             )
             raise _Refusal(403, headers)
 
@@ -410,7 +396,7 @@ class ParticipatingFunction:
             "pf.deliver-expired"
         ):
             log.info("expired MESSAGE %s discarded", req.call_id)
-            raise _Refusal(403, [self._warning("Message expired")])
+            raise _Refusal(403, [self.ctx.warning("Message expired")])
 
     def _uid_for_originator(self, uid: int | None) -> list[tuple[str, str]]:
         if uid is None or "originating" not in self.cfg.recording:
@@ -419,23 +405,8 @@ class ParticipatingFunction:
             return []
         return [("Message-UID", str(uid))]
 
-    def selected_bindings(self, user: UserConfig) -> list[Binding]:
-        """Registered devices the provisioned preferences select.
-
-        A device registered with an instance the profile does not list is selected only
-        when the user has no provisioned devices at all.
-        """
-        provisioned = {d.instance: d for d in user.devices}
-        out = []
-        for b in self._live_bindings(uri_key(user.uri)):
-            device = provisioned.get(b.instance or "")
-            selected = device.selected if device is not None else not user.devices
-            if selected or self.faults.on("pf.deliver-unselected"):
-                out.append(b)
-        return out
-
     def _device_copy(self, req, user: UserConfig, b: Binding, uid: int | None):
-        gruu = self.gruu(user, b)
+        gruu = self.bindings.gruu(user, b)
         target = gruu
         if gruu is None or self.faults.on("pf.request-uri-not-gruu"):
             target = b.contact_uri
@@ -466,7 +437,7 @@ class ParticipatingFunction:
 
     async def _deliver(self, txn: ServerTransaction, user: UserConfig) -> None:
         req = txn.request
-        targets = self.selected_bindings(user)
+        targets = self.bindings.selected(user)
         if not targets:
             await txn.reply(480, headers=self._server())
             return

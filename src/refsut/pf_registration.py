@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.reginfo import RegInfo
 from cpmconf.codec.sip import SipMessage
 
 from .bodies import body_part
+from .config import UserConfig
+from .pf_bindings import Binding
+from .pf_context import PfContext
 from .sipcore import ServerTransaction, build_request, new_branch, new_call_id, new_tag, uri_key
-
-if TYPE_CHECKING:
-    from .config import UserConfig
-    from .pf import ParticipatingFunction
 
 log = logging.getLogger("refsut.pf.registration")
 
@@ -47,10 +46,12 @@ def embedded_register(req: SipMessage) -> SipMessage | None:
 
 
 class RegEventSubscriber:
-    """The PF's reg-event subscriptions, one per provisioned user."""
+    """The PF's reg-event subscriptions, one per provisioned user; built with the PF's
+    shared :class:`PfContext` and what to do once a user has a binding (``registered``)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfContext, *, registered: Callable[[UserConfig], None]) -> None:
         self.pf = pf
+        self.registered = registered
         self.dialogs: dict[str, str] = {}  # Call-ID of the subscription -> user key
 
     def start(self) -> None:
@@ -74,7 +75,7 @@ class RegEventSubscriber:
                 ("Event", "reg"),
                 ("Accept", "application/reginfo+xml"),
                 ("Expires", str(SUBSCRIBE_EXPIRES)),
-                ("Contact", pf.deferred._contact()),
+                ("Contact", pf.contact()),
                 ("User-Agent", pf.cfg.release),
             ],
         )
@@ -104,10 +105,8 @@ class RegEventSubscriber:
         return True
 
     def _apply(self, user: UserConfig, doc: RegInfo) -> None:
-        from .pf import Binding  # the binding table belongs to the PF
-
         loop = asyncio.get_running_loop()
-        table = self.pf.bindings.setdefault(uri_key(user.uri), {})
+        table = self.pf.bindings.table(uri_key(user.uri))
         reg = next((r for r in doc.registrations if uri_key(r.aor) == uri_key(user.uri)), None)
         if reg is None:
             return
@@ -131,4 +130,4 @@ class RegEventSubscriber:
                 table.pop(binding.key, None)
         log.info("reg event of %s: %d binding(s)", user.uri, len(table))
         if table:
-            self.pf.deferred.registered(user)
+            self.registered(user)
