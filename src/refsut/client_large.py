@@ -24,13 +24,13 @@ from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, MessageUID
 from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler
-from cpmconf.codec.sdp import MediaDescription, SessionDescription
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies, wire
 from .client_context import ClientContext
 from .msrpcore import MsrpLeg
 from .records import Record
+from .sessions import msrp_media, session_expires_answer
 from .sipcore import (
     Dialog,
     ServerTransaction,
@@ -55,37 +55,6 @@ FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity f
 SEND_BOUND = 4.5  # /send answers within the upper tester's 5 s; the session may go on
 STALL_BOUND = 30.0  # how long the stall fault keeps a transfer silent
 IDLE_BOUND = 30.0  # a received session with no MSRP traffic and no BYE is dropped after this
-
-
-def msrp_media(msg: SipMessage) -> MediaDescription | None:
-    """The first ``m=message`` MSRP stream of the SDP in ``msg`` (alone or in a multipart
-    body); None when there is none or it does not parse."""
-    sdp = bodies.body_part(msg.header("Content-Type"), msg.body, "application/sdp")
-    if sdp is None:
-        return None
-    try:
-        media = SessionDescription.parse(sdp).msrp_media()
-        if media:
-            media[0].path_uris()  # the path must be usable
-            return media[0]
-    except CodecError as exc:
-        log.info("unusable SDP in %s: %s", msg.summary(), exc)
-    return None
-
-
-def session_expires_answer(req: SipMessage) -> list[tuple[str, str]]:
-    """Session-Expires (and Require: timer) for a 2xx, when the INVITE asked for a timer
-    (RFC 4028 section 9): the value echoed, the refresher kept or set to uac."""
-    value = req.header("Session-Expires")
-    if value is None:
-        return []
-    if "refresher=" not in value.replace(" ", "").lower():
-        value = f"{value};refresher=uac"
-    headers = [("Session-Expires", value)]
-    supported = [t.strip().lower() for t in req.header_list("Supported")]
-    if "timer" in supported:
-        headers.append(("Require", "timer"))
-    return headers
 
 
 @dataclass

@@ -35,10 +35,10 @@ from cpmconf.codec.sip import SipMessage, canonical_name
 
 from . import wire
 from .bodies import body_part
-from .client_large import msrp_media
 from .config import UserConfig
 from .deferred import Clock, DeferredQueue
 from .pf_context import PfContext
+from .sessions import msrp_media
 from .sipcore import (
     TIMER_J,
     Dialog,

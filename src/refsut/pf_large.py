@@ -30,11 +30,11 @@ from cpmconf.codec.sdp import MediaDescription
 from cpmconf.codec.sip import SipMessage, canonical_name
 
 from . import wire
-from .client_large import ICSI_LARGE, msrp_media, session_expires_answer
 from .config import UserConfig
 from .msrpcore import MsrpLeg
 from .pf_bindings import Binding
 from .pf_context import PfContext
+from .sessions import msrp_media, session_expires_answer
 from .sipcore import (
     TIMER_J,
     Dialog,
@@ -49,6 +49,8 @@ from .sipcore import (
 )
 
 log = logging.getLogger("refsut.pf.large")
+
+ICSI_LARGE = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 
 IDLE_BOUND = 30.0  # an MSRP session with no traffic and no BYE is torn down after this
 # Headers of the sender's INVITE that each device INVITE carries unchanged.
