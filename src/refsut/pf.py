@@ -1,16 +1,19 @@
 """The CPM Participating Function, pager mode (TS 8.3.2.1, recording per TS 8.5.1); large
 message mode (TS 8.3.2.1.1) lives in :mod:`refsut.pf_large`.
 
-It owns the PF's SIP behaviour: a registrar for its domain that hands out public GRUUs
-(RFC 5627), and the terminating handling of a MESSAGE addressed to a provisioned user:
-access policy, content policy, expiry, then the user's preference (deliver to the selected
-devices, store, defer or interwork). Delivery copies the MESSAGE once per selected device,
-addressed to the device's public GRUU and sent through the outbound proxy (the SIP/IP core);
-the first 2xx is answered to the originator and later finals are absorbed.
+It owns the PF's SIP dispatch, builds its sections with their shared
+:class:`~refsut.pf_context.PfContext` (the registrar and reg-event registration in
+:mod:`refsut.pf_registration`, large mode, deferred messages), and the terminating handling
+of a MESSAGE addressed to a provisioned user: access policy, content policy, expiry, then
+the user's preference (deliver to the selected devices, store, defer or interwork).
+Delivery copies the MESSAGE once per selected device, addressed to the device's public GRUU
+and sent through the outbound proxy (the SIP/IP core); the first 2xx is answered to the
+originator and later finals are absorbed.
 
 A deferring preference hands the MESSAGE to :mod:`refsut.pf_deferred` (202, notification,
 the deferred-messages subscription, handling INVITEs to the management address and push on
-registration); the device selection here is shared with large mode and push.
+registration); the device selection (:mod:`refsut.pf_bindings`) is shared with large mode
+and push.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import logging
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, ContactFeatures, Expires
+from cpmconf.codec.headers import AcceptContact, Expires
 from cpmconf.codec.sip import SipMessage, canonical_name
 
 from . import wire
@@ -33,7 +36,7 @@ from .pf_bindings import Binding, Bindings
 from .pf_context import PfContext
 from .pf_deferred import ICSI_DEFERRED, DeferredHandling
 from .pf_large import LargeDelivery
-from .pf_registration import RegEventSubscriber, embedded_register
+from .pf_registration import SUPPORTED_OPTIONS, RegEventSubscriber, Registrar
 from .sipcore import (
     ServerTransaction,
     SipNode,
@@ -49,9 +52,6 @@ from .store import MessageStore
 
 log = logging.getLogger("refsut.pf")
 
-DEFAULT_EXPIRES = 3600
-MAX_EXPIRES = 7 * 24 * 3600
-SUPPORTED_OPTIONS = ("gruu",)
 REQUIRE_INVITE = ("gruu", "timer")  # option tags an INVITE may require (RFC 4028 timers)
 ALLOW = "REGISTER, INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS, SUBSCRIBE"
 
@@ -143,6 +143,7 @@ class ParticipatingFunction:
         )
         self.deferred = DeferredHandling(self.ctx)
         self.large = LargeDelivery(self.ctx, defer=self.deferred.defer_large)
+        self.registrar = Registrar(self.ctx, registered=self.deferred.registered)
         self.regevent = RegEventSubscriber(self.ctx, registered=self.deferred.registered)
 
     async def start(self) -> None:
@@ -192,7 +193,7 @@ class ParticipatingFunction:
             await txn.reply(420, headers=[("Unsupported", ", ".join(unsupported))])
             return
         if req.method == "REGISTER":
-            await self._register(txn)
+            await self.registrar.register(txn)
         elif req.method == "MESSAGE":
             await self._message(txn)
         elif req.method == "INVITE" and self.deferred.is_management(req):
@@ -222,91 +223,6 @@ class ParticipatingFunction:
             self.large.cancel(invite)  # 487 to the INVITE if it is still pending
         else:
             await txn.reply(405, headers=[("Allow", ALLOW)])
-
-    # -- registrar ---------------------------------------------------------------------------
-
-    async def _register(self, txn: ServerTransaction) -> None:
-        req = txn.request
-        if self.cfg.registration == "third-party":
-            # The core registered the device; the device's own REGISTER is the body.
-            inner = embedded_register(req)
-            if inner is None:
-                await txn.reply(400, "Third-party REGISTER without the device's REGISTER")
-                return
-            req = inner
-        try:
-            aor = req.to_addr.uri
-        except CodecError:
-            await txn.reply(400, "Bad To header")
-            return
-        user_key = uri_key(aor)
-        user = self.users.get(user_key)
-        if user is None:
-            await txn.reply(404)
-            return
-        try:
-            default = DEFAULT_EXPIRES
-            if req.header("Expires") is not None:
-                default = Expires.parse(req.header("Expires")).seconds
-            contacts = req.header_list("Contact")
-        except CodecError as exc:
-            await txn.reply(400, f"Bad {exc.what}")
-            return
-        loop = asyncio.get_running_loop()
-        table = self.bindings.table(user_key)
-        if contacts == ["*"]:
-            if default != 0:
-                await txn.reply(400, "Wildcard Contact needs Expires 0")
-                return
-            table.clear()
-        else:
-            for text in contacts:
-                try:
-                    contact = ContactFeatures.parse(text)
-                except CodecError as exc:
-                    await txn.reply(400, f"Bad Contact ({exc.detail})"[:100])
-                    return
-                if contact.uri is None:
-                    await txn.reply(400, "Wildcard Contact mixed with others")
-                    return
-                expires = default
-                if contact.param("expires") is not None:
-                    try:
-                        expires = Expires.parse(contact.param("expires") or "").seconds
-                    except CodecError:
-                        await txn.reply(400, "Bad Contact expires")
-                        return
-                expires = min(expires, MAX_EXPIRES)
-                instance = contact.param("+sip.instance")
-                if instance is not None and not instance.startswith("<"):
-                    instance = f"<{instance}>"
-                keep = ("expires", "pub-gruu", "temp-gruu")
-                binding = Binding(
-                    contact_uri=contact.uri,
-                    contact_text=contact.target,
-                    params=tuple((k, v) for k, v in contact.params if k.lower() not in keep),
-                    instance=instance,
-                    expires_at=loop.time() + expires,
-                )
-                if expires == 0:
-                    table.pop(binding.key, None)
-                else:
-                    table[binding.key] = binding
-        headers: list[tuple[str, str]] = []
-        now = loop.time()
-        for b in self.bindings.live(user_key):
-            params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in b.params)
-            text = b.contact_text + params
-            text += f";expires={max(0, round(b.expires_at - now))}"
-            gruu = self.bindings.gruu(user, b)
-            if gruu is not None:
-                text += f';pub-gruu="{gruu}"'
-            headers.append(("Contact", text))
-        headers.append(("Supported", ", ".join(SUPPORTED_OPTIONS)))
-        log.info("registered %s: %d binding(s)", user.uri, len(table))
-        await txn.reply(200, headers=headers)
-        if table:
-            self.deferred.registered(user)  # push what waits for this user, if anything
 
     # -- terminating MESSAGE -----------------------------------------------------------------
 
