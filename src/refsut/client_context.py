@@ -15,6 +15,9 @@ from .faults import Faults
 from .msrpcore import MsrpNode
 from .sipcore import SipNode
 
+# The methods the client takes: its Allow header, and its Contact's ``methods`` feature tag.
+ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS, NOTIFY"
+
 
 @dataclass(frozen=True)
 class ClientContext:
