@@ -1,7 +1,10 @@
-"""The CPM Client: registration (TS 7.1), sending (7.2.1.1, 7.2.1.3), receiving (7.2.2.1,
-7.2.2.3), and large message mode through :mod:`refsut.client_large` (7.2.1.2, 7.2.2.2).
+"""The CPM Client: sending (TS 7.2.1.1, 7.2.1.3) and receiving (7.2.2.1, 7.2.2.3) in pager
+mode; its sections, built here with a shared :class:`~refsut.client_context.ClientContext`,
+do registration (7.1, :mod:`refsut.client_registration`), large message mode (7.2.1.2,
+7.2.2.2, :mod:`refsut.client_large`) and deferred messages (7.2.3,
+:mod:`refsut.client_deferred`).
 
-It owns the client's SIP behaviour and its memory of sent and received messages, which the
+It owns the client's SIP dispatch and its memory of sent and received messages, which the
 upper tester (:mod:`refsut.upper_tester`) exposes. Every outbound request goes to the
 outbound proxy (the SIP/IP core played by the test system). :meth:`CpmClient.send` picks
 the mode by the size of the CPIM wrapper: up to 1300 bytes a MESSAGE (pager mode), above
