@@ -14,7 +14,7 @@ from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPre
 from cpmconf.codec.msrp import MsrpUri, Reassembler
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
-from cpmconf.verdict.checks.base import Judgement, judged, register
+from cpmconf.verdict.checks.base import Judgement, Seen, judged, register
 from cpmconf.verdict.checks.pager import _parts, _uri
 
 ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
@@ -317,7 +317,7 @@ def reassemble(sends: list) -> tuple[bytes | None, str]:
     try:
         for s in sends:
             if s.body:
-                r.feed(s)
+                r.feed(s.message if isinstance(s, Seen) else s)
     except (CodecError, ValueError) as exc:
         return None, f"chunks do not reassemble: {exc}"
     if not r.complete:
