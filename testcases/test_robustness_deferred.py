@@ -8,7 +8,7 @@ it does not accept the INVITE with a 2xx, never fetches the URL, never sends the
 URL's content anywhere, and still answers an OPTIONS probe.
 
 The unknown-`cpm_action` case first has a message really deferred for the pull-deferral user
-(the steps of the PF deferred cases, `testcases.pf_deferred_steps`), then names that message's
+(the steps of the PF deferred cases, `cpmconf.procedures.pf_deferred`), then names that message's
 Message-URI-ID with an action the PF cannot know. There the status code alone says nothing;
 the PF passes when it does not act: nothing of the message is sent anywhere, a fresh
 subscription still lists it, and the probe is answered. The message is deleted again at the end.
@@ -26,11 +26,12 @@ import pytest
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.sip import SipMessage
+from cpmconf.procedures import pf_deferred as deferred_steps
+from cpmconf.procedures.robustness import render_raw
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict.checks import robustness as checks
-from testcases import pf_deferred_steps as deferred_steps
-from testcases.robustness_steps import Run, render_raw
+from testcases.judging import Run
 
 pytestmark = pytest.mark.robustness
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.resource_lists import CPM_ACTIONS
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PULL_USER,
     defer_many,
     defer_one,
@@ -29,6 +28,7 @@ from testcases.pf_deferred_steps import (
     require_ids,
     subscribe,
 )
+from cpmconf.verdict.checks import deferred
 
 
 @pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info")

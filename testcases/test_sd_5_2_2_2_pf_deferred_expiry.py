@@ -13,8 +13,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PULL_USER,
     advance_clock,
     defer_one,
@@ -27,6 +26,7 @@ from testcases.pf_deferred_steps import (
     require_clock,
     require_deferred,
 )
+from cpmconf.verdict.checks import deferred
 
 LIFETIME = 60
 

@@ -15,6 +15,7 @@ from cpmconf.roles import upper_tester
 from cpmconf.roles.network import forget, unless
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import registration as reg
+from testcases.judging import request_via_core
 
 SHORT_GRANT = 2  # seconds the registrar grants when the refresh is under test
 
@@ -28,7 +29,7 @@ async def test_register_request(scene, expect):
     registers = view.requests("REGISTER", from_sut=True)
     expect.judge(
         "TS-7.1-8",
-        scene.request_via_core(view, registers, "REGISTER", role="client"),
+        request_via_core(scene, view, registers, "REGISTER", role="client"),
     )
     if not registers:
         raise Inconclusive("the capture holds no REGISTER from the client")

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.roles.upper_tester import member
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import pager
-from testcases.client_steps import (
+from cpmconf.procedures.client import (
     adhoc_factory,
     client_sends,
     deliver_to_client,
@@ -20,6 +17,10 @@ from testcases.client_steps import (
     recipient,
     require_accepted,
 )
+from cpmconf.roles.upper_tester import member
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import pager
+from testcases.judging import request_via_core
 
 
 @pytest.mark.clause("TS-7.2.1.1-1", "TS-7.2.1.1-3")
@@ -82,7 +83,7 @@ async def test_message_is_sent_through_the_core(client, expect):
     sent = view.requests("MESSAGE", from_sut=True, where=lambda m: m.call_id == msg.call_id)
     expect.judge(
         "TS-7.2.1.1-16",
-        client.request_via_core(view, sent, "the client's MESSAGE", role="client"),
+        request_via_core(client, view, sent, "the client's MESSAGE", role="client"),
     )
 
 

@@ -10,10 +10,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.errors import CodecError
-from cpmconf.roles.upper_tester import member
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager
-from testcases.client_steps import (
+from cpmconf.procedures.client import (
     adhoc_factory,
     client_cancels_large,
     client_sends_large,
@@ -25,6 +22,10 @@ from testcases.client_steps import (
     refresher,
     require_accepted,
 )
+from cpmconf.roles.upper_tester import member
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import large, pager
+from testcases.judging import request_via_core
 
 SIZES = {"1301-bytes": 1301, "1-MiB": 1024 * 1024}
 DESK = "reply-desk"  # the local part of the Reply-To of a message the client replies to
@@ -52,7 +53,7 @@ async def test_invite_headers(client, expect):
     sent = view.requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
     expect.judge(
         "TS-7.2.1.2-18",
-        client.request_via_core(view, sent, "the client's INVITE", role="client"),
+        request_via_core(client, view, sent, "the client's INVITE", role="client"),
     )
 
 

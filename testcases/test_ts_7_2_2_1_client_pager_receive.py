@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.procedures.client import deliver_to_client, received_entry, require_accepted
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager, routing
-from testcases.client_steps import deliver_to_client, received_entry, require_accepted
 
 
 @pytest.mark.clause("TS-7.2.2.1-intro", "TS-7.2.2.1-1", "TS-7.2.2.1-2", "TS-7.2.2.1-4")

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.roles.upper_tester import UpperTesterError
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager, routing
-from cpmconf.verdict.checks.base import judged
-from testcases.client_steps import (
+from cpmconf.procedures.client import (
     deliver_large_and_cancel,
     deliver_large_to_client,
     large_text,
     received_entry,
 )
+from cpmconf.roles.upper_tester import UpperTesterError
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import large, pager, routing
+from cpmconf.verdict.checks.base import judged
 
 
 def answered(expect, r, clause):

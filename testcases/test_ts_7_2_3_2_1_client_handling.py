@@ -12,10 +12,11 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.resource_lists import CPM_ACTIONS
+from cpmconf.procedures.client import deliver_large_to_client, deliver_to_client, large_text
+from cpmconf.procedures.deferred import client_handles, client_subscribes, management_uri, new_ids
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
-from testcases.client_steps import deliver_large_to_client, deliver_to_client, large_text
-from testcases.deferred_steps import client_handles, client_subscribes, management_uri, new_ids
+from testcases.judging import request_via_core
 
 NO_MESSAGES = '399 pf.{domain} "125 No messages"'  # the PF's Warning, in the domain
 ACTION_CLAUSE = {
@@ -64,7 +65,7 @@ async def test_handling_every_message(client, expect):
     invites = view.requests("INVITE", from_sut=True)
     expect.judge(
         "TS-7.2.3.2.1-8",
-        client.request_via_core(view, invites, "handling INVITE", role="client"),
+        request_via_core(client, view, invites, "handling INVITE", role="client"),
     )
     inv = _invite(r)
     expect.judge("TS-7.2.3.2.1-1", dc.initial_invite(inv))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.procedures.pf import declining_legs, invite_to_pf
+from cpmconf.procedures.pf_deferred import deferred_target, is_notification, notification_of
 from cpmconf.roles.errors import SetupRefused
 from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import deferred_target, is_notification, notification_of
-from testcases.pf_steps import declining_legs, invite_to_pf
 
 
 @pytest.mark.clause("TS-8.3.2.1.1-allfail-1")

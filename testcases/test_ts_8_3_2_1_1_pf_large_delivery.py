@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager, pf_large, routing
-from cpmconf.verdict.checks.base import not_arisen
-from testcases.client_steps import large_text
-from testcases.pf_steps import (
+from cpmconf.procedures.client import large_text
+from cpmconf.procedures.pf import (
     UTF8_SPLIT,
     device_legs,
     invite_to_pf,
@@ -23,6 +20,10 @@ from testcases.pf_steps import (
     refused,
     stopped,
 )
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import large, pager, pf_large, routing
+from cpmconf.verdict.checks.base import not_arisen
+from testcases.judging import request_via_core
 
 MIB = 1024 * 1024
 
@@ -105,7 +106,7 @@ async def test_invites_each_selected_device_by_gruu(pf, expect):
         )
     expect.judge(
         "TS-8.3.2.1.1-6.iii",
-        pf.request_via_core(r["view"], legs, "device INVITEs", role="pf"),
+        request_via_core(pf, r["view"], legs, "device INVITEs", role="pf"),
     )
 
 

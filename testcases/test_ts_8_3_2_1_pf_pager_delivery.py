@@ -16,6 +16,7 @@ import pytest
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager
+from testcases.judging import request_via_core
 
 
 def message_to_pf(scene, recipient=None, originator=None, content_type="text/plain", **headers):
@@ -70,7 +71,7 @@ async def test_copies_go_to_each_selected_device_by_gruu(pf, expect):
         expect.judge("TS-8.3.2.1-4b-2.ii", pager.request_uri_is_gruu(stim.message, "a device GRUU"))
     expect.judge(
         "TS-8.3.2.1-4b-2.iii",
-        pf.request_via_core(view, copies, "MESSAGE copies", role="pf"),
+        request_via_core(pf, view, copies, "MESSAGE copies", role="pf"),
     )
 
 

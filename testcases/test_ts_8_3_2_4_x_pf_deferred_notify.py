@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict import HarnessError
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PULL_USER,
     defer_one,
     deferred_target,
@@ -27,6 +25,9 @@ from testcases.pf_deferred_steps import (
     require_deferred,
     who,
 )
+from cpmconf.verdict import HarnessError
+from cpmconf.verdict.checks import deferred
+from testcases.judging import request_via_core
 
 NOTIFY_CLAUSES = (
     "TS-8.3.2.4.x-3a.i",
@@ -86,8 +87,8 @@ async def test_notification_to_the_registered_user(pf, expect):
         expect.judge(clause, deferred.notification_sent(note, who(pf, PULL_USER)))
     expect.judge(
         "TS-8.3.2.4.x-3a.vii",
-        pf.request_via_core(
-            view, [note] if note is not None else [], "the deferral notification", role="pf"
+        request_via_core(
+            pf, view, [note] if note is not None else [], "the deferral notification", role="pf"
         ),
     )
     expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, who(pf, PULL_USER)))

@@ -1,6 +1,6 @@
 """TS 8.5.1 (004), large branch: where a recording PF puts the Message-UID of a large message.
 
-The whole large-mode exchange runs through the PF (see `testcases/pf_steps.py`); the PF can
+The whole large-mode exchange runs through the PF (see `cpmconf.procedures.pf`); the PF can
 only give a UID once it has put the chunks back together and stored the message, so each case
 runs with one chunk and with many (boundaries inside multi-byte characters). Each placement is
 judged only when the profile claims that side of recording, through the clauses' ICS items.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.procedures.client import large_text
+from cpmconf.procedures.pf import UTF8_SPLIT, large_through_pf, stopped
 from cpmconf.verdict.checks import pf_large
-from testcases.client_steps import large_text
-from testcases.pf_steps import UTF8_SPLIT, large_through_pf, stopped
 
 CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(UTF8_SPLIT, id="utf8-split-chunks")]
 

@@ -1,13 +1,13 @@
 """What the PF deferred-message cases need from the PF before they index anything it sent
-(testcases.pf_deferred_steps): a refused deferral is `SetupRefused` with its status, missing
+(cpmconf.procedures.pf_deferred): a refused deferral is `SetupRefused` with its status, missing
 Message-URI-IDs an inconclusive verdict with the reason, never an IndexError later."""
 
 from __future__ import annotations
 
 import pytest
-from testcases.pf_deferred_steps import Deferral, require_deferred, require_ids
 
 from cpmconf.codec.sip import SipMessage
+from cpmconf.procedures.pf_deferred import Deferral, require_deferred, require_ids
 from cpmconf.roles.errors import SetupRefused
 from cpmconf.verdict import Cause, Inconclusive
 

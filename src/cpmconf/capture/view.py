@@ -179,9 +179,7 @@ class View:
     def msrp_from_sut(self, method: str | None = "SEND") -> list[Seen]:
         """MSRP messages the SUT sent, in capture order (a method, or None for all)."""
         return [
-            s
-            for s in self.msrp
-            if s.from_sut and (method is None or s.message.method == method)
+            s for s in self.msrp if s.from_sut and (method is None or s.message.method == method)
         ]
 
     def request(self, call_id: str, method: str | None = None, **kw) -> Seen | None:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from cpmconf.codec.bodies import msrp_path
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
+from cpmconf.outcome import Cause, Inconclusive
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, refusal, unless
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import Cause, Inconclusive
-from cpmconf.verdict.checks import large
 
 ORIGINATOR_UA = "CPM-client/OMA2.0 cpmconf-originator"
 
@@ -189,7 +189,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             raise
         out["device_invites"].append(first)
         device = pf.msrp.session()
-        device.remote_path = large.path_of(first)
+        device.remote_path = msrp_path(first)
         answer = build_sdp(
             host=pf.core.host,
             path=[device.local],
@@ -250,7 +250,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             )
         except NoAnswer:
             out["device_ack"] = None
-        sender.remote_path = large.path_of(final)
+        sender.remote_path = msrp_path(final)
         if not sender.remote_path or sender.first_hop[1] == pf.msrp.port:
             # No PF hop first (judged by first200-2b): the sender would talk to our own
             # device session, which exercises nothing of the PF.

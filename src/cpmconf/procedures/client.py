@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from cpmconf.codec.bodies import is_imdn, msrp_path
+from cpmconf.codec.cpm import ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sip import SipMessage
+from cpmconf.outcome import HarnessError, Inconclusive, NotApplicable
 from cpmconf.roles import upper_tester
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import HarnessError, NotApplicable
-from cpmconf.verdict.checks import pager
 
 
 def originator(scene) -> str:
@@ -42,7 +43,7 @@ def adhoc_factory(client) -> str:
 
 
 def not_imdn(m: SipMessage) -> bool:
-    return not pager.is_imdn(m)
+    return not is_imdn(m)
 
 
 async def client_sends(
@@ -101,7 +102,7 @@ async def deliver_to_client(
         target=client.client_contact or user,
         originator=originator,
         recipient=user,
-        icsi=icsi or pager.ICSI_MSG,
+        icsi=icsi or ICSI_MSG,
         conversation_id=token(8),
         contribution_id=token(8),
         in_reply_to=in_reply_to,
@@ -151,7 +152,6 @@ async def client_sends_large(
     upper-tester answer and the View. ``session_expires`` goes in our 200; ``after_ack``, an
     async callable taking (client, the dict so far), runs once the ACK arrived."""
     from cpmconf.codec.sdp import build_sdp
-    from cpmconf.verdict.checks.large import path_of
 
     out: dict = {}
     task = asyncio.ensure_future(client.ut.send(text=text, **options))
@@ -171,8 +171,6 @@ async def client_sends_large(
             out.update(invite=None, message=first, ut=ut)
             out["view"] = await client.settle()
             if not allow_message:
-                from cpmconf.verdict import Inconclusive
-
                 raise Inconclusive(
                     "the client sent a MESSAGE instead of an INVITE "
                     "(judged by TS-7.2.1.3-4-large), so this cannot be judged"
@@ -181,7 +179,7 @@ async def client_sends_large(
         invite = first
         out["invite"] = invite
         session = client.msrp.session()
-        session.remote_path = path_of(invite)
+        session.remote_path = msrp_path(invite)
         sdp = build_sdp(
             host=client.core.host,
             path=[session.local],
@@ -247,8 +245,6 @@ async def deliver_large_to_client(
     """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
     (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
     send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a dict."""
-    from cpmconf.verdict.checks import large as large_checks
-
     user = client.profile.client.user
     session = client.msrp.session()
     stim = large_invite(client, session, accept_types, icsi)
@@ -258,7 +254,7 @@ async def deliver_large_to_client(
     if final is None or final.status != 200:
         out["view"] = await client.settle()
         return out
-    session.remote_path = large_checks.path_of(final)
+    session.remote_path = msrp_path(final)
     ack = client.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
     client.stimuli.append(ack)
     await client.core.send(ack, client.client_address)
@@ -284,7 +280,6 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
     (setup passive, sendonly)."""
     from cpmconf.codec.sdp import build_sdp
-    from cpmconf.verdict.checks import large as large_checks
 
     user = client.profile.client.user
     offer = build_sdp(
@@ -301,7 +296,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
         target=client.client_contact or user,
         originator=client.role("originator"),
         recipient=user,
-        icsi=icsi or large_checks.ICSI_LARGEMSG,
+        icsi=icsi or ICSI_LARGEMSG,
         conversation_id=token(8),
         contribution_id=token(8),
         in_reply_to=token(8),

@@ -18,19 +18,20 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from cpmconf.codec.bodies import offer_path
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.deferred_reader import ListReader
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
+from cpmconf.outcome import Inconclusive, NotApplicable
 from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import SimDevice, _uri_key
 from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import Inconclusive, NotApplicable
-from cpmconf.verdict.checks import deferred
 
 # The roles of the deferring users (cpmconf.roles.profile.ROLES); every step taking a `user`
 # takes a role name or a URI.
@@ -62,9 +63,9 @@ def deferred_target(pf):
     return pf.profile.pf.deferred
 
 
-def reader(pf) -> deferred.ListReader:
+def reader(pf) -> ListReader:
     d = deferred_target(pf)
-    return deferred.ListReader(d.uri_id_xpath, dict(d.namespaces))
+    return ListReader(d.uri_id_xpath, dict(d.namespaces))
 
 
 def is_to(uri: str):
@@ -428,9 +429,9 @@ async def answering_pushes(pf, user: str, status: int = 200):
         if status != 200:
             await pf.respond(invite, status, "Busy Here")
             return
-        offer_path = deferred.sdp_path(invite)
+        offered = offer_path(invite)
         session = pf.msrp.session()
-        session.remote_path = offer_path
+        session.remote_path = offered
         answer = build_sdp(
             host=pf.core.host,
             path=[session.local],
@@ -451,7 +452,7 @@ async def answering_pushes(pf, user: str, status: int = 200):
             "ACK", "ACK of the push 200", where=lambda m: m.call_id == invite.call_id
         )
         record["acks"].append(ack)
-        if not offer_path:
+        if not offered:
             return
         await pf.msrp.bind(session)
         while True:
@@ -605,7 +606,7 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
     out.device = dev = pf.core.device_for(invite.request_uri or "")
     contact = dev.contact if dev is not None else f"sip:device@{pf.core.host}:{pf.core.port}"
     session = pf.msrp.session()
-    session.remote_path = deferred.sdp_path(invite)
+    session.remote_path = offer_path(invite)
     answer = build_sdp(
         host=pf.core.host,
         path=[session.local],
