@@ -196,7 +196,7 @@ async def test_external_entity(scene, expect, tmp_path):
         )
     expect.judge("RB-xml-external-entity", checks.not_fetched(fetches, url))
     view = await run.view()
-    from_sut = [s.message for s in view.items if s.from_sut]
+    from_sut = [s for s in view.items if s.from_sut]
     expect.judge(
         "RB-xml-external-entity",
         checks.nothing_leaked(from_sut, marker, "the named file or URL"),
@@ -245,9 +245,9 @@ def carried_by_sut(view, marker: str, uri_id: str | None, final=None) -> list:
             return False
         return (m.content_type or "").lower() != LIST_TYPE and marker.encode() in m.body
 
-    out = [s.message for s in view.items if s.from_sut and s.index > start and carries(s.message)]
+    out = [s for s in view.items if s.from_sut and s.index > start and carries(s.message)]
     return out + [
-        s.message
+        s
         for s in view.msrp
         if s.from_sut
         and s.index > start
@@ -287,12 +287,12 @@ async def test_unknown_cpm_action(scene, expect, action):
     await deferred_steps.purge(scene, user)
     try:
         deferral = await deferred_steps.defer_one(scene, user, marker)
-        if deferral.final is not None:  # else nothing was taken, so nothing to name
+        if deferral.status is not None:  # else nothing was taken, so nothing to name
             before = await deferred_steps.listed(scene, user)
-            named = deferred_steps.ids_in(scene, deferral.notification)
+            named = deferral.ids
             uri_id = named[0] if named else (before[0] if before and len(before) == 1 else None)
         if uri_id is not None:
-            run.answered_before = f"the deferred MESSAGE with {deferral.final.status}"
+            run.answered_before = f"the deferred MESSAGE with {deferral.status}"
             final = await send_handling(
                 scene, run, what, user, variant="list", entries=[(uri_id, action)]
             )
@@ -301,11 +301,13 @@ async def test_unknown_cpm_action(scene, expect, action):
             await run.judge(scene.pf_address)  # liveness: the OPTIONS probe
             after = await deferred_steps.listed(scene, user)
     finally:
-        if deferral is None or deferral.final is not None:
+        if deferral is None or deferral.status is not None:
             await deferred_steps.purge(scene, user)  # no later case sees this message
             if not watched:  # else the window above did (the purge only deletes)
                 await answer_carriers(scene, user, marker)
     view = await run.view()
+    if final is not None:  # the final as captured, found by the socket's identifiers
+        final = view.final_to(final.call_id, final.cseq)
     expect.judge(
         clause,
         checks.unknown_action_not_acted(

@@ -122,9 +122,9 @@ async def test_expiry_is_carried_in_expires(client, expect):
 )
 async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
     reply_to = client.in_domain(reply_to) if reply_to else None  # a made-up address
-    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
-    require_accepted(final, "there is no received message to reply to")
-    entry = await received_entry(client, stim.message.call_id)
+    d = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(d, "there is no received message to reply to")
+    entry = await received_entry(client, d.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
     msg, _, _ = await client_sends(client, text="answer", reply_to_message=entry["id"])
@@ -133,7 +133,7 @@ async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
     expect.judge(clause, pager.request_uri_is(msg, target))
     other = "TS-7.2.1.1-8c" if reply_to else "TS-7.2.1.1-8b"
     expect.judge(other, pager.request_uri_is(msg, target))
-    expect.judge("TS-7.2.1.1-13", pager.in_reply_to(msg, stim.message.header("Contribution-ID")))
+    expect.judge("TS-7.2.1.1-13", pager.in_reply_to(msg, d.contribution_id))
 
 
 @pytest.mark.clause("TS-7.2.1.1-9", "TS-7.2.1.1-9a", "TS-7.2.1.1-9b", "TS-7.2.1.3-2b")
@@ -197,9 +197,9 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
 )
 async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
     reply_to = client.in_domain(reply_to) if reply_to else None  # a made-up address
-    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
-    require_accepted(final, "there is no received message to reply to")
-    entry = await received_entry(client, stim.message.call_id)
+    d = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(d, "there is no received message to reply to")
+    entry = await received_entry(client, d.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
     group = {"kind": "adhoc", "targets": [recipient(client)]}

@@ -90,6 +90,7 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     invites = view.requests(
         "INVITE", from_sut=True, where=lambda m: name_of(m.request_uri or "") is not None
     )
+    early = [view.find(i, from_sut=True) for i in early]  # as captured
     expect.judge("SD-5.2.2.2.2-wait", deferred.no_push_while_unregistered(early))
 
     selected = {d.name for d in pf.role_devices(PUSH_USER, selected=True)}

@@ -182,6 +182,20 @@ class View:
             s for s in self.msrp if s.from_sut and (method is None or s.message.method == method)
         ]
 
+    def find(self, ids, *, from_sut: bool | None = None) -> Seen | None:
+        """The first captured copy of the request `ids` names (anything with call_id, cseq
+        and branch: a step's identifiers), or None."""
+        branch = getattr(ids, "branch", None)
+        for s in self.items:
+            m = s.message
+            if not m.is_request or m.call_id != ids.call_id or m.cseq != ids.cseq:
+                continue
+            if from_sut is not None and s.from_sut != from_sut:
+                continue
+            if branch is None or m.branch == branch:
+                return s
+        return None
+
     def request(self, call_id: str, method: str | None = None, **kw) -> Seen | None:
         """The first captured request with `call_id` (and `method`); `from_sut=` narrows."""
         from_sut = kw.get("from_sut")
