@@ -145,7 +145,7 @@ def not_imdn(m: SipMessage) -> bool:
 
 async def client_sends(
     client, uid: int | None = None, status: int = 200, allow_invite=False, **options
-):
+) -> PagerSent:
     """Have the client send one standalone message; answer it as the network would.
 
     Returns a `PagerSent`: the request's identifiers, the upper tester's answer, the View
@@ -189,7 +189,7 @@ async def deliver_to_client(
     disposition=None,
     text="hello",
     originator=None,
-):
+) -> Delivered:
     """Deliver a pager MESSAGE to the client as its PF would; returns a `Delivered`."""
     user = client.profile.client.user
     originator = originator or client.role("originator")
@@ -253,7 +253,7 @@ async def client_sends_large(
     session_expires: str = "1800;refresher=uac",
     after_ack=None,
     **options,
-):
+) -> LargeSent:
     """Have the client send a large-mode message; play its PF: answer, take the MSRP transfer,
     answer the BYE. Returns a `LargeSent`. ``session_expires`` goes in our 200;
     ``after_ack``, an async callable taking (client, the `Dialog`, the `LargeSent` so far),
@@ -349,7 +349,7 @@ async def deliver_large_to_client(
     accept_types=("message/cpim",),
     chunk_size: int = 1024,
     icsi=None,
-):
+) -> LargeDelivered:
     """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
     (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
     send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a `LargeDelivered`."""
@@ -451,7 +451,7 @@ def refresher(session_expires: str):
     return refresh
 
 
-async def client_cancels_large(client, text: str, **options):
+async def client_cancels_large(client, text: str, **options) -> LargeCancelled:
     """Have the client send a large message it is asked to cancel; play its PF: answer the
     INVITE with 180 only, then take the CANCEL (200, 487 to the INVITE) and the ACK. Without a
     CANCEL in the bound the INVITE is ended with 480 so the client finishes. Returns a
@@ -498,7 +498,7 @@ async def client_cancels_large(client, text: str, **options):
     )
 
 
-async def deliver_large_and_cancel(client, hold_ms: int):
+async def deliver_large_and_cancel(client, hold_ms: int) -> LargeCancelling:
     """Deliver a large-mode INVITE to a client told (POST /answer-delay) to hold its answer
     for ``hold_ms``; CANCEL it on the first provisional response above 100, collect the final
     responses to the CANCEL and the INVITE and acknowledge (a 2xx after all is ACKed and the

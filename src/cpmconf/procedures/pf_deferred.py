@@ -353,7 +353,7 @@ async def handle(
     actions: list[tuple[str, str]] | None,
     deferred_count: int | None = None,
     watch_extras: bool = True,
-):
+) -> Handling:
     """Handling INVITE naming `actions` ((Message-URI-ID, cpm_action); None: all messages).
 
     On a 200: ACK, BYE, then answer every delivery to the device and every hand-over to the
