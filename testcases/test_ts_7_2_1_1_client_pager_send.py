@@ -6,6 +6,8 @@ answers as the originating PF would. Each test judges the MESSAGE as captured on
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cpmconf.procedures.client import (
@@ -181,13 +183,7 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
             clause,
             j
             if note_size == 1300 or msg.method != "MESSAGE"
-            else j.__class__(
-                j.ok,
-                j.expected,
-                j.actual,
-                j.message,
-                f"calibrated wrapper came out at {note_size} bytes, not 1300",
-            ),
+            else replace(j, note=f"calibrated wrapper came out at {note_size} bytes, not 1300"),
         )
 
 
