@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+from cpmconf.capture.view import View
 from cpmconf.codec.bodies import offer_path
 from cpmconf.codec.deferred_reader import ListReader
 from cpmconf.codec.errors import CodecError
@@ -26,6 +27,7 @@ from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import Inconclusive, NotApplicable
+from cpmconf.procedures.pf import declining_legs, invite_to_pf
 from cpmconf.procedures.results import Ids
 from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
@@ -254,6 +256,45 @@ def ids_in(pf, msg: SipMessage | None) -> list[str]:
         return []
     found = reader(pf).read(msg)
     return found.ids if found.ok else []
+
+
+@dataclass(frozen=True)
+class Declined:
+    """A large-mode INVITE whose every device leg was declined (declined_everywhere): its
+    identifiers, how many legs were declined, the final status our socket got, the
+    notification tied to it (None: none came) and the View."""
+
+    invite: Ids
+    declined: int
+    status: int | None
+    notification: Ids | None
+    view: View
+
+
+async def declined_everywhere(pf, recipient: str) -> Declined:
+    """Send `recipient` a large-mode INVITE through the PF, decline (486) every leg it forks,
+    and take the deferral notification that follows (`notification_of`). A final error
+    before any leg was offered is `SetupRefused`: the condition never arose, and no
+    notification is waited for."""
+    stim, _ = invite_to_pf(pf, 2000, recipient=recipient)
+    note = None
+    async with declining_legs(pf, stim.message.header("Contribution-ID")) as declined:
+        mark = pf.core.journal.mark()
+        final = (await pf.transact(stim)).final
+        if not declined and final is not None and final.status >= 300:
+            raise SetupRefused(
+                "the sender's INVITE", final.status, final.reason or "", "no device leg was offered"
+            )
+        note = await pf.observe(
+            notification_of(pf, mark, is_notification(recipient, deferred_target(pf).iwf)),
+            "the deferral notification",
+            pf.guard,
+        )
+        if note is not None:
+            await pf.respond(note, 200, "OK")
+        count = len(declined)
+    status = None if final is None else final.status
+    return Declined(Ids.of(stim), count, status, Ids.of(note), await pf.settle())
 
 
 # -- the subscription -----------------------------------------------------------------------
