@@ -78,8 +78,11 @@ def _not_captured(value, depth: int = 0) -> str | None:
         return None
     if isinstance(value, SipMessage | MsrpMessage):
         return f"a {type(value).__name__} not taken from the capture View"
-    if hasattr(value, "message") and isinstance(getattr(value, "message", None), SipMessage):
-        return f"a {type(value).__name__} (a stimulus), not a message from the capture View"
+    if isinstance(getattr(value, "message", None), SipMessage | MsrpMessage):
+        return (
+            f"a {type(value).__name__} (a stimulus or what a socket received), "
+            "not a message from the capture View"
+        )
     if hasattr(value, "final") and hasattr(value, "responses"):
         return f"a {type(value).__name__} (what a socket handed a step), not a capture item"
     if depth < 2 and isinstance(value, dict):
