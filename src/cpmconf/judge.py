@@ -46,6 +46,7 @@ from pathlib import Path
 
 from cpmconf import catalogue as _catalogue
 from cpmconf.capture.stream import WireMessage, copy_frames, wire_messages
+from cpmconf.capture.view import Seen, View
 from cpmconf.codec.cpm import ICSI_DEFERRED as _ICSI_DEFERRED
 from cpmconf.codec.cpm import ICSI_LARGEMSG, SYSTEM_MESSAGE_TAG, icsi_suffix
 from cpmconf.codec.sip import SipMessage
@@ -54,8 +55,7 @@ from cpmconf.plugin import results as _results
 from cpmconf.roles.profile import Profile
 from cpmconf.verdict import Expectations, Verdict, decide, excerpt
 from cpmconf.verdict import checks as checks_pkg
-from cpmconf.verdict.checks import CHECKS, View
-from cpmconf.verdict.checks.base import Seen
+from cpmconf.verdict.checks import CHECKS
 from cpmconf.verdict.checks.pager import is_imdn
 
 MAX_TEXT = 4000  # evidence text per cited message
@@ -196,7 +196,7 @@ class Item:
         self.peek = Peek(wire.raw)
         self.from_sut = from_sut
         self.request: Request | None = None
-        self._message: SipMessage | None | bool = False
+        self._message: Seen | None | bool = False
         self.kinds: dict[str, str | None] = {}  # what selectors worked out, once per item
         self.deferral: Item | None = None  # for a notification: the answer it is about
         self.role: str | None = None  # pf | client, for the SUT's messages
@@ -206,10 +206,14 @@ class Item:
         return self.wire.frame
 
     @property
-    def message(self) -> SipMessage | None:
+    def message(self) -> Seen | None:
+        """The parsed message as a View item (what a check accepts), with its frame."""
         if self._message is False:
+            w = self.wire
             try:
-                self._message = SipMessage.parse(self.wire.raw)
+                self._message = Seen.captured(
+                    w.frame, w.time, self.from_sut, SipMessage.parse(w.raw), w.flow
+                )
             except Exception:  # a codec error or bug: the message is simply not judged
                 self._message = None
         return self._message  # type: ignore[return-value]
@@ -1045,7 +1049,7 @@ def view_of(records: list, sut: Iterable[Address]) -> View:
                 errors.append(str(r.error))
             continue
         from_sut = (r.flow[0], r.flow[1]) in sut
-        seen = Seen(index=r.index, time=r.time, from_sut=from_sut, message=r.message)
+        seen = Seen.captured(r.index, r.time, from_sut, r.message)
         (msrp if r.protocol == "MSRP" else items).append(seen)
     return View(items, errors, msrp)
 

@@ -11,19 +11,17 @@ notes, never as failures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cpmconf.codec.bodies import offer_path
 from cpmconf.codec.cpim import CpimMessage
-from cpmconf.codec.cpm import ICSI_DEFERRED, SYSTEM_MESSAGE_TAG, WARNING_NO_MESSAGES, WARNING_TEXTS
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.cpm import ICSI_DEFERRED, SYSTEM_MESSAGE_TAG, WARNING_NO_MESSAGES, WARNING_TEXTS  # noqa: F401
 from cpmconf.codec.deferred_messages import (
     OPTIONAL_FIELDS,
     DeferredList,
     DeferredMessage,
-    ids_by_xpath,
-    validate,
 )
+from cpmconf.codec.deferred_reader import Found, ListReader  # noqa: F401  (re-exported)
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr
 from cpmconf.codec.sdp import SessionDescription
@@ -39,52 +37,6 @@ def unjudged(expected: str, actual: str, note: str | None = None) -> Judgement:
 
 
 # -- reading a deferred-messages body ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Found:
-    """What a body told: the ids (in order), problems that make it unreadable, and notes."""
-
-    ids: list[str]
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class ListReader:
-    """Reads Message-URI-IDs from a body: ours by default, else by the profile's XPath."""
-
-    xpath: str | None = None
-    namespaces: dict[str, str] = field(default_factory=dict)
-
-    def read(self, msg: SipMessage) -> Found:
-        body = msg.body
-        if not body:
-            return Found([], ["no body"])
-        if self.xpath:
-            try:
-                ids = ids_by_xpath(body, self.xpath, self.namespaces)
-            except CodecError as exc:
-                return Found([], [str(exc)])
-            note = [f"ids read with the profile's XPath {self.xpath!r}"]
-            return Found(ids, [] if ids else ["the XPath found no Message-URI-ID"], note)
-        ctype = (msg.content_type or "").lower()
-        if ctype != LIST_TYPE:
-            return Found([], [f"Content-Type {ctype or 'absent'}, not {LIST_TYPE}, and no XPath"])
-        try:
-            doc = DeferredList.parse(body)
-        except CodecError as exc:
-            return Found([], [str(exc)])
-        problems = validate(body)
-        notes = []
-        for m in doc.messages:
-            if m.missing():
-                notes.append(f"{m.uri_id} has no {', '.join(m.missing())} (optional)")
-        return Found(doc.ids(), [f"schema: {p}" for p in problems], notes)
 
 
 def _note(found: Found) -> str | None:
@@ -429,15 +381,7 @@ def _sdp(invite: SipMessage) -> SessionDescription | None:
         return None
 
 
-def sdp_path(invite: SipMessage) -> list[str]:
-    """The a=path URIs of the INVITE's MSRP offer ([] when there is none)."""
-    sdp = _sdp(invite)
-    if sdp is None or not sdp.msrp_media():
-        return []
-    try:
-        return [str(u) for u in sdp.msrp_media()[0].path_uris()]
-    except CodecError:
-        return []
+sdp_path = offer_path  # the name the checks use
 
 
 @register("TS-8.3.2.4.1-g", "TS-8.3.2.4.1-g.i", "TS-8.3.2.4.1-g.ii", passive=True)

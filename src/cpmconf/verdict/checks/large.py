@@ -8,31 +8,15 @@ message exactly as chunked on the wire.
 
 from __future__ import annotations
 
+from cpmconf.codec.bodies import msrp_path, sdp_of
 from cpmconf.codec.cpim import CpimMessage
-from cpmconf.codec.cpm import ICSI_LARGEMSG
+from cpmconf.codec.cpm import ICSI_LARGEMSG  # noqa: F401  (re-exported)
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPreferredService
 from cpmconf.codec.msrp import MsrpUri, Reassembler
-from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_contact
-from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _parts
-
-
-def sdp_of(msg: SipMessage | None) -> SessionDescription | None:
-    """The SDP body of a message (also inside multipart/mixed), or None."""
-    if msg is None:
-        return None
-    ctype = (msg.content_type or "").lower()
-    bodies = [msg.body] if ctype.startswith("application/sdp") else []
-    bodies += [b for t, b in _parts(msg) if t.startswith("application/sdp")]
-    for body in bodies:
-        try:
-            return SessionDescription.parse(body)
-        except CodecError:
-            return None
-    return None
+from cpmconf.verdict.checks.base import Judgement, Seen, judged, register
 
 
 def msrp_media(msg: SipMessage | None):
@@ -190,9 +174,7 @@ def answer_wrapped_types(msg: SipMessage | None, offered: list[str]) -> Judgemen
     )
 
 
-def path_of(msg: SipMessage | None) -> list[str]:
-    _, m = msrp_media(msg)
-    return [] if m is None else [str(u) for u in (m.path() or [])]
+path_of = msrp_path  # the name the checks use
 
 
 @register("TS-7.2.1.2-17d", "TS-7.2.2.2-2c.ii")
@@ -317,7 +299,7 @@ def reassemble(sends: list) -> tuple[bytes | None, str]:
     try:
         for s in sends:
             if s.body:
-                r.feed(s)
+                r.feed(s.message if isinstance(s, Seen) else s)
     except (CodecError, ValueError) as exc:
         return None, f"chunks do not reassemble: {exc}"
     if not r.complete:

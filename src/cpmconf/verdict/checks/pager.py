@@ -8,7 +8,8 @@ parsers, so percent-encoded ICSIs are compared decoded and Warning texts by thei
 
 from __future__ import annotations
 
-from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.bodies import cpim_of, is_imdn  # noqa: F401  (re-exported)
+from cpmconf.codec.bodies import parts as _parts
 from cpmconf.codec.cpm import (  # noqa: F401  (ICSI_DEFERRED: cases read it from here)
     ICSI_DEFERRED,
     ICSI_MSG,
@@ -39,51 +40,6 @@ from cpmconf.verdict.checks.base import (
 )
 
 
-def cpim_of(msg: SipMessage) -> CpimMessage | None:
-    """The CPIM wrapper of a MESSAGE body (also inside multipart/mixed), or None.
-
-    A single-part body is read as CPIM whatever its Content-Type says, so that a wrong type
-    is judged once (TS-7.2.1.1-15), not again by every check that reads the wrapper."""
-    ctype = (msg.content_type or "").lower()
-    body = msg.body
-    if not ctype.startswith("multipart/"):
-        try:
-            return CpimMessage.parse(body)
-        except CodecError:
-            return None
-    if ctype.startswith("multipart/"):
-        for part_type, part in _parts(msg):
-            if part_type.startswith("message/cpim"):
-                try:
-                    return CpimMessage.parse(part)
-                except CodecError:
-                    return None
-    return None
-
-
-def _parts(msg: SipMessage) -> list[tuple[str, bytes]]:
-    ctype = msg.header("Content-Type") or ""  # with parameters: the boundary is one
-    boundary = None
-    for p in ctype.split(";")[1:]:
-        k, _, v = p.strip().partition("=")
-        if k.lower() == "boundary":
-            boundary = v.strip('"')
-    if not boundary:
-        return []
-    out = []
-    for chunk in msg.body.split(b"--" + boundary.encode())[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, body = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
-        part_type = ""
-        for line in head.split(b"\r\n"):
-            name, _, value = line.decode("utf-8", "replace").partition(":")
-            if name.strip().lower() == "content-type":
-                part_type = value.strip().lower()
-        out.append((part_type, body.rstrip(b"\r\n")))
-    return out
-
-
 def resource_list_of(msg: SipMessage) -> ResourceList | None:
     ctype = (msg.content_type or "").lower()
     candidates = [(ctype, msg.body)] if ctype.startswith("application/resource-lists+xml") else []
@@ -94,11 +50,6 @@ def resource_list_of(msg: SipMessage) -> ResourceList | None:
         except CodecError:
             return None
     return None
-
-
-def is_imdn(msg: SipMessage) -> bool:
-    cpim = cpim_of(msg)
-    return cpim is not None and (cpim.content_type or "").lower().startswith("message/imdn+xml")
 
 
 # -- client sending (TS 7.2.1.1, 7.2.1.3) -----------------------------------------------------
