@@ -10,6 +10,7 @@ MSRP message it sends is rendered from `scenarios/msrp/` (`cpmconf.roles.stimulu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, new_ident
@@ -35,19 +36,31 @@ class MsrpSession:
 
 
 class MsrpPeer:
-    def __init__(self, endpoint: SipEndpoint, guard: float, templates: Templates | None = None):
+    """The run's MSRP listener and the sessions on it.
+
+    `templates` is the session's `Templates` (the same the SIP core renders from). `watch`,
+    when given, is called with the SUT's port before we open a connection to it, so a
+    port-filtered capture sees a connection that runs between two ports it was not told
+    about; None when the capture sees every port (a tap)."""
+
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        guard: float,
+        templates: Templates,
+        watch: Callable[[int], None] | None = None,
+    ):
         self.endpoint = endpoint
         # Each MSRP message goes to the oldest wait that matches it, as at the SIP core.
         endpoint.attach(Dispatcher(owner=endpoint))
         self.guard = guard
-        self.templates = templates or Templates()
-        # Called with the SUT's port before we connect to it, so a port-filtered capture
-        # sees a connection that runs between two ports it was not told about.
-        self.watch = None
+        self.templates = templates
+        self.watch = watch
 
-    @classmethod
-    def create(cls, host: str, taps, guard: float, templates: Templates | None = None) -> MsrpPeer:
-        return cls(SipEndpoint(host, 0, taps=taps, protocol=MSRP), guard, templates)
+    @staticmethod
+    def listener(host: str, taps) -> SipEndpoint:
+        """The endpoint a peer listens on (port chosen by the system), not yet started."""
+        return SipEndpoint(host, 0, taps=taps, protocol=MSRP)
 
     @property
     def port(self) -> int:

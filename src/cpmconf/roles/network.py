@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cpmconf.codec.cpm import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.headers import NameAddr
@@ -145,11 +145,26 @@ class Exchange:
         return None
 
 
+class MsrpPeerLike(Protocol):
+    """What the core holds of the run's MSRP peer (`cpmconf.roles.msrp_peer.MsrpPeer`, a
+    module built on this one): the scene and the fixtures use the rest of it."""
+
+    @property
+    def port(self) -> int: ...
+
+    def reset(self) -> None: ...
+
+
 class Core:
     """The SIP/IP core and every simulated peer, on one endpoint."""
 
     def __init__(
-        self, profile: Profile, templates: Templates, endpoint: SipEndpoint, journal: Journal
+        self,
+        profile: Profile,
+        templates: Templates,
+        endpoint: SipEndpoint,
+        journal: Journal,
+        msrp: MsrpPeerLike | None = None,
     ):
         self.profile = profile
         self.templates = templates
@@ -158,7 +173,9 @@ class Core:
         self.devices: list[SimDevice] = []
         self.sut_pf: Address | None = None
         self.sut_client: Address | None = None
-        self.msrp = None  # the run's MsrpPeer (cpmconf.roles.msrp_peer), set by the fixtures
+        # The run's MsrpPeer (cpmconf.roles.msrp_peer, which builds on this module, hence
+        # only its shape here); None for a core that sets up no MSRP session.
+        self.msrp = msrp
         # A test may send its own requests over another SIP transport than the profile's
         # (UDP/TCP parametrization); cleared by the per-test reset.
         self.transport_override: str | None = None
