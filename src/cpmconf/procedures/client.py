@@ -349,24 +349,28 @@ async def deliver_large_to_client(
     accept_types=("message/cpim",),
     chunk_size: int = 1024,
     icsi=None,
+    transport=None,
 ) -> LargeDelivered:
     """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
     (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
-    send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a `LargeDelivered`."""
+    send the CPIM wrapper in chunks, then BYE with Message-UID; the SIP requests over
+    `transport` (by default the profile's). Returns a `LargeDelivered`."""
     user = client.profile.client.user
     session = client.msrp.session()
-    stim = large_invite(client, session, accept_types, icsi)
+    stim = large_invite(client, session, accept_types, icsi, transport)
     out = LargeDelivered(Ids.of(stim), session)
-    ex = await client.transact(stim, client.client_address)
+    ex = await client.transact(stim, client.client_address, transport)
     final = ex.final
     out.status = None if final is None else final.status
     if final is None or final.status != 200:
         out.view = await client.settle()
         return out
     session.remote_path = msrp_path(final)
-    ack = client.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+    ack = client.core.in_dialog(
+        stim.message, final, "ACK", stim.message.cseq[0], transport=transport
+    )
     client.stimuli.append(ack)
-    await client.core.send(ack, client.client_address)
+    await client.core.send(ack, client.client_address, transport)
     try:
         await client.msrp.accept_bind(session)
         out.bound = True
@@ -378,17 +382,19 @@ async def deliver_large_to_client(
     out.cpim = cpim
     await client.msrp.send_message(session, cpim, chunk_size)
     headers = [("Message-UID", str(uid))] if uid is not None else []
-    bye = client.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1, headers)
+    bye = client.core.in_dialog(
+        stim.message, final, "BYE", stim.message.cseq[0] + 1, headers, transport=transport
+    )
     client.stimuli.append(bye)
     out.bye = Ids.of(bye)
-    await client.transact(bye, client.client_address)
+    await client.transact(bye, client.client_address, transport)
     out.view = await client.settle()
     return out
 
 
-def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
+def large_invite(client, session, accept_types=("message/cpim",), icsi=None, transport=None):
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
-    (setup passive, sendonly)."""
+    (setup passive, sendonly), to go over `transport` (by default the profile's)."""
     from cpmconf.codec.sdp import build_sdp
 
     user = client.profile.client.user
@@ -403,6 +409,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     return client.render(
         "client/invite_to_client.sip.j2",
         body=bytes(str(offer), "utf-8"),
+        transport=transport,
         target=client.client_contact or user,
         originator=client.role("originator"),
         recipient=user,

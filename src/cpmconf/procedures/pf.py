@@ -77,9 +77,10 @@ class Refused:
         return self.view.final_to(self.request.call_id, self.request.cseq)
 
 
-def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **headers):
+def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, transport=None, **headers):
     """Render the sender's INVITE (by default from the originator to the single-device
-    recipient); returns (stimulus, the sender's MSRP session)."""
+    recipient; over `transport`, by default the profile's); returns (stimulus, the sender's
+    MSRP session)."""
     recipient = recipient or pf.role("single_device_recipient")
     originator = originator or pf.role("originator")
     session = pf.msrp.session()
@@ -96,6 +97,7 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **heade
     stim = pf.render(
         "pf/invite_from_originator.sip.j2",
         body=bytes(str(offer), "utf-8"),
+        transport=transport,
         recipient=recipient,
         originator=originator,
         conversation_id=token(8),
@@ -200,9 +202,12 @@ def utf8_splitting_chunk(body: bytes, near: int = 97) -> int:
     raise ValueError("the body has no multi-byte character to split")
 
 
-async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=None) -> LargeRelay:
+async def large_through_pf(
+    pf, text: str, *, chunk_size: int = 2048, recipient=None, transport=None
+) -> LargeRelay:
     """The whole large-mode exchange through the PF. Returns a `LargeRelay`: identifiers of
-    what was exchanged, our MSRP sessions, where it stopped and why, and the View.
+    what was exchanged, our MSRP sessions, where it stopped and why, and the View. The
+    sender's SIP requests go over `transport` (by default the profile's).
 
     A final error to the sender's INVITE before any device leg came raises `SetupRefused`
     at once: no device leg can be judged, and none is waited for. The recipient is by
@@ -211,13 +216,13 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
     cpim, _ = pf.cpim(pf.role("originator"), recipient, text)
     if chunk_size == UTF8_SPLIT:
         chunk_size = utf8_splitting_chunk(cpim)
-    stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)
+    stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient, transport=transport)
     cid = stim.message.header("Contribution-ID")
     selected = [d for d in pf.core.devices if d.user == recipient and d.selected]
     out = LargeRelay(Ids.of(stim), cid, sender, cpim)
     legs: list[SipMessage] = []  # the device INVITEs as our socket got them (step-internal)
     final = None
-    upstream = asyncio.ensure_future(pf.transact(stim))
+    upstream = asyncio.ensure_future(pf.transact(stim, transport=transport))
     # The PF's final error to the INVITE ends any wait for a device leg at once.
     refused_upstream = refusal("the sender's INVITE", "no device leg could be judged")
     try:
@@ -284,9 +289,11 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             out.view = await pf.settle()
             return out
         # A 2xx is always acknowledged, even one whose answer we cannot use (RFC 3261 13.2.2.4).
-        ack = pf.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+        ack = pf.core.in_dialog(
+            stim.message, final, "ACK", stim.message.cseq[0], transport=transport
+        )
         pf.stimuli.append(ack)
-        await pf.core.send(ack, pf.pf_address)
+        await pf.core.send(ack, pf.pf_address, transport)
         try:  # a missing ACK is judged (ack-2); the device side can still take the media
             device_ack = await pf.wait_request(
                 "ACK", "the ACK passed on to the device", where=lambda m: m.call_id == first.call_id
@@ -301,7 +308,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             out.stopped = "the answer's a=path does not lead to the PF first, so no relay"
             out.no_relay = True
             with contextlib.suppress(NoAnswer):
-                await _bye(pf, out, stim, final, first)
+                await _bye(pf, out, stim, final, first, transport)
             out.device_invites = [Ids.of(m) for m in legs]
             out.view = await pf.settle()
             return out
@@ -321,7 +328,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         forget(upstream)
     if final is not None and final.status == 200:
         with contextlib.suppress(NoAnswer):
-            await _bye(pf, out, stim, final, legs[0])
+            await _bye(pf, out, stim, final, legs[0], transport)
     out.device_invites = [Ids.of(m) for m in legs]
     out.view = await pf.settle()
     return out
@@ -334,11 +341,13 @@ def stopped(r: LargeRelay, context: str) -> Inconclusive:
     return Inconclusive(f"{context}: {r.stopped}" if r.stopped else context, cause=cause)
 
 
-async def _bye(pf, out: LargeRelay, stim, final, first) -> None:
-    bye = pf.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1)
+async def _bye(pf, out: LargeRelay, stim, final, first, transport=None) -> None:
+    bye = pf.core.in_dialog(
+        stim.message, final, "BYE", stim.message.cseq[0] + 1, transport=transport
+    )
     pf.stimuli.append(bye)
     out.bye = Ids.of(bye)
-    bye_final = (await pf.transact(bye)).final
+    bye_final = (await pf.transact(bye, transport=transport)).final
     out.bye_status = None if bye_final is None else bye_final.status
     if bye_final is not None and bye_final.status >= 300:
         return  # the PF refused the BYE: no BYE to the device is waited for (bye-2 judges)

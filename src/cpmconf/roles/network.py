@@ -176,9 +176,6 @@ class Core:
         # The run's MsrpPeer (cpmconf.roles.msrp_peer, which builds on this module, hence
         # only its shape here); None for a core that sets up no MSRP session.
         self.msrp = msrp
-        # A test may send its own requests over another SIP transport than the profile's
-        # (UDP/TCP parametrization); cleared by the per-test reset.
-        self.transport_override: str | None = None
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
@@ -278,14 +275,13 @@ class Core:
             return (self.profile.pf.core_uri,)
         return (self.proxy_uri,)
 
-    def base_context(self) -> dict:
-        """Values every template may use."""
+    def base_context(self, transport: str | None = None) -> dict:
+        """Values every template may use; `transport` the SIP transport the request goes
+        over (its Via), by default the profile's."""
         return {
             "core_host": self.host,
             "core_port": self.port,
-            "transport": (
-                self.transport_override or (self.profile.pf or self.profile.client).transport
-            ).upper(),
+            "transport": (transport or (self.profile.pf or self.profile.client).transport).upper(),
             "icsi_msg": ICSI_MSG,
             "icsi_largemsg": ICSI_LARGEMSG,
             "icsi_deferred": ICSI_DEFERRED,
@@ -300,8 +296,12 @@ class Core:
             "call_id": token(10) + "@" + self.host,
         }
 
-    def render(self, name: str, body: bytes | str = b"", **context) -> Stimulus:
-        ctx = self.base_context()
+    def render(
+        self, name: str, body: bytes | str = b"", transport: str | None = None, **context
+    ) -> Stimulus:
+        """Render template `name`; `transport`: the SIP transport a request is to go over,
+        when not the profile's (pass the same to `transact` or `send`)."""
+        ctx = self.base_context(transport)
         ctx.update(context)
         return self.templates.render(name, body=body, **ctx)
 
@@ -334,7 +334,6 @@ class Core:
                     record.answer = "ACK again"
         self.windows += 1
         self.case = None
-        self.transport_override = None
 
     def _record(self, item: Inbound) -> Unexpected | None:
         if len(self.unexpected) >= MAX_UNEXPECTED:
@@ -394,8 +393,7 @@ class Core:
     # -- sending and waiting -----------------------------------------------------------------
 
     def _transport_to(self, remote: Address) -> str:
-        if self.transport_override is not None:
-            return self.transport_override
+        """The profile's SIP transport to `remote`: a call that names none sends over this."""
         if self.sut_client is not None and remote == self.sut_client and self.profile.client:
             return self.profile.client.transport
         return self.profile.pf.transport if self.profile.pf else "udp"
@@ -478,6 +476,7 @@ class Core:
         remote: Address,
         timeout: float | None = None,
         retransmit: bool = False,
+        transport: str | None = None,
     ) -> Exchange:
         """Send a request and collect its responses until the final one (or the guard time).
 
@@ -488,7 +487,8 @@ class Core:
         2xx ACK is the dialog's, sent by the step that owns the dialog). With `retransmit`, any
         other request over UDP is sent again until a response comes, at 0.5 s doubling up to
         4 s (17.1.2.2, Timer E): one datagram the SUT lost (or a parser joined to the one
-        before) is not yet silence."""
+        before) is not yet silence. `transport`: the SIP transport the request (rendered for
+        it) goes over, by default the profile's; the ACK of a non-2xx final goes over it too."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
         garbled = Unparsed()  # what came instead of a response, named on expiry
@@ -503,8 +503,9 @@ class Core:
         # The transaction holds its responses from before the first send to its end: a
         # response to it never reaches a predicate wait running beside it.
         with self.dispatcher.open(mine, f"response to {method}", TRANSACTION) as txn:
-            await self.send(stimulus, remote)
-            return await self._collect(ex, txn, garbled, remote, timeout, retransmit)
+            transport = transport or self._transport_to(remote)
+            await self.send(stimulus, remote, transport)
+            return await self._collect(ex, txn, garbled, remote, timeout, retransmit, transport)
 
     async def _collect(
         self,
@@ -514,11 +515,12 @@ class Core:
         remote: Address,
         timeout: float | None,
         retransmit: bool,
+        transport: str,
     ) -> Exchange:
         stimulus = ex.request
         method = stimulus.message.cseq[1]
         invite = method == "INVITE"
-        udp = self._transport_to(remote) == "udp"
+        udp = transport == "udp"
         interval = T1 if (retransmit or invite) and udp else None
         cap = float("inf") if invite else T2
         bound = self.guard if timeout is None else timeout
@@ -536,7 +538,7 @@ class Core:
                     item = await txn.next(step)
                 except TransportTimeout:
                     if loop.time() < deadline:  # Timer E fired: the same datagram again
-                        await self.send(stimulus, remote)
+                        await self.send(stimulus, remote, transport)
                         interval = min(interval * 2, cap)
                         again = loop.time() + interval
                     continue
@@ -550,15 +552,20 @@ class Core:
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
                 if invite and resp.status >= 300:
-                    await self.ack_non2xx(stimulus.message, resp, remote)
+                    await self.ack_non2xx(stimulus.message, resp, remote, transport)
                 return ex
 
-    async def ack_non2xx(self, invite: SipMessage, final: SipMessage, remote: Address) -> None:
+    async def ack_non2xx(
+        self, invite: SipMessage, final: SipMessage, remote: Address, transport: str | None = None
+    ) -> None:
         """ACK a non-2xx final to an INVITE we sent (RFC 3261 17.1.1.3): the INVITE's
         Request-URI, top Via (so its branch), From, Call-ID and CSeq number, the response's To
-        (with its tag); remembered, so a retransmission of the final gets the ACK again."""
+        (with its tag), over the INVITE's transport; remembered, so a retransmission of the
+        final gets the ACK again."""
+        transport = transport or self._transport_to(remote)
         ack = self.render(
             "common/ack_non2xx.sip.j2",
+            transport=transport,
             target=invite.request_uri,
             via=invite.header("Via"),
             from_=invite.header("From"),
@@ -567,7 +574,6 @@ class Core:
             cseq=invite.cseq[0],
             routes=invite.header_values("Route"),
         )
-        transport = self._transport_to(remote)
         self._acked[_final_key(final)] = (ack.raw, remote, transport)
         await self.send(ack, remote, transport)
 
@@ -610,10 +616,12 @@ class Core:
         cseq: int,
         extra: list[tuple[str, str]] | None = None,
         body: bytes = b"",
+        transport: str | None = None,
     ) -> Stimulus:
         """A request inside the dialog an INVITE we sent set up (ACK, BYE), RFC 3261 12.2.1.
 
         The target is the remote Contact of the final response; ACK keeps the INVITE's CSeq.
+        `transport`: the dialog's SIP transport (the INVITE's), by default the profile's.
         """
         contact = final.header("Contact") or invite.request_uri or ""
         target = (
@@ -624,6 +632,7 @@ class Core:
         return self.render(
             "common/in_dialog.sip.j2",
             body=body,
+            transport=transport,
             method=method,
             target=target,
             from_=invite.header("From"),
@@ -633,10 +642,12 @@ class Core:
             extra=extra or [],
         )
 
-    def cancel_of(self, invite: SipMessage) -> Stimulus:
-        """CANCEL of an INVITE we sent: same Via branch, Call-ID, From, To, CSeq number."""
+    def cancel_of(self, invite: SipMessage, transport: str | None = None) -> Stimulus:
+        """CANCEL of an INVITE we sent: same Via branch, Call-ID, From, To, CSeq number
+        (`transport`: the INVITE's, by default the profile's)."""
         return self.render(
             "common/cancel.sip.j2",
+            transport=transport,
             target=invite.request_uri,
             via=invite.header("Via"),
             from_=invite.header("From"),
@@ -645,13 +656,21 @@ class Core:
             cseq=invite.cseq[0],
         )
 
-    async def respond(self, request: SipMessage, status: int, reason: str, **kwargs) -> Stimulus:
+    async def respond(
+        self,
+        request: SipMessage,
+        status: int,
+        reason: str,
+        transport: str | None = None,
+        **kwargs,
+    ) -> Stimulus:
+        """Answer `request` over the transport its top Via names (RFC 3261 18.2.2), or
+        `transport` (by default the profile's) when the Via names none we speak."""
         stim = self.response_to(request, status, reason, **kwargs)
         remote = self._reply_address(request)
-        # A response goes back over the transport the request named in its top Via.
         via = request.top_via
-        transport = (via.transport or "").lower() if via is not None else ""
-        transport = transport if transport in ("udp", "tcp", "tls") else None
+        named = (via.transport or "").lower() if via is not None else ""
+        transport = named if named in ("udp", "tcp", "tls") else transport
         await self.send(stim, remote, transport)
         if status >= 200:
             self._answered[_txn_key(request)] = (stim.raw, remote, transport)
