@@ -16,11 +16,13 @@ What arrives before its wait is kept for it.
 The core answers everything it receives. A request no case took (a store-and-forward PF's
 re-send to an address of record, a retransmission, a refresh after the case ended) is
 recorded in `Core.unexpected` (when, in which case window, what the core answered) and
-answered between cases, when the per-test reset takes what is still kept, so it never races
-a case still waiting for it: a retransmission of a request the test system already answered
-gets that answer again; any other request a final error that changes nothing at the SUT: 481
-inside a dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never
-silence, and never a 200 the SUT could take as a delivery (ACK needs no answer).
+answered when its window closes (`end_case` at the case's teardown, or the reset before the
+next case for what came later), so it never races a case still waiting for it: a
+retransmission of a request the test system already answered gets that answer again; any
+other request a final error that changes nothing at the SUT: 481 inside a dialog, 480 to a
+user or device the profile provisions, 404 to anyone else. Never silence, and never a 200
+the SUT could take as a delivery (ACK needs no answer). A case's own records, and the
+overlapping waits of its window, go into its evidence, never judged (`CaseWindow`).
 
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
@@ -130,6 +132,18 @@ class Journal:
         return out
 
 
+@dataclass(frozen=True)
+class CaseWindow:
+    """What a case's window held that no one judges: the messages no handler took in it
+    (with what the core answered), the overlapping waits (a harness defect), and how many
+    unexpected messages went unrecorded because the run's bound on records was reached."""
+
+    case: str
+    unexpected: list[Unexpected]
+    overlaps: list[Overlap]
+    unrecorded: int = 0
+
+
 @dataclass
 class Exchange:
     """One request the test system sent and the responses it got."""
@@ -207,6 +221,9 @@ class Core:
         # is numbered by resets.
         self.case: str | None = None
         self.windows = 0
+        # Where the named case's window began: the lengths of `unexpected` and `overlaps`,
+        # and the overflow count.
+        self._case_marks = (0, 0, 0)
         # The reg-event registrar's state for a PF SUT (cpmconf.roles.regevent).
         self.regstate = regevent.RegState()
 
@@ -317,6 +334,34 @@ class Core:
         """Messages that matched two waiting expectations at once (a harness defect)."""
         return self.dispatcher.overlaps
 
+    def begin(self, case: str) -> None:
+        """Open the window of case `case` (its test id): what no one expects from now on is
+        recorded under it. The answers the previous case gave are kept for one more case,
+        so a late retransmission of a request it answered gets the same answer again."""
+        self.case = case
+        self._case_marks = (
+            len(self.unexpected),
+            len(self.dispatcher.overlaps),
+            self.unexpected_overflow,
+        )
+        self._answered_before, self._answered = self._answered, {}
+
+    async def end_case(self) -> CaseWindow:
+        """Close the window `begin` opened: record and answer what no handler took in it
+        (`reset`, `answer_unclaimed`), and return the case's records. What arrives later is
+        recorded under "after <case>" and answered by the reset before the next case."""
+        case = self.case or self.window
+        records, overlaps, overflow = self._case_marks
+        self.reset()
+        await self.answer_unclaimed()
+        self.case = f"after {case}"
+        return CaseWindow(
+            case,
+            [u for u in self.unexpected[records:] if u.window == case],
+            self.dispatcher.overlaps[overlaps:],
+            self.unexpected_overflow - overflow,
+        )
+
     def reset(self) -> None:
         """End the case window: what no handler took in it (late retransmissions, stray
         requests, unparseable bytes) is recorded in `unexpected`; the requests among it wait
@@ -372,7 +417,6 @@ class Core:
                 log.info("no case took %s: answered %s", req.summary(), status)
             except (NoAnswer, StimulusError):
                 continue  # an unanswerable request (no Via, connection gone): nothing to do
-        self._answered_before, self._answered = self._answered, {}
         return sent
 
     def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
@@ -825,6 +869,7 @@ def now() -> float:
 
 
 __all__ = [
+    "CaseWindow",
     "Core",
     "Exchange",
     "Journal",
