@@ -274,10 +274,11 @@ class Sniffer(RecordingSource):
             return records
         return [r for r in records if self._on_watched_port(r.flow)]
 
-    def packets_since(self, mark: int, *, include_unwatched: bool = False):
+    def packets_since(self, mark: int, *, include_unwatched: bool = False, plaintext=False):
         """Frames stored from `mark` on; in follow mode only those on watched ports, unless
-        `include_unwatched` (MSRP segments kept for a port not followed, or never)."""
-        packets = super().packets_since(mark)
+        `include_unwatched` (MSRP segments kept for a port not followed, or never);
+        `plaintext`: the TLS plaintext frames instead of the wire's (`plaintext_tap`)."""
+        packets = super().packets_since(mark, plaintext=plaintext)
         if not self.follow_msrp or include_unwatched:
             return packets
         out = []

@@ -5,7 +5,10 @@ stream of each direction of each connection, and handing that stream to the
 codec's framer for the protocol the direction speaks: `MsrpStreamFramer` when
 its first payload bytes are ``MSRP `` (RFC 4975 start lines begin so), else
 `SipStreamFramer`. A direction is classified on its own first bytes; while
-they are still a proper prefix of ``MSRP `` nothing is decided (or framed).
+they are still a proper prefix of ``MSRP `` nothing is decided (or framed). A direction
+whose first byte opens a TLS handshake record (0x16) is ``TLS``: its bytes are ciphertext,
+consumed and never framed (the plaintext comes from the TLS endpoints' tap, see
+`cpmconf.capture.tap.TlsPlaintextTap`).
 
 Why by hand: scapy's TCPSession loses messages when one reassembled buffer holds
 more than two of them, and it does not report gaps or framing errors. A
@@ -35,7 +38,9 @@ DEFAULT_MAX_OUT_OF_ORDER = 4 * 1024 * 1024
 
 SIP = "SIP"
 MSRP = "MSRP"
+TLS = "TLS"
 MSRP_MAGIC = b"MSRP "
+TLS_HANDSHAKE = 0x16  # no SIP or MSRP message starts with this byte
 
 _MASK = 0xFFFFFFFF
 # A jump this large cannot be reordering; treat it as a new stream on a reused port.
@@ -55,9 +60,11 @@ def detect_protocol(data: bytes, previous: str | None = None) -> str | None:
     """The protocol a stream (or a fresh start of one) speaks, judged by its first bytes.
 
     ``MSRP`` when `data` starts with ``MSRP ``; None while `data` is still a proper
-    prefix of that (wait for more bytes); otherwise `previous` (what the direction
-    spoke before a restart), else ``SIP``.
+    prefix of that (wait for more bytes); ``TLS`` when it opens a TLS handshake record;
+    otherwise `previous` (what the direction spoke before a restart), else ``SIP``.
     """
+    if data[:1] == bytes([TLS_HANDSHAKE]):
+        return TLS
     if data.startswith(MSRP_MAGIC):
         return MSRP
     if MSRP_MAGIC.startswith(data):
@@ -79,7 +86,17 @@ class StreamEvent:
     protocol: str = SIP
 
 
-Framer = SipStreamFramer | MsrpStreamFramer
+class _Ciphertext:
+    """The framer of a TLS direction: takes every byte, frames nothing."""
+
+    def feed(self, data: bytes, now: float) -> list:
+        return []
+
+    def pending(self) -> int:
+        return 0
+
+
+Framer = SipStreamFramer | MsrpStreamFramer | _Ciphertext
 
 
 @dataclass
@@ -126,6 +143,8 @@ class TcpReassembler:
         return _Direction()
 
     def _framer(self, protocol: str) -> Framer:
+        if protocol == TLS:
+            return _Ciphertext()
         if protocol == MSRP:
             return MsrpStreamFramer(max_size=self._max_msrp_message_size)
         return SipStreamFramer(max_size=self._max_message_size)

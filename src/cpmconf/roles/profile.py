@@ -260,6 +260,12 @@ class Profile:
         return all(i in self.ics for i in items)
 
     @property
+    def uses_tls(self) -> bool:
+        """Whether a role of the SUT runs SIP over TLS (then MSRP goes over TLS too, the test
+        system's endpoints accept TLS, and the cases' `tls` variants run)."""
+        return any(r is not None and r.transport == "tls" for r in (self.pf, self.client))
+
+    @property
     def controlling_function(self) -> str | None:
         """The ad-hoc group factory provisioned to the client (`[extra.client]`), or None.
         A client profile claiming `adhoc-group` without it is refused at load time."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from cpmconf.roles import hooks as _hooks
 from cpmconf.roles.errors import SetupError
 from cpmconf.roles.profile import Address, Profile
+from cpmconf.transport.tls import TlsFiles
 
 READY_TIMEOUT = 15.0
 
@@ -65,9 +66,17 @@ def external(profile: Profile) -> SutHandle:
     )
 
 
-def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: list[str]) -> dict:
+def refsut_config(
+    profile: Profile,
+    core: tuple[str, int],
+    store: Path,
+    faults: list[str],
+    tls: TlsFiles | None = None,
+) -> dict:
     proxy = f"{core[0]}:{core[1]}"
     cfg: dict = {"faults": list(faults)}
+    if tls is not None:  # the run's certificate; the refsut writes no key log (we do)
+        cfg["tls"] = {"cert": str(tls.cert), "key": str(tls.key), "ca": str(tls.ca)}
     if profile.pf is not None:
         recording = [
             side for side in ("originating", "terminating") if f"recording-{side}" in profile.ics
@@ -124,12 +133,16 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
 
 
 async def start_embedded(
-    profile: Profile, core: tuple[str, int], workdir: Path, faults: list[str]
+    profile: Profile,
+    core: tuple[str, int],
+    workdir: Path,
+    faults: list[str],
+    tls: TlsFiles | None = None,
 ) -> SutHandle:
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "refsut.json"
     config.write_text(
-        json.dumps(refsut_config(profile, core, workdir / "store.sqlite", faults), indent=2)
+        json.dumps(refsut_config(profile, core, workdir / "store.sqlite", faults, tls), indent=2)
     )
     log = workdir / "refsut.log"
     log_fh = log.open("wb")

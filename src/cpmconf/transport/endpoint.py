@@ -408,6 +408,12 @@ class SipEndpoint:
         if self._closed:
             inbox.close()
 
+    def use_tls(self, server: ssl.SSLContext | None, client: ssl.SSLContext | None) -> None:
+        """Set the TLS contexts (accepting, connecting) of an endpoint not started yet."""
+        if self._started:
+            raise TransportError(f"{self!r}: TLS contexts are set before start")
+        self._ssl_server, self._ssl_client = server, client
+
     @property
     def connections(self) -> list[tuple[str, Address, Address]]:
         """Open stream connections usable for sending, as (transport, local, remote)."""
