@@ -29,6 +29,16 @@ def test_a_tls_direction_is_ciphertext_and_yields_no_record():
     assert events == [] and tcp.protocol_of(FLOW) == TLS
 
 
+def test_a_tls_connection_joined_after_its_handshake_is_still_ciphertext():
+    # the sniffer watched the port only after the handshake: application data comes first
+    tcp = TcpReassembler()
+    events = tcp.feed(FLOW, 7, 0, b"\x17", 1.0)  # one byte: not decided yet
+    events += tcp.feed(FLOW, 8, 0, b"\x03\x03\x00\x10" + bytes(16), 1.1)
+    assert events == [] and tcp.protocol_of(FLOW) == TLS
+    sip = TcpReassembler()
+    assert sip.feed(FLOW, 1, 0, b"\x17 not tls", 1.0)[0].error  # no version 3: not TLS
+
+
 @needs_capture
 def test_sniffer_records_tls_plaintext_once_and_tshark_decodes_the_wire(tmp_path):
     pki = make_test_pki(tmp_path / "tls")
@@ -55,6 +65,7 @@ def test_sniffer_records_tls_plaintext_once_and_tshark_decodes_the_wire(tmp_path
                 sniffer.stop()
             wire = tmp_path / "wire.pcap"
             window.write_pcap(wire)
+            sniffer.write_wire_pcap(tmp_path / "run.pcap")  # the whole run's, as stored
             window.write_plaintext_pcap(tmp_path / "plain.pcap")
             return window.records(), wire, b.address[1]
 
@@ -63,6 +74,7 @@ def test_sniffer_records_tls_plaintext_once_and_tshark_decodes_the_wire(tmp_path
     assert all(r.message is not None and r.flow[3] == port for r in records)
     # the wire pcap holds the TLS ciphertext only: nothing in it frames as SIP
     assert records_from_pcap(str(wire)) == []
+    assert records_from_pcap(str(tmp_path / "run.pcap")) == []
     assert [r.raw for r in records_from_pcap(str(tmp_path / "plain.pcap"))] == messages
     if shutil.which("tshark") is None:
         pytest.skip("tshark not installed: the key log decode is not checked")
@@ -70,7 +82,7 @@ def test_sniffer_records_tls_plaintext_once_and_tshark_decodes_the_wire(tmp_path
         [
             "tshark",
             "-r",
-            str(wire),
+            str(tmp_path / "run.pcap"),
             "-o",
             f"tls.keylog_file:{pki.keylog}",
             "-d",

@@ -181,6 +181,7 @@ class RecordingSource:
 
         frames = [(t, f) for t, f in self._store.since(mark) if not _is_plaintext(f)]
         with RawPcapWriter(str(path), linktype=1, sync=False) as writer:
+            writer.write_header(None)  # write_packet alone writes none
             for time, frame in frames:
                 sec = int(time)
                 writer.write_packet(frame, sec=sec, usec=int(round((time - sec) * 1e6)))

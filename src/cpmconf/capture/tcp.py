@@ -6,7 +6,8 @@ codec's framer for the protocol the direction speaks: `MsrpStreamFramer` when
 its first payload bytes are ``MSRP `` (RFC 4975 start lines begin so), else
 `SipStreamFramer`. A direction is classified on its own first bytes; while
 they are still a proper prefix of ``MSRP `` nothing is decided (or framed). A direction
-whose first byte opens a TLS handshake record (0x16) is ``TLS``: its bytes are ciphertext,
+whose first bytes open a TLS record (a handshake, 0x16; or, joined late, another record of
+version 3.x) is ``TLS``: its bytes are ciphertext,
 consumed and never framed (the plaintext comes from the TLS endpoints' tap, see
 `cpmconf.capture.tap.TlsPlaintextTap`).
 
@@ -41,6 +42,7 @@ MSRP = "MSRP"
 TLS = "TLS"
 MSRP_MAGIC = b"MSRP "
 TLS_HANDSHAKE = 0x16  # no SIP or MSRP message starts with this byte
+TLS_RECORD_TYPES = (0x14, 0x15, 0x17)  # change cipher spec, alert, application data
 
 _MASK = 0xFFFFFFFF
 # A jump this large cannot be reordering; treat it as a new stream on a reused port.
@@ -60,11 +62,20 @@ def detect_protocol(data: bytes, previous: str | None = None) -> str | None:
     """The protocol a stream (or a fresh start of one) speaks, judged by its first bytes.
 
     ``MSRP`` when `data` starts with ``MSRP ``; None while `data` is still a proper
-    prefix of that (wait for more bytes); ``TLS`` when it opens a TLS handshake record;
+    prefix of that (wait for more bytes); ``TLS`` when it opens a TLS handshake record, or
+    another TLS record (version 3.x) when the capture joined the connection late;
     otherwise `previous` (what the direction spoke before a restart), else ``SIP``.
     """
     if data[:1] == bytes([TLS_HANDSHAKE]):
         return TLS
+    if data and data[0] in TLS_RECORD_TYPES:
+        # A later TLS record (application data, alert, change cipher spec): the capture
+        # began mid-connection (a port watched only after its handshake). Its second byte
+        # is the record version's major number, 3.
+        if len(data) < 2:
+            return None
+        if data[1] == 3:
+            return TLS
     if data.startswith(MSRP_MAGIC):
         return MSRP
     if MSRP_MAGIC.startswith(data):
