@@ -92,3 +92,21 @@ def test_refsut_answers_options_over_tls_and_offers_msrps_paths(pki):
 def test_profile_readme_documents_tls():
     text = Path(PROFILES / "README.md").read_text()
     assert "embedded-tls.toml" in text and "keylog" in text
+
+
+def test_tls_dir_and_tls_ca_are_read_beside_the_profile_and_a_missing_ca_is_named(tmp_path):
+    text = (PROFILES / "embedded-tls.toml").read_text()
+    head = "[test_system]\n"
+    (tmp_path / "sut-ca.pem").write_text("-")
+    good = tmp_path / "lab.toml"
+    good.write_text(text.replace(head, head + 'tls_dir = "pki"\ntls_ca = "sut-ca.pem"\n'))
+    p = load_profile(good)
+    assert (p.tls_dir, p.tls_ca) == (str(tmp_path / "pki"), str(tmp_path / "sut-ca.pem"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(head, head + 'tls_ca = "none.pem"\n'))
+    with pytest.raises(ProfileError) as err:
+        load_profile(bad)
+    assert str(err.value) == (
+        f"{bad}: key 'test_system.tls_ca': no such file: {tmp_path / 'none.pem'}"
+    )
+

@@ -12,6 +12,7 @@ from cpmconf.transport.tls import (
     TlsConfigError,
     client_context,
     contexts,
+    kept_pki,
     make_test_pki,
     server_context,
 )
@@ -119,3 +120,22 @@ def test_a_bad_certificate_config_is_one_line_naming_the_file(pki, tmp_path):
     with pytest.raises(TlsConfigError) as bad_ca:
         client_context(garbage)
     assert "\n" not in str(bad_ca.value) and str(garbage) in str(bad_ca.value)
+
+
+def test_a_kept_ca_is_made_once_and_reused_and_a_suts_own_ca_can_be_trusted(tmp_path):
+    first, made = kept_pki(tmp_path / "lab", tmp_path / "run1" / "keylog.txt")
+    again, made_again = kept_pki(tmp_path / "lab", tmp_path / "run2" / "keylog.txt")
+    assert made and not made_again and again.ca.read_bytes() == first.ca.read_bytes()
+    assert again.keylog == tmp_path / "run2" / "keylog.txt" and again.keylog.exists()
+    assert not (tmp_path / "lab" / "keylog.txt").exists()  # each run keeps its own key log
+    sut = make_test_pki(tmp_path / "sut")  # an external SUT's own CA and certificate
+    sut_server, _ = contexts(sut)
+    _, ours = contexts(first, extra_ca=sut.ca)
+
+    async def main():
+        async with SipEndpoint(ssl_server=sut_server) as b, SipEndpoint(ssl_client=ours) as a:
+            await a.send(sip(), b.address, "tls")
+            assert (await b.receive(timeout=2)).transport == "tls"
+
+    run(main())
+

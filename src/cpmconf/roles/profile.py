@@ -120,7 +120,9 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "pf.deferred": frozenset({"management", "iwf", "uri_id_xpath", "namespaces", "expiry_policy"}),
     "client": frozenset({"address", "transport", "user", "upper_tester", "release"}),
-    "test_system": frozenset({"host", "core_port", "service_route", "judge_route"}),
+    "test_system": frozenset(
+        {"host", "core_port", "service_route", "judge_route", "tls_dir", "tls_ca"}
+    ),
     "users[]": frozenset({"uri", "devices", "preference", "blocked", "registered", "deferred"}),
     "users[].devices[]": frozenset({"name", "instance", "selected"}),
     "content_policy": frozenset({"allowed_types"}),
@@ -255,6 +257,10 @@ class Profile:
     operator_guard: float = 60.0
     # How long a client is watched for a retried handling INVITE after a 488 (timers.retry_watch)
     retry_watch: float = 1.0
+    # TLS ([test_system]): a folder keeping the test CA across runs (None: made per run in
+    # the report folder), and a CA the suite trusts for the SUT's certificate besides its own
+    tls_dir: str | None = None
+    tls_ca: str | None = None
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -510,6 +516,14 @@ def profile_from_dict(
     core_port = r.get(ts, "core_port", "test_system", int, 0)
     service_route = r.get(ts, "service_route", "test_system", bool, True)
     judge_route = r.get(ts, "judge_route", "test_system", bool, True)
+    here = Path(file).parent
+    tls_dir = r.get(ts, "tls_dir", "test_system", str, None)
+    tls_dir = None if tls_dir is None else str(here / tls_dir)
+    tls_ca = r.get(ts, "tls_ca", "test_system", str, None)
+    if tls_ca is not None:
+        tls_ca = str(here / tls_ca)
+        if not Path(tls_ca).is_file():
+            raise r.fail("test_system.tls_ca", f"no such file: {tls_ca}")
 
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
@@ -622,4 +636,6 @@ def profile_from_dict(
         hooks=hooks,
         operator_guard=operator,
         retry_watch=retry_watch,
+        tls_dir=tls_dir,
+        tls_ca=tls_ca,
     )

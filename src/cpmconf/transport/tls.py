@@ -9,6 +9,9 @@ format that SSLKEYLOGFILE names, so that tshark shows the SIP and MSRP inside
 (``tshark -r X.pcap -o tls.keylog_file:KEYLOG``). A file that cannot be loaded is a
 `TlsConfigError` whose one line names the file and why.
 
+`kept_pki` keeps the CA in a folder across runs instead (a profile's `[test_system].tls_dir`),
+so an external SUT can be given it once.
+
 Why trustme: it is the maintained library for exactly this (certificates for tests), and
 generating them at run start means no key is ever committed or reused across runs.
 """
@@ -44,9 +47,9 @@ class TlsFiles:
         return out
 
 
-def make_test_pki(folder: Path, hosts: tuple[str, ...] = HOSTS) -> TlsFiles:
-    """A new CA and a server certificate for `hosts`, as PEM files in `folder`; the key log
-    file is created empty beside them (it only ever grows)."""
+def make_test_pki(folder: Path, hosts: tuple[str, ...] = HOSTS, keylog: bool = True) -> TlsFiles:
+    """A new CA and a server certificate for `hosts`, as PEM files in `folder`; with `keylog`
+    the key log file is created empty beside them (it only ever grows)."""
     import trustme  # only a run that uses TLS needs it
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,9 +61,25 @@ def make_test_pki(folder: Path, hosts: tuple[str, ...] = HOSTS) -> TlsFiles:
         for blob in leaf.cert_chain_pems:
             fh.write(blob.bytes())
     leaf.private_key_pem.write_to_path(str(files.key))
-    keylog = folder / KEYLOG
+    if not keylog:
+        return files
+    log = folder / KEYLOG
+    log.touch()
+    return TlsFiles(files.ca, files.cert, files.key, log)
+
+
+def kept_pki(
+    folder: Path, keylog: Path, hosts: tuple[str, ...] = HOSTS
+) -> tuple[TlsFiles, bool]:
+    """The test CA and certificate kept in `folder` (made there when missing, so a lab's SUT
+    can be given the CA once), with the key log at `keylog`; returns (files, made now)."""
+    kept = TlsFiles(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    made = not all(p.is_file() for p in (kept.ca, kept.cert, kept.key))
+    if made:
+        kept = make_test_pki(folder, hosts, keylog=False)
+    keylog.parent.mkdir(parents=True, exist_ok=True)
     keylog.touch()
-    return TlsFiles(files.ca, files.cert, files.key, keylog)
+    return TlsFiles(kept.ca, kept.cert, kept.key, keylog), made
 
 
 def _exists(path: Path | str, what: str) -> Path:
@@ -87,15 +106,24 @@ def server_context(
     return ctx
 
 
-def client_context(ca: Path | str, keylog: Path | str | None = None) -> ssl.SSLContext:
-    """The connecting side's context: trusts only `ca`, and checks the peer's name (an IP
-    address against the certificate's IP entries)."""
+def client_context(
+    ca: Path | str, keylog: Path | str | None = None, extra_ca: Path | str | None = None
+) -> ssl.SSLContext:
+    """The connecting side's context: trusts only `ca` (and `extra_ca`, a SUT's own CA), and
+    checks the peer's name (an IP address against the certificate's IP entries)."""
     ca = _exists(ca, "CA certificate")
     try:
         ctx = ssl.create_default_context(cafile=str(ca))
     except ssl.SSLError as exc:
         why = exc.reason or exc
         raise TlsConfigError(f"TLS CA certificate {ca}: cannot load ({why})") from None
+    if extra_ca is not None:
+        extra = _exists(extra_ca, "CA certificate")
+        try:
+            ctx.load_verify_locations(cafile=str(extra))
+        except ssl.SSLError as exc:
+            why = exc.reason or exc
+            raise TlsConfigError(f"TLS CA certificate {extra}: cannot load ({why})") from None
     _keylog(ctx, keylog)
     return ctx
 
@@ -105,11 +133,14 @@ def _keylog(ctx: ssl.SSLContext, keylog: Path | str | None) -> None:
         ctx.keylog_filename = str(keylog)
 
 
-def contexts(files: TlsFiles) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server, client) contexts of the run, both writing the run's key log."""
+def contexts(
+    files: TlsFiles, extra_ca: Path | str | None = None
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) contexts of the run, both writing the run's key log; the client one
+    also trusts `extra_ca` (an external SUT's CA)."""
     return (
         server_context(files.cert, files.key, files.keylog),
-        client_context(files.ca, files.keylog),
+        client_context(files.ca, files.keylog, extra_ca),
     )
 
 
@@ -122,4 +153,5 @@ __all__ = [
     "contexts",
     "make_test_pki",
     "server_context",
+    "kept_pki",
 ]
