@@ -22,11 +22,10 @@ from cpmconf.codec.headers import (
     Expires,
     MessageUID,
     NameAddr,
-    encode_icsi,
 )
 from cpmconf.codec.sip import SipMessage
 
-from . import bodies
+from . import bodies, wire
 from .client_deferred import DeferredHandling
 from .client_large import LargeMode
 from .config import ClientConfig, format_address
@@ -196,7 +195,7 @@ class CpmClient:
         as RFC 3840 feature parameters (TS 7.1 steps 2, 3 and 6)."""
         user_part = self.cfg.user.split(":", 1)[1].split("@", 1)[0]
         transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
-        icsi = ",".join(encode_icsi(u) for u in (ICSI_MSG, ICSI_LARGE, ICSI_DEFERRED))
+        icsi = ",".join(wire.icsi_ref(u) for u in (ICSI_MSG, ICSI_LARGE, ICSI_DEFERRED))
         params = []
         if not self.faults.on("client.register-no-instance"):
             params.append(f'+sip.instance="{self.cfg.instance}"')
@@ -313,7 +312,7 @@ class CpmClient:
 
     def _common_headers(self) -> list[tuple[str, str]]:
         icsi = ICSI_LARGE if self.faults.on("client.accept-contact-no-msg-icsi") else ICSI_MSG
-        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"')]
+        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"')]
         if not self.faults.on("client.no-p-preferred-service"):
             headers.append(("P-Preferred-Service", ICSI_MSG))
         if not self.faults.on("client.no-user-agent"):
@@ -383,7 +382,7 @@ class CpmClient:
         # switch of one mode never moves a message into the other (TS 7.2.1.3 step 4).
         plain = self._addressing(args, replied, faulty=False)
         probe = self._wrapper(plain, text, content_type, disposition, faulty=False)
-        size = len(bytes(probe))
+        size = len(probe)
         if self.faults.on("client.pager-over-1300"):
             size = len(text.encode("utf-8"))  # the limit applied to the text, not the wrapper
         large = size > PAGER_LIMIT
@@ -424,7 +423,7 @@ class CpmClient:
         if pager_fault("client.no-disposition-request"):
             disposition = []  # the user's wish to track the message is dropped
         # The CPIM switches of 7.2.1.3 act on pager mode; large mode has its own (on200-7).
-        wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=not large))
+        wrapper = self._wrapper(route, text, content_type, disposition, faulty=not large)
         self._last_contribution = contribution_id
         self._last_conversation = conversation_id
         record = Record(
@@ -487,7 +486,7 @@ class CpmClient:
                             ("Content-Type", "application/resource-lists+xml"),
                             ("Content-Disposition", "recipient-list"),
                         ],
-                        bytes(bodies.recipient_list(route.targets)),
+                        bodies.recipient_list(route.targets),
                     ),
                 ]
             )
@@ -579,7 +578,7 @@ class CpmClient:
 
     def _wrapper(
         self, route: Route, text: str, content_type: str, disposition: list, *, faulty: bool
-    ) -> CpimMessage:
+    ) -> bytes:
         """The CPIM wrapper of a message (TS 7.2.1.3); ``faulty`` applies its fault switches."""
         cpim_from, cpim_to = self.cfg.user, route.cpim_to
         if faulty and self.faults.on("client.cpim-wrong-from"):
@@ -796,7 +795,7 @@ class CpmClient:
                 message_uid=None,
             )
         )
-        await self._send_message(record, target, headers, bytes(wrapper))
+        await self._send_message(record, target, headers, wrapper)
 
     def describe(self) -> str:
         return f"client {self.cfg.user} at {format_address(self.address)}"

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, MessageUID, encode_icsi
-from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, build_request, chunk, new_ident
-from cpmconf.codec.sdp import MediaDescription, SessionDescription, build_sdp
+from cpmconf.codec.headers import AcceptContact, MessageUID
+from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler
+from cpmconf.codec.sdp import MediaDescription, SessionDescription
 from cpmconf.codec.sip import SipMessage
 
-from . import bodies
+from . import bodies, wire
 from .msrpcore import MsrpLeg
 from .records import Record
 from .sipcore import (
@@ -145,7 +145,7 @@ class LargeMode:
         transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
         return (
             f"<sip:{user_part}@{node.hostport}{transport}>"
-            f';+g.3gpp.icsi-ref="{encode_icsi(ICSI_LARGE)}"'
+            f';+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_LARGE)}"'
         )
 
     # -- sending (TS 7.2.1.2) ----------------------------------------------------------------
@@ -164,7 +164,7 @@ class LargeMode:
             contact = contact.split(";", 1)[0]
         service = ICSI_MSG if self.on("client.large-preferred-service-msg") else ICSI_LARGE
         headers = [
-            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
+            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"'),
             ("Contact", contact),
             ("P-Preferred-Service", service),
             ("P-Preferred-Identity", f"<{self._identity('client.large-foreign-identity')}>"),
@@ -194,7 +194,7 @@ class LargeMode:
 
     def _offer(self, leg: MsrpLeg, size: int, wrapped: list[str]) -> bytes:
         selector_size = size - 1 if self.on("client.large-wrong-file-selector-size") else size
-        sdp = build_sdp(
+        offer = wire.sdp_msrp(
             host=leg.uri.host,
             path=leg.uri,
             accept_types=() if self.on("client.large-no-accept-types") else "message/cpim",
@@ -204,7 +204,6 @@ class LargeMode:
             file_selector=f"size:{selector_size}",
             session_id=secrets.randbelow(2**31),
         )
-        offer = bytes(sdp)
         if self.on("client.large-offer-no-path"):
             offer = b"".join(
                 line for line in offer.splitlines(keepends=True) if not line.startswith(b"a=path:")
@@ -243,7 +242,7 @@ class LargeMode:
                             ("Content-Type", "application/resource-lists+xml"),
                             ("Content-Disposition", "recipient-list"),
                         ],
-                        bytes(bodies.recipient_list(targets)),
+                        bodies.recipient_list(targets),
                     ),
                 ]
             )
@@ -333,24 +332,24 @@ class LargeMode:
         leg.connect_to(to_path[0])  # the active side, whatever the answer says (TS 7.2.1.2)
         if not self.on("client.large-no-bind-send"):
             # RFC 4975 5.4 / RFC 6135: an empty SEND lets the passive side bind the connection
-            bind = next(chunk(b"", 1, to_path=to_path, from_path=leg.uri, message_id=new_ident()))
+            bind = wire.msrp_chunks(
+                b"", 1, to_path=to_path, from_path=leg.uri, message_id=wire.new_ident()
+            )[0]
             problem = self._problem(leg, await leg.transact(bind, client.msrp_timeout))
             if problem is not None:
                 return problem
         typed = "text/plain" if self.on("client.large-send-typed-text") else "message/cpim"
-        sends = list(
-            chunk(
-                wrapper,
-                self.cfg.msrp_chunk_size,
-                to_path=[leg.uri] if self.on("client.large-wrong-to-path") else to_path,
-                from_path=leg.uri,
-                message_id=new_ident(),
-                content_type=typed,
-            )
+        sends = wire.msrp_chunks(
+            wrapper,
+            self.cfg.msrp_chunk_size,
+            to_path=[leg.uri] if self.on("client.large-wrong-to-path") else to_path,
+            from_path=leg.uri,
+            message_id=wire.new_ident(),
+            content_type=typed,
         )
         if self.on("client.large-last-chunk-continues"):
             # the last chunk ends in '+' like the others: the message never completes
-            sends[-1] = MsrpMessage.parse(bytes(sends[-1])[:-3] + b"+\r\n")
+            sends[-1] = sends[-1][:-3] + b"+\r\n"
         for i, send in enumerate(sends):
             if i == 1 and self.on("client.large-stall-mid-send"):
                 # Goes silent after the first chunk (bounded, so the refsut itself ends).
@@ -455,7 +454,7 @@ class LargeMode:
         wrapped = "*"
         if self.on("client.recv-unoffered-wrapped-types"):
             wrapped = "application/x-unoffered"
-        answer = build_sdp(
+        body = wire.sdp_msrp(
             host=leg.uri.host,
             path=leg.uri,
             accept_types=accepted,
@@ -464,7 +463,6 @@ class LargeMode:
             direction="sendrecv" if self.on("client.recv-answer-sendrecv") else "recvonly",
             session_id=secrets.randbelow(2**31),
         )
-        body = bytes(answer)
         if self.on("client.recv-answer-no-path"):
             body = b"".join(
                 line for line in body.splitlines(keepends=True) if not line.startswith(b"a=path:")
@@ -538,13 +536,13 @@ class LargeMode:
                 assert leg.remote is not None
                 await client.msrp.send_raw(b"", leg.remote)
             else:
-                bind = build_request(
-                    new_ident(),
+                bind = wire.msrp_request(
+                    wire.new_ident(),
                     "SEND",
                     session.offer_path,
                     leg.uri,
-                    message_id=new_ident(),
-                    byte_range=(1, 0, 0),
+                    message_id=wire.new_ident(),
+                    range_=(1, 0, 0),
                 )
                 # The answer to the bind comes back on the dispatch loop; do not hold the
                 # chunks up for it.

@@ -22,11 +22,11 @@ import logging
 from dataclasses import dataclass
 
 from cpmconf.codec.cpim import CpimMessage
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, ContactFeatures, Expires, WarningValue
+from cpmconf.codec.headers import AcceptContact, ContactFeatures, Expires
 from cpmconf.codec.sip import SipMessage, canonical_name
 
+from . import wire
 from .config import PfConfig, UserConfig
 from .faults import Faults
 from .msrpcore import MsrpNode
@@ -167,7 +167,7 @@ class ParticipatingFunction:
         """The switch that sends this initial request without the Route naming the core."""
         deferred = _accepts_icsi(msg, ICSI_DEFERRED)
         if msg.method == "MESSAGE":
-            if media_type(msg.header("Content-Type")) == LIST_TYPE:
+            if media_type(msg.header("Content-Type")) == wire.DEFERRED_TYPE:
                 return "pf.notification-no-core-route"
             return None if deferred else "pf.copy-no-core-route"
         if msg.method == "INVITE":
@@ -352,7 +352,7 @@ class ParticipatingFunction:
         return [("Server", self.cfg.release)]
 
     def _warning(self, text: str) -> tuple[str, str]:
-        return ("Warning", str(WarningValue.build(399, self.cfg.domain, text)))
+        return ("Warning", wire.warning(399, self.cfg.domain, text))
 
     def _check_access(self, req, user: UserConfig) -> None:
         if self.faults.on("pf.ignore-block"):

@@ -27,18 +27,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
-from cpmconf.codec.deferred_messages import DeferredList
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import ContactFeatures, encode_icsi
-from cpmconf.codec.msrp import build_request as build_msrp_request
-from cpmconf.codec.msrp import new_ident
-from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.headers import ContactFeatures
 from cpmconf.codec.sip import SipMessage, canonical_name
 
+from . import wire
 from .bodies import body_part
 from .client_large import msrp_media
 from .config import UserConfig
@@ -172,15 +168,12 @@ class DeferredHandling:
             headers.append(("Accept-Contact", f"*;{SYSTEM_MESSAGE_TAG}"))
         if not self.on("pf.defer-notify-no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))
-        headers.append(("Content-Type", LIST_TYPE))
-        listing = self.queue.listing(user.uri, rows)
+        headers.append(("Content-Type", wire.DEFERRED_TYPE))
+        named_as = None
         if registered and self.on("pf.defer-notify-no-uri-id"):
             # each message named by the management address instead of its Message-URI-ID
-            management = self.cfg.deferred_management
-            listing = DeferredList.build(
-                user.uri, [replace(m, uri_id=management) for m in listing.messages]
-            )
-        body = bytes(listing)
+            named_as = self.cfg.deferred_management
+        body = self.queue.listing(user.uri, rows, named_as=named_as)
         method = "NOTIFY" if self.on("pf.defer-notify-not-message") else "MESSAGE"
         raw, branch = self.pf.node.new_request(
             method,
@@ -241,7 +234,7 @@ class DeferredHandling:
             )
         )
         dialog = Dialog.as_uas(req, to_tag)
-        body = bytes(self.queue.listing(user.uri))
+        body = self.queue.listing(user.uri)
         raw, branch = dialog.build(
             self.pf.node,
             "NOTIFY",
@@ -250,7 +243,7 @@ class DeferredHandling:
                 ("Subscription-State", "terminated;reason=timeout"),
                 ("Contact", self._contact()),
                 ("User-Agent", self.cfg.release),
-                ("Content-Type", LIST_TYPE),
+                ("Content-Type", wire.DEFERRED_TYPE),
             ],
             body,
         )
@@ -280,7 +273,7 @@ class DeferredHandling:
         handling = Handling(txn, user, selection.actions, device, new_tag())
         self.sessions[req.call_id] = handling
         leg = self.pf.msrp.leg("deferred-handling")
-        answer = build_sdp(
+        answer = wire.sdp_msrp(
             host=leg.uri.host,
             path=leg.uri,
             accept_types="message/cpim",
@@ -298,7 +291,7 @@ class DeferredHandling:
                     *self._server(),
                     ("Content-Type", "application/sdp"),
                 ],
-                body=bytes(answer),
+                body=answer,
                 to_tag=handling.to_tag,
             )
         )
@@ -399,7 +392,7 @@ class DeferredHandling:
         target = self._target(user, instance)
         if len(req.body) > PAGER_LIMIT:  # large message mode: a session with one message
             return row.uid in await self._push_to(user, target, [row])
-        accept = f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'
+        accept = f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_DEFERRED)}"'
         return await self._send_message(target, req, accept)
 
     async def _interwork(self, user: UserConfig, row: DeferredRow) -> bool:
@@ -470,14 +463,14 @@ class DeferredHandling:
     def _push_invite(self, user: UserConfig, target: str, sdp: bytes) -> tuple[bytes, str]:
         features = []
         if not self.on("pf.push-contact-no-icsi"):
-            features.append(f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"')
+            features.append(f'+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_DEFERRED)}"')
         if not self.on("pf.push-no-automata"):
             features.append("automata")
         icsi = ICSI_MSG if self.on("pf.push-accept-contact-msg-icsi") else ICSI_DEFERRED
         identity = self.cfg.server_identity
         headers = [
             ("P-Asserted-Identity", f"<{identity}>"),
-            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
+            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"'),
             ("Contact", self._contact(*features)),
         ]
         if not self.on("pf.push-no-user-agent"):
@@ -500,7 +493,7 @@ class DeferredHandling:
         """One session to one device (its GRUU) carrying `rows`; the uids it accepted."""
         leg = self.pf.msrp.leg("deferred-push")
         try:
-            offer = build_sdp(
+            offer = wire.sdp_msrp(
                 host=leg.uri.host,
                 path=leg.uri,
                 accept_types="message/cpim",
@@ -508,7 +501,7 @@ class DeferredHandling:
                 direction="sendrecv" if self.on("pf.push-sendrecv") else "sendonly",
                 session_id=secrets.randbelow(2**31),
             )
-            raw, branch = self._push_invite(user, target, bytes(offer))
+            raw, branch = self._push_invite(user, target, offer)
             txn = await self.pf.node.invite(raw, branch, self.pf.leg_timeout)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.pf.leg_timeout
@@ -553,12 +546,12 @@ class DeferredHandling:
 
     async def _msrp_send(self, leg, to_path, body: bytes) -> bool:
         """One message, unchunked, as originally received."""
-        send = build_msrp_request(
-            new_ident(),
+        send = wire.msrp_request(
+            None,  # a fresh transaction id whose end-line is not in the body
             "SEND",
             to_path,
             leg.uri,
-            message_id=new_ident(),
+            message_id=wire.new_ident(),
             content_type="message/cpim",
             body=body,
         )

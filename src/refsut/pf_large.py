@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, NameAddr, Privacy, ReleaseVersion
-from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, build_request, new_ident
-from cpmconf.codec.sdp import MediaDescription, build_sdp
+from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler
+from cpmconf.codec.sdp import MediaDescription
 from cpmconf.codec.sip import SipMessage, canonical_name
 
+from . import wire
 from .client_large import ICSI_LARGE, msrp_media, session_expires_answer
 from .config import UserConfig
 from .msrpcore import MsrpLeg
@@ -288,17 +289,15 @@ class LargeDelivery:
         offer = session.offer
         wrapped = offer.accept_wrapped_types() or ["*"]
         selector = offer.attr("file-selector")
-        return bytes(
-            build_sdp(
-                host=session.dev_leg.uri.host,
-                path=session.dev_leg.uri,
-                accept_types="message/cpim",
-                accept_wrapped_types=wrapped,
-                setup="actpass",
-                direction="sendonly",
-                file_selector=selector,
-                session_id=secrets.randbelow(2**31),
-            )
+        return wire.sdp_msrp(
+            host=session.dev_leg.uri.host,
+            path=session.dev_leg.uri,
+            accept_types="message/cpim",
+            accept_wrapped_types=wrapped,
+            setup="actpass",
+            direction="sendonly",
+            file_selector=selector,
+            session_id=secrets.randbelow(2**31),
         )
 
     @staticmethod
@@ -437,7 +436,7 @@ class LargeDelivery:
         path = list(session.dev_path)
         if not self.on("pf.large-no-path-prepend"):
             path.insert(0, session.orig_leg.uri)  # TS 8.3.2.1.1 first200 2b
-        answer = build_sdp(
+        body = wire.sdp_msrp(
             host=session.orig_leg.uri.host,
             path=path,
             port=session.orig_leg.uri.port,
@@ -467,7 +466,6 @@ class LargeDelivery:
         session.dialog = Dialog.as_uas(req, session.to_tag)
         session.relay = self.pf.node.spawn(self._relay(session), name="pf-relay")
         self.pf.node.spawn(self._device_side(session, media), name="pf-device-msrp")
-        body = bytes(answer)
         if self.on("pf.large-answer-not-msrp"):
             body = body.replace(b"TCP/MSRP", b"TCP/BFCP")  # no MSRP media line any more
         await session.txn.respond(
@@ -521,13 +519,13 @@ class LargeDelivery:
             except TimeoutError:
                 return
             leg.connect_to(session.dev_path[0])
-            bind = build_request(
-                new_ident(),
+            bind = wire.msrp_request(
+                None,
                 "SEND",
                 session.dev_path,
                 leg.uri,
-                message_id=new_ident(),
-                byte_range=(1, 0, 0),
+                message_id=wire.new_ident(),
+                range_=(1, 0, 0),
             )
             self.pf.node.spawn(leg.transact(bind, self.pf.msrp_timeout), name="pf-bind")
         while not session.ended:
@@ -570,20 +568,20 @@ class LargeDelivery:
                 return
             await orig.respond(item, msg, code)
 
-    def _forward(self, session: Session, msg: MsrpMessage) -> MsrpMessage:
+    def _forward(self, session: Session, msg: MsrpMessage) -> bytes:
         """The SEND towards the device: To-Path without the PF, From-Path with it."""
         to_path = msg.to_path()[1:] or session.dev_path
         from_path = [session.dev_leg.uri, *msg.from_path()]
         extra = [
             (n, v) for n, v in msg.headers if n.lower() in ("success-report", "failure-report")
         ]
-        return build_request(
-            new_ident(),
+        return wire.msrp_request(
+            None,
             "SEND",
             to_path,
             from_path,
             message_id=msg.message_id,
-            byte_range=msg.header("Byte-Range"),
+            range_=msg.header("Byte-Range"),
             content_type=msg.header("Content-Type"),
             body=msg.body,
             flag=msg.continuation,

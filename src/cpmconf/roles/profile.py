@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cpmconf.codec.uri import same_aor
+
 ICS_ITEMS = (
     "pager-mode",
     "large-message-mode",
@@ -143,10 +145,6 @@ KEYS: dict[str, frozenset[str]] = {
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
 
-ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
-ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
-
 
 class ProfileError(Exception):
     def __init__(self, file: str, key: str, reason: str):
@@ -251,6 +249,7 @@ class Profile:
             return self.pf.domain
         assert self.client is not None
         return uri_host(self.client.user)
+
     # SUT control hooks by name (cpmconf.roles.hooks): "reset", "clock"; absent: not offered
     hooks: dict[str, str] = field(default_factory=dict, compare=False)
     # How long a manual upper tester's operator has for one instruction (timers.operator)
@@ -279,7 +278,7 @@ class Profile:
 
     def user(self, uri: str) -> User:
         for u in self.users:
-            if u.uri == uri:
+            if same_aor(u.uri, uri):
                 return u
         raise KeyError(uri)
 
