@@ -110,3 +110,16 @@ def test_tls_dir_and_tls_ca_are_read_beside_the_profile_and_a_missing_ca_is_name
         f"{bad}: key 'test_system.tls_ca': no such file: {tmp_path / 'none.pem'}"
     )
 
+
+
+def test_an_msrps_path_makes_the_sdp_say_tcp_tls_msrp_on_both_sides():
+    from cpmconf.codec.sdp import build_sdp
+    from refsut import wire
+
+    secure = wire.msrp_uri("127.0.0.1", 4000, "s1", secure=True)
+    assert secure == "msrps://127.0.0.1:4000/s1;tcp"
+    assert b"m=message 4000 TCP/TLS/MSRP *" in wire.sdp_msrp(host="127.0.0.1", path=secure)
+    plain = wire.msrp_uri("127.0.0.1", 4000, "s1")
+    assert b"m=message 4000 TCP/MSRP *" in wire.sdp_msrp(host="127.0.0.1", path=plain)
+    assert build_sdp(host="127.0.0.1", path=secure).media[0].proto == "TCP/TLS/MSRP"
+    assert build_sdp(host="127.0.0.1", path=plain).media[0].proto == "TCP/MSRP"
