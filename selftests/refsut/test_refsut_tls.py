@@ -5,6 +5,7 @@ the refsut answering over TLS with msrps: paths on its MSRP legs."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,23 @@ def test_an_msrps_path_makes_the_sdp_say_tcp_tls_msrp_on_both_sides():
     assert b"m=message 4000 TCP/MSRP *" in wire.sdp_msrp(host="127.0.0.1", path=plain)
     assert build_sdp(host="127.0.0.1", path=secure).media[0].proto == "TCP/TLS/MSRP"
     assert build_sdp(host="127.0.0.1", path=plain).media[0].proto == "TCP/MSRP"
+
+
+@pytest.mark.parametrize(
+    "sut,collected", [("embedded", "154/163 tests collected (9 deselected)"), ("tls", "163 tests")]
+)
+def test_tls_variants_are_collected_only_when_the_profile_runs_tls(sut, collected):
+    import subprocess
+    import sys
+
+    profile = "embedded" if sut == "embedded" else str(PROFILES / "embedded-tls.toml")
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "testcases", "--co", "-q", "--sut", profile],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert collected in out.stdout.splitlines()[-1], out.stdout[-500:]
+    tls_ids = [ln for ln in out.stdout.splitlines() if re.search(r"[\[-]tls[\]-]", ln)]
+    assert len(tls_ids) == (0 if sut == "embedded" else 9)
