@@ -17,22 +17,20 @@ import asyncio
 import logging
 import secrets
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
 from cpmconf.codec.deferred_messages import DeferredList
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import warnings_of
+from cpmconf.codec.headers import AcceptContact, warnings_of
 from cpmconf.codec.resource_lists import CPM_ACTIONS
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies, wire
+from .client_context import ClientContext
 from .sipcore import Dialog, ServerTransaction, build_request, new_branch, new_call_id, new_tag
-
-if TYPE_CHECKING:
-    from .client import CpmClient
 
 log = logging.getLogger("refsut.client.deferred")
 
@@ -58,6 +56,15 @@ class DeferredError(Exception):
         super().__init__(text)
         self.status = status
         self.text = text
+
+
+def is_deferred(req: SipMessage) -> bool:
+    """The request carries the deferred ICSI in Accept-Contact (a deferred delivery)."""
+    try:
+        sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
+    except CodecError:
+        return False
+    return any(s.has_icsi(ICSI_DEFERRED) for s in sets)
 
 
 def message_uri_ids(body: bytes) -> list[str]:
@@ -91,9 +98,10 @@ def message_uri_ids(body: bytes) -> list[str]:
 
 
 class DeferredHandling:
-    """Subscription and handling of deferred messages; one per client."""
+    """Subscription and handling of deferred messages; one per client, built with the
+    client's shared :class:`ClientContext`."""
 
-    def __init__(self, client: CpmClient) -> None:
+    def __init__(self, client: ClientContext) -> None:
         self.client = client
         self.known: list[str] = []  # Message-URI-IDs learnt from NOTIFYs, in order
         self.notifies = 0
@@ -114,9 +122,7 @@ class DeferredHandling:
     def refuses(self, req: SipMessage) -> bool:
         """The fault switch: a deferred delivery after a handling INVITE is refused."""
         return (
-            self.on("client.reject-deferred-delivery")
-            and bool(self.handled)
-            and self.client.is_deferred(req)
+            self.on("client.reject-deferred-delivery") and bool(self.handled) and is_deferred(req)
         )
 
     def view(self) -> dict[str, Any]:

@@ -17,19 +17,20 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, MessageUID
 from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler
-from cpmconf.codec.sdp import MediaDescription, SessionDescription
 from cpmconf.codec.sip import SipMessage
 
 from . import bodies, wire
+from .client_context import ClientContext
 from .msrpcore import MsrpLeg
 from .records import Record
+from .sessions import msrp_media, session_expires_answer
 from .sipcore import (
     Dialog,
     ServerTransaction,
@@ -41,9 +42,6 @@ from .sipcore import (
 from .sipcore import (
     build_request as build_sip_request,
 )
-
-if TYPE_CHECKING:
-    from .client import CpmClient
 
 log = logging.getLogger("refsut.client.large")
 
@@ -57,37 +55,6 @@ FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity f
 SEND_BOUND = 4.5  # /send answers within the upper tester's 5 s; the session may go on
 STALL_BOUND = 30.0  # how long the stall fault keeps a transfer silent
 IDLE_BOUND = 30.0  # a received session with no MSRP traffic and no BYE is dropped after this
-
-
-def msrp_media(msg: SipMessage) -> MediaDescription | None:
-    """The first ``m=message`` MSRP stream of the SDP in ``msg`` (alone or in a multipart
-    body); None when there is none or it does not parse."""
-    sdp = bodies.body_part(msg.header("Content-Type"), msg.body, "application/sdp")
-    if sdp is None:
-        return None
-    try:
-        media = SessionDescription.parse(sdp).msrp_media()
-        if media:
-            media[0].path_uris()  # the path must be usable
-            return media[0]
-    except CodecError as exc:
-        log.info("unusable SDP in %s: %s", msg.summary(), exc)
-    return None
-
-
-def session_expires_answer(req: SipMessage) -> list[tuple[str, str]]:
-    """Session-Expires (and Require: timer) for a 2xx, when the INVITE asked for a timer
-    (RFC 4028 section 9): the value echoed, the refresher kept or set to uac."""
-    value = req.header("Session-Expires")
-    if value is None:
-        return []
-    if "refresher=" not in value.replace(" ", "").lower():
-        value = f"{value};refresher=uac"
-    headers = [("Session-Expires", value)]
-    supported = [t.strip().lower() for t in req.header_list("Supported")]
-    if "timer" in supported:
-        headers.append(("Require", "timer"))
-    return headers
 
 
 @dataclass
@@ -117,10 +84,21 @@ class Outgoing:
 
 
 class LargeMode:
-    """The client's large message mode; one per :class:`~refsut.client.CpmClient`."""
+    """The client's large message mode; one per :class:`~refsut.client.CpmClient`, built
+    with the client's shared :class:`ClientContext` and two callbacks: ``refuses(invite)``
+    (the deferred section turns a deferred delivery down) and ``received(...)`` (the client
+    keeps a rebuilt message and sends the delivery IMDN it asks for, as for pager mode)."""
 
-    def __init__(self, client: CpmClient) -> None:
+    def __init__(
+        self,
+        client: ClientContext,
+        *,
+        refuses: Callable[[SipMessage], bool],
+        received: Callable[..., Record],
+    ) -> None:
         self.client = client
+        self.refuses = refuses
+        self.received = received
         self.incoming: dict[str, Incoming] = {}  # by Call-ID
         self.outgoing: dict[str, Outgoing] = {}  # by Call-ID
         self._cancels: dict[tuple, asyncio.Event] = {}  # INVITE server txn key -> CANCEL seen
@@ -409,7 +387,7 @@ class LargeMode:
                 return
             await txn.reply(481 if req.call_id not in self.incoming else 488)
             return  # no other re-INVITE support: sessions are short and never modified
-        if client.deferred.refuses(req):
+        if self.refuses(req):
             await txn.reply(403)
             return
         if not self.is_large_invite(req):
@@ -590,7 +568,6 @@ class LargeMode:
 
     def _deliver(self, session: Incoming, wrapper: bytes) -> None:
         """Record the rebuilt message and process it as TS 7.2.2.3 says (delivery IMDN)."""
-        client = self.client
         req = session.invite
         cpim = None
         content_type, text_bytes = "message/cpim", wrapper
@@ -599,7 +576,7 @@ class LargeMode:
             content_type, text_bytes = cpim.content_type, cpim.body
         except CodecError as exc:
             log.info("received large message is not a whole CPIM message: %s", exc)
-        session.record = client._received(
+        session.record = self.received(
             req, cpim, content_type, text_bytes, session.uid, mode="large"
         )
 

@@ -28,7 +28,6 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures
@@ -36,9 +35,10 @@ from cpmconf.codec.sip import SipMessage, canonical_name
 
 from . import wire
 from .bodies import body_part
-from .client_large import msrp_media
 from .config import UserConfig
 from .deferred import Clock, DeferredQueue
+from .pf_context import PfContext
+from .sessions import msrp_media
 from .sipcore import (
     TIMER_J,
     Dialog,
@@ -50,9 +50,6 @@ from .sipcore import (
     uri_key,
 )
 from .store import DeferredRow
-
-if TYPE_CHECKING:
-    from .pf import ParticipatingFunction
 
 log = logging.getLogger("refsut.pf.deferred")
 
@@ -89,7 +86,9 @@ class Handling:
 
 
 class DeferredHandling:
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    """The PF's deferred messages; built by the PF with its shared :class:`PfContext`."""
+
+    def __init__(self, pf: PfContext) -> None:
         self.pf = pf
         cfg = pf.cfg
         self.clock = Clock()
@@ -119,13 +118,6 @@ class DeferredHandling:
     def _server(self) -> list[tuple[str, str]]:
         return [("Server", self.cfg.release)]
 
-    def _contact(self, *features: str) -> str:
-        user_part = self.cfg.server_identity.split(":", 1)[1].split("@", 1)[0]
-        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
-        return f"<sip:{user_part}@{self.pf.node.hostport}{transport}>" + "".join(
-            f";{f}" for f in features
-        )
-
     def _user_of(self, req: SipMessage) -> UserConfig | None:
         who = originator(req)
         return None if who is None else self.pf.users.get(uri_key(who))
@@ -139,7 +131,7 @@ class DeferredHandling:
         await txn.reply(status, headers=self._server())
         await self.notify(user, [row])
         if self.on("pf.push-while-unregistered") and user.deferred == "push":
-            if not self.pf._live_bindings(uri_key(user.uri)):
+            if not self.pf.bindings.live(uri_key(user.uri)):
                 # pushes at once to the user's address, with nothing registered to take it
                 self.pf.node.spawn(self._push_to(user, user.uri, [row]), name="pf-early-push")
 
@@ -151,7 +143,7 @@ class DeferredHandling:
 
     async def notify(self, user: UserConfig, rows: list[DeferredRow]) -> None:
         """The system-message MESSAGE about newly deferred messages."""
-        registered = bool(self.pf._live_bindings(uri_key(user.uri)))
+        registered = bool(self.pf.bindings.live(uri_key(user.uri)))
         if self.on("pf.defer-no-notification"):
             await self._resend_stored(user, rows)
             return
@@ -229,7 +221,7 @@ class DeferredHandling:
             build_response(
                 req,
                 200,
-                headers=[("Expires", "0"), ("Contact", self._contact()), *self._server()],
+                headers=[("Expires", "0"), ("Contact", self.pf.contact()), *self._server()],
                 to_tag=to_tag,
             )
         )
@@ -241,7 +233,7 @@ class DeferredHandling:
             [
                 ("Event", EVENT_PACKAGE),
                 ("Subscription-State", "terminated;reason=timeout"),
-                ("Contact", self._contact()),
+                ("Contact", self.pf.contact()),
                 ("User-Agent", self.cfg.release),
                 ("Content-Type", wire.DEFERRED_TYPE),
             ],
@@ -262,7 +254,7 @@ class DeferredHandling:
         if not selection:
             headers = [*self._server()]
             if not self.on("pf.deferred-488-no-warning"):
-                headers.append(self.pf._warning("125 No messages"))
+                headers.append(self.pf.warning("125 No messages"))
             await txn.reply(488, headers=headers)
             return
         device = None
@@ -286,7 +278,7 @@ class DeferredHandling:
                 req,
                 200,
                 headers=[
-                    ("Contact", self._contact()),
+                    ("Contact", self.pf.contact()),
                     ("Allow", self.pf.allow),
                     *self._server(),
                     ("Content-Type", "application/sdp"),
@@ -357,9 +349,9 @@ class DeferredHandling:
 
     def _target(self, user: UserConfig, instance: str | None) -> str:
         """The GRUU of the device that asked, else the user's address."""
-        for b in self.pf._live_bindings(uri_key(user.uri)):
+        for b in self.pf.bindings.live(uri_key(user.uri)):
             if instance and (b.instance or "").strip("<>") == instance.strip("<>"):
-                return self.pf.gruu(user, b) or b.contact_uri
+                return self.pf.bindings.gruu(user, b) or b.contact_uri
         return user.uri
 
     async def _send_message(self, target: str, req: SipMessage, accept_contact: str | None):
@@ -427,9 +419,9 @@ class DeferredHandling:
 
     async def _push_once(self, user: UserConfig) -> None:
         rows = self.queue.pending(user.uri)
-        targets = self.pf.selected_bindings(user)
+        targets = self.pf.bindings.selected(user)
         if self.on("pf.push-unselected"):
-            targets = self.pf._live_bindings(uri_key(user.uri))  # preferences ignored
+            targets = self.pf.bindings.live(uri_key(user.uri))  # preferences ignored
         if self.on("pf.push-no-retry") and targets:
             rows = [r for r in rows if r.uid not in self.push_tried]  # tried once: never again
             self.push_tried.update(r.uid for r in rows)
@@ -458,7 +450,7 @@ class DeferredHandling:
         """The Request-URI of a push INVITE: the device's public GRUU."""
         if self.on("pf.push-to-contact"):
             return b.contact_uri  # the registered contact, not the GRUU
-        return self.pf.gruu(user, b) or b.contact_uri
+        return self.pf.bindings.gruu(user, b) or b.contact_uri
 
     def _push_invite(self, user: UserConfig, target: str, sdp: bytes) -> tuple[bytes, str]:
         features = []
@@ -471,7 +463,7 @@ class DeferredHandling:
         headers = [
             ("P-Asserted-Identity", f"<{identity}>"),
             ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"'),
-            ("Contact", self._contact(*features)),
+            ("Contact", self.pf.contact(*features)),
         ]
         if not self.on("pf.push-no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))

@@ -20,8 +20,8 @@ import asyncio
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, NameAddr, Privacy, ReleaseVersion
@@ -30,9 +30,11 @@ from cpmconf.codec.sdp import MediaDescription
 from cpmconf.codec.sip import SipMessage, canonical_name
 
 from . import wire
-from .client_large import ICSI_LARGE, msrp_media, session_expires_answer
 from .config import UserConfig
 from .msrpcore import MsrpLeg
+from .pf_bindings import Binding
+from .pf_context import PfContext
+from .sessions import msrp_media, session_expires_answer
 from .sipcore import (
     TIMER_J,
     Dialog,
@@ -46,10 +48,9 @@ from .sipcore import (
     uri_key,
 )
 
-if TYPE_CHECKING:
-    from .pf import Binding, ParticipatingFunction
-
 log = logging.getLogger("refsut.pf.large")
+
+ICSI_LARGE = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 
 IDLE_BOUND = 30.0  # an MSRP session with no traffic and no BYE is torn down after this
 # Headers of the sender's INVITE that each device INVITE carries unchanged.
@@ -138,10 +139,15 @@ class Session:
 
 
 class LargeDelivery:
-    """The PF's large message mode; one per :class:`~refsut.pf.ParticipatingFunction`."""
+    """The PF's large message mode; one per :class:`~refsut.pf.ParticipatingFunction`,
+    built with the PF's shared :class:`PfContext` and the deferral that takes a message
+    every device failed (``defer(user, invite)``: queued and notified)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(
+        self, pf: PfContext, *, defer: Callable[[UserConfig, SipMessage], Awaitable[None]]
+    ) -> None:
         self.pf = pf
+        self.defer = defer
         self.sessions: dict[str, Session] = {}  # by the sender's Call-ID
         self.device_calls: dict[str, Session] = {}  # by a device leg's Call-ID
 
@@ -153,10 +159,7 @@ class LargeDelivery:
         return self.pf.faults.on(fault)
 
     def contact(self) -> str:
-        node = self.pf.node
-        user_part = self.cfg.server_identity.split(":", 1)[1].split("@", 1)[0]
-        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
-        return f"<sip:{user_part}@{node.hostport}{transport}>"
+        return self.pf.contact()
 
     def _server(self) -> list[tuple[str, str]]:
         return [("Server", self.cfg.release)]
@@ -181,7 +184,7 @@ class LargeDelivery:
             warning = (
                 []
                 if self.on("pf.large-block-403-no-warning")
-                else [pf._warning("122 Function not allowed")]
+                else [pf.warning("122 Function not allowed")]
             )
             raise Refusal(403, warning)
         minimum = self.cfg.min_client_release
@@ -212,7 +215,7 @@ class LargeDelivery:
                 warning = (
                     []
                     if self.on("pf.large-anonymous-403-no-warning")
-                    else [pf._warning("122 Function not allowed")]
+                    else [pf.warning("122 Function not allowed")]
                 )
                 raise Refusal(403, warning)
 
@@ -229,7 +232,7 @@ class LargeDelivery:
             return
         if not self.is_large(req):
             await txn.reply(
-                488, headers=[pf._warning("Only large message mode sessions are supported")]
+                488, headers=[pf.warning("Only large message mode sessions are supported")]
             )
             return
         try:
@@ -248,7 +251,7 @@ class LargeDelivery:
             log.info("large message to %s with preference %s", user.uri, user.preference)
             await self._handover(txn, user, [], to_tag)
             return
-        bindings = pf.selected_bindings(user)
+        bindings = pf.bindings.selected(user)
         if not bindings:
             await self._handover(txn, user, [], to_tag)
             return
@@ -283,7 +286,7 @@ class LargeDelivery:
         )
         if user.preference in ("deliver", "defer"):
             if not self.on("pf.large-allfail-not-deferred"):
-                await self.pf.deferred.defer_large(user, req)  # queued and notified (8.3.2.4.x)
+                await self.defer(user, req)  # queued and notified (8.3.2.4.x)
 
     def _offer(self, session: Session) -> bytes:
         offer = session.offer
@@ -309,7 +312,7 @@ class LargeDelivery:
 
     def _device_invite(self, session: Session, leg: DeviceLeg, sdp: bytes) -> tuple[bytes, str]:
         req = session.request
-        gruu = self.pf.gruu(session.user, leg.binding)
+        gruu = self.pf.bindings.gruu(session.user, leg.binding)
         target = gruu or leg.binding.contact_uri
         if self.on("pf.large-invite-contact-not-gruu"):
             target = leg.binding.contact_uri
