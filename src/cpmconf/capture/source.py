@@ -170,7 +170,7 @@ class RecordingSource:
 
     def packets_since(self, mark: int, *, plaintext: bool = False) -> list[Packet]:
         """The frames stored from `mark` on: the wire's, or with `plaintext` only the TLS
-        plaintext frames of `plaintext_tap` (never both: they share flows)."""
+        plaintext frames of a `Sniffer.plaintext_tap` (never both: they share flows)."""
         frames = self._store.since(mark)
         return [frame_packet(t, f) for t, f in frames if _is_plaintext(f) == plaintext]
 
@@ -186,13 +186,6 @@ class RecordingSource:
                 sec = int(time)
                 writer.write_packet(frame, sec=sec, usec=int(round((time - sec) * 1e6)))
         return len(frames)
-
-    def plaintext_tap(self):
-        """A tap recording the plaintext of our endpoints' TLS messages into this source's
-        store (`cpmconf.capture.tap.TlsPlaintextTap`); attach it to the endpoints."""
-        from cpmconf.capture.tap import TlsPlaintextTap  # tap builds on this module
-
-        return TlsPlaintextTap(self._store)
 
 
 _PLAINTEXT_SRC = bytes.fromhex(PLAINTEXT_MAC.replace(":", ""))
