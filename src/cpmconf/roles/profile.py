@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cpmconf.roles.dovecot import Account
+
 ICS_ITEMS = (
     "pager-mode",
     "large-message-mode",
@@ -100,6 +102,7 @@ KEYS: dict[str, frozenset[str]] = {
             "extra",
             "roles",
             "hooks",
+            "store",
         }
     ),
     "pf": frozenset(
@@ -137,6 +140,9 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "timers": frozenset({"guard", "settle", "operator", "retry_watch"}),
     "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
+    # The Message Storage Server (TS 8.5.1); [store.accounts] is keyed by user URI.
+    "store": frozenset({"address", "folder", "accounts"}),
+    "store.accounts.*": frozenset({"login", "password"}),  # SUT control hooks (cpmconf.roles.hooks)
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
@@ -204,6 +210,15 @@ class PfTarget:
 
 
 @dataclass(frozen=True)
+class StoreTarget:
+    """[store]: where the SUT's Message Storage Server is read (cpmconf.roles.store)."""
+
+    address: Address | None  # None: the embedded SUT's, a Dovecot the suite starts
+    folder: str  # folder rule: "{user}" is a URI's user part, "{uri}" the whole URI
+    accounts: tuple[Account, ...]  # read (and, embedded, provisioned) credentials per user
+
+
+@dataclass(frozen=True)
 class ClientTarget:
     address: Address
     transport: str
@@ -249,12 +264,14 @@ class Profile:
             return self.pf.domain
         assert self.client is not None
         return uri_host(self.client.user)
+
     # SUT control hooks by name (cpmconf.roles.hooks): "reset", "clock"; absent: not offered
     hooks: dict[str, str] = field(default_factory=dict, compare=False)
     # How long a manual upper tester's operator has for one instruction (timers.operator)
     operator_guard: float = 60.0
     # How long a client is watched for a retried handling INVITE after a 488 (timers.retry_watch)
     retry_watch: float = 1.0
+    store: StoreTarget | None = None  # [store]; None: the store clauses are not-applicable
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -444,6 +461,30 @@ def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
     )
 
 
+def _store(r: _Reader, data: dict, embedded: bool, remote_ok: bool) -> StoreTarget | None:
+    if "store" not in data:
+        return None
+    t = r.table(data, "store", "", "store")
+    if "address" not in t and not embedded:
+        raise r.fail("store.address", "missing: an external SUT's store must be named")
+    address = r.address(t, "address", "store") if "address" in t else None
+    if address is not None and not remote_ok and not _loopback(address.host):
+        raise r.fail("store.address", f"{address.host} is not loopback; set lab = true")
+    folder = r.get(t, "folder", "store", str, "INBOX")
+    if not folder or any(c in folder for c in '\r\n"*%'):
+        raise r.fail("store.folder", f"not a usable folder name: {folder!r}")
+    accounts = []
+    for uri, entry in r.get(t, "accounts", "store", dict, {}).items():
+        path = f"store.accounts.{uri}"
+        r.entry(entry, path, "store.accounts.*")
+        accounts.append(
+            Account(uri, r.get(entry, "login", path, str), r.get(entry, "password", path, str))
+        )
+    if not accounts:
+        raise r.fail("store.accounts", "names no test user: no store could be read")
+    return StoreTarget(address, folder, tuple(accounts))
+
+
 def load_profile(path: str | Path, allow_remote: bool | None = None) -> Profile:
     """Read and validate a target profile.
 
@@ -594,7 +635,9 @@ def profile_from_dict(
     if not remote_ok and not _loopback(ts_host):
         raise r.fail("test_system.host", f"{ts_host} is not loopback; set lab = true")
 
+    store = _store(r, data, embedded, remote_ok)
     return Profile(
+        store=store,
         name=name,
         file=file,
         embedded=embedded,

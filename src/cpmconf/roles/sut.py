@@ -7,6 +7,11 @@ subprocess gets `--exit-on-stdin-eof`, so it never outlives a crashed harness. T
 hooks (cpmconf.roles.hooks) of an external SUT are its profile's; the embedded one's are HTTP
 calls to the reference SUT's control interface (refsut.control), the same kind of hook any
 SUT may declare.
+
+The store the store clauses read (TS 8.5.1): an external SUT's is the one its profile's
+[store] names; for the embedded SUT a Dovecot is started here first (cpmconf.roles.dovecot)
+and the reference SUT's config names it, so its PF records there with IMAP APPEND. Where
+no store can be read, `SutHandle.store` is None and `store_reason` says why.
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpmconf.roles import hooks as _hooks
+from cpmconf.roles.dovecot import Dovecot, StoreUnavailable
 from cpmconf.roles.errors import SetupError
 from cpmconf.roles.profile import Address, Profile
+from cpmconf.roles.store import StoreAccess
+
+NO_STORE = "the profile names no message store ([store]), so no stored object can be read"
 
 READY_TIMEOUT = 15.0
 
@@ -33,6 +42,9 @@ class SutHandle:
     process: asyncio.subprocess.Process | None = None
     log: Path | None = None
     hooks: dict[str, str] = field(default_factory=dict)  # SUT control hooks by name
+    store: StoreAccess | None = None  # the Message Storage Server the store cases read
+    store_reason: str = NO_STORE  # why `store` is None
+    dovecot: Dovecot | None = None  # the embedded SUT's store, stopped with it
 
     async def reset(self) -> None:
         """Back to the provisioned state, when the SUT offers a reset hook."""
@@ -43,6 +55,13 @@ class SutHandle:
         await _hooks.run(self.hooks, "clock", seconds)
 
     async def stop(self, timeout: float = 5.0) -> None:
+        try:
+            await self._stop_process(timeout)
+        finally:
+            if self.dovecot is not None:
+                await asyncio.to_thread(self.dovecot.stop, timeout)
+
+    async def _stop_process(self, timeout: float) -> None:
         proc = self.process
         if proc is None or proc.returncode is not None:
             return
@@ -57,15 +76,37 @@ class SutHandle:
 
 
 def external(profile: Profile) -> SutHandle:
-    return SutHandle(
+    handle = SutHandle(
         pf=profile.pf.address if profile.pf else None,
         client=profile.client.address if profile.client else None,
         upper_tester=profile.client.upper_tester if profile.client else None,
         hooks=dict(profile.hooks),
     )
+    st = profile.store
+    if st is not None and st.address is not None:
+        handle.store = StoreAccess(st.address.tuple, st.folder, st.accounts)
+    return handle
 
 
-def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: list[str]) -> dict:
+def message_store_config(store: StoreAccess) -> dict:
+    """The reference SUT's pf.message_store: where and as whom its PF APPENDs."""
+    host, port = store.address
+    return {
+        "address": f"{host}:{port}",
+        "folder": store.folder,
+        "accounts": [
+            {"uri": a.uri, "login": a.login, "password": a.password} for a in store.accounts
+        ],
+    }
+
+
+def refsut_config(
+    profile: Profile,
+    core: tuple[str, int],
+    store: Path,
+    faults: list[str],
+    message_store: StoreAccess | None = None,
+) -> dict:
     proxy = f"{core[0]}:{core[1]}"
     cfg: dict = {"faults": list(faults)}
     if profile.pf is not None:
@@ -100,6 +141,8 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
             "registration": profile.pf.registration,
         }
         cfg["control"] = "127.0.0.1:0"
+        if message_store is not None:
+            cfg["pf"]["message_store"] = message_store_config(message_store)
         if profile.pf.core_uri:
             cfg["pf"]["core_uri"] = profile.pf.core_uri
         if profile.pf.deferred is not None:
@@ -123,13 +166,48 @@ def refsut_config(profile: Profile, core: tuple[str, int], store: Path, faults: 
     return cfg
 
 
+async def start_store(profile: Profile, folder: Path) -> tuple[StoreAccess | None, str, Dovecot]:
+    """The embedded SUT's store: the profile's address, else a Dovecot started in `folder`.
+    (None, reason, ...) when there is none; a Dovecot that will not come up is a reason too."""
+    st = profile.store
+    dovecot = None
+    if st is None or profile.pf is None:
+        return None, NO_STORE, dovecot
+    if st.address is not None:
+        return StoreAccess(st.address.tuple, st.folder, st.accounts), "", dovecot
+    dovecot = Dovecot(folder, list(st.accounts), profile.test_system_host)
+    try:
+        address = await asyncio.to_thread(dovecot.start)
+    except (StoreUnavailable, OSError) as exc:
+        return None, f"the suite could not start its message store: {exc}", None
+    return StoreAccess(address, st.folder, st.accounts), "", dovecot
+
+
 async def start_embedded(
     profile: Profile, core: tuple[str, int], workdir: Path, faults: list[str]
 ) -> SutHandle:
     workdir.mkdir(parents=True, exist_ok=True)
+    store, reason, dovecot = await start_store(profile, workdir.parent / "imap")
+    try:
+        handle = await _start_refsut(profile, core, workdir, faults, store)
+    except BaseException:
+        if dovecot is not None:
+            await asyncio.to_thread(dovecot.stop)
+        raise
+    handle.store, handle.store_reason, handle.dovecot = store, reason or NO_STORE, dovecot
+    return handle
+
+
+async def _start_refsut(
+    profile: Profile,
+    core: tuple[str, int],
+    workdir: Path,
+    faults: list[str],
+    store: StoreAccess | None,
+) -> SutHandle:
     config = workdir / "refsut.json"
     config.write_text(
-        json.dumps(refsut_config(profile, core, workdir / "store.sqlite", faults), indent=2)
+        json.dumps(refsut_config(profile, core, workdir / "store.sqlite", faults, store), indent=2)
     )
     log = workdir / "refsut.log"
     log_fh = log.open("wb")

@@ -1,0 +1,204 @@
+"""The Message Storage Server the suite starts for the embedded SUT: a Dovecot of its own.
+
+Owns one Dovecot (Debian package dovecot-imapd) per run: its configuration, passwd-file and
+mail in a folder of the run (``reports/<run>/imap/``), IMAP on loopback at a free port, the
+accounts the profile's [store] names. Readiness is the IMAP greeting, awaited with a bound;
+a Dovecot that exits or stays silent is a :class:`StoreUnavailable` with the reason and the
+tail of its log, never a hang. Dovecot keeps UIDPLUS on, so an APPEND answers with the UID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+READY_BOUND = 10.0
+STOP_BOUND = 5.0
+POLL = 0.02  # how long one readiness probe waits on the process before the next connect
+
+
+class StoreUnavailable(RuntimeError):
+    """No usable store: the store clauses cannot be judged (reason in the message)."""
+
+
+@dataclass(frozen=True)
+class Account:
+    uri: str  # the test user's SIP URI
+    login: str
+    password: str
+
+
+def binary() -> str | None:
+    """The dovecot executable, or None when the package is not installed."""
+    return shutil.which("dovecot") or (
+        "/usr/sbin/dovecot" if os.access("/usr/sbin/dovecot", os.X_OK) else None
+    )
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _users() -> tuple[str, str, int, int]:
+    """(internal user, login user, mail uid, mail gid): Dovecot's own users when run as root
+    (it refuses to serve mail as uid 0), else everything as the current user."""
+    if os.geteuid() != 0:
+        me = pwd.getpwuid(os.geteuid())
+        return me.pw_name, me.pw_name, me.pw_uid, me.pw_gid
+    try:
+        internal = pwd.getpwnam("dovecot")
+        login = pwd.getpwnam("dovenull")
+    except KeyError:
+        raise StoreUnavailable(
+            "running as root, but the users dovecot/dovenull the package creates are missing"
+        ) from None
+    return internal.pw_name, login.pw_name, internal.pw_uid, internal.pw_gid
+
+
+def config_text(folder: Path, port: int, host: str = "127.0.0.1") -> str:
+    internal, login, uid, gid = _users()
+    return f"""# Written by cpmconf for one run; nothing else reads it.
+base_dir = {folder}/run
+state_dir = {folder}/state
+log_path = {folder}/dovecot.log
+instance_name = cpmconf-{port}
+protocols = imap
+listen = {host}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+default_internal_user = {internal}
+default_internal_group = {internal}
+default_login_user = {login}
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+mail_location = maildir:{folder}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {folder}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={folder}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+"""
+
+
+class Dovecot:
+    """One Dovecot, foreground child of this process; `start` then `stop`."""
+
+    def __init__(self, folder: Path, accounts: list[Account], host: str = "127.0.0.1") -> None:
+        self.folder = Path(folder).resolve()
+        self.accounts = list(accounts)
+        self.host = host
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self.started_in: float | None = None  # seconds from spawn to the greeting
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "dovecot.log"
+
+    def _write(self) -> Path:
+        for sub in ("run", "state", "mail"):
+            (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        _, _, uid, gid = _users()
+        if os.geteuid() == 0:
+            os.chown(self.folder / "mail", uid, gid)
+        for a in self.accounts:
+            if any(c in a.login + a.password for c in ":\r\n"):
+                raise StoreUnavailable(f"store account of {a.uri}: ':' or a line break in it")
+        users = self.folder / "users"
+        users.write_text("".join(f"{a.login}:{{PLAIN}}{a.password}::::::\n" for a in self.accounts))
+        users.chmod(0o644)
+        self.port = _free_port(self.host)
+        conf = self.folder / "dovecot.conf"
+        conf.write_text(config_text(self.folder, self.port, self.host))
+        return conf
+
+    def start(self, bound: float = READY_BOUND) -> tuple[str, int]:
+        exe = binary()
+        if exe is None:
+            raise StoreUnavailable(
+                "dovecot is not installed (Debian package dovecot-imapd; ./dev installs it)"
+            )
+        conf = self._write()
+        t0 = time.monotonic()
+        self.process = subprocess.Popen(
+            [exe, "-F", "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.folder / "dovecot.stderr").open("wb"),
+        )
+        try:
+            self._await_greeting(t0 + bound)
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - t0
+        return self.address
+
+    def _await_greeting(self, deadline: float) -> None:
+        """Bounded: each round tries one connect, then waits on the process itself."""
+        last = "no answer"
+        while True:
+            try:
+                with socket.create_connection(self.address, timeout=1.0) as s:
+                    s.settimeout(max(0.1, deadline - time.monotonic()))
+                    greeting = s.recv(200)
+                if greeting.startswith(b"* OK"):
+                    return
+                last = f"greeting {greeting[:60]!r}"
+            except OSError as exc:
+                last = str(exc)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StoreUnavailable(
+                    f"dovecot gave no IMAP greeting on {self.host}:{self.port} within the "
+                    f"bound ({last}); {self._tail()}"
+                )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self.process.wait(min(POLL, remaining))
+                raise StoreUnavailable(f"dovecot exited with status {code}; {self._tail()}")
+
+    def _tail(self) -> str:
+        parts = []
+        for p in (self.log, self.folder / "dovecot.stderr"):
+            with contextlib.suppress(OSError):
+                text = p.read_text(errors="replace").strip()
+                if text:
+                    parts.append(" | ".join(text.splitlines()[-3:]))
+        return "log: " + (" / ".join(parts) or "empty") + f" (see {self.log})"
+
+    def stop(self, bound: float = STOP_BOUND) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()  # the master takes its children down with it
+        try:
+            proc.wait(bound)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(bound)
