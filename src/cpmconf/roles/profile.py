@@ -142,10 +142,12 @@ KEYS: dict[str, frozenset[str]] = {
     "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
     # The Message Storage Server (TS 8.5.1); [store.accounts] is keyed by user URI.
     "store": frozenset({"address", "folder", "accounts"}),
-    "store.accounts.*": frozenset({"login", "password"}),  # SUT control hooks (cpmconf.roles.hooks)
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
+
+# The keys of one [store.accounts] entry (the table itself is keyed by user URI).
+ACCOUNT_KEYS = frozenset({"login", "password"})
 
 ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
 ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
@@ -213,7 +215,9 @@ class PfTarget:
 class StoreTarget:
     """[store]: where the SUT's Message Storage Server is read (cpmconf.roles.store)."""
 
-    address: Address | None  # None: the embedded SUT's, a Dovecot the suite starts
+    # None: for the embedded SUT a Dovecot the suite starts; for an external one, no store
+    # is read (the store clauses are not-applicable)
+    address: Address | None
     folder: str  # folder rule: "{user}" is a URI's user part, "{uri}" the whole URI
     accounts: tuple[Account, ...]  # read (and, embedded, provisioned) credentials per user
 
@@ -465,8 +469,6 @@ def _store(r: _Reader, data: dict, embedded: bool, remote_ok: bool) -> StoreTarg
     if "store" not in data:
         return None
     t = r.table(data, "store", "", "store")
-    if "address" not in t and not embedded:
-        raise r.fail("store.address", "missing: an external SUT's store must be named")
     address = r.address(t, "address", "store") if "address" in t else None
     if address is not None and not remote_ok and not _loopback(address.host):
         raise r.fail("store.address", f"{address.host} is not loopback; set lab = true")
@@ -476,7 +478,9 @@ def _store(r: _Reader, data: dict, embedded: bool, remote_ok: bool) -> StoreTarg
     accounts = []
     for uri, entry in r.get(t, "accounts", "store", dict, {}).items():
         path = f"store.accounts.{uri}"
-        r.entry(entry, path, "store.accounts.*")
+        if not isinstance(entry, dict):
+            raise r.fail(path, f"expected a table {{ login, password }}, got {entry!r}")
+        r.known(entry, path, ACCOUNT_KEYS)
         accounts.append(
             Account(uri, r.get(entry, "login", path, str), r.get(entry, "password", path, str))
         )
@@ -545,6 +549,7 @@ def profile_from_dict(
     core_port = r.get(ts, "core_port", "test_system", int, 0)
     service_route = r.get(ts, "service_route", "test_system", bool, True)
     judge_route = r.get(ts, "judge_route", "test_system", bool, True)
+    store = _store(r, data, embedded, remote_ok)
 
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
@@ -635,7 +640,6 @@ def profile_from_dict(
     if not remote_ok and not _loopback(ts_host):
         raise r.fail("test_system.host", f"{ts_host} is not loopback; set lab = true")
 
-    store = _store(r, data, embedded, remote_ok)
     return Profile(
         store=store,
         name=name,

@@ -85,6 +85,8 @@ def external(profile: Profile) -> SutHandle:
     st = profile.store
     if st is not None and st.address is not None:
         handle.store = StoreAccess(st.address.tuple, st.folder, st.accounts)
+    elif st is not None:
+        handle.store_reason = "the profile's [store] names no address, so no store is read"
     return handle
 
 
