@@ -76,6 +76,9 @@ listen = {host}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
+# A refused login (a profile's wrong password) must not slow the next fetch past its bound.
+auth_failure_delay = 0
+login_trusted_networks = {host}/32
 default_internal_user = {internal}
 default_internal_group = {internal}
 default_login_user = {login}
