@@ -54,6 +54,17 @@ class SutHandle:
     async def advance_clock(self, seconds: float) -> None:
         await _hooks.run(self.hooks, "clock", seconds)
 
+    def store_info(self) -> dict:
+        """The run's store, for the results' run header: where, or why none; start cost."""
+        if self.store is None:
+            return {"address": None, "reason": self.store_reason}
+        host, port = self.store.address
+        info: dict = {"address": f"{host}:{port}", "folder": self.store.folder}
+        if self.dovecot is not None:
+            info["dovecot"] = str(self.dovecot.folder)
+            info["started_in_s"] = round(self.dovecot.started_in or 0.0, 3)
+        return info
+
     async def stop(self, timeout: float = 5.0) -> None:
         try:
             await self._stop_process(timeout)
