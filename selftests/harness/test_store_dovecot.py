@@ -6,6 +6,7 @@ come up (not installed, exits at once, never greets) ending in a reason within i
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import stat
@@ -194,3 +195,31 @@ def test_an_external_profile_names_its_store(tmp_path):
     path.write_text(no_address)
     handle = sut.external(load_profile(path))
     assert handle.store is None and "names no address" in handle.store_reason
+
+
+@needs_dovecot
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs Dovecot's mail as other users")
+def test_a_private_run_folder_runs_the_server_elsewhere_and_brings_its_log_home(tmp_path):
+    home = tmp_path / "imap"  # below pytest's root-only directory
+    server = Dovecot(home, ACCOUNTS)
+    server.start()
+    try:
+        assert server.folder != home and (home / "WHERE").exists()
+        ran_in = server.folder
+        access = StoreAccess(server.address, "INBOX", tuple(ACCOUNTS))
+        assert "no object with UID 1" in fetch(access, "sip:erin@example.net", 1).problem
+    finally:
+        server.stop()
+    assert not ran_in.exists() and server.folder == home
+    assert (home / "dovecot.conf").exists() and (home / "dovecot.log").exists()
+
+
+@needs_dovecot
+@pytest.mark.skipif(os.geteuid() != 0, reason="the mail user is only chosen when root")
+def test_a_server_that_greets_but_cannot_serve_mail_is_unavailable(folder, monkeypatch):
+    real = dv._users()
+    monkeypatch.setattr(dv, "_users", lambda: (real[0], real[1], 0, 0))  # uid 0: refused
+    server = Dovecot(folder, ACCOUNTS)
+    with pytest.raises(StoreUnavailable, match="cannot serve alice@example.net's mail"):
+        server.start(bound=5.0)
+    assert server.process is None

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 log = logging.getLogger("refsut.imapstore")
 
-TIMEOUT = 3.0
+# Each socket step of one APPEND: loopback answers in milliseconds, and the PF's answer to the
+# sender waits on it, so a stuck store costs the sender at most about this long per step.
+TIMEOUT = 1.0
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
 
 

@@ -9,6 +9,7 @@ serves both sides. The recording fault switches (refsut.faults.pf_recording) act
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -58,11 +59,11 @@ class Recording:
             raw = DROPPED_HEADER.sub(b"", raw, count=1)
         if mode == "large" and self.faults.on("pf.store-body-truncated"):
             raw = raw[:-TRUNCATED]
+        sides = [s for s in ("originating", "terminating") if s in self.sides]
+        # Both sides at once: the answer to the sender waits on the slower of the two.
+        got = await asyncio.gather(*(self.imap.record(owners[s], raw) for s in sides))
         uids: dict[str, int | None] = {}
-        for side in ("originating", "terminating"):
-            if side not in self.sides:
-                continue
-            uid = await self.imap.record(owners[side], raw)
+        for side, uid in zip(sides, got, strict=True):
             if uid is not None and mode == "pager" and self.faults.on("pf.store-uid-not-stored"):
                 uid += UID_SHIFT
             uids[side] = uid

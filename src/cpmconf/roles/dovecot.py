@@ -2,19 +2,28 @@
 
 Owns one Dovecot (Debian package dovecot-imapd) per run: its configuration, passwd-file and
 mail in a folder of the run (``reports/<run>/imap/``), IMAP on loopback at a free port, the
-accounts the profile's [store] names. Readiness is the IMAP greeting, awaited with a bound;
-a Dovecot that exits or stays silent is a :class:`StoreUnavailable` with the reason and the
-tail of its log, never a hang. Dovecot keeps UIDPLUS on, so an APPEND answers with the UID.
+accounts the profile's [store] names. Readiness is the IMAP greeting, awaited with a bound,
+then one account logging in and opening its INBOX; a Dovecot that exits, stays silent or
+cannot serve mail is a :class:`StoreUnavailable` with the reason and the tail of its log,
+never a hang. Dovecot keeps UIDPLUS on, so an APPEND answers with the UID.
+
+Run as root, Dovecot serves mail as its own users, who must be able to walk down to the
+folder; when the run folder is private (a parent without search permission for others) the
+server lives in a fresh temporary folder instead, and its config and log are copied into
+the run folder when it stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +118,8 @@ class Dovecot:
     """One Dovecot, foreground child of this process; `start` then `stop`."""
 
     def __init__(self, folder: Path, accounts: list[Account], host: str = "127.0.0.1") -> None:
-        self.folder = Path(folder).resolve()
+        self.home = Path(folder).resolve()  # where its config and log end up
+        self.folder = self.home  # where it runs (a temporary folder when home is private)
         self.accounts = list(accounts)
         self.host = host
         self.port = 0
@@ -125,6 +135,14 @@ class Dovecot:
         return self.folder / "dovecot.log"
 
     def _write(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0 and not _walkable(self.home):
+            self.folder = Path(tempfile.mkdtemp(prefix="cpmconf-imap-")).resolve()
+            self.folder.chmod(0o755)
+            (self.home / "WHERE").write_text(
+                f"the run folder is private to root, so Dovecot ran in {self.folder}; its "
+                "config and log are copied here when it stops\n"
+            )
         for sub in ("run", "state", "mail"):
             (self.folder / sub).mkdir(parents=True, exist_ok=True)
         _, _, uid, gid = _users()
@@ -157,11 +175,32 @@ class Dovecot:
         )
         try:
             self._await_greeting(t0 + bound)
+            self._probe(max(1.0, t0 + bound - time.monotonic()))
         except BaseException:
             self.stop()
             raise
         self.started_in = time.monotonic() - t0
         return self.address
+
+    def _probe(self, timeout: float) -> None:
+        """One account logs in and opens its INBOX: the server can serve mail, not only greet."""
+        if not self.accounts:
+            return
+        a = self.accounts[0]
+        try:
+            imap = imaplib.IMAP4(self.host, self.port, timeout=timeout)
+            try:
+                imap.login(a.login, a.password)
+                typ, data = imap.select("INBOX", readonly=True)
+                if typ != "OK":
+                    raise imaplib.IMAP4.error(f"SELECT INBOX: {data!r}")
+            finally:
+                with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                    imap.logout()
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise StoreUnavailable(
+                f"dovecot greets but cannot serve {a.login}'s mail ({exc}); {self._tail()}"
+            ) from None
 
     def _await_greeting(self, deadline: float) -> None:
         """Bounded: each round tries one connect, then waits on the process itself."""
@@ -197,11 +236,25 @@ class Dovecot:
 
     def stop(self, bound: float = STOP_BOUND) -> None:
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()  # the master takes its children down with it
-        try:
-            proc.wait(bound)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(bound)
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # the master takes its children down with it
+            try:
+                proc.wait(bound)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(bound)
+        if self.folder != self.home:  # bring what tells the story home, drop the rest
+            for name in ("dovecot.conf", "dovecot.log", "dovecot.stderr", "users"):
+                with contextlib.suppress(OSError):
+                    shutil.copy2(self.folder / name, self.home / name)
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = self.home
+
+
+def _walkable(path: Path) -> bool:
+    """Whether users other than root can reach `path` (search permission on every parent)."""
+    for p in [path, *path.parents]:
+        with contextlib.suppress(OSError):
+            if not p.stat().st_mode & stat.S_IXOTH:
+                return False
+    return True
