@@ -196,11 +196,21 @@ async def start_store(profile: Profile, folder: Path) -> tuple[StoreAccess | Non
     return StoreAccess(address, st.folder, st.accounts), "", dovecot
 
 
+NOT_SELECTED = "no selected case reads the message store, so none was started"
+
+
 async def start_embedded(
-    profile: Profile, core: tuple[str, int], workdir: Path, faults: list[str]
+    profile: Profile,
+    core: tuple[str, int],
+    workdir: Path,
+    faults: list[str],
+    want_store: bool = True,
 ) -> SutHandle:
+    """The reference SUT; first its store, unless no selected case reads one (`want_store`)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    store, reason, dovecot = await start_store(profile, workdir.parent / "imap")
+    store, reason, dovecot = None, NOT_SELECTED, None
+    if want_store:
+        store, reason, dovecot = await start_store(profile, workdir.parent / "imap")
     try:
         handle = await _start_refsut(profile, core, workdir, faults, store)
     except BaseException:
