@@ -223,3 +223,31 @@ def test_a_server_that_greets_but_cannot_serve_mail_is_unavailable(folder, monke
     with pytest.raises(StoreUnavailable, match="cannot serve alice@example.net's mail"):
         server.start(bound=5.0)
     assert server.process is None
+
+
+def test_the_store_is_started_only_when_a_selected_case_reads_it():
+    from types import SimpleNamespace
+
+    from fixtures.session import _store_selected
+
+    from cpmconf import catalogue
+
+    cat = catalogue.load()
+    state = SimpleNamespace(run_info={}, catalogue=cat)
+    assert _store_selected(state)  # the whole suite
+    state.run_info["selection"] = {"clauses": ["TS-8.3.2.1-4a.iii-200", "TS-8.5.1-send-4a.i"]}
+    assert not _store_selected(state)
+    state.run_info["selection"] = {"clauses": ["TS-8.3.2.1-4a.iii-200", "TS-8.5.1-send-3"]}
+    assert _store_selected(state)
+
+
+def test_a_store_case_without_a_store_is_not_applicable_with_the_reason():
+    from types import SimpleNamespace
+
+    from testcases.test_ts_8_5_1_store import _store
+
+    from cpmconf.verdict import NotApplicable
+
+    pf = SimpleNamespace(handle=SimpleNamespace(store=None, store_reason=sut.NO_STORE))
+    with pytest.raises(NotApplicable, match="names no message store"):
+        _store(pf)
