@@ -6,7 +6,8 @@ is the Message-UID the SUT put on the wire for that side is fetched over IMAP fr
 user's store (originating: the originator's; terminating: the recipient's) and judged against
 the request captured on its way into the PF (D-store-object). A side whose Message-UID is
 missing is judged by the placement cases, not here. Without a readable store (none named in
-the profile, or the embedded SUT's Dovecot not installed) the cases are not-applicable.
+the profile, or the embedded SUT's Dovecot not installed) the cases are not-applicable; with
+a Dovecot that did not come up they are inconclusive, with its reason.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from cpmconf.plugin.pytest_plugin import evidence_for
 from cpmconf.roles.store import fetch
-from cpmconf.verdict import NotApplicable
+from cpmconf.verdict import Inconclusive, NotApplicable
 from cpmconf.verdict.checks import pager
 from cpmconf.verdict.checks import store as checks
 from cpmconf.verdict.checks.base import not_arisen
@@ -30,7 +31,10 @@ SIDES = ("originating", "terminating")
 def _store(pf):
     store = getattr(pf.handle, "store", None)
     if store is None:
-        raise NotApplicable(getattr(pf.handle, "store_reason", "no message store is known"))
+        reason = getattr(pf.handle, "store_reason", "no message store is known")
+        if getattr(pf.handle, "store_failed", False):
+            raise Inconclusive(reason)  # there should be a store, and it did not come up
+        raise NotApplicable(reason)
     return store
 
 

@@ -127,6 +127,13 @@ def _fake_binary(tmp: Path, script: str) -> str:
     return str(path)
 
 
+def test_a_store_that_does_not_come_up_makes_the_store_cases_inconclusive(folder, monkeypatch):
+    exe = _fake_binary(folder.parent, "exit 3")
+    monkeypatch.setattr(dv, "binary", lambda: exe)
+    with pytest.raises(sut.StoreStartFailed, match="exited with status 3"):
+        asyncio.run(sut.start_store(load_profile(EMBEDDED), folder))
+
+
 def test_a_server_that_exits_is_unavailable_at_once(folder, monkeypatch):
     exe = _fake_binary(folder.parent, "echo 'Fatal: bad config' >&2; exit 89")
     monkeypatch.setattr(dv, "binary", lambda: exe)
@@ -246,8 +253,11 @@ def test_a_store_case_without_a_store_is_not_applicable_with_the_reason():
 
     from testcases.test_ts_8_5_1_store import _store
 
-    from cpmconf.verdict import NotApplicable
+    from cpmconf.verdict import Inconclusive, NotApplicable
 
     pf = SimpleNamespace(handle=SimpleNamespace(store=None, store_reason=sut.NO_STORE))
     with pytest.raises(NotApplicable, match="names no message store"):
+        _store(pf)
+    pf.handle.store_failed, pf.handle.store_reason = True, "dovecot exited with status 89"
+    with pytest.raises(Inconclusive, match="exited with status 89"):
         _store(pf)

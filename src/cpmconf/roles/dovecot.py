@@ -37,6 +37,10 @@ class StoreUnavailable(RuntimeError):
     """No usable store: the store clauses cannot be judged (reason in the message)."""
 
 
+class NotInstalled(StoreUnavailable):
+    """No dovecot on this machine: the store clauses are not-applicable, not inconclusive."""
+
+
 @dataclass(frozen=True)
 class Account:
     uri: str  # the test user's SIP URI
@@ -162,7 +166,7 @@ class Dovecot:
     def start(self, bound: float = READY_BOUND) -> tuple[str, int]:
         exe = binary()
         if exe is None:
-            raise StoreUnavailable(
+            raise NotInstalled(
                 "dovecot is not installed (Debian package dovecot-imapd; ./dev installs it)"
             )
         conf = self._write()

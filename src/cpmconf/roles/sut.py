@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpmconf.roles import hooks as _hooks
-from cpmconf.roles.dovecot import Dovecot, StoreUnavailable
+from cpmconf.roles.dovecot import Dovecot, NotInstalled, StoreUnavailable
 from cpmconf.roles.errors import SetupError
 from cpmconf.roles.profile import Address, Profile
 from cpmconf.roles.store import StoreAccess
@@ -44,6 +44,9 @@ class SutHandle:
     hooks: dict[str, str] = field(default_factory=dict)  # SUT control hooks by name
     store: StoreAccess | None = None  # the Message Storage Server the store cases read
     store_reason: str = NO_STORE  # why `store` is None
+    # The store should be there and is not (its Dovecot did not come up): the store cases
+    # are inconclusive, where with no store at all they are not-applicable.
+    store_failed: bool = False
     dovecot: Dovecot | None = None  # the embedded SUT's store, stopped with it
 
     async def reset(self) -> None:
@@ -179,9 +182,14 @@ def refsut_config(
     return cfg
 
 
+class StoreStartFailed(RuntimeError):
+    """The embedded SUT's store is wanted and installed but did not come up."""
+
+
 async def start_store(profile: Profile, folder: Path) -> tuple[StoreAccess | None, str, Dovecot]:
     """The embedded SUT's store: the profile's address, else a Dovecot started in `folder`.
-    (None, reason, ...) when there is none; a Dovecot that will not come up is a reason too."""
+    (None, reason, None) when there is none (no [store], dovecot not installed); a Dovecot
+    that will not come up raises StoreStartFailed with the reason."""
     st = profile.store
     dovecot = None
     if st is None or profile.pf is None:
@@ -191,8 +199,10 @@ async def start_store(profile: Profile, folder: Path) -> tuple[StoreAccess | Non
     dovecot = Dovecot(folder, list(st.accounts), profile.test_system_host)
     try:
         address = await asyncio.to_thread(dovecot.start)
+    except NotInstalled as exc:
+        return None, f"no message store: {exc}", None
     except (StoreUnavailable, OSError) as exc:
-        return None, f"the suite could not start its message store: {exc}", None
+        raise StoreStartFailed(f"the suite could not start its message store: {exc}") from None
     return StoreAccess(address, st.folder, st.accounts), "", dovecot
 
 
@@ -208,9 +218,12 @@ async def start_embedded(
 ) -> SutHandle:
     """The reference SUT; first its store, unless no selected case reads one (`want_store`)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    store, reason, dovecot = None, NOT_SELECTED, None
+    store, reason, dovecot, failed = None, NOT_SELECTED, None, False
     if want_store:
-        store, reason, dovecot = await start_store(profile, workdir.parent / "imap")
+        try:
+            store, reason, dovecot = await start_store(profile, workdir.parent / "imap")
+        except StoreStartFailed as exc:
+            reason, failed = str(exc), True
     try:
         handle = await _start_refsut(profile, core, workdir, faults, store)
     except BaseException:
@@ -218,6 +231,7 @@ async def start_embedded(
             await asyncio.to_thread(dovecot.stop)
         raise
     handle.store, handle.store_reason, handle.dovecot = store, reason or NO_STORE, dovecot
+    handle.store_failed = failed
     return handle
 
 
