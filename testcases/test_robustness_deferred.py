@@ -8,7 +8,7 @@ it does not accept the INVITE with a 2xx, never fetches the URL, never sends the
 URL's content anywhere, and still answers an OPTIONS probe.
 
 The unknown-`cpm_action` case first has a message really deferred for the pull-deferral user
-(the steps of the PF deferred cases, `testcases.pf_deferred_steps`), then names that message's
+(the steps of the PF deferred cases, `cpmconf.procedures.pf_deferred`), then names that message's
 Message-URI-ID with an action the PF cannot know. There the status code alone says nothing;
 the PF passes when it does not act: nothing of the message is sent anywhere, a fresh
 subscription still lists it, and the probe is answered. The message is deleted again at the end.
@@ -26,11 +26,12 @@ import pytest
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.sip import SipMessage
+from cpmconf.procedures import pf_deferred as deferred_steps
+from cpmconf.procedures.robustness import render_raw
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict.checks import robustness as checks
-from testcases import pf_deferred_steps as deferred_steps
-from testcases.robustness_steps import Run, render_raw
+from testcases.judging import Run
 
 pytestmark = pytest.mark.robustness
 
@@ -195,7 +196,7 @@ async def test_external_entity(scene, expect, tmp_path):
         )
     expect.judge("RB-xml-external-entity", checks.not_fetched(fetches, url))
     view = await run.view()
-    from_sut = [s.message for s in view.items if s.from_sut]
+    from_sut = [s for s in view.items if s.from_sut]
     expect.judge(
         "RB-xml-external-entity",
         checks.nothing_leaked(from_sut, marker, "the named file or URL"),
@@ -244,9 +245,9 @@ def carried_by_sut(view, marker: str, uri_id: str | None, final=None) -> list:
             return False
         return (m.content_type or "").lower() != LIST_TYPE and marker.encode() in m.body
 
-    out = [s.message for s in view.items if s.from_sut and s.index > start and carries(s.message)]
+    out = [s for s in view.items if s.from_sut and s.index > start and carries(s.message)]
     return out + [
-        s.message
+        s
         for s in view.msrp
         if s.from_sut
         and s.index > start
@@ -286,12 +287,12 @@ async def test_unknown_cpm_action(scene, expect, action):
     await deferred_steps.purge(scene, user)
     try:
         deferral = await deferred_steps.defer_one(scene, user, marker)
-        if deferral.final is not None:  # else nothing was taken, so nothing to name
+        if deferral.status is not None:  # else nothing was taken, so nothing to name
             before = await deferred_steps.listed(scene, user)
-            named = deferred_steps.ids_in(scene, deferral.notification)
+            named = deferral.ids
             uri_id = named[0] if named else (before[0] if before and len(before) == 1 else None)
         if uri_id is not None:
-            run.answered_before = f"the deferred MESSAGE with {deferral.final.status}"
+            run.answered_before = f"the deferred MESSAGE with {deferral.status}"
             final = await send_handling(
                 scene, run, what, user, variant="list", entries=[(uri_id, action)]
             )
@@ -300,11 +301,13 @@ async def test_unknown_cpm_action(scene, expect, action):
             await run.judge(scene.pf_address)  # liveness: the OPTIONS probe
             after = await deferred_steps.listed(scene, user)
     finally:
-        if deferral is None or deferral.final is not None:
+        if deferral is None or deferral.status is not None:
             await deferred_steps.purge(scene, user)  # no later case sees this message
             if not watched:  # else the window above did (the purge only deletes)
                 await answer_carriers(scene, user, marker)
     view = await run.view()
+    if final is not None:  # the final as captured, found by the socket's identifiers
+        final = view.final_to(final.call_id, final.cseq)
     expect.judge(
         clause,
         checks.unknown_action_not_acted(

@@ -16,13 +16,14 @@ import pytest
 
 from cpmconf.codec.msrp import new_ident
 from cpmconf.codec.sdp import build_sdp
+from cpmconf.procedures.robustness import RawStimulus, render_text
 from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.stimulus import token
 from cpmconf.transport import TransportError
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import large
 from cpmconf.verdict.checks import robustness as checks
-from testcases.robustness_steps import RawStimulus, Run, render_text
+from testcases.judging import Run
 
 pytestmark = pytest.mark.robustness
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from testcases.robustness_steps import Run, cpim_body, render_raw, target
+from cpmconf.procedures.robustness import cpim_body, render_raw, target
+from testcases.judging import Run
 
 pytestmark = pytest.mark.robustness
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.resource_lists import CPM_ACTIONS
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PULL_USER,
     defer_many,
     defer_one,
@@ -21,7 +20,6 @@ from testcases.pf_deferred_steps import (
     device_of,
     fetcher,
     handle,
-    ids_in,
     listed,
     purge,
     reader,
@@ -29,6 +27,7 @@ from testcases.pf_deferred_steps import (
     require_ids,
     subscribe,
 )
+from cpmconf.verdict.checks import deferred
 
 
 @pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info")
@@ -36,18 +35,20 @@ async def test_subscription_lists_the_deferred_messages(pf, expect):
     await deregister_all(pf, PULL_USER)
     await purge(pf, PULL_USER)
     deferrals, ids = await defer_many(pf, PULL_USER, 2)
-    _, final, notify = await subscribe(pf, PULL_USER)
+    sub = await subscribe(pf, PULL_USER)
     await purge(pf, PULL_USER)
-    await pf.settle()
+    view = await pf.settle()
+    notify = None if sub.notify is None else view.find(sub.notify, from_sut=True)
     if notify is None:
         what = "a NOTIFY after the 200 to the SUBSCRIBE"
-        if final is None or not 200 <= final.status < 300:
-            what += f" (the SUBSCRIBE got {final.status if final is not None else 'no answer'})"
+        if sub.status is None or not 200 <= sub.status < 300:
+            what += f" (the SUBSCRIBE got {sub.status if sub.status is not None else 'no answer'})"
         for clause in ("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info"):
             expect.judge(clause, deferred.notification_sent(None, what))
         return
     expect.judge("SD-5.2.2.2.1-notify", deferred.body_names_message(notify, reader(pf), ids))
-    sent = {i: d.stim.message for d in deferrals for i in ids_in(pf, d.notification)}
+    # what the originator sent, as captured: the details the listing must repeat
+    sent = {i: view.find(d.request, from_sut=False) for d in deferrals for i in d.ids}
     expect.judge("SD-5.2.2.2.1-info", deferred.details_right(notify, reader(pf), sent))
 
 
@@ -106,7 +107,7 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
     await purge(pf, PULL_USER)
     try:
         d = await defer_one(pf, PULL_USER, "large " + "x" * 1400)
-        ids = ids_in(pf, d.notification)
+        ids = d.ids
         require_ids([d], ids)
         phone = await register(pf, PULL_USER, device_of(pf, PULL_USER))
         done = await handle(pf, PULL_USER, phone, [(ids[0], "deliver")])
@@ -121,7 +122,7 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
             ids, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
         ),
     )
-    invites = [m for m in done.delivered if m.method == "INVITE"]
+    invites = [i for i in done.delivered if i.method == "INVITE"]
     expect.judge(
         "SD-5.2.2.2.1-remove",
         deferred.pushed_once_each(done.large_bodies, [d.body] if invites else []),
@@ -144,5 +145,6 @@ async def test_nothing_to_handle_gets_488_no_messages(pf, expect, asked):
     view = await pf.settle()
     # the final as captured, not the object the core's transaction handed the step
     expect.judge(
-        "TS-7.2.3.2.1-on488-pf", deferred.no_messages_488(pf.captured_final(view, done.stim))
+        "TS-7.2.3.2.1-on488-pf",
+        deferred.no_messages_488(view.final_to(done.request.call_id, done.request.cseq)),
     )

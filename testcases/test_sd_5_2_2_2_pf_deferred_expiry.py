@@ -13,20 +13,19 @@ from email.utils import format_datetime
 
 import pytest
 
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PULL_USER,
     advance_clock,
     defer_one,
     deregister_all,
     fetcher,
     handle,
-    ids_in,
     listed,
     purge,
     require_clock,
     require_deferred,
 )
+from cpmconf.verdict.checks import deferred
 
 LIFETIME = 60
 
@@ -39,7 +38,7 @@ async def test_expired_deferred_message_is_gone_and_never_delivered(pf, expect):
     now = format_datetime(datetime.now(UTC), usegmt=True)
     short = await defer_one(pf, PULL_USER, "expires soon", expires=LIFETIME, date=now)
     keep = await defer_one(pf, PULL_USER, "stays")
-    expired_ids, kept_ids = ids_in(pf, short.notification), ids_in(pf, keep.notification)
+    expired_ids, kept_ids = short.ids, keep.ids
     require_deferred([short, keep])
     if not expired_ids:
         await pf.settle()

@@ -15,6 +15,7 @@ from cpmconf.roles import upper_tester
 from cpmconf.roles.network import forget, unless
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import registration as reg
+from testcases.judging import request_via_core
 
 SHORT_GRANT = 2  # seconds the registrar grants when the refresh is under test
 
@@ -28,7 +29,7 @@ async def test_register_request(scene, expect):
     registers = view.requests("REGISTER", from_sut=True)
     expect.judge(
         "TS-7.1-8",
-        scene.request_via_core(view, registers, "REGISTER", role="client"),
+        request_via_core(scene, view, registers, "REGISTER", role="client"),
     )
     if not registers:
         raise Inconclusive("the capture holds no REGISTER from the client")
@@ -43,13 +44,13 @@ async def test_register_request(scene, expect):
 
 @pytest.mark.clause("TS-7.1-reregister")
 async def test_refreshes_before_the_granted_expiry(scene, expect):
-    first = await scene.client_registers(granted=SHORT_GRANT)
+    first_ids = await scene.client_registers(granted=SHORT_GRANT)
     # Wait past the granted period by one guard time: a late refresh is seen and judged late.
-    refresh = await scene.next_register(SHORT_GRANT + scene.guard, "the refresh REGISTER")
-    if refresh is not None:
-        # A long grant now, so the client does not keep refreshing into the next test.
-        await scene.answer_register(refresh, 600)
+    # It gets a long grant, so the client does not keep refreshing into the next test.
+    refresh_ids = await scene.next_register(SHORT_GRANT + scene.guard, "the refresh REGISTER")
     view = await scene.settle()
+    first = view.find(first_ids, from_sut=True)
+    refresh = None if refresh_ids is None else view.find(refresh_ids, from_sut=True)
     ours = view.responses_to(first, from_sut=False)
     granted_at = reg.seen_time(view, ours[0]) if ours else None
     if granted_at is None:
@@ -67,8 +68,6 @@ async def test_deregisters_on_request(scene, expect):
     task = asyncio.ensure_future(scene.ut.deregister())
     try:
         msg = await unless(scene.next_register(scene.guard, "the de-registering REGISTER"), task)
-        if msg is not None:
-            await scene.answer_register(msg)
         await upper_tester.answer(task, scene.guard, "POST /deregister")
     finally:
         forget(task)

@@ -6,12 +6,11 @@ answers as the originating PF would. Each test judges the MESSAGE as captured on
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from cpmconf.roles.upper_tester import member
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import pager
-from testcases.client_steps import (
+from cpmconf.procedures.client import (
     adhoc_factory,
     client_sends,
     deliver_to_client,
@@ -20,6 +19,10 @@ from testcases.client_steps import (
     recipient,
     require_accepted,
 )
+from cpmconf.roles.upper_tester import member
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import pager
+from testcases.judging import request_via_core
 
 
 @pytest.mark.clause("TS-7.2.1.1-1", "TS-7.2.1.1-3")
@@ -82,7 +85,7 @@ async def test_message_is_sent_through_the_core(client, expect):
     sent = view.requests("MESSAGE", from_sut=True, where=lambda m: m.call_id == msg.call_id)
     expect.judge(
         "TS-7.2.1.1-16",
-        client.request_via_core(view, sent, "the client's MESSAGE", role="client"),
+        request_via_core(client, view, sent, "the client's MESSAGE", role="client"),
     )
 
 
@@ -121,9 +124,9 @@ async def test_expiry_is_carried_in_expires(client, expect):
 )
 async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
     reply_to = client.in_domain(reply_to) if reply_to else None  # a made-up address
-    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
-    require_accepted(final, "there is no received message to reply to")
-    entry = await received_entry(client, stim.message.call_id)
+    d = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(d, "there is no received message to reply to")
+    entry = await received_entry(client, d.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
     msg, _, _ = await client_sends(client, text="answer", reply_to_message=entry["id"])
@@ -132,7 +135,7 @@ async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
     expect.judge(clause, pager.request_uri_is(msg, target))
     other = "TS-7.2.1.1-8c" if reply_to else "TS-7.2.1.1-8b"
     expect.judge(other, pager.request_uri_is(msg, target))
-    expect.judge("TS-7.2.1.1-13", pager.in_reply_to(msg, stim.message.header("Contribution-ID")))
+    expect.judge("TS-7.2.1.1-13", pager.in_reply_to(msg, d.contribution_id))
 
 
 @pytest.mark.clause("TS-7.2.1.1-9", "TS-7.2.1.1-9a", "TS-7.2.1.1-9b", "TS-7.2.1.3-2b")
@@ -180,13 +183,7 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
             clause,
             j
             if note_size == 1300 or msg.method != "MESSAGE"
-            else j.__class__(
-                j.ok,
-                j.expected,
-                j.actual,
-                j.message,
-                f"calibrated wrapper came out at {note_size} bytes, not 1300",
-            ),
+            else replace(j, note=f"calibrated wrapper came out at {note_size} bytes, not 1300"),
         )
 
 
@@ -196,9 +193,9 @@ async def test_a_1300_byte_wrapper_goes_in_pager_mode(client, expect):
 )
 async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
     reply_to = client.in_domain(reply_to) if reply_to else None  # a made-up address
-    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
-    require_accepted(final, "there is no received message to reply to")
-    entry = await received_entry(client, stim.message.call_id)
+    d = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(d, "there is no received message to reply to")
+    entry = await received_entry(client, d.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
     group = {"kind": "adhoc", "targets": [recipient(client)]}

@@ -10,10 +10,7 @@ from __future__ import annotations
 import pytest
 
 from cpmconf.codec.errors import CodecError
-from cpmconf.roles.upper_tester import member
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager
-from testcases.client_steps import (
+from cpmconf.procedures.client import (
     adhoc_factory,
     client_cancels_large,
     client_sends_large,
@@ -25,6 +22,10 @@ from testcases.client_steps import (
     refresher,
     require_accepted,
 )
+from cpmconf.roles.upper_tester import member
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import large, pager
+from testcases.judging import request_via_core
 
 SIZES = {"1301-bytes": 1301, "1-MiB": 1024 * 1024}
 DESK = "reply-desk"  # the local part of the Reply-To of a message the client replies to
@@ -41,18 +42,18 @@ DESK = "reply-desk"  # the local part of the Reply-To of a message the client re
 )
 async def test_invite_headers(client, expect):
     r = await client_sends_large(client, large_text(), to=recipient(client))
-    inv = r["invite"]
+    inv = invite_of(r)
     expect.judge("TS-7.2.1.2-1", large.accept_contact_icsi(inv))
     expect.judge("TS-7.2.1.2-2", large.contact_icsi(inv))
     expect.judge("TS-7.2.1.2-3", large.preferred_service(inv))
     expect.judge("TS-7.2.1.2-6", pager.user_agent_release(inv, client.profile.client.release))
     expect.judge("TS-7.2.1.2-12", large.supported_timer(inv))
     expect.judge("TS-7.2.1.2-13", large.session_expires_uac(inv))
-    view = r["view"]
+    view = r.view
     sent = view.requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
     expect.judge(
         "TS-7.2.1.2-18",
-        client.request_via_core(view, sent, "the client's INVITE", role="client"),
+        request_via_core(client, view, sent, "the client's INVITE", role="client"),
     )
 
 
@@ -69,10 +70,10 @@ async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
     earlier = await client_sends_large(
         client, large_text(), to=recipient(client), allow_message=True
     )
-    before = earlier["invite"] or earlier["message"]
+    before = earlier.view.find(earlier.invite or earlier.message, from_sut=True)
     # 1250 bytes of text: only its CPIM wrapper is over the limit (D-pager-threshold).
     r = await client_sends_large(client, "x" * 1250, to=recipient(client), allow_message=True)
-    view, inv = r["view"], r["invite"]
+    view, inv = r.view, invite_of(r)
     invites = view.requests("INVITE", from_sut=True)
     messages = view.requests("MESSAGE", from_sut=True, where=lambda m: not pager.is_imdn(m))
     for clause in ("TS-7.2.1.2-intro", "TS-7.2.1.3-4-large"):
@@ -87,12 +88,17 @@ async def test_over_1300_bytes_goes_as_an_invite_to_the_target(client, expect):
     expect.judge("TS-7.2.1.2-15", pager.contribution_id_new(inv, earlier_contrib))
 
 
-def _message_size(r: dict) -> int | None:
+def invite_of(r):
+    """The client's INVITE as the capture holds it (None: it sent none)."""
+    return None if r.invite is None else r.view.find(r.invite, from_sut=True)
+
+
+def _message_size(r) -> int | None:
     """The size of the CPIM wrapper the client sent: the reassembled body, else (transfer cut
     short) the Byte-Range total of its content SENDs as captured."""
-    if r.get("body") is not None:
-        return len(r["body"])
-    for send in r["view"].msrp_from_sut("SEND"):
+    if r.body is not None:
+        return len(r.body)
+    for send in r.view.msrp_from_sut("SEND"):
         try:
             total = send.byte_range().total if send.body and send.byte_range() else None
         except CodecError:
@@ -113,7 +119,7 @@ def _message_size(r: dict) -> int | None:
 )
 async def test_sdp_offer(client, expect):
     r = await client_sends_large(client, large_text(), to=recipient(client))
-    inv = r["invite"]
+    inv = invite_of(r)
     expect.judge("TS-7.2.1.2-17", large.has_msrp_media(inv))
     expect.judge("TS-7.2.1.2-17a", large.offer_sendonly(inv))
     expect.judge("TS-7.2.1.2-17b", large.accept_types_cpim(inv))
@@ -149,8 +155,8 @@ async def test_sdp_offer(client, expect):
 async def test_msrp_transfer_after_the_200(client, expect, size):
     text = large_text(size)
     r = await client_sends_large(client, text, to=recipient(client))
-    view, session = r["view"], r["session"]
-    acks = view.requests("ACK", from_sut=True, where=lambda m: m.call_id == r["invite"].call_id)
+    view, session = r.view, r.session
+    acks = view.requests("ACK", from_sut=True, where=lambda m: m.call_id == r.invite.call_id)
     expect.judge("TS-7.2.1.2-on200-2", pager.arrived_at_core(bool(acks), "ACK for the 200"))
     sends = view.msrp_from_sut("SEND")
     for clause in (
@@ -173,54 +179,56 @@ async def test_msrp_transfer_after_the_200(client, expect, size):
 @pytest.mark.clause("TS-7.2.1.2-bye-1", "TS-7.2.1.2-bye-2", "TS-7.2.1.2-bye-3")
 async def test_bye_after_the_transfer_and_uid_kept(client, expect):
     r = await client_sends_large(client, large_text(), uid=31337, to=recipient(client))
-    bye = r["bye"]
-    in_dialog = bye is not None and bye.call_id == r["invite"].call_id
+    bye = None if r.bye is None else r.view.find(r.bye, from_sut=True)
+    in_dialog = bye is not None and bye.call_id == r.invite.call_id
     expect.judge(
         "TS-7.2.1.2-bye-1", pager.arrived_at_core(in_dialog, "BYE in the INVITE dialog", bye)
     )
-    byes = r["view"].requests("BYE", from_sut=True)
+    byes = r.view.requests("BYE", from_sut=True)
     expect.judge("TS-7.2.1.2-bye-2", pager.arrived_at_core(bool(byes), "the client's BYE", bye))
-    if r["ut"] is None:
+    if r.ut is None:
         raise Inconclusive("the transfer did not complete, so the kept Message-UID is not judged")
     listing = await client.ut.messages()
-    entry = next((m for m in listing.get("sent", []) if m.get("id") == r["ut"].get("id")), {})
+    entry = next((m for m in listing.get("sent", []) if m.get("id") == r.ut.get("id")), {})
     expect.judge("TS-7.2.1.2-bye-3", pager.uid_reported(entry.get("message_uid"), 31337))
 
 
 @pytest.mark.clause("TS-7.2.1.2-8")
 async def test_expiry_goes_in_message_expires(client, expect):
     r = await client_sends_large(client, large_text(), to=recipient(client), expires=3600)
-    expect.judge("TS-7.2.1.2-8", large.message_expires(r["invite"], 3600))
+    expect.judge("TS-7.2.1.2-8", large.message_expires(invite_of(r), 3600))
 
 
 @pytest.mark.clause("TS-7.2.1.2-4")
 async def test_asserted_originator_if_any_is_the_users(client, expect):
     r = await client_sends_large(client, large_text(), to=recipient(client))
     user = client.profile.client.user
-    expect.judge("TS-7.2.1.2-4", pager.optional_identity(r["invite"], "P-Preferred-Identity", user))
+    expect.judge(
+        "TS-7.2.1.2-4", pager.optional_identity(invite_of(r), "P-Preferred-Identity", user)
+    )
 
 
 @pytest.mark.clause("TS-7.2.1.2-5")
 async def test_requested_reply_address_is_in_reply_to(client, expect):
     other = client.in_domain("reply-address")  # an address the test system makes up
     r = await client_sends_large(client, large_text(), to=recipient(client), reply_address=other)
-    expect.judge("TS-7.2.1.2-5", pager.reply_to_present(r["invite"], other))
+    expect.judge("TS-7.2.1.2-5", pager.reply_to_present(invite_of(r), other))
 
 
 @pytest.mark.clause("TS-7.2.1.2-7")
 async def test_anonymous_invite_carries_privacy_id(client, expect):
     r = await client_sends_large(client, large_text(), to=recipient(client), anonymous=True)
-    expect.judge("TS-7.2.1.2-7", pager.privacy_id(r["invite"]))
+    expect.judge("TS-7.2.1.2-7", pager.privacy_id(invite_of(r)))
 
 
 async def replied_entry(client, reply_to: str | None) -> tuple:
     """A pager message delivered to the client, and the client's entry for it to reply to."""
-    stim, final, _ = await deliver_to_client(client, reply_to=reply_to)
-    require_accepted(final, "there is no received message to reply to")
-    entry = await received_entry(client, stim.message.call_id)
+    d = await deliver_to_client(client, reply_to=reply_to)
+    require_accepted(d, "there is no received message to reply to")
+    entry = await received_entry(client, d.call_id)
     if entry is None:
         raise Inconclusive("the client did not list the message it was sent, so it cannot reply")
-    return stim.message, entry
+    return d, entry
 
 
 @pytest.mark.clause("TS-7.2.1.2-16")
@@ -236,27 +244,26 @@ async def test_reply_goes_to_reply_to_or_originator(client, expect, reply_to):
     original, entry = await replied_entry(client, reply_to)
     r = await client_sends_large(client, large_text(), reply_to_message=entry["id"])
     clause = "TS-7.2.1.2-9b" if reply_to else "TS-7.2.1.2-9c"
-    expect.judge(clause, pager.request_uri_is(r["invite"], reply_to or originator(client)))
-    expect.judge(
-        "TS-7.2.1.2-16", pager.in_reply_to(r["invite"], original.header("Contribution-ID"))
-    )
+    inv = invite_of(r)
+    expect.judge(clause, pager.request_uri_is(inv, reply_to or originator(client)))
+    expect.judge("TS-7.2.1.2-16", pager.in_reply_to(inv, original.contribution_id))
 
 
 @pytest.mark.clause("TS-7.2.1.2-14-existing")
 async def test_message_in_a_conversation_reuses_its_id(client, expect):
     first = await client_sends_large(client, large_text(), to=recipient(client))
-    if first["ut"] is None:
+    if first.ut is None:
         raise Inconclusive("the first large message did not complete, so it has no id to continue")
     second = await client_sends_large(
         client,
         large_text(),
         to=recipient(client),
-        conversation=member(first["ut"], "id", "POST /send"),
+        conversation=member(first.ut, "id", "POST /send"),
     )
     expect.judge(
         "TS-7.2.1.2-14-existing",
         pager.conversation_id_existing(
-            second["invite"], first["invite"].header("Conversation-ID") or ""
+            invite_of(second), invite_of(first).header("Conversation-ID") or ""
         ),
     )
 
@@ -266,7 +273,7 @@ async def test_adhoc_group_goes_to_the_controlling_function_with_a_list(client, 
     targets = [recipient(client), client.in_domain("second-member")]
     factory = adhoc_factory(client)
     group = {"kind": "adhoc", "targets": targets}
-    inv = (await client_sends_large(client, large_text(), group=group))["invite"]
+    inv = invite_of(await client_sends_large(client, large_text(), group=group))
     to_factory = pager.request_uri_is(inv, factory)
     listed = pager.resource_list_targets(inv, targets)
     expect.judge("TS-7.2.1.2-10a", to_factory)
@@ -288,7 +295,9 @@ async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
     group = {"kind": "adhoc", "targets": [recipient(client)]}
     r = await client_sends_large(client, large_text(), group=group, reply_to_message=entry["id"])
     clause = "TS-7.2.1.2-10c" if reply_to else "TS-7.2.1.2-10d"
-    expect.judge(clause, pager.resource_list_targets(r["invite"], [reply_to or originator(client)]))
+    expect.judge(
+        clause, pager.resource_list_targets(invite_of(r), [reply_to or originator(client)])
+    )
 
 
 @pytest.mark.clause("TS-7.2.1.2-11")
@@ -297,20 +306,19 @@ async def test_predefined_group_is_addressed_directly(client, expect):
         client, large_text(), group={"kind": "predefined", "uri": client.in_domain("cpmconf-group")}
     )
     expect.judge(
-        "TS-7.2.1.2-11", pager.request_uri_is(r["invite"], client.in_domain("cpmconf-group"))
+        "TS-7.2.1.2-11", pager.request_uri_is(invite_of(r), client.in_domain("cpmconf-group"))
     )
 
 
 @pytest.mark.clause("TS-7.2.1.2-cancel")
 async def test_cancel_before_a_final_response(client, expect):
     r = await client_cancels_large(client, large_text(), to=recipient(client))
-    inv = r["invite"]
-    cancels = r["view"].requests("CANCEL", from_sut=True, where=lambda m: m.call_id == inv.call_id)
-    captured = r["view"].requests("INVITE", from_sut=True, where=lambda m: m.call_id == inv.call_id)
+    inv = r.invite
+    cancels = r.view.requests("CANCEL", from_sut=True, where=lambda m: m.call_id == inv.call_id)
     expect.judge(
         "TS-7.2.1.2-cancel",
         large.cancels_pending_invite(
-            cancels[0] if cancels else None, captured[0] if captured else inv
+            cancels[0] if cancels else None, r.view.find(inv, from_sut=True)
         ),
     )
 
@@ -330,6 +338,11 @@ async def test_session_timer_from_the_200_is_run(client, expect):
         session_expires=SESSION_TIMER,
         after_ack=refresher(SESSION_TIMER),
     )
-    if r.get("refresh") is None:
+    if r.refresh is None:
         raise Inconclusive("the client did not ACK the 200, so no session could be refreshed")
-    expect.judge("TS-7.2.1.2-on200-1", large.refresh_keeps_timer(r["refresh_final"], SESSION_TIMER))
+    expect.judge(
+        "TS-7.2.1.2-on200-1",
+        large.refresh_keeps_timer(
+            r.view.final_to(r.refresh.call_id, r.refresh.cseq), SESSION_TIMER
+        ),
+    )

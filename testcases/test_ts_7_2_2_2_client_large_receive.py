@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.roles.upper_tester import UpperTesterError
-from cpmconf.verdict import Inconclusive
-from cpmconf.verdict.checks import large, pager, routing
-from cpmconf.verdict.checks.base import judged
-from testcases.client_steps import (
+from cpmconf.procedures.client import (
     deliver_large_and_cancel,
     deliver_large_to_client,
     large_text,
     received_entry,
 )
+from cpmconf.roles.upper_tester import UpperTesterError
+from cpmconf.verdict import Inconclusive
+from cpmconf.verdict.checks import large, pager, routing
+from cpmconf.verdict.checks.base import judged
+
+
+def final_of(r):
+    """The client's final response to the INVITE as the capture holds it (None: none)."""
+    return r.view.final_to(r.invite.call_id, r.invite.cseq)
 
 
 def answered(expect, r, clause):
-    final = r["final"]
+    final = final_of(r)
     expect.judge(clause, pager.answered_200(final, "INVITE"))
     if final is None or final.status != 200:
         raise Inconclusive("the client did not accept the INVITE, so the rest cannot be judged")
@@ -32,15 +37,15 @@ def answered(expect, r, clause):
 @pytest.mark.clause("TS-7.2.2.2-2", "TS-7.2.2.2-2a", "TS-7.2.2.2-2d", "TS-7.2.2.2-3")
 async def test_200_names_the_release_and_echoes_the_conversation(client, expect):
     r = await deliver_large_to_client(client, large_text())
-    final = r["final"]
-    expect.judge("TS-7.2.2.2-2", large.accepts_invite(final, r["invite"].message))
+    final, invite = final_of(r), r.view.find(r.invite)
+    expect.judge("TS-7.2.2.2-2", large.accepts_invite(final, invite))
     if final is None or final.status != 200:
         raise Inconclusive("the client did not accept the INVITE, so the rest cannot be judged")
     expect.judge("TS-7.2.2.2-2a", pager.server_release(final, client.profile.client.release))
-    expect.judge("TS-7.2.2.2-2d", pager.echoes_conversation_headers(final, r["invite"].message))
+    expect.judge("TS-7.2.2.2-2d", pager.echoes_conversation_headers(final, invite))
     expect.judge(
         "TS-7.2.2.2-3",
-        routing.response_via_core(r["view"], r["invite"].message, "the client's 200"),
+        routing.response_via_core(r.view, invite, "the client's 200"),
     )
 
 
@@ -55,13 +60,13 @@ async def test_200_names_the_release_and_echoes_the_conversation(client, expect)
 )
 async def test_sdp_answer(client, expect):
     r = await deliver_large_to_client(client, large_text())
-    final = r["final"]
+    final = final_of(r)
     for clause in ("TS-7.2.2.2-2c", "TS-7.2.2.2-2c.i"):
         expect.judge(clause, large.has_msrp_media(final))
     expect.judge("TS-7.2.2.2-2c.ii", large.has_path(final))
     expect.judge("TS-7.2.2.2-2c.iii", large.answer_recvonly(final))
     expect.judge("TS-7.2.2.2-2c.iv", large.accept_types_cpim(final))
-    offered = large.msrp_media(r["invite"].message)[1]
+    offered = large.msrp_media(r.view.find(r.invite))[1]
     expect.judge(
         "TS-7.2.2.2-2c.v",
         large.answer_wrapped_types(final, list(offered.accept_wrapped_types() or [])),
@@ -72,7 +77,7 @@ async def test_sdp_answer(client, expect):
 @pytest.mark.clause("TS-7.2.2.2-1")
 async def test_unacceptable_accept_types_get_488(client, expect):
     r = await deliver_large_to_client(client, large_text(), accept_types=("application/x-none",))
-    final = client.captured_final(r["view"], r["invite"])  # the capture's, not the socket's
+    final = final_of(r)  # the capture's, not the socket's
     ok = final is not None and final.status == 488
     expect.judge(
         "TS-7.2.2.2-1",
@@ -102,19 +107,19 @@ async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chun
     text = large_text(1301 if chunk_size != 100000 else 4000)
     r = await deliver_large_to_client(client, text, uid=4711, chunk_size=chunk_size)
     answered(expect, r, "TS-7.2.2.2-ack-2")
-    view, session = r["view"], r["session"]
+    view, session = r.view, r.session
     sends = view.msrp_from_sut("SEND")
     for clause in ("TS-7.2.2.2-ack-2", "TS-7.2.2.2-ack-3", "TS-7.2.2.2-ack-4"):
         expect.judge(clause, large.connected_to_our_path(sends, session.local))
     expect.judge("TS-7.2.2.2-ack-5", large.first_send_is_empty(sends))
-    if r.get("bind") is None:
+    if not r.bound:
         raise Inconclusive("no MSRP session was bound, so the transfer cannot be judged")
-    entry = await received_entry(client, r["invite"].message.call_id)
+    entry = await received_entry(client, r.invite.call_id)
     reported = entry.get("text") if entry else None
     expect.judge("TS-7.2.2.2-chunks", large.receiver_reassembled(reported, text))
-    ours = [s.message for s in view.msrp if not s.from_sut and s.message.method == "SEND"]
+    ours = [s for s in view.msrp if not s.from_sut and s.message.method == "SEND"]
     expect.judge("TS-7.2.2.2-msrp", large.answered_every_send(ours, view.msrp_from_sut(None)))
-    bye = r["bye"].final
+    bye = None if r.bye is None else view.final_to(r.bye.call_id, r.bye.cseq)
     expect.judge("TS-7.2.2.2-bye", pager.answered_200(bye, "BYE"))
     expect.judge(
         "TS-7.2.2.2-bye-uid", pager.uid_reported(entry.get("message_uid") if entry else None, 4711)
@@ -124,7 +129,7 @@ async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chun
 @pytest.mark.clause("TS-7.2.2.2-2b")
 async def test_asserted_recipient_if_any_is_the_users(client, expect):
     r = await deliver_large_to_client(client, large_text())
-    final = r["final"]
+    final = final_of(r)
     if final is None or final.status != 200:
         raise Inconclusive("the client did not accept the INVITE, so its 200 cannot be judged")
     user = client.profile.client.user
@@ -143,8 +148,8 @@ async def test_cancel_of_the_pending_invite_gets_200_and_487(client, expect):
             f"the upper tester cannot hold the client's answer (POST /answer-delay): {exc}"
         ) from exc
     r = await deliver_large_and_cancel(client, HOLD_MS)
-    if r["provisional"] is None:
-        final = r["final"]
-        got = "no response" if final is None else f"{final.status} at once"
+    if r.provisional is None:
+        got = "no response" if r.status is None else f"{r.status} at once"
         raise Inconclusive(f"the client sent no provisional response ({got}): no CANCEL window")
-    expect.judge("TS-7.2.2.2-cancel", large.cancel_handled(r["cancel_final"], r["final"]))
+    cancel_final = None if r.cancel is None else r.view.final_to(r.cancel.call_id, r.cancel.cseq)
+    expect.judge("TS-7.2.2.2-cancel", large.cancel_handled(cancel_final, final_of(r)))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.procedures.deferred import client_subscribes, management_uri, new_ids
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
-from testcases.deferred_steps import client_subscribes, management_uri, new_ids
+from testcases.judging import request_via_core
 
 
 @pytest.mark.clause(
@@ -32,7 +33,7 @@ async def test_subscribe_request(client, expect):
     subs = view.requests("SUBSCRIBE", from_sut=True)
     expect.judge(
         "TS-7.2.3.1-1h",
-        client.request_via_core(view, subs, "SUBSCRIBE", role="client"),
+        request_via_core(client, view, subs, "SUBSCRIBE", role="client"),
     )
     if not subs:
         raise Inconclusive("the capture holds no SUBSCRIBE from the client")

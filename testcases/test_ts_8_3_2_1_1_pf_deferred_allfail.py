@@ -11,39 +11,22 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.roles.errors import SetupRefused
+from cpmconf.procedures.pf_deferred import declined_everywhere
 from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import deferred_target, is_notification, notification_of
-from testcases.pf_steps import declining_legs, invite_to_pf
 
 
 @pytest.mark.clause("TS-8.3.2.1.1-allfail-1")
 async def test_large_message_every_device_declined_is_deferred_and_notified(pf, expect):
     recipient = pf.role("single_device_recipient")
-    stim, _ = invite_to_pf(pf, 2000, recipient=recipient)
-    async with declining_legs(pf, stim.message.header("Contribution-ID")) as declined:
-        mark = pf.core.journal.mark()
-        ex = await pf.transact(stim)
-        final = ex.final
-        if not declined and final is not None and final.status >= 300:
-            # Refused before any device leg: the condition (every leg failed) never arose,
-            # and no deferral notification is waited for.
-            raise SetupRefused(
-                "the sender's INVITE", final.status, final.reason or "", "no device leg was offered"
-            )
-        note = await pf.observe(
-            notification_of(pf, mark, is_notification(recipient, deferred_target(pf).iwf)),
-            "the deferral notification",
-            pf.guard,
-        )
-        if note is not None:
-            await pf.respond(note, 200, "OK")
-    await pf.settle()
-    if ex.final is None or 200 <= ex.final.status < 300:
-        got = "no final" if ex.final is None else f"{ex.final.status}"
+    r = await declined_everywhere(pf, recipient)
+    # Judged as the capture holds them, found by the identifiers the step returned.
+    final = r.view.final_to(r.invite.call_id, r.invite.cseq)
+    if final is None or 200 <= final.status < 300:
+        got = "no final" if final is None else f"{final.status}"
         expect.judge(
             "TS-8.3.2.1.1-allfail-1",
             deferred.unjudged("every device leg declined, an error to the sender", got),
         )
         return
+    note = None if r.notification is None else r.view.find(r.notification, from_sut=True)
     expect.judge("TS-8.3.2.1.1-allfail-1", deferred.notification_sent(note, recipient))

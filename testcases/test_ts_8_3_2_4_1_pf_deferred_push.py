@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PUSH_USER,
     defer_many,
     deregister_all,
@@ -32,6 +31,8 @@ from testcases.pf_deferred_steps import (
     take_push,
     who,
 )
+from cpmconf.verdict.checks import deferred
+from testcases.judging import request_via_core
 
 PUSH_CLAUSES = (
     "TS-8.3.2.4.1-select",
@@ -89,6 +90,7 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
     invites = view.requests(
         "INVITE", from_sut=True, where=lambda m: name_of(m.request_uri or "") is not None
     )
+    early = [view.find(i, from_sut=True) for i in early]  # as captured
     expect.judge("SD-5.2.2.2.2-wait", deferred.no_push_while_unregistered(early))
 
     selected = {d.name for d in pf.role_devices(PUSH_USER, selected=True)}
@@ -101,7 +103,7 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
         expect.judge(clause, deferred.push_session_opened(to_phone, phone.name))
     expect.judge(
         "TS-8.3.2.4.1-h",
-        pf.request_via_core(view, invites, "push INVITE", role="pf"),
+        request_via_core(pf, view, invites, "push INVITE", role="pf"),
     )
     # the push the phone took (other INVITEs to it, if any, were refused)
     invite = next((m for m in to_phone if push.invite and m.call_id == push.invite.call_id), None)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.verdict import HarnessError
-from cpmconf.verdict.checks import deferred
-from testcases.pf_deferred_steps import (
+from cpmconf.procedures.pf_deferred import (
     PULL_USER,
     defer_one,
     deferred_target,
@@ -27,6 +25,9 @@ from testcases.pf_deferred_steps import (
     require_deferred,
     who,
 )
+from cpmconf.verdict import HarnessError
+from cpmconf.verdict.checks import deferred
+from testcases.judging import request_via_core
 
 NOTIFY_CLAUSES = (
     "TS-8.3.2.4.x-3a.i",
@@ -45,18 +46,12 @@ NOTIFY_CLAUSES = (
 def _captured(view, d):
     """The originator's final and the notification, as the capture holds them (never the
     objects the steps' sockets handed them)."""
-    finals = view.finals_to(d.stim.message, from_sut=True)
     note = None
     if d.notification is not None:
-        same = view.requests(
-            d.notification.method,
-            from_sut=True,
-            where=lambda m: m.call_id == d.notification.call_id,
-        )
-        if not same:
+        note = view.find(d.notification, from_sut=True)
+        if note is None:
             raise HarnessError("the capture lacks the deferral notification the core received")
-        note = same[0]
-    return (finals[0] if finals else None), note
+    return view.final_to(d.request.call_id, d.request.cseq), note
 
 
 @pytest.mark.clause("TS-8.3.2.4.x-2", "TS-8.3.2.1-4a.ii", "SD-5.2.2.1.1-handle-queue")
@@ -86,8 +81,8 @@ async def test_notification_to_the_registered_user(pf, expect):
         expect.judge(clause, deferred.notification_sent(note, who(pf, PULL_USER)))
     expect.judge(
         "TS-8.3.2.4.x-3a.vii",
-        pf.request_via_core(
-            view, [note] if note is not None else [], "the deferral notification", role="pf"
+        request_via_core(
+            pf, view, [note] if note is not None else [], "the deferral notification", role="pf"
         ),
     )
     expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(note, who(pf, PULL_USER)))
@@ -106,7 +101,8 @@ async def test_notification_to_the_registered_user(pf, expect):
     )
     expect.judge("TS-8.3.2.4.x-3a.v", deferred.release_stated(note, profile_pf.release))
     expect.judge("TS-8.3.2.4.x-3a.vi", deferred.body_names_message(note, reader(pf), new))
-    about = dict.fromkeys(ids_in(pf, note), d.stim.message)  # it is about this message
+    # it is about this message (the originator's, as captured)
+    about = dict.fromkeys(ids_in(pf, note), view.find(d.request, from_sut=False))
     expect.judge("SD-5.2.2.2.1-info", deferred.details_right(note, reader(pf), about))
 
 

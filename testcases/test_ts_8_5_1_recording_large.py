@@ -1,6 +1,6 @@
 """TS 8.5.1 (004), large branch: where a recording PF puts the Message-UID of a large message.
 
-The whole large-mode exchange runs through the PF (see `testcases/pf_steps.py`); the PF can
+The whole large-mode exchange runs through the PF (see `cpmconf.procedures.pf`); the PF can
 only give a UID once it has put the chunks back together and stored the message, so each case
 runs with one chunk and with many (boundaries inside multi-byte characters). Each placement is
 judged only when the profile claims that side of recording, through the clauses' ICS items.
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.procedures.client import large_text
+from cpmconf.procedures.pf import UTF8_SPLIT, large_through_pf, stopped
 from cpmconf.verdict.checks import pf_large
-from testcases.client_steps import large_text
-from testcases.pf_steps import UTF8_SPLIT, large_through_pf, stopped
 
 CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(UTF8_SPLIT, id="utf8-split-chunks")]
 
 
-async def through_pf(pf, chunk_size: int) -> dict:
+async def through_pf(pf, chunk_size: int):
     r = await large_through_pf(pf, large_text(1500), chunk_size=chunk_size)
-    if r["bye_final"] is None:
+    if r.bye_status is None:
         raise stopped(r, "the exchange did not reach the sender's BYE")
     return r
 
@@ -28,8 +28,8 @@ async def through_pf(pf, chunk_size: int) -> dict:
 @pytest.mark.parametrize("chunk_size", CHUNKS)
 async def test_uid_in_bye_to_device(pf, expect, chunk_size):
     r = await through_pf(pf, chunk_size)
-    call_id = r["device_invites"][0].call_id
-    byes = r["view"].requests("BYE", from_sut=True, where=lambda m: m.call_id == call_id)
+    call_id = r.device_invites[0].call_id
+    byes = r.view.requests("BYE", from_sut=True, where=lambda m: m.call_id == call_id)
     expect.judge("TS-8.5.1-send-4b.i", pf_large.uid_in_bye_to_device(byes[0] if byes else None))
 
 
@@ -37,5 +37,5 @@ async def test_uid_in_bye_to_device(pf, expect, chunk_size):
 @pytest.mark.parametrize("chunk_size", CHUNKS)
 async def test_uid_in_200_to_senders_bye(pf, expect, chunk_size):
     r = await through_pf(pf, chunk_size)
-    finals = r["view"].finals_to(r["bye"].message, from_sut=True)
+    finals = r.view.finals(r.bye.call_id, r.bye.cseq, from_sut=True)
     expect.judge("TS-8.5.1-send-4b.ii", pf_large.uid_in_200_to_bye(finals[0] if finals else None))

@@ -38,12 +38,9 @@ def _store(pf):
     return store
 
 
-def _sent(view, message):
-    """The request as the capture saw it go to the PF (the stimulus when not captured)."""
-    seen = view.requests(
-        message.method, from_sut=False, where=lambda m: m.call_id == message.call_id
-    )
-    return seen[0] if seen else message
+def _sent(view, method: str, call_id: str):
+    """The request as the capture saw it go to the PF (None: not captured)."""
+    return view.request(call_id, method, from_sut=False)
 
 
 async def _judge_side(pf, expect, request, store, side, carrier, owner, judges) -> None:
@@ -81,7 +78,7 @@ async def test_pager_message_stored(pf, expect, request):
     store = _store(pf)
     sides = _claimed_sides(pf)
     stim, view, cid = await deliver_one(pf)
-    sent = _sent(view, stim.message)
+    sent = _sent(view, "MESSAGE", stim.message.call_id)
     judges = [
         ("TS-8.5.1-message-2", lambda f: checks.object_holds_message(sent, f)),
         ("TS-8.5.1-message-3", lambda f: checks.uid_names_stored_object(sent, f)),
@@ -104,21 +101,21 @@ async def test_large_message_stored(pf, expect, request, chunk_size):
     store = _store(pf)
     sides = _claimed_sides(pf)
     r = await through_pf(pf, chunk_size)
-    view = r["view"]
-    invite = _sent(view, r["invite"].message)
-    content = r["cpim"]
+    view = r.view
+    invite = view.find(r.invite, from_sut=False)
+    content = r.cpim
     judges = [
         ("TS-8.5.1-send-2", lambda f: checks.object_holds_large_message(invite, content, f)),
         ("TS-8.5.1-send-3", lambda f: checks.uid_names_stored_object(invite, f)),
     ]
     if "terminating" in sides:
-        call_id = r["device_invites"][0].call_id
+        call_id = r.device_invites[0].call_id
         byes = view.requests("BYE", from_sut=True, where=lambda m: m.call_id == call_id)
         recipient = pf.role("single_device_recipient")
         carrier = byes[0] if byes else None
         await _judge_side(pf, expect, request, store, "terminating", carrier, recipient, judges)
     if "originating" in sides:
-        finals = view.finals_to(r["bye"].message, from_sut=True)
+        finals = view.finals(r.bye.call_id, r.bye.cseq, from_sut=True)
         carrier = finals[0] if finals else None
         originator = pf.role("originator")
         await _judge_side(pf, expect, request, store, "originating", carrier, originator, judges)

@@ -42,7 +42,8 @@ HARD_TIMEOUT = 240.0
 # A refusal arrives within milliseconds; a case that waited one guard time for what the
 # refusal made impossible takes more than this.
 FAST = GUARD * 0.6
-# The large-mode cases that run the whole exchange through the PF (pf_steps.large_through_pf).
+# The large-mode cases that run the whole exchange through the PF
+# (cpmconf.procedures.pf.large_through_pf).
 LARGE_EXCHANGE = ("invites_each_selected", "200_to_the_sender", "relays_the_message")
 CAROL_INSTANCE = "<urn:uuid:00000000-0000-4000-8000-0000000ca201>"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cpmconf.codec.deferred_messages import CONTENT_TYPE, DeferredList, DeferredMessage
 from cpmconf.codec.sip import SipMessage, build_message
 from cpmconf.verdict.checks import deferred
+from selftests.captured import captured
 
 ID1 = "sip:CPMDeferredMsgMgmt@example.net;id=a"
 ID2 = "sip:CPMDeferredMsgMgmt@example.net;id=b"
@@ -19,7 +20,9 @@ def _msg(ctype: str, body: bytes, method="MESSAGE") -> SipMessage:
         ("CSeq", f"1 {method}"),
         ("Content-Type", ctype),
     ]
-    return SipMessage.parse(build_message(f"{method} sip:frank@example.net SIP/2.0", lines, body))
+    return captured(
+        SipMessage.parse(build_message(f"{method} sip:frank@example.net SIP/2.0", lines, body))
+    )
 
 
 def test_our_body_is_read_validated_and_missing_fields_are_notes():
@@ -96,7 +99,9 @@ def _sent(body: bytes, sender: str = "sip:alice@example.net") -> SipMessage:
         ("P-Asserted-Identity", f"<{sender}>"),
         ("Content-Type", "message/cpim"),
     ]
-    return SipMessage.parse(build_message("MESSAGE sip:frank@example.net SIP/2.0", lines, body))
+    return captured(
+        SipMessage.parse(build_message("MESSAGE sip:frank@example.net SIP/2.0", lines, body))
+    )
 
 
 CPIM = (
@@ -142,7 +147,7 @@ def _invite(uri: str, to: str = "<sip:grace@example.net>") -> SipMessage:
         ("Call-ID", uri),
         ("CSeq", "1 INVITE"),
     ]
-    return SipMessage.parse(build_message(f"INVITE {uri} SIP/2.0", lines, b""))
+    return captured(SipMessage.parse(build_message(f"INVITE {uri} SIP/2.0", lines, b"")))
 
 
 def test_push_selection_count_and_session_are_judged_apart():

@@ -9,20 +9,26 @@ import pytest
 
 from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict.checks import pager
+from selftests.captured import captured
 
-REQUEST = SipMessage.parse(
-    b"MESSAGE sip:c@example.net SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa\r\n"
-    b"From: <sip:a@example.net>;tag=1\r\nTo: <sip:c@example.net>\r\nCall-ID: k1\r\n"
-    b"CSeq: 1 MESSAGE\r\nConversation-ID: conv1\r\nContribution-ID: contr1\r\n"
-    b"Content-Length: 0\r\n\r\n"
+REQUEST = captured(
+    SipMessage.parse(
+        b"MESSAGE sip:c@example.net SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa\r\n"
+        b"From: <sip:a@example.net>;tag=1\r\nTo: <sip:c@example.net>\r\nCall-ID: k1\r\n"
+        b"CSeq: 1 MESSAGE\r\nConversation-ID: conv1\r\nContribution-ID: contr1\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    ),
+    from_sut=False,
 )
 
 
-def final(status: int, reason: str, extra: str = "") -> SipMessage:
-    return SipMessage.parse(
-        f"SIP/2.0 {status} {reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa\r\n"
-        "From: <sip:a@example.net>;tag=1\r\nTo: <sip:c@example.net>;tag=2\r\nCall-ID: k1\r\n"
-        f"CSeq: 1 MESSAGE\r\n{extra}Content-Length: 0\r\n\r\n".encode()
+def final(status: int, reason: str, extra: str = ""):
+    return captured(
+        SipMessage.parse(
+            f"SIP/2.0 {status} {reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKa\r\n"
+            "From: <sip:a@example.net>;tag=1\r\nTo: <sip:c@example.net>;tag=2\r\nCall-ID: k1\r\n"
+            f"CSeq: 1 MESSAGE\r\n{extra}Content-Length: 0\r\n\r\n".encode()
+        )
     )
 
 

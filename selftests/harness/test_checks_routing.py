@@ -7,6 +7,7 @@ from __future__ import annotations
 from cpmconf.codec.sip import SipMessage, build_message
 from cpmconf.verdict.checks import routing
 from cpmconf.verdict.checks.base import Seen, View
+from selftests.captured import captured
 
 CORE = ("127.0.0.1", 5070)
 SUT = ("127.0.0.1", 5080)
@@ -23,7 +24,7 @@ def _request(method="MESSAGE", routes=(), call_id="c1", vias=None) -> SipMessage
         ("Call-ID", call_id),
         ("CSeq", f"1 {method}"),
     ]
-    return SipMessage.parse(build_message(f"{method} sip:bob@example.net SIP/2.0", lines))
+    return captured(SipMessage.parse(build_message(f"{method} sip:bob@example.net SIP/2.0", lines)))
 
 
 def _response(request: SipMessage, vias: list[str], status=200) -> SipMessage:
@@ -52,7 +53,7 @@ def _register_ok(service_route: str | None) -> SipMessage:
 
 def _view(*items: tuple[SipMessage, bool, tuple]) -> View:
     """(message, from_sut, flow) in capture order."""
-    return View([Seen(i, float(i), fs, m, flow) for i, (m, fs, flow) in enumerate(items)])
+    return View([Seen.captured(i, float(i), fs, m, flow) for i, (m, fs, flow) in enumerate(items)])
 
 
 TO_CORE = (*SUT, *CORE)

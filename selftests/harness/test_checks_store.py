@@ -9,6 +9,7 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.roles.store import Fetched
 from cpmconf.verdict.checks import CHECKS
 from cpmconf.verdict.checks import store as checks
+from selftests.captured import captured
 
 MESSAGE = (
     b"MESSAGE sip:erin@example.net SIP/2.0\r\n"
@@ -42,8 +43,9 @@ INVITE = (
 CONTENT = "From: <sip:alice@example.net>\r\n\r\nContent-Type: text/plain\r\n\r\nhé there".encode()
 
 
-def msg(raw: bytes) -> SipMessage:
-    return SipMessage.parse(raw)
+def msg(raw: bytes):
+    """The request as the capture saw it go to the PF."""
+    return captured(SipMessage.parse(raw), from_sut=False, index=3)
 
 
 def found(raw: bytes, uid: int = 7) -> Fetched:
@@ -60,6 +62,15 @@ def large_object(invite: bytes = INVITE, content: bytes = CONTENT) -> bytes:
     return b"\r\n".join(keep) + b"\r\nContent-Type: message/cpim\r\n\r\n" + content
 
 
+def test_a_message_not_from_the_capture_is_refused():
+    import pytest
+
+    from cpmconf.outcome import HarnessError
+
+    with pytest.raises(HarnessError, match="not taken from the capture View"):
+        checks.object_holds_message(SipMessage.parse(MESSAGE), found(MESSAGE))
+
+
 def test_the_store_clauses_are_registered():
     for clause in (
         "TS-8.5.1-message-2",
@@ -73,7 +84,7 @@ def test_the_store_clauses_are_registered():
 def test_the_whole_request_as_stored_passes_and_is_the_excerpt():
     j = checks.object_holds_message(msg(MESSAGE), found(MESSAGE))
     assert j.ok is True and "holds the complete message" in j.actual
-    assert j.message == MESSAGE
+    assert j.message == MESSAGE and j.frame == 3  # the object, cited at the request's frame
     assert checks.uid_names_stored_object(msg(MESSAGE), found(MESSAGE)).ok is True
 
 

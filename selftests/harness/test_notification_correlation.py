@@ -1,4 +1,4 @@
-"""The deferral notification is tied to its cause (testcases.pf_deferred_steps.notification_of):
+"""The deferral notification is tied to its cause (cpmconf.procedures.pf_deferred.notification_of):
 a request that arrived before the originator's MESSAGE was sent, or that re-sends the text of
 a message an originator sent (msilo re-sending a deferral of an earlier case on a REGISTER),
 is not the notification; it is listed in the evidence as unrelated and never judged. A
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from testcases.pf_deferred_steps import notification_of
-
 from cpmconf.codec.sip import SipMessage
+from cpmconf.procedures.pf_deferred import notification_of
 from cpmconf.roles.network import Journal
 
 

@@ -21,9 +21,9 @@ from types import SimpleNamespace
 
 import pytest
 from fixtures.per_test import NO_GRUU, inapplicable
-from fixtures.scene import Scene
 
 from cpmconf import catalogue
+from cpmconf.procedures.scene import Scene
 from cpmconf.roles import regevent
 from cpmconf.roles.network import SimDevice
 from cpmconf.roles.profile import ROLES, ProfileError, profile_from_dict

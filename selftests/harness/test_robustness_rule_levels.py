@@ -9,10 +9,10 @@ suite's own requirement), non-strict under a SHOULD, pass where only survival is
 from __future__ import annotations
 
 import pytest
-from testcases import robustness_steps
 
 from cpmconf import catalogue
 from cpmconf.codec.sip import SipMessage
+from cpmconf.procedures import robustness as robustness_steps
 from cpmconf.verdict.checks import robustness as checks
 from cpmconf.verdict.core import Expectations, Verdict
 

@@ -15,6 +15,7 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.verdict import Cause, Expectations, Finding, Outcome, Verdict, decide
 from cpmconf.verdict.checks import pf_large
 from cpmconf.verdict.checks.base import judged, not_arisen, not_judged
+from selftests.captured import captured
 
 A, B, C = "TS-A", "TS-B", "TS-C"
 
@@ -105,13 +106,15 @@ def test_not_arisen_judgement_is_not_applicable():
     assert exp.judge(A, not_judged("a 403", "none")).verdict == Verdict.INCONCLUSIVE
 
 
-def _response(status: int, reason: str, extra: str = "") -> SipMessage:
-    return SipMessage.parse(
-        (
-            f"SIP/2.0 {status} {reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
-            "From: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>;tag=b\r\n"
-            f"Call-ID: c1\r\nCSeq: 1 INVITE\r\n{extra}Content-Length: 0\r\n\r\n"
-        ).encode()
+def _response(status: int, reason: str, extra: str = ""):
+    return captured(
+        SipMessage.parse(
+            (
+                f"SIP/2.0 {status} {reason}\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1\r\n"
+                "From: <sip:alice@example.net>;tag=a\r\nTo: <sip:bob@example.net>;tag=b\r\n"
+                f"Call-ID: c1\r\nCSeq: 1 INVITE\r\n{extra}Content-Length: 0\r\n\r\n"
+            ).encode()
+        )
     )
 
 

@@ -60,7 +60,7 @@ def test_upper_tester_register_sends_gruu_register():
         )
         assert await call == (200, {"ok": True, "status": 200})
         assert (await http(sut, "GET", "/status"))[1]["registered"] is True
-        assert sut.client.gruu == gruu
+        assert sut.client.registration.gruu == gruu
 
     run(scenario)
 

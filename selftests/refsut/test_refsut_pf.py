@@ -66,7 +66,7 @@ def test_register_answers_pub_gruu_and_expires_zero_removes():
         assert contacts[0].param("expires") == "3600"
         resp = await register(core, sut, PHONE, expires=0)
         assert resp.header_list("Contact") == []
-        assert sut.pf.selected_bindings(sut.pf.users["sip:bob@example.net"]) == []
+        assert sut.pf.bindings.selected(sut.pf.users["sip:bob@example.net"]) == []
 
     run(scenario)
 

@@ -17,7 +17,40 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA_ENV = "CPMCONF_DATA"
+
+
+class DataNotFound(FileNotFoundError):
+    """A file or folder of the suite's data is missing where the data root says it is."""
+
+
+def data_root() -> Path:
+    """The folder holding the suite's data: clauses/, scenarios/, testcases/, fixtures/.
+
+    ``$CPMCONF_DATA`` when set; else the source checkout this package runs from (src/cpmconf
+    sits two folders below it, as in an editable install). The wheel packages the code under
+    src/ only, so an installed package needs ``CPMCONF_DATA`` pointing at a checkout.
+    """
+    env = os.environ.get(DATA_ENV)
+    return Path(env).expanduser().resolve() if env else Path(__file__).resolve().parents[2]
+
+
+def data_path(*parts: str) -> Path:
+    """A file or folder of the suite's data; :class:`DataNotFound` names the path looked at."""
+    root = data_root()
+    path = root.joinpath(*parts)
+    if not path.exists():
+        where = f"${DATA_ENV}" if os.environ.get(DATA_ENV) else "this package's checkout"
+        raise DataNotFound(
+            f"cpmconf data not found: {path} does not exist (data root {root}, from {where}); "
+            f"set {DATA_ENV} to a cpmconf checkout"
+        )
+    return path
+
+
+# Kept for the callers that build paths at import time; new code should call data_path(),
+# which says what is missing.
+REPO_ROOT = data_root()
 DEFAULT_DIR = REPO_ROOT / "clauses"
 VOCABULARY_FILE = "vocabulary.yaml"
 DECISIONS_FILE = "decisions.yaml"
@@ -423,7 +456,7 @@ def unmatched_prefixes(catalogue: Catalogue, prefixes: Iterable[str]) -> str | N
 
 
 def catalogue_dir() -> Path:
-    return Path(os.environ.get("CPMCONF_CLAUSES", DEFAULT_DIR))
+    return Path(os.environ.get("CPMCONF_CLAUSES") or data_root() / "clauses")
 
 
 def load(directory: Path | str | None = None) -> Catalogue:
@@ -431,7 +464,8 @@ def load(directory: Path | str | None = None) -> Catalogue:
     directory = Path(directory) if directory is not None else catalogue_dir()
     problems: list[Problem] = []
     if not directory.is_dir():
-        raise CatalogueError([Problem(str(directory), "-", "-", "catalogue folder not found")])
+        why = f"catalogue folder not found (set CPMCONF_CLAUSES, or {DATA_ENV} to a checkout)"
+        raise CatalogueError([Problem(str(directory), "-", "-", why)])
     vocab = _load_vocabulary(directory, problems)
     decisions = _load_decisions(directory, problems)
     if vocab is None:

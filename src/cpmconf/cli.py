@@ -226,10 +226,15 @@ def _cmd_run(args: argparse.Namespace, rest: list[str], typed: list[str] | None 
         print(f"cpmconf: {exc}", file=sys.stderr)
         return EXIT_HARNESS
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        testcases = catalogue.data_path("testcases")
+    except catalogue.DataNotFound as exc:
+        print(f"cpmconf: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
     out = Path(args.report_dir) if args.report_dir else catalogue.REPO_ROOT / "reports" / stamp
     out.mkdir(parents=True, exist_ok=True)
     argv = [
-        str(catalogue.REPO_ROOT / "testcases"),
+        str(testcases),
         f"--rootdir={catalogue.REPO_ROOT}",
         "--sut",
         args.sut,

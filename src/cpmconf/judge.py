@@ -46,14 +46,16 @@ from pathlib import Path
 
 from cpmconf import catalogue as _catalogue
 from cpmconf.capture.stream import WireMessage, copy_frames, wire_messages
+from cpmconf.capture.view import Seen, View
+from cpmconf.codec.cpm import ICSI_DEFERRED as _ICSI_DEFERRED
+from cpmconf.codec.cpm import ICSI_LARGEMSG, SYSTEM_MESSAGE_TAG, icsi_suffix
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import AorKey, aor_key, parse_uri, same_aor
 from cpmconf.plugin import results as _results
 from cpmconf.roles.profile import Profile
 from cpmconf.verdict import Expectations, Verdict, decide, excerpt
 from cpmconf.verdict import checks as checks_pkg
-from cpmconf.verdict.checks import CHECKS, View
-from cpmconf.verdict.checks.base import Seen
-from cpmconf.verdict.checks.deferred import SYSTEM_MESSAGE_TAG
+from cpmconf.verdict.checks import CHECKS
 from cpmconf.verdict.checks.pager import is_imdn
 
 MAX_TEXT = 4000  # evidence text per cited message
@@ -66,8 +68,9 @@ Address = tuple[str, int]
 Selector = Callable[["Item", "Context"], Iterable[tuple[tuple, int]]]
 SELECTORS: dict[str, Selector] = {}
 
-ICSI_LARGE = b"oma.cpm.largemsg"
-ICSI_DEFERRED = b"oma.cpm.deferred"
+# Byte tails of the ICSIs, found in raw header text whether percent-encoded or not.
+ICSI_LARGE = icsi_suffix(ICSI_LARGEMSG)
+ICSI_DEFERRED = icsi_suffix(_ICSI_DEFERRED)
 _COMPACT = {
     "f": "from",
     "t": "to",
@@ -166,13 +169,6 @@ class Peek:
         return (self.get("call-id") or "", " ".join((self.get("cseq") or "").split()))
 
 
-def _uri(value: str | None) -> str:
-    text = (value or "").strip()
-    if "<" in text and ">" in text:
-        text = text[text.index("<") + 1 : text.index(">")]
-    return text.split(";", 1)[0].strip().lower()
-
-
 def _has_tag(value: str | None) -> bool:
     return bool(value) and ";tag=" in value.replace(" ", "").lower()
 
@@ -183,8 +179,9 @@ class Request:
 
     method: str
     frame: int
-    from_uri: str
-    to_uri: str
+    from_uri: str  # as written, for the record
+    sender: AorKey  # the From's address of record (codec.uri.aor_key)
+    recipient: AorKey  # the To's
     kind: str  # pager | large | handling | other
     blocked: bool = False
 
@@ -199,7 +196,7 @@ class Item:
         self.peek = Peek(wire.raw)
         self.from_sut = from_sut
         self.request: Request | None = None
-        self._message: SipMessage | None | bool = False
+        self._message: Seen | None | bool = False
         self.kinds: dict[str, str | None] = {}  # what selectors worked out, once per item
         self.deferral: Item | None = None  # for a notification: the answer it is about
         self.role: str | None = None  # pf | client, for the SUT's messages
@@ -209,10 +206,14 @@ class Item:
         return self.wire.frame
 
     @property
-    def message(self) -> SipMessage | None:
+    def message(self) -> Seen | None:
+        """The parsed message as a View item (what a check accepts), with its frame."""
         if self._message is False:
+            w = self.wire
             try:
-                self._message = SipMessage.parse(self.wire.raw)
+                self._message = Seen.captured(
+                    w.frame, w.time, self.from_sut, SipMessage.parse(w.raw), w.flow
+                )
             except Exception:  # a codec error or bug: the message is simply not judged
                 self._message = None
         return self._message  # type: ignore[return-value]
@@ -238,12 +239,12 @@ class Context:
     core: Address | None = None
     pending: OrderedDict = field(default_factory=OrderedDict)
     recent: dict[str, OrderedDict] = field(default_factory=dict)
-    last_final: dict[str, Item] = field(default_factory=Bounded)
+    last_final: dict[AorKey, Item] = field(default_factory=Bounded)
     unparseable: int = 0
     roles: dict[Address, str] = field(default_factory=Bounded)  # SUT address -> pf | client
-    awaiting: dict[str, int] = field(default_factory=Bounded)  # user -> MESSAGEs unanswered
+    awaiting: dict[AorKey, int] = field(default_factory=Bounded)  # user -> MESSAGEs unanswered
     addressed: dict[Address, str] = field(default_factory=Bounded)  # role by what it was sent
-    copied_at: dict[str, int] = field(default_factory=Bounded)  # user -> frame of its last copy
+    copied_at: dict[AorKey, int] = field(default_factory=Bounded)  # user -> its last copy's frame
 
     def learn_from_request(self, item: Item) -> None:
         """A request sent to a SUT address says its role: one to the client's own user goes
@@ -252,10 +253,10 @@ class Context:
         if dst in self.addressed or item.peek.method in ("ACK", "BYE", "CANCEL", "OPTIONS"):
             return
         client = self.profile.client
-        to = _uri(item.peek.get("to"))
-        if client is not None and to == _uri(client.user):
+        to = item.peek.get("to")
+        if client is not None and same_aor(to, client.user):
             self.addressed[dst] = "client"
-        elif self.profile.pf is not None and to:
+        elif self.profile.pf is not None and aor_key(to) is not None:
             self.addressed[dst] = "pf"
 
     def role_of(self, item: Item) -> str | None:
@@ -285,10 +286,10 @@ class Context:
             seen.popitem(last=False)
         return True
 
-    def blocked_by(self, recipient: str, originator: str) -> bool:
+    def blocked_by(self, recipient: AorKey, originator: AorKey) -> bool:
         for user in self.profile.users:
-            if _uri(user.uri) == recipient:
-                return originator in {_uri(b) for b in user.blocked}
+            if aor_key(user.uri) == recipient:  # keys: equal iff same_aor
+                return originator in {aor_key(b) for b in user.blocked}
         return False
 
     def ics(self, item: str) -> bool:
@@ -314,7 +315,7 @@ def _client_message(item: Item, ctx: Context) -> SipMessage | None:
         p = item.peek
         if client is None or item.role != "client" or p.method != "MESSAGE":
             return None
-        if _uri(p.get("from")) != _uri(client.user) or not ctx.once("client-msg", p.key):
+        if not same_aor(p.get("from"), client.user) or not ctx.once("client-msg", p.key):
             return None
         m = item.message
         return None if m is None or is_imdn(m) else m
@@ -357,7 +358,7 @@ def client_200_to_message(item: Item, ctx: Context):
         return
     if not (p.get("cseq") or "").upper().endswith("MESSAGE"):
         return
-    if _uri(p.get("to")) != _uri(client.user):
+    if not same_aor(p.get("to"), client.user):
         return
     if not _memo(item, "client-200", lambda: ctx.once("client-200", p.key)):
         return
@@ -385,7 +386,7 @@ def client_registration(item: Item, ctx: Context):
     p = item.peek
     if client is None or item.role != "client" or p.method != "REGISTER":
         return
-    if _uri(p.get("from")) != _uri(client.user) or _is_deregistration(p):
+    if not same_aor(p.get("from"), client.user) or _is_deregistration(p):
         return
     first = _memo(item, "client-reg", lambda: ctx.once("client-reg", p.key))
     if first and item.message is not None:
@@ -453,13 +454,13 @@ def _kind_of_pf_message(item: Item, ctx: Context) -> str:
     p = item.peek
     ctype = (p.get("content-type") or "").lower()
     accept = " ".join(p.all("accept-contact")).lower()
-    sender = {_uri(p.get("from")), _uri(p.get("p-asserted-identity"))}
+    sender = {aor_key(p.get("from")), aor_key(p.get("p-asserted-identity"))}
     pf = ctx.profile.pf
-    if "deferred" in ctype or SYSTEM_MESSAGE_TAG in accept or _uri(pf.server_identity) in sender:
+    if "deferred" in ctype or SYSTEM_MESSAGE_TAG in accept or aor_key(pf.server_identity) in sender:
         return "notification"
     ruri = p.first.split(b" ")[1].decode("latin-1") if p.first.count(b" ") >= 2 else ""
     iwf = pf.deferred.iwf if pf.deferred is not None else None
-    if iwf and _uri(ruri) == _uri(iwf):
+    if iwf and same_aor(ruri, iwf):
         return "other"  # interworking: leaves the CPM domain, no device behind it
     if ctype.startswith("message/cpim") and b"imdn" in item.wire.raw[:4096].lower():
         m = item.message
@@ -471,7 +472,7 @@ def _kind_of_pf_message(item: Item, ctx: Context) -> str:
 def _note_copy(item: Item, ctx: Context, kind: str | None) -> None:
     """A copy to a user means the MESSAGE to that user was forwarded, not deferred."""
     if kind == "copy":
-        ctx.copied_at[_uri(item.peek.get("to"))] = item.frame
+        ctx.copied_at[aor_key(item.peek.get("to"))] = item.frame
 
 
 def _pf_kind(item: Item, ctx: Context) -> str | None:
@@ -484,7 +485,7 @@ def _pf_kind(item: Item, ctx: Context) -> str | None:
             if kind == "notification":
                 # The MESSAGE this notification is about is the last one the PF answered
                 # for its recipient: that answer is judged now (202 on deferral).
-                item.deferral = ctx.last_final.pop(_uri(item.peek.get("to")), None)
+                item.deferral = ctx.last_final.pop(aor_key(item.peek.get("to")), None)
         item.kinds["message"] = kind
     return item.kinds["message"]
 
@@ -527,7 +528,7 @@ def pf_copy_uid(item: Item, ctx: Context):
     (a live forward; a stored message delivered later is not judged here)."""
     if _pf_kind(item, ctx) != "copy" or not ctx.ics("recording-terminating"):
         return
-    if ctx.awaiting.get(_uri(item.peek.get("to")), 0) > 0 and item.message is not None:
+    if ctx.awaiting.get(aor_key(item.peek.get("to")), 0) > 0 and item.message is not None:
         yield (item.message,), item.frame
 
 
@@ -875,13 +876,13 @@ def judge(opts: Options, cat: _catalogue.Catalogue | None = None) -> dict:
                 if item.request is not None and p.status >= 200:
                     ctx.pending.pop(p.key, None)
                     if item.request.kind == "pager":
-                        _count(ctx.awaiting, item.request.to_uri, -1)
+                        _count(ctx.awaiting, item.request.recipient, -1)
                     req = item.request
-                    forwarded = ctx.copied_at.get(req.to_uri, 0) > req.frame
+                    forwarded = ctx.copied_at.get(req.recipient, 0) > req.frame
                     if req.kind == "pager" and not req.blocked and not forwarded:
                         # Answered without a copy to any device: a deferral, if a
                         # notification for this user follows.
-                        ctx.last_final[req.to_uri] = item
+                        ctx.last_final[req.recipient] = item
             for select, tally in buckets[(item.role, p.is_request)]:
                 for args, frame in select(item, ctx):
                     cited = item.wire if frame == item.frame else _earlier(item, frame)
@@ -937,7 +938,7 @@ def _via_is_sut(p: Peek, ctx: Context) -> bool:
         return False
 
 
-def _count(counts: dict[str, int], key: str, step: int) -> None:
+def _count(counts: dict[AorKey, int], key: AorKey, step: int) -> None:
     n = counts.get(key, 0) + step
     if n > 0:
         counts[key] = n
@@ -962,8 +963,9 @@ def _remember_request(item: Item, ctx: Context) -> None:
         kind = "other"
     if _has_tag(p.get("to")):
         kind = "other"  # in-dialog
-    sender, recipient = _uri(p.get("from")), _uri(p.get("to"))
-    req = Request(method, item.frame, sender, recipient, kind)
+    sender, recipient = aor_key(p.get("from")), aor_key(p.get("to"))
+    shown = parse_uri(p.get("from"))
+    req = Request(method, item.frame, str(shown or p.get("from") or ""), sender, recipient, kind)
     req.blocked = kind == "pager" and ctx.blocked_by(recipient, sender)
     if kind == "pager" and p.key not in ctx.pending:
         _count(ctx.awaiting, recipient, +1)
@@ -972,7 +974,7 @@ def _remember_request(item: Item, ctx: Context) -> None:
     if len(ctx.pending) > PENDING:
         _, dropped = ctx.pending.popitem(last=False)
         if dropped.kind == "pager":
-            _count(ctx.awaiting, dropped.to_uri, -1)
+            _count(ctx.awaiting, dropped.recipient, -1)
 
 
 JUDGED = ("pass", "fail", "non-strict")
@@ -1047,7 +1049,7 @@ def view_of(records: list, sut: Iterable[Address]) -> View:
                 errors.append(str(r.error))
             continue
         from_sut = (r.flow[0], r.flow[1]) in sut
-        seen = Seen(index=r.index, time=r.time, from_sut=from_sut, message=r.message)
+        seen = Seen.captured(r.index, r.time, from_sut, r.message)
         (msrp if r.protocol == "MSRP" else items).append(seen)
     return View(items, errors, msrp)
 

@@ -1,9 +1,8 @@
 """Message bodies the refsut client builds: CPIM wrappers, IMDN documents, multipart lists.
 
-CPIM and resource lists are rendered through the codec (so what is sent parses back); the
-IMDN XML (RFC 5438) and the multipart/mixed container (RFC 2046, used by RFC 5365 to carry the
-recipient list next to the message) have no codec builder, and are small and fixed enough to
-write from text here.
+The text itself comes from :mod:`refsut.wire` (never from the harness's codec builders);
+this module picks what goes in it. The multipart/mixed container (RFC 2046, used by RFC
+5365 to carry the recipient list next to the message) is written and split here.
 """
 
 from __future__ import annotations
@@ -12,12 +11,8 @@ import datetime
 import re
 import secrets
 from collections.abc import Iterable
-from xml.sax.saxutils import escape
 
-from cpmconf.codec.cpim import IMDN_NS, CpimMessage
-from cpmconf.codec.resource_lists import Entry, ResourceList
-
-IMDN_XML_NS = "urn:ietf:params:xml:ns:imdn"
+from . import wire
 
 
 def now_rfc3339() -> str:
@@ -33,44 +28,35 @@ def cpim_wrapper(
     message_id: str,
     disposition: Iterable[str] = (),
     mime_headers: Iterable[tuple[str, str]] = (),
-) -> CpimMessage:
+) -> bytes:
     """A CPIM message (RFC 3862) with the IMDN namespace and Message-ID (RFC 5438)."""
     headers = [
         ("From", f"<{from_uri}>"),
         ("To", f"<{to_uri}>"),
         ("DateTime", now_rfc3339()),
-        ("NS", f"imdn <{IMDN_NS}>"),
+        ("NS", f"imdn <{wire.IMDN_NS}>"),
         ("imdn.Message-ID", message_id),
     ]
     disposition = list(disposition)
     if disposition:
         headers.append(("imdn.Disposition-Notification", ", ".join(disposition)))
-    return CpimMessage.build(headers, content_type, content, mime_headers)
+    return wire.cpim(headers, content_type, content, mime_headers)
 
 
 def delivery_imdn(
     *, message_id: str, date_time: str | None, recipient: str, original_recipient: str
 ) -> bytes:
     """A positive delivery notification document (RFC 5438 7.2)."""
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<imdn xmlns="{IMDN_XML_NS}">',
-        f"<message-id>{escape(message_id)}</message-id>",
-    ]
-    if date_time:
-        lines.append(f"<datetime>{escape(date_time)}</datetime>")
-    lines += [
-        f"<recipient-uri>{escape(recipient)}</recipient-uri>",
-        f"<original-recipient-uri>{escape(original_recipient)}</original-recipient-uri>",
-        "<delivery-notification><status><delivered/></status></delivery-notification>",
-        "</imdn>",
-        "",
-    ]
-    return "\n".join(lines).encode("utf-8")
+    return wire.imdn_delivered(
+        message_id=message_id,
+        date_time=date_time,
+        recipient=recipient,
+        original_recipient=original_recipient,
+    )
 
 
-def recipient_list(targets: Iterable[str]) -> ResourceList:
-    return ResourceList.build(Entry(uri=t) for t in targets)
+def recipient_list(targets: Iterable[str]) -> bytes:
+    return wire.resource_list(targets)
 
 
 def multipart_mixed(parts: Iterable[tuple[list[tuple[str, str]], bytes]]) -> tuple[str, bytes]:

@@ -1,7 +1,10 @@
-"""The CPM Client: registration (TS 7.1), sending (7.2.1.1, 7.2.1.3), receiving (7.2.2.1,
-7.2.2.3), and large message mode through :mod:`refsut.client_large` (7.2.1.2, 7.2.2.2).
+"""The CPM Client: sending (TS 7.2.1.1, 7.2.1.3) and receiving (7.2.2.1, 7.2.2.3) in pager
+mode; its sections, built here with a shared :class:`~refsut.client_context.ClientContext`,
+do registration (7.1, :mod:`refsut.client_registration`), large message mode (7.2.1.2,
+7.2.2.2, :mod:`refsut.client_large`) and deferred messages (7.2.3,
+:mod:`refsut.client_deferred`).
 
-It owns the client's SIP behaviour and its memory of sent and received messages, which the
+It owns the client's SIP dispatch and its memory of sent and received messages, which the
 upper tester (:mod:`refsut.upper_tester`) exposes. Every outbound request goes to the
 outbound proxy (the SIP/IP core played by the test system). :meth:`CpmClient.send` picks
 the mode by the size of the CPIM wrapper: up to 1300 bytes a MESSAGE (pager mode), above
@@ -10,7 +13,6 @@ an INVITE and an MSRP session (large message mode).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, NamedTuple
 
@@ -18,17 +20,16 @@ from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import (
     AcceptContact,
-    ContactFeatures,
-    Expires,
     MessageUID,
     NameAddr,
-    encode_icsi,
 )
 from cpmconf.codec.sip import SipMessage
 
-from . import bodies
+from . import bodies, wire
+from .client_context import ALLOW, ClientContext
 from .client_deferred import DeferredHandling
 from .client_large import LargeMode
+from .client_registration import Registration
 from .config import ClientConfig, format_address
 from .faults import Faults
 from .msrpcore import MsrpNode
@@ -70,7 +71,6 @@ SEND_KEYS = {
     "cancel",
 }
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
-ALLOW = "INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS, NOTIFY"
 
 
 class Route(NamedTuple):
@@ -121,42 +121,37 @@ class CpmClient:
         self.faults = faults
         self.sip_timeout = sip_timeout
         self.msrp_timeout = msrp_timeout
-        self.large = LargeMode(self)
-        self.deferred = DeferredHandling(self)
         self.node = SipNode(
             "client",
             cfg.listen,
             cfg.transport,
             cfg.outbound_proxy,
             self._on_request,
-            on_ack=self.large.ack,
+            on_ack=self._on_ack,
             preloaded_route=[loose_route(cfg.outbound_proxy, cfg.transport)],
             route_fault=self._route_fault,
             via_fault=self._via_fault,
         )
         self.msrp = MsrpNode("client", cfg.listen[0])
-        self.registered = False
-        self.gruu: str | None = None
+        # The sections share the context and reach each other only through these callbacks.
+        ctx = ClientContext(cfg, faults, self.node, self.msrp, sip_timeout, msrp_timeout)
+        self.deferred = DeferredHandling(ctx)
+        self.large = LargeMode(ctx, refuses=self.deferred.refuses, received=self.keep_received)
+        self.registration = Registration(ctx)
         self.sent: list[Record] = []
         self.received: list[Record] = []
         self._all: dict[str, Record] = {}  # survives /reset so late replies still resolve
         self._counter = 0
         self._last_contribution: str | None = None
         self._last_conversation: str | None = None
-        self._reg_call_id = ""
-        self._reg_tag = new_tag()
-        self._reg_cseq = 0
-        self._reg_lock = asyncio.Lock()
-        self._refresh: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         await self.node.start()
         await self.msrp.start()
-        self._reg_call_id = new_call_id(self.node.address[0])
+        self.registration.start()
 
     async def close(self) -> None:
-        if self._refresh is not None:
-            self._refresh.cancel()
+        self.registration.close()
         await self.node.close()
         await self.msrp.close()
 
@@ -176,7 +171,7 @@ class CpmClient:
     # -- upper-tester views ------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        return {"ok": True, "registered": self.registered, "user": self.cfg.user}
+        return {"ok": True, "registered": self.registration.registered, "user": self.cfg.user}
 
     def messages(self) -> dict[str, Any]:
         return {
@@ -189,100 +184,13 @@ class CpmClient:
         self.received.clear()
         self.deferred.reset()
 
-    # -- registration (TS 7.1) ---------------------------------------------------------------
-
-    def contact(self) -> str:
-        """The registered Contact: +sip.instance, the CPM ICSIs and the SIP methods it takes
-        as RFC 3840 feature parameters (TS 7.1 steps 2, 3 and 6)."""
-        user_part = self.cfg.user.split(":", 1)[1].split("@", 1)[0]
-        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
-        icsi = ",".join(encode_icsi(u) for u in (ICSI_MSG, ICSI_LARGE, ICSI_DEFERRED))
-        params = []
-        if not self.faults.on("client.register-no-instance"):
-            params.append(f'+sip.instance="{self.cfg.instance}"')
-        if not self.faults.on("client.register-no-capabilities"):
-            if not self.faults.on("client.register-no-icsi"):
-                params.append(f'+g.3gpp.icsi-ref="{icsi}"')
-            params.append(f'methods="{ALLOW.replace(" ", "")}"')
-        return f"<sip:{user_part}@{self.node.hostport}{transport}>" + "".join(
-            f";{p}" for p in params
-        )
+    # -- registration (TS 7.1), in :mod:`refsut.client_registration` -------------------------
 
     async def register(self, expires: int = 3600) -> int | None:
-        async with self._reg_lock:
-            if self._refresh is not None:
-                self._refresh.cancel()
-                self._refresh = None
-            self._reg_cseq += 1
-            branch = new_branch()
-            registrar = f"sip:{self.cfg.domain}"  # RFC 3261 10.2: no user part
-            if self.faults.on("client.register-user-in-request-uri"):
-                registrar = self.cfg.user
-            own_expiry = self.faults.on("client.reregister-on-own-expiry")
-            # baresip's way: the expiry asked for in the Contact, not in an Expires header
-            contact = self.contact() + (f";expires={expires}" if own_expiry else "")
-            headers = [("Contact", contact)]
-            if not self.faults.on("client.register-no-supported-gruu"):
-                headers.append(("Supported", "gruu"))
-            if not self.faults.on("client.register-no-require-gruu"):
-                headers.append(("Require", "gruu"))  # as 000 7.1 step 5 writes (D-require-gruu)
-            raw = build_request(
-                "REGISTER",
-                registrar,
-                via=self.node.via(branch),
-                from_=f"<{self.cfg.user}>;tag={self._reg_tag}",
-                to=f"<{self.cfg.user}>",
-                call_id=self._reg_call_id,
-                cseq=self._reg_cseq,
-                headers=[
-                    *headers,
-                    *([] if own_expiry else [("Expires", str(expires))]),
-                    ("User-Agent", self.cfg.release),
-                ],
-            )
-            resp = await self.node.request(raw, branch, self.sip_timeout)
-            if resp is None:
-                return None
-            if 200 <= resp.status < 300:
-                self.registered = expires > 0
-                # RFC 3608 6: each registration's Service-Route replaces the last one.
-                self.node.service_route = (
-                    resp.header_list("Service-Route") if self.registered else []
-                )
-                granted = self._granted(resp, expires)
-                if own_expiry:
-                    granted = expires  # refreshes on what it asked for, not on the grant
-                if self.registered and granted > 0 and not self.faults.on("client.no-reregister"):
-                    loop = asyncio.get_running_loop()
-                    # refresh halfway through the granted period (TS 7.1 re-registration)
-                    self._refresh = loop.call_later(granted / 2, self._refresh_now, expires)
-                if not self.registered:
-                    self.gruu = None
-            return resp.status
-
-    def _granted(self, resp: SipMessage, asked: int) -> int:
-        try:
-            for text in resp.header_list("Contact"):
-                c = ContactFeatures.parse(text)
-                if c.param("+sip.instance") in (self.cfg.instance, self.cfg.instance[1:-1]):
-                    self.gruu = c.param("pub-gruu")
-                    if c.param("expires") is not None:
-                        return Expires.parse(c.param("expires") or "").seconds
-            if resp.header("Expires") is not None:
-                return Expires.parse(resp.header("Expires") or "").seconds
-        except CodecError as exc:
-            log.warning("unreadable REGISTER response (%s); using the asked expiry", exc)
-        return asked
-
-    def _refresh_now(self, expires: int) -> None:
-        self._refresh = None
-        self.node.spawn(self.register(expires), name="client-reregister")
+        return await self.registration.register(expires)
 
     async def deregister(self) -> int | None:
-        status = await self.register(3600 if self.faults.on("client.deregister-nonzero") else 0)
-        if status is not None and 200 <= status < 300:
-            self.registered = False
-        return status
+        return await self.registration.deregister()
 
     # -- through the core (D-through-core) ---------------------------------------------------
 
@@ -313,7 +221,7 @@ class CpmClient:
 
     def _common_headers(self) -> list[tuple[str, str]]:
         icsi = ICSI_LARGE if self.faults.on("client.accept-contact-no-msg-icsi") else ICSI_MSG
-        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"')]
+        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"')]
         if not self.faults.on("client.no-p-preferred-service"):
             headers.append(("P-Preferred-Service", ICSI_MSG))
         if not self.faults.on("client.no-user-agent"):
@@ -383,7 +291,7 @@ class CpmClient:
         # switch of one mode never moves a message into the other (TS 7.2.1.3 step 4).
         plain = self._addressing(args, replied, faulty=False)
         probe = self._wrapper(plain, text, content_type, disposition, faulty=False)
-        size = len(bytes(probe))
+        size = len(probe)
         if self.faults.on("client.pager-over-1300"):
             size = len(text.encode("utf-8"))  # the limit applied to the text, not the wrapper
         large = size > PAGER_LIMIT
@@ -424,7 +332,7 @@ class CpmClient:
         if pager_fault("client.no-disposition-request"):
             disposition = []  # the user's wish to track the message is dropped
         # The CPIM switches of 7.2.1.3 act on pager mode; large mode has its own (on200-7).
-        wrapper = bytes(self._wrapper(route, text, content_type, disposition, faulty=not large))
+        wrapper = self._wrapper(route, text, content_type, disposition, faulty=not large)
         self._last_contribution = contribution_id
         self._last_conversation = conversation_id
         record = Record(
@@ -487,7 +395,7 @@ class CpmClient:
                             ("Content-Type", "application/resource-lists+xml"),
                             ("Content-Disposition", "recipient-list"),
                         ],
-                        bytes(bodies.recipient_list(route.targets)),
+                        bodies.recipient_list(route.targets),
                     ),
                 ]
             )
@@ -579,7 +487,7 @@ class CpmClient:
 
     def _wrapper(
         self, route: Route, text: str, content_type: str, disposition: list, *, faulty: bool
-    ) -> CpimMessage:
+    ) -> bytes:
         """The CPIM wrapper of a message (TS 7.2.1.3); ``faulty`` applies its fault switches."""
         cpim_from, cpim_to = self.cfg.user, route.cpim_to
         if faulty and self.faults.on("client.cpim-wrong-from"):
@@ -625,6 +533,9 @@ class CpmClient:
 
     # -- receiving (TS 7.2.2.1, 7.2.2.3) -----------------------------------------------------
 
+    def _on_ack(self, msg: SipMessage) -> None:
+        self.large.ack(msg)
+
     async def _on_request(self, txn: ServerTransaction) -> None:
         req = txn.request
         if req.method == "MESSAGE":
@@ -651,15 +562,6 @@ class CpmClient:
             self.large.cancel(invite)  # 487 to the INVITE if it is still pending
         else:
             await txn.reply(405, headers=[("Allow", ALLOW)])
-
-    @staticmethod
-    def is_deferred(req: SipMessage) -> bool:
-        """The request carries the deferred ICSI in Accept-Contact (a deferred delivery)."""
-        try:
-            sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
-        except CodecError:
-            return False
-        return any(s.has_icsi(ICSI_DEFERRED) for s in sets)
 
     @staticmethod
     def _icsi_ok(req: SipMessage) -> bool:
@@ -708,9 +610,9 @@ class CpmClient:
         status = 202 if self.faults.on("client.message-answer-202") else 200
         await txn.reply(status, headers=headers)
 
-        self._received(req, cpim, content_type, text_bytes, uid)
+        self.keep_received(req, cpim, content_type, text_bytes, uid)
 
-    def _received(
+    def keep_received(
         self,
         req: SipMessage,
         cpim: CpimMessage | None,
@@ -796,7 +698,7 @@ class CpmClient:
                 message_uid=None,
             )
         )
-        await self._send_message(record, target, headers, bytes(wrapper))
+        await self._send_message(record, target, headers, wrapper)
 
     def describe(self) -> str:
         return f"client {self.cfg.user} at {format_address(self.address)}"

@@ -17,25 +17,20 @@ import asyncio
 import logging
 import secrets
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.deferred_messages import DeferredList
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import encode_icsi, warnings_of
-from cpmconf.codec.msrp import MsrpUri, new_ident
-from cpmconf.codec.resource_lists import CPM_ACTIONS, Entry, ResourceList
-from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.headers import AcceptContact, warnings_of
+from cpmconf.codec.resource_lists import CPM_ACTIONS
 from cpmconf.codec.sip import SipMessage
 
-from . import bodies
+from . import bodies, wire
+from .client_context import ClientContext
 from .sipcore import Dialog, ServerTransaction, build_request, new_branch, new_call_id, new_tag
-
-if TYPE_CHECKING:
-    from .client import CpmClient
 
 log = logging.getLogger("refsut.client.deferred")
 
@@ -61,6 +56,15 @@ class DeferredError(Exception):
         super().__init__(text)
         self.status = status
         self.text = text
+
+
+def is_deferred(req: SipMessage) -> bool:
+    """The request carries the deferred ICSI in Accept-Contact (a deferred delivery)."""
+    try:
+        sets = [AcceptContact.parse(v) for v in req.header_list("Accept-Contact")]
+    except CodecError:
+        return False
+    return any(s.has_icsi(ICSI_DEFERRED) for s in sets)
 
 
 def message_uri_ids(body: bytes) -> list[str]:
@@ -94,9 +98,10 @@ def message_uri_ids(body: bytes) -> list[str]:
 
 
 class DeferredHandling:
-    """Subscription and handling of deferred messages; one per client."""
+    """Subscription and handling of deferred messages; one per client, built with the
+    client's shared :class:`ClientContext`."""
 
-    def __init__(self, client: CpmClient) -> None:
+    def __init__(self, client: ClientContext) -> None:
         self.client = client
         self.known: list[str] = []  # Message-URI-IDs learnt from NOTIFYs, in order
         self.notifies = 0
@@ -117,9 +122,7 @@ class DeferredHandling:
     def refuses(self, req: SipMessage) -> bool:
         """The fault switch: a deferred delivery after a handling INVITE is refused."""
         return (
-            self.on("client.reject-deferred-delivery")
-            and bool(self.handled)
-            and self.client.is_deferred(req)
+            self.on("client.reject-deferred-delivery") and bool(self.handled) and is_deferred(req)
         )
 
     def view(self) -> dict[str, Any]:
@@ -134,14 +137,14 @@ class DeferredHandling:
         transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
         contact = f"<sip:{user_part}@{node.hostport}{transport}>"
         if not self.on(fault):
-            contact += f';+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'
+            contact += f';+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_DEFERRED)}"'
         return contact
 
     def _service_headers(
         self, accept_fault: str, pps_fault: str, identity_fault: str | None = None
     ) -> list[tuple[str, str]]:
         icsi = ICSI_MSG if self.on(accept_fault) else ICSI_DEFERRED
-        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"')]
+        headers = [("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"')]
         if not self.on(pps_fault):
             headers.append(("P-Preferred-Service", ICSI_DEFERRED))
         # The MAY of 7.2.3.1 step 1d: the user's own address, or with the switch another one.
@@ -178,7 +181,7 @@ class DeferredHandling:
                 ),
                 ("Event", event),
                 ("Expires", expires),
-                ("Accept", LIST_TYPE),
+                ("Accept", wire.DEFERRED_TYPE),
             ],
         )
         resp = await client.node.request(raw, branch, client.sip_timeout)
@@ -204,25 +207,26 @@ class DeferredHandling:
 
     # -- handling (TS 7.2.3.2.1) -------------------------------------------------------------
 
-    def _entries(self, actions: list[tuple[str, str]]) -> list[Entry]:
+    def _entries(self, actions: list[tuple[str, str]]) -> list[str]:
+        """The entry URIs of the handling list: each message with its cpm_action."""
         entries = []
         for i, (uri, action) in enumerate(actions):
             fault, wrong = MISNAMED[action]
             word = wrong if self.on(fault) else action
             if i == 0 and self.on("client.handling-action-dropped"):
-                entries.append(Entry(uri=uri))
+                entries.append(uri)
             else:
-                entries.append(Entry.with_action(uri, word))
+                entries.append(wire.with_action(uri, word))
         return entries
 
     def _offer(self) -> bytes:
         # No media is set up (NOTE 3), but the offer still names a path of our MSRP listener.
         host, port = self.client.msrp.address
-        path = MsrpUri.parse(f"msrp://{host}:{port}/{new_ident()};tcp")
+        path = wire.msrp_uri(host, port, wire.new_ident())
         accept_types = [] if self.on("client.handling-no-accept-types") else ["message/cpim"]
         if accept_types and self.on("client.handling-malformed-accept-type"):
             accept_types.append(MALFORMED_TYPE)
-        sdp = build_sdp(
+        offer = wire.sdp_msrp(
             host=host,
             path=path,
             accept_types=accept_types,
@@ -230,7 +234,6 @@ class DeferredHandling:
             direction="sendrecv" if self.on("client.handling-sendrecv") else "recvonly",
             session_id=secrets.randbelow(2**31),
         )
-        offer = bytes(sdp)
         if self.on("client.handling-offer-no-path"):
             offer = b"".join(
                 line for line in offer.splitlines(keepends=True) if not line.startswith(b"a=path:")
@@ -283,7 +286,7 @@ class DeferredHandling:
         ]
         offer = self._offer()
         if actions is not None and not self.on("client.handling-no-list"):
-            listing = ResourceList.build(self._entries(actions))
+            listing = wire.resource_list(self._entries(actions))
             ctype, body = bodies.multipart_mixed(
                 [
                     ([("Content-Type", "application/sdp")], offer),
@@ -292,7 +295,7 @@ class DeferredHandling:
                             ("Content-Type", "application/resource-lists+xml"),
                             ("Content-Disposition", "recipient-list"),
                         ],
-                        bytes(listing),
+                        listing,
                     ),
                 ]
             )

@@ -17,19 +17,20 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, MessageUID, encode_icsi
-from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, build_request, chunk, new_ident
-from cpmconf.codec.sdp import MediaDescription, SessionDescription, build_sdp
+from cpmconf.codec.headers import AcceptContact, MessageUID
+from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler
 from cpmconf.codec.sip import SipMessage
 
-from . import bodies
+from . import bodies, wire
+from .client_context import ClientContext
 from .msrpcore import MsrpLeg
 from .records import Record
+from .sessions import msrp_media, session_expires_answer
 from .sipcore import (
     Dialog,
     ServerTransaction,
@@ -41,9 +42,6 @@ from .sipcore import (
 from .sipcore import (
     build_request as build_sip_request,
 )
-
-if TYPE_CHECKING:
-    from .client import CpmClient
 
 log = logging.getLogger("refsut.client.large")
 
@@ -57,37 +55,6 @@ FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity f
 SEND_BOUND = 4.5  # /send answers within the upper tester's 5 s; the session may go on
 STALL_BOUND = 30.0  # how long the stall fault keeps a transfer silent
 IDLE_BOUND = 30.0  # a received session with no MSRP traffic and no BYE is dropped after this
-
-
-def msrp_media(msg: SipMessage) -> MediaDescription | None:
-    """The first ``m=message`` MSRP stream of the SDP in ``msg`` (alone or in a multipart
-    body); None when there is none or it does not parse."""
-    sdp = bodies.body_part(msg.header("Content-Type"), msg.body, "application/sdp")
-    if sdp is None:
-        return None
-    try:
-        media = SessionDescription.parse(sdp).msrp_media()
-        if media:
-            media[0].path_uris()  # the path must be usable
-            return media[0]
-    except CodecError as exc:
-        log.info("unusable SDP in %s: %s", msg.summary(), exc)
-    return None
-
-
-def session_expires_answer(req: SipMessage) -> list[tuple[str, str]]:
-    """Session-Expires (and Require: timer) for a 2xx, when the INVITE asked for a timer
-    (RFC 4028 section 9): the value echoed, the refresher kept or set to uac."""
-    value = req.header("Session-Expires")
-    if value is None:
-        return []
-    if "refresher=" not in value.replace(" ", "").lower():
-        value = f"{value};refresher=uac"
-    headers = [("Session-Expires", value)]
-    supported = [t.strip().lower() for t in req.header_list("Supported")]
-    if "timer" in supported:
-        headers.append(("Require", "timer"))
-    return headers
 
 
 @dataclass
@@ -117,10 +84,21 @@ class Outgoing:
 
 
 class LargeMode:
-    """The client's large message mode; one per :class:`~refsut.client.CpmClient`."""
+    """The client's large message mode; one per :class:`~refsut.client.CpmClient`, built
+    with the client's shared :class:`ClientContext` and two callbacks: ``refuses(invite)``
+    (the deferred section turns a deferred delivery down) and ``received(...)`` (the client
+    keeps a rebuilt message and sends the delivery IMDN it asks for, as for pager mode)."""
 
-    def __init__(self, client: CpmClient) -> None:
+    def __init__(
+        self,
+        client: ClientContext,
+        *,
+        refuses: Callable[[SipMessage], bool],
+        received: Callable[..., Record],
+    ) -> None:
         self.client = client
+        self.refuses = refuses
+        self.received = received
         self.incoming: dict[str, Incoming] = {}  # by Call-ID
         self.outgoing: dict[str, Outgoing] = {}  # by Call-ID
         self._cancels: dict[tuple, asyncio.Event] = {}  # INVITE server txn key -> CANCEL seen
@@ -145,7 +123,7 @@ class LargeMode:
         transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
         return (
             f"<sip:{user_part}@{node.hostport}{transport}>"
-            f';+g.3gpp.icsi-ref="{encode_icsi(ICSI_LARGE)}"'
+            f';+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_LARGE)}"'
         )
 
     # -- sending (TS 7.2.1.2) ----------------------------------------------------------------
@@ -164,7 +142,7 @@ class LargeMode:
             contact = contact.split(";", 1)[0]
         service = ICSI_MSG if self.on("client.large-preferred-service-msg") else ICSI_LARGE
         headers = [
-            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
+            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"'),
             ("Contact", contact),
             ("P-Preferred-Service", service),
             ("P-Preferred-Identity", f"<{self._identity('client.large-foreign-identity')}>"),
@@ -194,7 +172,7 @@ class LargeMode:
 
     def _offer(self, leg: MsrpLeg, size: int, wrapped: list[str]) -> bytes:
         selector_size = size - 1 if self.on("client.large-wrong-file-selector-size") else size
-        sdp = build_sdp(
+        offer = wire.sdp_msrp(
             host=leg.uri.host,
             path=leg.uri,
             accept_types=() if self.on("client.large-no-accept-types") else "message/cpim",
@@ -204,7 +182,6 @@ class LargeMode:
             file_selector=f"size:{selector_size}",
             session_id=secrets.randbelow(2**31),
         )
-        offer = bytes(sdp)
         if self.on("client.large-offer-no-path"):
             offer = b"".join(
                 line for line in offer.splitlines(keepends=True) if not line.startswith(b"a=path:")
@@ -243,7 +220,7 @@ class LargeMode:
                             ("Content-Type", "application/resource-lists+xml"),
                             ("Content-Disposition", "recipient-list"),
                         ],
-                        bytes(bodies.recipient_list(targets)),
+                        bodies.recipient_list(targets),
                     ),
                 ]
             )
@@ -333,24 +310,24 @@ class LargeMode:
         leg.connect_to(to_path[0])  # the active side, whatever the answer says (TS 7.2.1.2)
         if not self.on("client.large-no-bind-send"):
             # RFC 4975 5.4 / RFC 6135: an empty SEND lets the passive side bind the connection
-            bind = next(chunk(b"", 1, to_path=to_path, from_path=leg.uri, message_id=new_ident()))
+            bind = wire.msrp_chunks(
+                b"", 1, to_path=to_path, from_path=leg.uri, message_id=wire.new_ident()
+            )[0]
             problem = self._problem(leg, await leg.transact(bind, client.msrp_timeout))
             if problem is not None:
                 return problem
         typed = "text/plain" if self.on("client.large-send-typed-text") else "message/cpim"
-        sends = list(
-            chunk(
-                wrapper,
-                self.cfg.msrp_chunk_size,
-                to_path=[leg.uri] if self.on("client.large-wrong-to-path") else to_path,
-                from_path=leg.uri,
-                message_id=new_ident(),
-                content_type=typed,
-            )
+        sends = wire.msrp_chunks(
+            wrapper,
+            self.cfg.msrp_chunk_size,
+            to_path=[leg.uri] if self.on("client.large-wrong-to-path") else to_path,
+            from_path=leg.uri,
+            message_id=wire.new_ident(),
+            content_type=typed,
         )
         if self.on("client.large-last-chunk-continues"):
             # the last chunk ends in '+' like the others: the message never completes
-            sends[-1] = MsrpMessage.parse(bytes(sends[-1])[:-3] + b"+\r\n")
+            sends[-1] = sends[-1][:-3] + b"+\r\n"
         for i, send in enumerate(sends):
             if i == 1 and self.on("client.large-stall-mid-send"):
                 # Goes silent after the first chunk (bounded, so the refsut itself ends).
@@ -410,7 +387,7 @@ class LargeMode:
                 return
             await txn.reply(481 if req.call_id not in self.incoming else 488)
             return  # no other re-INVITE support: sessions are short and never modified
-        if client.deferred.refuses(req):
+        if self.refuses(req):
             await txn.reply(403)
             return
         if not self.is_large_invite(req):
@@ -455,7 +432,7 @@ class LargeMode:
         wrapped = "*"
         if self.on("client.recv-unoffered-wrapped-types"):
             wrapped = "application/x-unoffered"
-        answer = build_sdp(
+        body = wire.sdp_msrp(
             host=leg.uri.host,
             path=leg.uri,
             accept_types=accepted,
@@ -464,7 +441,6 @@ class LargeMode:
             direction="sendrecv" if self.on("client.recv-answer-sendrecv") else "recvonly",
             session_id=secrets.randbelow(2**31),
         )
-        body = bytes(answer)
         if self.on("client.recv-answer-no-path"):
             body = b"".join(
                 line for line in body.splitlines(keepends=True) if not line.startswith(b"a=path:")
@@ -538,13 +514,13 @@ class LargeMode:
                 assert leg.remote is not None
                 await client.msrp.send_raw(b"", leg.remote)
             else:
-                bind = build_request(
-                    new_ident(),
+                bind = wire.msrp_request(
+                    wire.new_ident(),
                     "SEND",
                     session.offer_path,
                     leg.uri,
-                    message_id=new_ident(),
-                    byte_range=(1, 0, 0),
+                    message_id=wire.new_ident(),
+                    range_=(1, 0, 0),
                 )
                 # The answer to the bind comes back on the dispatch loop; do not hold the
                 # chunks up for it.
@@ -592,7 +568,6 @@ class LargeMode:
 
     def _deliver(self, session: Incoming, wrapper: bytes) -> None:
         """Record the rebuilt message and process it as TS 7.2.2.3 says (delivery IMDN)."""
-        client = self.client
         req = session.invite
         cpim = None
         content_type, text_bytes = "message/cpim", wrapper
@@ -601,7 +576,7 @@ class LargeMode:
             content_type, text_bytes = cpim.content_type, cpim.body
         except CodecError as exc:
             log.info("received large message is not a whole CPIM message: %s", exc)
-        session.record = client._received(
+        session.record = self.received(
             req, cpim, content_type, text_bytes, session.uid, mode="large"
         )
 

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from defusedxml import DefusedXmlException
 
 from cpmconf.codec.cpim import CpimMessage
-from cpmconf.codec.deferred_messages import DeferredList, DeferredMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import Expires
 from cpmconf.codec.resource_lists import CPM_ACTIONS, ResourceList
 from cpmconf.codec.sip import SipMessage
 
-from . import lax_xml
+from . import lax_xml, wire
 from .faults import Faults
 from .sipcore import media_type, originator
 from .store import DEFERRED_STATUSES, DeferredRow, MessageStore
@@ -138,11 +137,15 @@ class DeferredQueue:
         self.expire(owner)
         return self.store.deferred(owner)
 
-    def listing(self, owner: str, rows: list[DeferredRow] | None = None) -> DeferredList:
+    def listing(
+        self, owner: str, rows: list[DeferredRow] | None = None, *, named_as: str | None = None
+    ) -> bytes:
+        """The owner's deferred-messages list; ``named_as`` replaces every Message-URI-ID
+        (a fault switch names the messages by the management address instead)."""
         rows = self.pending(owner) if rows is None else rows
-        return DeferredList.build(
+        return wire.deferred_list(
             owner,
-            [DeferredMessage(r.uri_id, r.originator, r.subject, r.date, r.size) for r in rows],
+            [(named_as or r.uri_id, r.originator, r.subject, r.date, r.size) for r in rows],
         )
 
     def _ever_issued(self) -> set[str]:

@@ -22,19 +22,14 @@ import contextlib
 import logging
 
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.msrp import (
-    DEFAULT_MAX_SIZE,
-    MsrpMessage,
-    MsrpUri,
-    build_response,
-    new_ident,
-)
+from cpmconf.codec.msrp import DEFAULT_MAX_SIZE, MsrpMessage, MsrpUri
 from cpmconf.transport import (
     MSRP,
     Inbound,
     SipEndpoint,
     TransportError,
 )
+from refsut import wire
 from refsut.sipcore import serve
 
 log = logging.getLogger("refsut.msrp")
@@ -48,9 +43,9 @@ class MsrpLeg:
     def __init__(self, node: MsrpNode, name: str) -> None:
         self.node = node
         self.name = name
-        self.session_id = new_ident(20)
+        self.session_id = wire.new_ident(20)
         host, port = node.address
-        self.uri = MsrpUri.build(host, port, self.session_id)
+        self.uri = MsrpUri.parse(wire.msrp_uri(host, port, self.session_id))
         self.remote: Address | None = None
         self.bound = asyncio.Event()
         self.requests: asyncio.Queue[tuple[Inbound, MsrpMessage]] = asyncio.Queue()
@@ -82,28 +77,30 @@ class MsrpLeg:
         except TimeoutError:
             return None
 
-    async def send(self, msg: MsrpMessage) -> bool:
-        """Send ``msg`` to the peer; False when there is no peer or the send failed."""
+    async def send(self, raw: bytes) -> bool:
+        """Send ``raw`` (a message written by :mod:`refsut.wire`) to the peer; False when
+        there is no peer or the send failed."""
         if self.remote is None or self.closed:
             self.failed = True
             return False
-        ok = await self.node.send_raw(bytes(msg), self.remote)
+        ok = await self.node.send_raw(raw, self.remote)
         self.failed = self.failed or not ok
         return ok
 
-    async def transact(self, msg: MsrpMessage, timeout: float) -> MsrpMessage | None:
+    async def transact(self, raw: bytes, timeout: float) -> MsrpMessage | None:
         """Send a request and wait (bounded) for its transaction response."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
-        self.node._pending[msg.transaction_id] = future
+        tid = wire.msrp_tid(raw)
+        self.node._pending[tid] = future
         try:
-            if not await self.send(msg):
+            if not await self.send(raw):
                 return None
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             return None
         finally:
-            self.node._pending.pop(msg.transaction_id, None)
+            self.node._pending.pop(tid, None)
 
     async def respond(self, item: Inbound, request: MsrpMessage, code: int = 200) -> None:
         """Answer ``request`` on the connection it came in on (RFC 4975 section 7.2)."""
@@ -112,11 +109,13 @@ class MsrpLeg:
         if (request.header("Failure-Report") or "").lower() == "no":
             return  # the sender asked for no transaction responses
         try:
-            resp = build_response(request, code, own_uri=self.uri)
-        except CodecError as exc:
+            resp = wire.msrp_response(
+                request.transaction_id, code, request.from_path()[0], self.uri
+            )
+        except (CodecError, IndexError) as exc:
             log.info("%s: cannot answer %s: %s", self.name, request.summary(), exc)
             return
-        await self.node.send_raw(bytes(resp), item.remote)
+        await self.node.send_raw(resp, item.remote)
 
     def close(self) -> None:
         """Forget the leg and drop its connection."""
@@ -189,13 +188,14 @@ class MsrpNode:
         if msg.method == "REPORT":
             log.debug("%s: REPORT %s ignored", self.name, msg.transaction_id)
             return
-        session = msg.to_path()[0].session_id
+        here = msg.to_path()[0]
+        session = here.session_id
         leg = self._legs.get(session or "")
         if leg is None:
             log.info("%s: %s for unknown session %s: 481", self.name, msg.summary(), session)
-            with contextlib.suppress(CodecError):
-                resp = build_response(msg, 481)
-                await self.send_raw(bytes(resp), item.remote)
+            with contextlib.suppress(CodecError, IndexError):
+                resp = wire.msrp_response(msg.transaction_id, 481, msg.from_path()[0], here)
+                await self.send_raw(resp, item.remote)
             return
         if leg.remote is None:
             leg.remote = item.remote  # passive side: bind the connection to the session

@@ -1,16 +1,19 @@
 """The CPM Participating Function, pager mode (TS 8.3.2.1, recording per TS 8.5.1); large
 message mode (TS 8.3.2.1.1) lives in :mod:`refsut.pf_large`.
 
-It owns the PF's SIP behaviour: a registrar for its domain that hands out public GRUUs
-(RFC 5627), and the terminating handling of a MESSAGE addressed to a provisioned user:
-access policy, content policy, expiry, then the user's preference (deliver to the selected
-devices, store, defer or interwork). Delivery copies the MESSAGE once per selected device,
-addressed to the device's public GRUU and sent through the outbound proxy (the SIP/IP core);
-the first 2xx is answered to the originator and later finals are absorbed.
+It owns the PF's SIP dispatch, builds its sections with their shared
+:class:`~refsut.pf_context.PfContext` (the registrar and reg-event registration in
+:mod:`refsut.pf_registration`, large mode, deferred messages), and the terminating handling
+of a MESSAGE addressed to a provisioned user: access policy, content policy, expiry, then
+the user's preference (deliver to the selected devices, store, defer or interwork).
+Delivery copies the MESSAGE once per selected device, addressed to the device's public GRUU
+and sent through the outbound proxy (the SIP/IP core); the first 2xx is answered to the
+originator and later finals are absorbed.
 
 A deferring preference hands the MESSAGE to :mod:`refsut.pf_deferred` (202, notification,
 the deferred-messages subscription, handling INVITEs to the management address and push on
-registration); the device selection here is shared with large mode and push.
+registration); the device selection (:mod:`refsut.pf_bindings`) is shared with large mode
+and push.
 """
 
 from __future__ import annotations
@@ -19,20 +22,21 @@ import asyncio
 import datetime
 import email.utils
 import logging
-from dataclasses import dataclass
 
 from cpmconf.codec.cpim import CpimMessage
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import AcceptContact, ContactFeatures, Expires, WarningValue
+from cpmconf.codec.headers import AcceptContact, Expires
 from cpmconf.codec.sip import SipMessage, canonical_name
 
+from . import wire
 from .config import PfConfig, UserConfig
 from .faults import Faults
 from .msrpcore import MsrpNode
+from .pf_bindings import Binding, Bindings
+from .pf_context import PfContext
 from .pf_deferred import ICSI_DEFERRED, DeferredHandling
 from .pf_large import LargeDelivery
-from .pf_registration import RegEventSubscriber, embedded_register
+from .pf_registration import SUPPORTED_OPTIONS, RegEventSubscriber, Registrar
 from .recording import Recording
 from .sipcore import (
     ServerTransaction,
@@ -49,9 +53,6 @@ from .store import MessageStore
 
 log = logging.getLogger("refsut.pf")
 
-DEFAULT_EXPIRES = 3600
-MAX_EXPIRES = 7 * 24 * 3600
-SUPPORTED_OPTIONS = ("gruu",)
 REQUIRE_INVITE = ("gruu", "timer")  # option tags an INVITE may require (RFC 4028 timers)
 ALLOW = "REGISTER, INVITE, ACK, BYE, CANCEL, MESSAGE, OPTIONS, SUBSCRIBE"
 
@@ -71,22 +72,6 @@ COPIED_TO_DEVICE = (
     "Content-Type",
 )
 CPM_IDS = ("Conversation-ID", "Contribution-ID", "InReplyTo-Contribution-ID")
-
-
-@dataclass
-class Binding:
-    """One registered contact of a user."""
-
-    contact_uri: str
-    contact_text: str  # "<uri>" as sent, for echoing
-    params: tuple[tuple[str, str | None], ...]
-    instance: str | None  # "<urn:...>" or None
-    expires_at: float
-    pub_gruu: str | None = None  # as the registrar (the core) assigned it, when not us
-
-    @property
-    def key(self) -> str:
-        return self.instance or uri_key(self.contact_uri)
 
 
 def _accepts_icsi(msg: SipMessage, icsi: str) -> bool:
@@ -128,17 +113,14 @@ class ParticipatingFunction:
         self.msrp_timeout = msrp_timeout
         self.allow = ALLOW
         self.users = {uri_key(u.uri): u for u in cfg.users}
-        self.bindings: dict[str, dict[str, Binding]] = {k: {} for k in self.users}
-        self.large = LargeDelivery(self)
-        self.deferred = DeferredHandling(self)
-        self.regevent = RegEventSubscriber(self)
+        self.bindings = Bindings(self.users, faults)
         self.node = SipNode(
             "pf",
             cfg.listen,
             cfg.transport,
             cfg.outbound_proxy,
             self._on_request,
-            on_ack=lambda msg: self.deferred.ack(msg) or self.large.ack(msg),
+            on_ack=self._on_ack,
             preloaded_route=[
                 f"<{cfg.core_uri}>"
                 if cfg.core_uri
@@ -148,6 +130,24 @@ class ParticipatingFunction:
             via_fault=self._via_fault,
         )
         self.msrp = MsrpNode("pf", cfg.listen[0])
+        # The sections share the context and reach each other only through these callbacks.
+        self.ctx = PfContext(
+            cfg=cfg,
+            faults=faults,
+            store=store,
+            node=self.node,
+            msrp=self.msrp,
+            users=self.users,
+            bindings=self.bindings,
+            allow=ALLOW,
+            leg_timeout=leg_timeout,
+            msrp_timeout=msrp_timeout,
+            recording=self.recording,
+        )
+        self.deferred = DeferredHandling(self.ctx)
+        self.large = LargeDelivery(self.ctx, defer=self.deferred.defer_large)
+        self.registrar = Registrar(self.ctx, registered=self.deferred.registered)
+        self.regevent = RegEventSubscriber(self.ctx, registered=self.deferred.registered)
 
     async def start(self) -> None:
         await self.node.start()
@@ -169,7 +169,7 @@ class ParticipatingFunction:
         """The switch that sends this initial request without the Route naming the core."""
         deferred = _accepts_icsi(msg, ICSI_DEFERRED)
         if msg.method == "MESSAGE":
-            if media_type(msg.header("Content-Type")) == LIST_TYPE:
+            if media_type(msg.header("Content-Type")) == wire.DEFERRED_TYPE:
                 return "pf.notification-no-core-route"
             return None if deferred else "pf.copy-no-core-route"
         if msg.method == "INVITE":
@@ -183,6 +183,11 @@ class ParticipatingFunction:
 
     # -- request dispatch --------------------------------------------------------------------
 
+    def _on_ack(self, msg: SipMessage) -> None:
+        """An ACK no transaction took: a handling session's, else a large session's."""
+        if not self.deferred.ack(msg):
+            self.large.ack(msg)
+
     async def _on_request(self, txn: ServerTransaction) -> None:
         req = txn.request
         known = REQUIRE_INVITE if req.method == "INVITE" else SUPPORTED_OPTIONS
@@ -191,7 +196,7 @@ class ParticipatingFunction:
             await txn.reply(420, headers=[("Unsupported", ", ".join(unsupported))])
             return
         if req.method == "REGISTER":
-            await self._register(txn)
+            await self.registrar.register(txn)
         elif req.method == "MESSAGE":
             await self._message(txn)
         elif req.method == "INVITE" and self.deferred.is_management(req):
@@ -221,105 +226,6 @@ class ParticipatingFunction:
             self.large.cancel(invite)  # 487 to the INVITE if it is still pending
         else:
             await txn.reply(405, headers=[("Allow", ALLOW)])
-
-    # -- registrar ---------------------------------------------------------------------------
-
-    def _live_bindings(self, user_key: str) -> list[Binding]:
-        now = asyncio.get_running_loop().time()
-        table = self.bindings.get(user_key, {})
-        for key in [k for k, b in table.items() if b.expires_at <= now]:
-            del table[key]
-        return list(table.values())
-
-    def gruu(self, user: UserConfig, binding: Binding) -> str | None:
-        if binding.pub_gruu is not None:
-            return binding.pub_gruu
-        if binding.instance is None:
-            return None
-        return f"{user.uri};gr={binding.instance[1:-1]}"
-
-    async def _register(self, txn: ServerTransaction) -> None:
-        req = txn.request
-        if self.cfg.registration == "third-party":
-            # The core registered the device; the device's own REGISTER is the body.
-            inner = embedded_register(req)
-            if inner is None:
-                await txn.reply(400, "Third-party REGISTER without the device's REGISTER")
-                return
-            req = inner
-        try:
-            aor = req.to_addr.uri
-        except CodecError:
-            await txn.reply(400, "Bad To header")
-            return
-        user_key = uri_key(aor)
-        user = self.users.get(user_key)
-        if user is None:
-            await txn.reply(404)
-            return
-        try:
-            default = DEFAULT_EXPIRES
-            if req.header("Expires") is not None:
-                default = Expires.parse(req.header("Expires")).seconds
-            contacts = req.header_list("Contact")
-        except CodecError as exc:
-            await txn.reply(400, f"Bad {exc.what}")
-            return
-        loop = asyncio.get_running_loop()
-        table = self.bindings[user_key]
-        if contacts == ["*"]:
-            if default != 0:
-                await txn.reply(400, "Wildcard Contact needs Expires 0")
-                return
-            table.clear()
-        else:
-            for text in contacts:
-                try:
-                    contact = ContactFeatures.parse(text)
-                except CodecError as exc:
-                    await txn.reply(400, f"Bad Contact ({exc.detail})"[:100])
-                    return
-                if contact.uri is None:
-                    await txn.reply(400, "Wildcard Contact mixed with others")
-                    return
-                expires = default
-                if contact.param("expires") is not None:
-                    try:
-                        expires = Expires.parse(contact.param("expires") or "").seconds
-                    except CodecError:
-                        await txn.reply(400, "Bad Contact expires")
-                        return
-                expires = min(expires, MAX_EXPIRES)
-                instance = contact.param("+sip.instance")
-                if instance is not None and not instance.startswith("<"):
-                    instance = f"<{instance}>"
-                keep = ("expires", "pub-gruu", "temp-gruu")
-                binding = Binding(
-                    contact_uri=contact.uri,
-                    contact_text=contact.target,
-                    params=tuple((k, v) for k, v in contact.params if k.lower() not in keep),
-                    instance=instance,
-                    expires_at=loop.time() + expires,
-                )
-                if expires == 0:
-                    table.pop(binding.key, None)
-                else:
-                    table[binding.key] = binding
-        headers: list[tuple[str, str]] = []
-        now = loop.time()
-        for b in self._live_bindings(user_key):
-            params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in b.params)
-            text = b.contact_text + params
-            text += f";expires={max(0, round(b.expires_at - now))}"
-            gruu = self.gruu(user, b)
-            if gruu is not None:
-                text += f';pub-gruu="{gruu}"'
-            headers.append(("Contact", text))
-        headers.append(("Supported", ", ".join(SUPPORTED_OPTIONS)))
-        log.info("registered %s: %d binding(s)", user.uri, len(table))
-        await txn.reply(200, headers=headers)
-        if table:
-            self.deferred.registered(user)  # push what waits for this user, if anything
 
     # -- terminating MESSAGE -----------------------------------------------------------------
 
@@ -353,9 +259,6 @@ class ParticipatingFunction:
     def _server(self) -> list[tuple[str, str]]:
         return [("Server", self.cfg.release)]
 
-    def _warning(self, text: str) -> tuple[str, str]:
-        return ("Warning", str(WarningValue.build(399, self.cfg.domain, text)))
-
     def _check_access(self, req, user: UserConfig) -> None:
         if self.faults.on("pf.ignore-block"):
             return
@@ -366,7 +269,7 @@ class ParticipatingFunction:
             headers = (
                 []
                 if self.faults.on("pf.403-no-warning")
-                else [self._warning("122 Function not allowed")]
+                else [self.ctx.warning("122 Function not allowed")]
             )
             raise _Refusal(403, headers)
 
@@ -412,7 +315,7 @@ class ParticipatingFunction:
             "pf.deliver-expired"
         ):
             log.info("expired MESSAGE %s discarded", req.call_id)
-            raise _Refusal(403, [self._warning("Message expired")])
+            raise _Refusal(403, [self.ctx.warning("Message expired")])
 
     def _uid_for_originator(self, uid: int | None) -> list[tuple[str, str]]:
         if uid is None or "originating" not in self.cfg.recording:
@@ -421,23 +324,8 @@ class ParticipatingFunction:
             return []
         return [("Message-UID", str(uid))]
 
-    def selected_bindings(self, user: UserConfig) -> list[Binding]:
-        """Registered devices the provisioned preferences select.
-
-        A device registered with an instance the profile does not list is selected only
-        when the user has no provisioned devices at all.
-        """
-        provisioned = {d.instance: d for d in user.devices}
-        out = []
-        for b in self._live_bindings(uri_key(user.uri)):
-            device = provisioned.get(b.instance or "")
-            selected = device.selected if device is not None else not user.devices
-            if selected or self.faults.on("pf.deliver-unselected"):
-                out.append(b)
-        return out
-
     def _device_copy(self, req, user: UserConfig, b: Binding, uid: int | None):
-        gruu = self.gruu(user, b)
+        gruu = self.bindings.gruu(user, b)
         target = gruu
         if gruu is None or self.faults.on("pf.request-uri-not-gruu"):
             target = b.contact_uri
@@ -468,7 +356,7 @@ class ParticipatingFunction:
 
     async def _deliver(self, txn: ServerTransaction, user: UserConfig) -> None:
         req = txn.request
-        targets = self.selected_bindings(user)
+        targets = self.bindings.selected(user)
         if not targets:
             await txn.reply(480, headers=self._server())
             return

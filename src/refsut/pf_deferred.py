@@ -27,22 +27,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
-from cpmconf.codec.deferred_messages import DeferredList
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.headers import ContactFeatures, encode_icsi
-from cpmconf.codec.msrp import build_request as build_msrp_request
-from cpmconf.codec.msrp import new_ident
-from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.headers import ContactFeatures
 from cpmconf.codec.sip import SipMessage, canonical_name
 
+from . import wire
 from .bodies import body_part
-from .client_large import msrp_media
 from .config import UserConfig
 from .deferred import Clock, DeferredQueue
+from .pf_context import PfContext
+from .sessions import msrp_media
 from .sipcore import (
     TIMER_J,
     Dialog,
@@ -54,9 +50,6 @@ from .sipcore import (
     uri_key,
 )
 from .store import DeferredRow
-
-if TYPE_CHECKING:
-    from .pf import ParticipatingFunction
 
 log = logging.getLogger("refsut.pf.deferred")
 
@@ -93,7 +86,9 @@ class Handling:
 
 
 class DeferredHandling:
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    """The PF's deferred messages; built by the PF with its shared :class:`PfContext`."""
+
+    def __init__(self, pf: PfContext) -> None:
         self.pf = pf
         cfg = pf.cfg
         self.clock = Clock()
@@ -123,13 +118,6 @@ class DeferredHandling:
     def _server(self) -> list[tuple[str, str]]:
         return [("Server", self.cfg.release)]
 
-    def _contact(self, *features: str) -> str:
-        user_part = self.cfg.server_identity.split(":", 1)[1].split("@", 1)[0]
-        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
-        return f"<sip:{user_part}@{self.pf.node.hostport}{transport}>" + "".join(
-            f";{f}" for f in features
-        )
-
     def _user_of(self, req: SipMessage) -> UserConfig | None:
         who = originator(req)
         return None if who is None else self.pf.users.get(uri_key(who))
@@ -143,7 +131,7 @@ class DeferredHandling:
         await txn.reply(status, headers=self._server())
         await self.notify(user, [row])
         if self.on("pf.push-while-unregistered") and user.deferred == "push":
-            if not self.pf._live_bindings(uri_key(user.uri)):
+            if not self.pf.bindings.live(uri_key(user.uri)):
                 # pushes at once to the user's address, with nothing registered to take it
                 self.pf.node.spawn(self._push_to(user, user.uri, [row]), name="pf-early-push")
 
@@ -155,7 +143,7 @@ class DeferredHandling:
 
     async def notify(self, user: UserConfig, rows: list[DeferredRow]) -> None:
         """The system-message MESSAGE about newly deferred messages."""
-        registered = bool(self.pf._live_bindings(uri_key(user.uri)))
+        registered = bool(self.pf.bindings.live(uri_key(user.uri)))
         if self.on("pf.defer-no-notification"):
             await self._resend_stored(user, rows)
             return
@@ -172,15 +160,12 @@ class DeferredHandling:
             headers.append(("Accept-Contact", f"*;{SYSTEM_MESSAGE_TAG}"))
         if not self.on("pf.defer-notify-no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))
-        headers.append(("Content-Type", LIST_TYPE))
-        listing = self.queue.listing(user.uri, rows)
+        headers.append(("Content-Type", wire.DEFERRED_TYPE))
+        named_as = None
         if registered and self.on("pf.defer-notify-no-uri-id"):
             # each message named by the management address instead of its Message-URI-ID
-            management = self.cfg.deferred_management
-            listing = DeferredList.build(
-                user.uri, [replace(m, uri_id=management) for m in listing.messages]
-            )
-        body = bytes(listing)
+            named_as = self.cfg.deferred_management
+        body = self.queue.listing(user.uri, rows, named_as=named_as)
         method = "NOTIFY" if self.on("pf.defer-notify-not-message") else "MESSAGE"
         raw, branch = self.pf.node.new_request(
             method,
@@ -236,21 +221,21 @@ class DeferredHandling:
             build_response(
                 req,
                 200,
-                headers=[("Expires", "0"), ("Contact", self._contact()), *self._server()],
+                headers=[("Expires", "0"), ("Contact", self.pf.contact()), *self._server()],
                 to_tag=to_tag,
             )
         )
         dialog = Dialog.as_uas(req, to_tag)
-        body = bytes(self.queue.listing(user.uri))
+        body = self.queue.listing(user.uri)
         raw, branch = dialog.build(
             self.pf.node,
             "NOTIFY",
             [
                 ("Event", EVENT_PACKAGE),
                 ("Subscription-State", "terminated;reason=timeout"),
-                ("Contact", self._contact()),
+                ("Contact", self.pf.contact()),
                 ("User-Agent", self.cfg.release),
-                ("Content-Type", LIST_TYPE),
+                ("Content-Type", wire.DEFERRED_TYPE),
             ],
             body,
         )
@@ -269,7 +254,7 @@ class DeferredHandling:
         if not selection:
             headers = [*self._server()]
             if not self.on("pf.deferred-488-no-warning"):
-                headers.append(self.pf._warning("125 No messages"))
+                headers.append(self.pf.warning("125 No messages"))
             await txn.reply(488, headers=headers)
             return
         device = None
@@ -280,7 +265,7 @@ class DeferredHandling:
         handling = Handling(txn, user, selection.actions, device, new_tag())
         self.sessions[req.call_id] = handling
         leg = self.pf.msrp.leg("deferred-handling")
-        answer = build_sdp(
+        answer = wire.sdp_msrp(
             host=leg.uri.host,
             path=leg.uri,
             accept_types="message/cpim",
@@ -293,12 +278,12 @@ class DeferredHandling:
                 req,
                 200,
                 headers=[
-                    ("Contact", self._contact()),
+                    ("Contact", self.pf.contact()),
                     ("Allow", self.pf.allow),
                     *self._server(),
                     ("Content-Type", "application/sdp"),
                 ],
-                body=bytes(answer),
+                body=answer,
                 to_tag=handling.to_tag,
             )
         )
@@ -364,9 +349,9 @@ class DeferredHandling:
 
     def _target(self, user: UserConfig, instance: str | None) -> str:
         """The GRUU of the device that asked, else the user's address."""
-        for b in self.pf._live_bindings(uri_key(user.uri)):
+        for b in self.pf.bindings.live(uri_key(user.uri)):
             if instance and (b.instance or "").strip("<>") == instance.strip("<>"):
-                return self.pf.gruu(user, b) or b.contact_uri
+                return self.pf.bindings.gruu(user, b) or b.contact_uri
         return user.uri
 
     async def _send_message(self, target: str, req: SipMessage, accept_contact: str | None):
@@ -399,7 +384,7 @@ class DeferredHandling:
         target = self._target(user, instance)
         if len(req.body) > PAGER_LIMIT:  # large message mode: a session with one message
             return row.uid in await self._push_to(user, target, [row])
-        accept = f'*;+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"'
+        accept = f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_DEFERRED)}"'
         return await self._send_message(target, req, accept)
 
     async def _interwork(self, user: UserConfig, row: DeferredRow) -> bool:
@@ -434,9 +419,9 @@ class DeferredHandling:
 
     async def _push_once(self, user: UserConfig) -> None:
         rows = self.queue.pending(user.uri)
-        targets = self.pf.selected_bindings(user)
+        targets = self.pf.bindings.selected(user)
         if self.on("pf.push-unselected"):
-            targets = self.pf._live_bindings(uri_key(user.uri))  # preferences ignored
+            targets = self.pf.bindings.live(uri_key(user.uri))  # preferences ignored
         if self.on("pf.push-no-retry") and targets:
             rows = [r for r in rows if r.uid not in self.push_tried]  # tried once: never again
             self.push_tried.update(r.uid for r in rows)
@@ -465,20 +450,20 @@ class DeferredHandling:
         """The Request-URI of a push INVITE: the device's public GRUU."""
         if self.on("pf.push-to-contact"):
             return b.contact_uri  # the registered contact, not the GRUU
-        return self.pf.gruu(user, b) or b.contact_uri
+        return self.pf.bindings.gruu(user, b) or b.contact_uri
 
     def _push_invite(self, user: UserConfig, target: str, sdp: bytes) -> tuple[bytes, str]:
         features = []
         if not self.on("pf.push-contact-no-icsi"):
-            features.append(f'+g.3gpp.icsi-ref="{encode_icsi(ICSI_DEFERRED)}"')
+            features.append(f'+g.3gpp.icsi-ref="{wire.icsi_ref(ICSI_DEFERRED)}"')
         if not self.on("pf.push-no-automata"):
             features.append("automata")
         icsi = ICSI_MSG if self.on("pf.push-accept-contact-msg-icsi") else ICSI_DEFERRED
         identity = self.cfg.server_identity
         headers = [
             ("P-Asserted-Identity", f"<{identity}>"),
-            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{encode_icsi(icsi)}"'),
-            ("Contact", self._contact(*features)),
+            ("Accept-Contact", f'*;+g.3gpp.icsi-ref="{wire.icsi_ref(icsi)}"'),
+            ("Contact", self.pf.contact(*features)),
         ]
         if not self.on("pf.push-no-user-agent"):
             headers.append(("User-Agent", self.cfg.release))
@@ -500,7 +485,7 @@ class DeferredHandling:
         """One session to one device (its GRUU) carrying `rows`; the uids it accepted."""
         leg = self.pf.msrp.leg("deferred-push")
         try:
-            offer = build_sdp(
+            offer = wire.sdp_msrp(
                 host=leg.uri.host,
                 path=leg.uri,
                 accept_types="message/cpim",
@@ -508,7 +493,7 @@ class DeferredHandling:
                 direction="sendrecv" if self.on("pf.push-sendrecv") else "sendonly",
                 session_id=secrets.randbelow(2**31),
             )
-            raw, branch = self._push_invite(user, target, bytes(offer))
+            raw, branch = self._push_invite(user, target, offer)
             txn = await self.pf.node.invite(raw, branch, self.pf.leg_timeout)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.pf.leg_timeout
@@ -553,12 +538,12 @@ class DeferredHandling:
 
     async def _msrp_send(self, leg, to_path, body: bytes) -> bool:
         """One message, unchunked, as originally received."""
-        send = build_msrp_request(
-            new_ident(),
+        send = wire.msrp_request(
+            None,  # a fresh transaction id whose end-line is not in the body
             "SEND",
             to_path,
             leg.uri,
-            message_id=new_ident(),
+            message_id=wire.new_ident(),
             content_type="message/cpim",
             body=body,
         )

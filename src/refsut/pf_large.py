@@ -20,18 +20,21 @@ import asyncio
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, NameAddr, Privacy, ReleaseVersion
-from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, build_request, new_ident
-from cpmconf.codec.sdp import MediaDescription, build_sdp
+from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler
+from cpmconf.codec.sdp import MediaDescription
 from cpmconf.codec.sip import SipMessage, canonical_name
 
-from .client_large import ICSI_LARGE, msrp_media, session_expires_answer
+from . import wire
 from .config import UserConfig
 from .msrpcore import MsrpLeg
+from .pf_bindings import Binding
+from .pf_context import PfContext
+from .sessions import msrp_media, session_expires_answer
 from .sipcore import (
     TIMER_J,
     Dialog,
@@ -45,10 +48,9 @@ from .sipcore import (
     uri_key,
 )
 
-if TYPE_CHECKING:
-    from .pf import Binding, ParticipatingFunction
-
 log = logging.getLogger("refsut.pf.large")
+
+ICSI_LARGE = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
 
 IDLE_BOUND = 30.0  # an MSRP session with no traffic and no BYE is torn down after this
 # Headers of the sender's INVITE that each device INVITE carries unchanged.
@@ -139,10 +141,15 @@ class Session:
 
 
 class LargeDelivery:
-    """The PF's large message mode; one per :class:`~refsut.pf.ParticipatingFunction`."""
+    """The PF's large message mode; one per :class:`~refsut.pf.ParticipatingFunction`,
+    built with the PF's shared :class:`PfContext` and the deferral that takes a message
+    every device failed (``defer(user, invite)``: queued and notified)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(
+        self, pf: PfContext, *, defer: Callable[[UserConfig, SipMessage], Awaitable[None]]
+    ) -> None:
         self.pf = pf
+        self.defer = defer
         self.sessions: dict[str, Session] = {}  # by the sender's Call-ID
         self.device_calls: dict[str, Session] = {}  # by a device leg's Call-ID
 
@@ -154,10 +161,7 @@ class LargeDelivery:
         return self.pf.faults.on(fault)
 
     def contact(self) -> str:
-        node = self.pf.node
-        user_part = self.cfg.server_identity.split(":", 1)[1].split("@", 1)[0]
-        transport = ";transport=tcp" if self.cfg.transport == "tcp" else ""
-        return f"<sip:{user_part}@{node.hostport}{transport}>"
+        return self.pf.contact()
 
     def _server(self) -> list[tuple[str, str]]:
         return [("Server", self.cfg.release)]
@@ -182,7 +186,7 @@ class LargeDelivery:
             warning = (
                 []
                 if self.on("pf.large-block-403-no-warning")
-                else [pf._warning("122 Function not allowed")]
+                else [pf.warning("122 Function not allowed")]
             )
             raise Refusal(403, warning)
         minimum = self.cfg.min_client_release
@@ -213,7 +217,7 @@ class LargeDelivery:
                 warning = (
                     []
                     if self.on("pf.large-anonymous-403-no-warning")
-                    else [pf._warning("122 Function not allowed")]
+                    else [pf.warning("122 Function not allowed")]
                 )
                 raise Refusal(403, warning)
 
@@ -230,7 +234,7 @@ class LargeDelivery:
             return
         if not self.is_large(req):
             await txn.reply(
-                488, headers=[pf._warning("Only large message mode sessions are supported")]
+                488, headers=[pf.warning("Only large message mode sessions are supported")]
             )
             return
         try:
@@ -249,7 +253,7 @@ class LargeDelivery:
             log.info("large message to %s with preference %s", user.uri, user.preference)
             await self._handover(txn, user, [], to_tag)
             return
-        bindings = pf.selected_bindings(user)
+        bindings = pf.bindings.selected(user)
         if not bindings:
             await self._handover(txn, user, [], to_tag)
             return
@@ -284,23 +288,21 @@ class LargeDelivery:
         )
         if user.preference in ("deliver", "defer"):
             if not self.on("pf.large-allfail-not-deferred"):
-                await self.pf.deferred.defer_large(user, req)  # queued and notified (8.3.2.4.x)
+                await self.defer(user, req)  # queued and notified (8.3.2.4.x)
 
     def _offer(self, session: Session) -> bytes:
         offer = session.offer
         wrapped = offer.accept_wrapped_types() or ["*"]
         selector = offer.attr("file-selector")
-        return bytes(
-            build_sdp(
-                host=session.dev_leg.uri.host,
-                path=session.dev_leg.uri,
-                accept_types="message/cpim",
-                accept_wrapped_types=wrapped,
-                setup="actpass",
-                direction="sendonly",
-                file_selector=selector,
-                session_id=secrets.randbelow(2**31),
-            )
+        return wire.sdp_msrp(
+            host=session.dev_leg.uri.host,
+            path=session.dev_leg.uri,
+            accept_types="message/cpim",
+            accept_wrapped_types=wrapped,
+            setup="actpass",
+            direction="sendonly",
+            file_selector=selector,
+            session_id=secrets.randbelow(2**31),
         )
 
     @staticmethod
@@ -312,7 +314,7 @@ class LargeDelivery:
 
     def _device_invite(self, session: Session, leg: DeviceLeg, sdp: bytes) -> tuple[bytes, str]:
         req = session.request
-        gruu = self.pf.gruu(session.user, leg.binding)
+        gruu = self.pf.bindings.gruu(session.user, leg.binding)
         target = gruu or leg.binding.contact_uri
         if self.on("pf.large-invite-contact-not-gruu"):
             target = leg.binding.contact_uri
@@ -439,7 +441,7 @@ class LargeDelivery:
         path = list(session.dev_path)
         if not self.on("pf.large-no-path-prepend"):
             path.insert(0, session.orig_leg.uri)  # TS 8.3.2.1.1 first200 2b
-        answer = build_sdp(
+        body = wire.sdp_msrp(
             host=session.orig_leg.uri.host,
             path=path,
             port=session.orig_leg.uri.port,
@@ -469,7 +471,6 @@ class LargeDelivery:
         session.dialog = Dialog.as_uas(req, session.to_tag)
         session.relay = self.pf.node.spawn(self._relay(session), name="pf-relay")
         self.pf.node.spawn(self._device_side(session, media), name="pf-device-msrp")
-        body = bytes(answer)
         if self.on("pf.large-answer-not-msrp"):
             body = body.replace(b"TCP/MSRP", b"TCP/BFCP")  # no MSRP media line any more
         await session.txn.respond(
@@ -523,13 +524,13 @@ class LargeDelivery:
             except TimeoutError:
                 return
             leg.connect_to(session.dev_path[0])
-            bind = build_request(
-                new_ident(),
+            bind = wire.msrp_request(
+                None,
                 "SEND",
                 session.dev_path,
                 leg.uri,
-                message_id=new_ident(),
-                byte_range=(1, 0, 0),
+                message_id=wire.new_ident(),
+                range_=(1, 0, 0),
             )
             self.pf.node.spawn(leg.transact(bind, self.pf.msrp_timeout), name="pf-bind")
         while not session.ended:
@@ -572,20 +573,20 @@ class LargeDelivery:
                 return
             await orig.respond(item, msg, code)
 
-    def _forward(self, session: Session, msg: MsrpMessage) -> MsrpMessage:
+    def _forward(self, session: Session, msg: MsrpMessage) -> bytes:
         """The SEND towards the device: To-Path without the PF, From-Path with it."""
         to_path = msg.to_path()[1:] or session.dev_path
         from_path = [session.dev_leg.uri, *msg.from_path()]
         extra = [
             (n, v) for n, v in msg.headers if n.lower() in ("success-report", "failure-report")
         ]
-        return build_request(
-            new_ident(),
+        return wire.msrp_request(
+            None,
             "SEND",
             to_path,
             from_path,
             message_id=msg.message_id,
-            byte_range=msg.header("Byte-Range"),
+            range_=msg.header("Byte-Range"),
             content_type=msg.header("Content-Type"),
             body=msg.body,
             flag=msg.continuation,

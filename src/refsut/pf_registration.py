@@ -1,6 +1,9 @@
-"""How the reference PF learns registrations when it is not the registrar itself.
+"""How the reference PF learns registrations: it writes them into the binding table
+(:mod:`refsut.pf_bindings`) that its other sections read.
 
-Owns the two modes besides direct REGISTER (``[pf] registration`` in the refsut config):
+Owns the registrar (:class:`Registrar`: direct REGISTER, the PF handing out public GRUUs per
+RFC 5627) and the two modes besides direct REGISTER (``[pf] registration`` in the refsut
+config):
 
 * ``third-party``: the SIP/IP core sends the PF a REGISTER on a device's behalf (3GPP TS
   24.229 style) with the device's own REGISTER as a ``message/sip`` body; the PF takes the
@@ -15,21 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import ContactFeatures, Expires
 from cpmconf.codec.reginfo import RegInfo
 from cpmconf.codec.sip import SipMessage
 
 from .bodies import body_part
+from .config import UserConfig
+from .pf_bindings import Binding
+from .pf_context import PfContext
 from .sipcore import ServerTransaction, build_request, new_branch, new_call_id, new_tag, uri_key
-
-if TYPE_CHECKING:
-    from .config import UserConfig
-    from .pf import ParticipatingFunction
 
 log = logging.getLogger("refsut.pf.registration")
 
+DEFAULT_EXPIRES = 3600
+MAX_EXPIRES = 7 * 24 * 3600
+SUPPORTED_OPTIONS = ("gruu",)
 SUBSCRIBE_EXPIRES = 3600
 RETRY = 1.0  # seconds before a SUBSCRIBE without a 2xx is sent again
 
@@ -46,11 +52,107 @@ def embedded_register(req: SipMessage) -> SipMessage | None:
     return msg if msg.is_request and msg.method == "REGISTER" else None
 
 
-class RegEventSubscriber:
-    """The PF's reg-event subscriptions, one per provisioned user."""
+class Registrar:
+    """The PF as registrar for its domain: a device's REGISTER (or, in ``third-party`` mode,
+    the one embedded in the core's) writes the binding table; the 200 lists each live
+    binding with its expiry and public GRUU (RFC 5627). ``registered(user)`` is called once
+    the user has a binding (push what waits for it)."""
 
-    def __init__(self, pf: ParticipatingFunction) -> None:
+    def __init__(self, pf: PfContext, *, registered: Callable[[UserConfig], None]) -> None:
         self.pf = pf
+        self.registered = registered
+
+    async def register(self, txn: ServerTransaction) -> None:
+        req = txn.request
+        if self.pf.cfg.registration == "third-party":
+            # The core registered the device; the device's own REGISTER is the body.
+            inner = embedded_register(req)
+            if inner is None:
+                await txn.reply(400, "Third-party REGISTER without the device's REGISTER")
+                return
+            req = inner
+        try:
+            aor = req.to_addr.uri
+        except CodecError:
+            await txn.reply(400, "Bad To header")
+            return
+        user_key = uri_key(aor)
+        user = self.pf.users.get(user_key)
+        if user is None:
+            await txn.reply(404)
+            return
+        try:
+            default = DEFAULT_EXPIRES
+            if req.header("Expires") is not None:
+                default = Expires.parse(req.header("Expires")).seconds
+            contacts = req.header_list("Contact")
+        except CodecError as exc:
+            await txn.reply(400, f"Bad {exc.what}")
+            return
+        loop = asyncio.get_running_loop()
+        table = self.pf.bindings.table(user_key)
+        if contacts == ["*"]:
+            if default != 0:
+                await txn.reply(400, "Wildcard Contact needs Expires 0")
+                return
+            table.clear()
+        else:
+            for text in contacts:
+                try:
+                    contact = ContactFeatures.parse(text)
+                except CodecError as exc:
+                    await txn.reply(400, f"Bad Contact ({exc.detail})"[:100])
+                    return
+                if contact.uri is None:
+                    await txn.reply(400, "Wildcard Contact mixed with others")
+                    return
+                expires = default
+                if contact.param("expires") is not None:
+                    try:
+                        expires = Expires.parse(contact.param("expires") or "").seconds
+                    except CodecError:
+                        await txn.reply(400, "Bad Contact expires")
+                        return
+                expires = min(expires, MAX_EXPIRES)
+                instance = contact.param("+sip.instance")
+                if instance is not None and not instance.startswith("<"):
+                    instance = f"<{instance}>"
+                keep = ("expires", "pub-gruu", "temp-gruu")
+                binding = Binding(
+                    contact_uri=contact.uri,
+                    contact_text=contact.target,
+                    params=tuple((k, v) for k, v in contact.params if k.lower() not in keep),
+                    instance=instance,
+                    expires_at=loop.time() + expires,
+                )
+                if expires == 0:
+                    table.pop(binding.key, None)
+                else:
+                    table[binding.key] = binding
+        headers: list[tuple[str, str]] = []
+        now = loop.time()
+        for b in self.pf.bindings.live(user_key):
+            params = "".join(f";{k}" if v is None else f";{k}={v}" for k, v in b.params)
+            text = b.contact_text + params
+            text += f";expires={max(0, round(b.expires_at - now))}"
+            gruu = self.pf.bindings.gruu(user, b)
+            if gruu is not None:
+                text += f';pub-gruu="{gruu}"'
+            headers.append(("Contact", text))
+        headers.append(("Supported", ", ".join(SUPPORTED_OPTIONS)))
+        log.info("registered %s: %d binding(s)", user.uri, len(table))
+        await txn.reply(200, headers=headers)
+        if table:
+            self.registered(user)  # push what waits for this user, if anything
+
+
+class RegEventSubscriber:
+    """The PF's reg-event subscriptions, one per provisioned user; built with the PF's
+    shared :class:`PfContext` and what to do once a user has a binding (``registered``)."""
+
+    def __init__(self, pf: PfContext, *, registered: Callable[[UserConfig], None]) -> None:
+        self.pf = pf
+        self.registered = registered
         self.dialogs: dict[str, str] = {}  # Call-ID of the subscription -> user key
 
     def start(self) -> None:
@@ -74,7 +176,7 @@ class RegEventSubscriber:
                 ("Event", "reg"),
                 ("Accept", "application/reginfo+xml"),
                 ("Expires", str(SUBSCRIBE_EXPIRES)),
-                ("Contact", pf.deferred._contact()),
+                ("Contact", pf.contact()),
                 ("User-Agent", pf.cfg.release),
             ],
         )
@@ -104,10 +206,8 @@ class RegEventSubscriber:
         return True
 
     def _apply(self, user: UserConfig, doc: RegInfo) -> None:
-        from .pf import Binding  # the binding table belongs to the PF
-
         loop = asyncio.get_running_loop()
-        table = self.pf.bindings.setdefault(uri_key(user.uri), {})
+        table = self.pf.bindings.table(uri_key(user.uri))
         reg = next((r for r in doc.registrations if uri_key(r.aor) == uri_key(user.uri)), None)
         if reg is None:
             return
@@ -131,4 +231,4 @@ class RegEventSubscriber:
                 table.pop(binding.key, None)
         log.info("reg event of %s: %d binding(s)", user.uri, len(table))
         if table:
-            self.pf.deferred.registered(user)
+            self.registered(user)

@@ -26,8 +26,10 @@ from collections.abc import Awaitable, Callable
 from cpmconf.codec.cpim import CpimMessage
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, NameAddr
-from cpmconf.codec.sip import SipMessage, build_message, canonical_name
+from cpmconf.codec.sip import SipMessage, canonical_name
 from cpmconf.transport import Inbound
+
+from . import wire
 
 # The SIP core's logger: these lines read as the node's own.
 log = logging.getLogger("refsut.sip")
@@ -104,7 +106,7 @@ def response_from_raw(raw: bytes, status: int, reason: str) -> bytes | None:
         ("Call-ID", (found.get("call-id") or [""])[0]),
         ("CSeq", (found.get("cseq") or [""])[0]),
     ]
-    return build_message(f"SIP/2.0 {status} {reason}", out)
+    return wire.sip_message(f"SIP/2.0 {status} {reason}", out)
 
 
 def malformed(item: Inbound) -> tuple[str, str] | None:

@@ -16,7 +16,8 @@ of raw send/receive, and nothing more:
 * INVITE server transactions: a final response over UDP is retransmitted until the ACK
   arrives (RFC 3261 13.3.1.4, 17.2.1), and ACKs are handed to the role's ACK hook;
 * dialogs (:class:`Dialog`) for the large-message sessions: ACK, BYE and CANCEL builders;
-* builders for requests and responses from text, plus URI and identifier helpers.
+* builders for requests and responses (text written by :mod:`refsut.wire`), plus URI and
+  identifier helpers.
 
 A full SIP stack would be more than the reference SUT needs and third-party ones bring their
 own behaviour into the test; this keeps every byte the SUT sends visible in this package.
@@ -28,7 +29,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
-from cpmconf.codec.sip import SipMessage, build_message, canonical_name
+from cpmconf.codec.sip import SipMessage, canonical_name
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
+from . import wire
 from .robustness import Hang, InputGuard
 
 log = logging.getLogger("refsut.sip")
@@ -179,7 +180,7 @@ def build_request(
         ("CSeq", f"{cseq} {method}"),
         *headers,
     ]
-    return build_message(f"{method} {request_uri} SIP/2.0", lines, body)
+    return wire.sip_message(f"{method} {request_uri} SIP/2.0", lines, body)
 
 
 def build_response(
@@ -204,7 +205,7 @@ def build_response(
         *headers,
     ]
     reason = reason or REASONS.get(status, "Unknown")
-    return build_message(f"SIP/2.0 {status} {reason}", lines, body)
+    return wire.sip_message(f"SIP/2.0 {status} {reason}", lines, body)
 
 
 # --------------------------------------------------------------------------- transactions
@@ -237,7 +238,6 @@ class ServerTransaction:
     inbound: Inbound
     key: tuple
     final: bytes | None = None
-    finals_sent: int = 0
 
     @property
     def remote(self) -> Address:
@@ -256,7 +256,6 @@ class ServerTransaction:
         raw = self.node._vias_of(self.request, status, raw)
         first_final = False
         if status >= 200:
-            self.finals_sent += 1
             if self.final is None:
                 self.final = raw
                 first_final = True
@@ -323,7 +322,7 @@ class InviteClientTxn:
             ("CSeq", f"{req.cseq[0]} ACK"),
             *[("Route", v) for v in req.header_values("Route")],
         ]
-        raw = build_message(f"ACK {req.request_uri} SIP/2.0", lines)
+        raw = wire.sip_message(f"ACK {req.request_uri} SIP/2.0", lines)
         self._txn.ack = raw
         await self.node.send_raw(raw, self.node.outbound_proxy, self.node.transport)
 
@@ -345,7 +344,7 @@ class InviteClientTxn:
             ("CSeq", f"{req.cseq[0]} CANCEL"),
             *[("Route", v) for v in req.header_values("Route")],
         ]
-        raw = build_message(f"CANCEL {req.request_uri} SIP/2.0", lines)
+        raw = wire.sip_message(f"CANCEL {req.request_uri} SIP/2.0", lines)
         return await self.node.request(raw, self.branch, timeout)
 
 
@@ -594,7 +593,7 @@ class SipNode:
             len(headers),
         )
         headers[at:at] = [("Route", value) for value in route]
-        return build_message(msg.start_line, headers, msg.body)
+        return wire.sip_message(msg.start_line, headers, msg.body)
 
     async def send_raw(self, raw: bytes, remote: Address, transport: str) -> bool:
         try:
@@ -769,7 +768,7 @@ class SipNode:
             return raw
         headers = [(n, v) for n, v in msg.headers if canonical_name(n) != "via"]
         log.warning("%s: fault %s: %d answered with its top Via only", self.name, fault, status)
-        return build_message(msg.start_line, [("Via", vias[0]), *headers], msg.body)
+        return wire.sip_message(msg.start_line, [("Via", vias[0]), *headers], msg.body)
 
     async def _handle(self, txn: ServerTransaction) -> None:
         try:
@@ -834,12 +833,3 @@ class SipNode:
     def _drop_stream(self, transport: str, remote: Address) -> None:
         """Close a stream connection that carried garbage."""
         self.endpoint.close_connection(remote, transport)
-
-
-def parse_header_param(value: str, name: str) -> str | None:
-    """Value of ``;name=value`` in a header value (quotes removed), or None."""
-    m = re.search(rf";\s*{re.escape(name)}\s*=\s*(\"[^\"]*\"|[^;,\s]+)", value, re.IGNORECASE)
-    if m is None:
-        return None
-    v = m.group(1)
-    return v[1:-1] if v.startswith('"') else v

@@ -126,11 +126,6 @@ class MessageStore:
         ).fetchall()
         return [StoredMessage(*r[:5], bytes(r[5]), r[6]) for r in rows]
 
-    def set_state(self, uid: int, state: str) -> None:
-        if state not in STATES:
-            raise ValueError(f"unknown state {state!r}")
-        self._db.execute("UPDATE messages SET state = ? WHERE uid = ?", (state, uid))
-
     # -- the deferral queue -----------------------------------------------------------------
 
     def defer(

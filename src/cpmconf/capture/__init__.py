@@ -11,6 +11,8 @@ always SIP. MSRP ports are chosen at run time and named only in SDP: pass
 add the MSRP ports that captured SDP names, and/or call ``source.add_ports``
 (a no-op on the socket tap, which sees every message of its endpoints).
 `dialog_of(records)` ties each MSRP record to the Call-ID that negotiated it.
+`cpmconf.capture.view.View` is what the checks read: the window's records with who sent each,
+handed out as `Seen` items that only the capture makes and that carry their capture index.
 
 Reading a window's pcap with tshark: ``tshark -r FILE -Y msrp`` finds MSRP on
 any port by its ``msrp_tcp`` heuristic (enabled by default), including a

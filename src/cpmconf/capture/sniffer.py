@@ -39,7 +39,7 @@ from scapy.arch.linux import L2ListenSocket, get_last_packet_timestamp
 from scapy.config import conf
 from scapy.sendrecv import AsyncSniffer
 
-from cpmconf.capture import bpf
+import cpmconf.capture.bpf as bpf
 from cpmconf.capture.errors import CaptureError
 from cpmconf.capture.records import Record, segment_of
 from cpmconf.capture.sessions import msrp_targets, normalise_host, sdp_bodies

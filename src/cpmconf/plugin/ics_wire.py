@@ -20,9 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
-ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+from cpmconf.codec.cpm import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG
 
 # ICSI -> the ICS item it advertises. "deferred" stands for any of the deferred-* items.
 ICSI_ITEMS = {

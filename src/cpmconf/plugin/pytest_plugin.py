@@ -69,6 +69,7 @@ OUTCOME_KEY = pytest.StashKey[dict]()
 # The templates a case's test function rendered, with the clauses each names.
 RENDERED_KEY = pytest.StashKey[list]()
 STATE_KEY = pytest.StashKey["RunState"]()
+RUNNER_KEY = pytest.StashKey[tuple]()  # (loop runner, overall bound) of an async case
 
 
 class RunState:
@@ -85,11 +86,14 @@ class RunState:
         self.report_lines: list[str] = []  # what the report writers have to say
 
 
-EMBEDDED_PROFILE = _catalogue.REPO_ROOT / "fixtures" / "profiles" / "embedded.toml"
+_EMBEDDED = ("fixtures", "profiles", "embedded.toml")  # under the data root
+EMBEDDED_PROFILE = _catalogue.REPO_ROOT.joinpath(*_EMBEDDED)
 
 
 def profile_path(sut: str) -> Path:
-    return EMBEDDED_PROFILE if sut == "embedded" else Path(sut)
+    """The profile file of --sut; for "embedded", found through the data root (a missing
+    checkout is named as such, not as a missing profile)."""
+    return _catalogue.data_path(*_EMBEDDED) if sut == "embedded" else Path(sut)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -165,16 +169,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if (
         conformance_args(config)
         and config.getoption("--reports") == "all"
-        and not config.option.collectonly
+        and not config.getoption("collectonly")
         and not getattr(config, "workerinput", None)
     ):
         # Plain pytest writes what `cpmconf run` writes: pytest's JUnit and the Allure
         # results beside compliance.json (before junitxml and allure-pytest configure).
+        # pytest has no public setter for another plugin's option: config.option (the
+        # documented namespace getoption reads) is written directly.
         out = report_dir(config)
-        if not config.option.xmlpath:
+        if not config.getoption("xmlpath"):
             config.option.xmlpath = str(out / "junit.xml")
-        if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
-            config.option.allure_report_dir = str(out / "allure-results")
+        if not config.getoption("allure_report_dir", None):
+            if hasattr(config.option, "allure_report_dir"):
+                config.option.allure_report_dir = str(out / "allure-results")
 
 
 def is_conformance(item: pytest.Item) -> bool:
@@ -212,6 +219,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     sut = config.getoption("--sut")
     try:
         state.profile = load_profile(profile_path(sut))
+    except _catalogue.DataNotFound as exc:
+        raise pytest.UsageError(str(exc)) from exc
     except ProfileError as exc:
         raise pytest.UsageError(f"target profile rejected: {exc}") from exc
     state.run_info.update(
@@ -390,18 +399,31 @@ def evidence_for(item: pytest.Item) -> dict:
     return item.stash[EVIDENCE_KEY]
 
 
+@pytest.fixture(autouse=True)
+def _cpm_coroutine_runner(request: pytest.FixtureRequest) -> None:
+    """Hand an async case the session's loop runner and its overall bound: the call hook
+    below has no fixture request of its own, and this is the public way to get one."""
+    node = request.node
+    if CLAUSES_KEY in node.stash and inspect.iscoroutinefunction(getattr(node, "obj", None)):
+        node.stash[RUNNER_KEY] = (
+            request.getfixturevalue("cpm_loop"),
+            request.getfixturevalue("cpm_test_budget"),
+        )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     if CLAUSES_KEY not in pyfuncitem.stash:
         return None
     fn = pyfuncitem.obj
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    # The test function's own parameters (fixtures and parametrized values) by name.
+    funcargs = pyfuncitem.funcargs
+    args = {n: funcargs[n] for n in inspect.signature(fn).parameters if n in funcargs}
     exp = expectations_for(pyfuncitem)
     RENDERED.open()
     try:
         if inspect.iscoroutinefunction(fn):
-            runner = pyfuncitem._request.getfixturevalue("cpm_loop")
-            budget = pyfuncitem._request.getfixturevalue("cpm_test_budget")
+            runner, budget = pyfuncitem.stash[RUNNER_KEY]
             try:
                 runner.run(fn(**args), budget)
             except TimeoutError as exc:
@@ -514,14 +536,10 @@ def _agree(item: pytest.Item, call: pytest.CallInfo, report, decision) -> None:
     else:  # error: the harness failed, so a short traceback helps whoever fixes it
         report.outcome = "failed"
         if call.excinfo is not None:
-            trace = item._repr_failure_py(call.excinfo, style="short")
+            trace = item.repr_failure(call.excinfo)  # honours --tb
             report.longrepr = f"{reason}\n{trace}"
         else:
             report.longrepr = reason
-
-
-def pytest_runtest_logfinish(nodeid: str, location) -> None:
-    """Nothing here: results are assembled in pytest_runtest_teardown's wrapper below."""
 
 
 @pytest.hookimpl(hookwrapper=True)

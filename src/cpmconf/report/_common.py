@@ -221,9 +221,3 @@ def ics_wire(doc: dict) -> dict | None:
     """The document's ICS-vs-wire section, or None when the run did not record one."""
     section = doc.get("ics_wire")
     return section if isinstance(section, dict) else None
-
-
-def ics_mismatch_text(o: dict) -> str:
-    """One sentence for a mismatch: what the ICS says and what the wire showed."""
-    claim = "claims" if o.get("claimed") else "does not claim"
-    return f"ICS {claim} {o.get('item')}, but {o.get('source')}: {o.get('detail')}"

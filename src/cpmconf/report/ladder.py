@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import re
 
+from cpmconf.codec.uri import aor_key, parse_uri
 from cpmconf.report._common import clean, message_anchor, one_line
 
 _ROW = 40
@@ -52,18 +53,10 @@ def _headers(text: str) -> tuple[str, dict[str, str]]:
     return (head[0] if head else ""), out
 
 
-def _uri(value: str) -> str:
-    m = re.search(r"<([^>]*)>", value)
-    uri = m.group(1) if m else value.split(";", 1)[0]
-    return uri.strip()
-
-
-def _aor(uri: str) -> str:
-    return uri.split(";", 1)[0].split("?", 1)[0]
-
-
-def _user(uri: str) -> str:
-    return _aor(uri).removeprefix("sip:").removeprefix("sips:").split("@", 1)[0]
+def _user(value: str) -> str:
+    """The user part of a URI or name-addr, for a lane name ("" when there is none)."""
+    u = parse_uri(value)
+    return (u.user or "") if u is not None else ""
 
 
 def _key(headers: dict[str, str]) -> tuple:
@@ -78,10 +71,12 @@ class Lanes:
         ent = run.get("entities") or {}
         addr = run.get("addresses") or {}
         self.devices = [d for d in ent.get("devices") or [] if isinstance(d, dict)]
-        self.iwf = _aor(str(ent.get("iwf") or "")) or None
-        self.originators = {_aor(str(o)) for o in ent.get("originators") or []}
-        self.originators |= {_aor(str(o)) for o in ent.get("blocked") or []}
-        self.users = {_aor(str(u)) for u in ent.get("users") or []}
+        # Addresses of record as codec.uri keys: equal keys iff same_aor.
+        self.iwf = aor_key(str(ent.get("iwf") or ""))
+        self.originators = {aor_key(str(o)) for o in ent.get("originators") or []}
+        self.originators |= {aor_key(str(o)) for o in ent.get("blocked") or []}
+        self.originators.discard(None)
+        self.users = {aor_key(str(u)) for u in ent.get("users") or []} - {None}
         self.sut_ports = {
             role: int(str(a).rsplit(":", 1)[-1])
             for role, a in addr.items()
@@ -119,25 +114,25 @@ class Lanes:
             dev = self._device(ruri)
             if dev:
                 return "device", dev
-            aor = _aor(ruri)
+            aor = aor_key(ruri)
             if self.iwf and aor == self.iwf:
                 return "iwf", "IWF"
             if aor in self.originators:
-                return "originator", _user(aor)
+                return "originator", _user(ruri)
             if aor in self.users:
-                return "device", _user(aor)
+                return "device", _user(ruri)
             return "core", "core"
         contact = headers.get("contact", "")
         dev = self._device(contact)
         if dev:
             return "device", dev
-        sender = _aor(_uri(headers.get("from", "")))
+        sender = aor_key(headers.get("from", ""))
         if self.iwf and sender == self.iwf:
             return "iwf", "IWF"
-        if sender in self.originators:
-            return "originator", _user(sender)
+        if sender is not None and sender in self.originators:
+            return "originator", _user(headers.get("from", ""))
         if "cpmconf-originator" in headers.get("user-agent", ""):
-            return "originator", _user(sender) or "originator"
+            return "originator", _user(headers.get("from", "")) or "originator"
         return "core", "core"
 
     def arrows(self, messages: list[dict]) -> list[dict]:

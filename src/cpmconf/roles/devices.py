@@ -1,7 +1,7 @@
 """The simulated devices of the users a PF SUT serves, and how the core tells them apart.
 
 Owns `SimDevice` (one provisioned device, its contact and the public GRUU it was given),
-the loose URI key the core routes and matches by, and reading a pub-gruu from a
+a deprecated alias of the codec's GRUU key, and reading a pub-gruu from a
 registrar's 200. The core (`network`) and the registration modes (`regevent`) both use
 these; neither imports the other's internals for them.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import GruuKey, gruu_key
 
 
 @dataclass
@@ -31,17 +32,10 @@ class SimDevice:
         return self.instance.strip("<>")
 
 
-def uri_key(uri: str) -> str:
-    """Compare URIs loosely: scheme, user@host and the gr parameter, case-insensitive."""
-    uri = uri.strip().strip("<>")
-    base, _, params = uri.partition(";")
-    gr = ""
-    for p in params.split(";"):
-        if p.lower().startswith("gr="):
-            gr = p[3:]
-        elif p.lower() == "gr":
-            gr = "-"
-    return f"{base.split('?')[0].lower()}|{gr.lower()}"
+def uri_key(uri: str) -> GruuKey:
+    """Deprecated: use `cpmconf.codec.uri.same_gruu` (or `gruu_key`). Equal keys mean the
+    same address of record and the same gr parameter (a GRUU is never its AOR)."""
+    return gruu_key(uri)
 
 
 def pub_gruu(response: SipMessage, instance: str) -> str | None:

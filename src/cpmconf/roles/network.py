@@ -41,8 +41,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from cpmconf.codec.cpm import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_aor, same_contact, same_gruu
 from cpmconf.roles import regevent
 from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
 from cpmconf.roles.dispatch import (
@@ -60,7 +62,7 @@ from cpmconf.roles.errors import (
     StimulusError,
     UnparseableAnswer,
 )
-from cpmconf.roles.profile import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG, Address, Profile
+from cpmconf.roles.profile import Address, Profile
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
@@ -360,19 +362,15 @@ class Core:
     def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
         if _to_tag(req) or req.method == "CANCEL":
             return 481, "Call/Transaction Does Not Exist"
-        target = _uri_key(req.request_uri or "").split("|")[0]
-        served = {_uri_key(u.uri).split("|")[0] for u in self.profile.users}
-        served |= {_uri_key(d.gruu).split("|")[0] for d in self.devices if d.gruu}
+        served = [u.uri for u in self.profile.users]
+        served += [d.gruu for d in self.devices if d.gruu]
         # the contact every simulated device registers (cpmconf.roles.regevent)
         here = self._hostport(self.address)
-        served |= {
-            _uri_key(f"sip:{d.name}@{here}").split("|")[0]
-            for u in self.profile.users
-            for d in u.devices
-        }
+        served += [f"sip:{d.name}@{here}" for u in self.profile.users for d in u.devices]
         if self.profile.client is not None:
-            served.add(_uri_key(self.profile.client.user).split("|")[0])
-        if target in served or self.device_for(req.request_uri or "") is not None:
+            served.append(self.profile.client.user)
+        target = req.request_uri
+        if any(same_aor(target, s) for s in served) or self.device_for(target or "") is not None:
             return 480, "Temporarily Unavailable"
         return 404, "Not Found"
 
@@ -658,11 +656,10 @@ class Core:
     # -- devices (for a PF SUT) --------------------------------------------------------------
 
     def device_for(self, uri: str) -> SimDevice | None:
-        key = _uri_key(uri)
         for d in self.devices:
-            if d.gruu and _uri_key(d.gruu) == key:
+            if d.gruu and same_gruu(d.gruu, uri):
                 return d
-            if _uri_key(d.contact) == key:
+            if same_contact(d.contact, uri):
                 return d
         return None
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cpmconf.codec.uri import same_aor
 from cpmconf.roles.dovecot import Account
 
 ICS_ITEMS = (
@@ -148,10 +149,6 @@ KEYS: dict[str, frozenset[str]] = {
 
 # The keys of one [store.accounts] entry (the table itself is keyed by user URI).
 ACCOUNT_KEYS = frozenset({"login", "password"})
-
-ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
-ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 
 
 class ProfileError(Exception):
@@ -288,7 +285,7 @@ class Profile:
 
     def user(self, uri: str) -> User:
         for u in self.users:
-            if u.uri == uri:
+            if same_aor(u.uri, uri):
                 return u
         raise KeyError(uri)
 

@@ -28,7 +28,8 @@ from typing import Any, Protocol
 
 from cpmconf.codec.reginfo import RegContact, Registration
 from cpmconf.codec.sip import SipMessage
-from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
+from cpmconf.codec.uri import same_gruu
+from cpmconf.roles.devices import SimDevice, pub_gruu
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 
 REGISTRAR = "sip:scscf@core.invalid"  # the identity of the core's registrar (S-CSCF)
@@ -146,14 +147,13 @@ async def subscribed(core: CoreSide, user: str) -> Subscription:
     sub = state.subscriptions.get(user)
     if sub is not None:
         return sub
-    key = uri_key(user)
 
     def is_subscribe(m: SipMessage) -> bool:
         return (
             m.is_request
             and m.method == "SUBSCRIBE"
             and (m.header("Event") or "").split(";")[0].strip().lower() == "reg"
-            and uri_key(m.request_uri or "") == key
+            and same_gruu(m.request_uri, user)  # the AOR, not a device's GRUU
         )
 
     req = await core.wait(is_subscribe, f"the PF's reg-event SUBSCRIBE for {user}")

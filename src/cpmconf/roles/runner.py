@@ -35,7 +35,6 @@ class LoopThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.loop.set_exception_handler(_one_line_handler)
-        self.last_stuck = ""
         self._thread = threading.Thread(target=self._run, name="cpmconf-loop", daemon=True)
         self._thread.start()
 
@@ -52,7 +51,8 @@ class LoopThread:
             if future.done():
                 # The coroutine's own TimeoutError (a NoAnswer, say): not our bound expiring.
                 raise
-            self.last_stuck = self.pending_stacks()
+            # Where it was stuck, for the log: the one place this diagnosis is read.
+            log.debug("bound of %g s expired; pending tasks:\n%s", timeout, self.pending_stacks())
             future.cancel()
             raise TimeoutError(f"did not finish within {timeout:g} s") from None
 

@@ -270,8 +270,9 @@ async def _start_refsut(
         ) from None
     try:
         ready = json.loads(line)
-        assert ready.get("ready") is True
-    except (ValueError, AssertionError):
+    except ValueError:
+        ready = None
+    if not isinstance(ready, dict) or ready.get("ready") is not True:
         await proc.wait() if proc.returncode is not None else None
         tail = log.read_text(errors="replace")[-2000:]
         raise SetupError(

@@ -12,53 +12,22 @@ stored), and the exceptions a test case raises:
 
 from __future__ import annotations
 
-import enum
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cpmconf.outcome import (  # noqa: F401  (re-exported: cpmconf.verdict names them)
+    Cause,
+    CpmconfOutcome,
+    HarnessError,
+    Inconclusive,
+    NotApplicable,
+    Verdict,
+)
+
 STRICT_LEVELS = ("SHALL", "SHALL NOT")
 SOFT_LEVELS = ("SHOULD", "SHOULD NOT")
 OPTIONAL_LEVELS = ("MAY",)  # never fails: passes, is not used, or is not applicable
-
-
-class Verdict(enum.StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    NON_STRICT = "non-strict"
-    INCONCLUSIVE = "inconclusive"
-    NOT_APPLICABLE = "not-applicable"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        """Severity for combining several outcomes of one clause: higher wins."""
-        return _RANK[self]
-
-
-_RANK = {
-    Verdict.NOT_APPLICABLE: 0,
-    Verdict.PASS: 1,
-    Verdict.NON_STRICT: 2,
-    Verdict.INCONCLUSIVE: 3,
-    Verdict.FAIL: 4,
-    Verdict.ERROR: 5,
-}
-
-
-class Cause(enum.StrEnum):
-    """Why a test or clause ended other than pass: what the labels of every format come from.
-
-    Reports read this field, never the words of a reason.
-    """
-
-    VIOLATION = "violation"  # the SUT broke the clause (fail, non-strict)
-    NO_ANSWER = "no-answer"  # a guard time expired with no answer at all
-    REFUSED = "refused"  # the SUT refused a setup step (status and reason phrase in the reason)
-    UPPER_TESTER = "upper-tester"  # the client's upper tester refused or failed
-    PRECONDITION = "precondition"  # a precondition the SUT controls was missing
-    NOT_APPLICABLE = "not-applicable"  # ICS item not claimed, role not mapped, condition not met
-    HARNESS = "harness"  # the harness failed
 
 
 LEGEND = {
@@ -104,6 +73,7 @@ class Finding:
     # False: the clause did not apply here (its condition never arose, or it needs an ICS
     # item the SUT does not claim); `note` says why.
     applicable: bool = True
+    frame: int | None = None  # capture index of the message judged, when a check cited one
 
     @property
     def verdict(self) -> Verdict:
@@ -131,7 +101,8 @@ class Finding:
         if self.note:
             lines.append(f"  note:     {self.note}")
         if self.message:
-            lines.append("  message:")
+            where = f" (capture frame {self.frame})" if self.frame is not None else ""
+            lines.append(f"  message{where}:")
             lines += ["    | " + line for line in self.message.split("\n")]
         return "\n".join(lines)
 
@@ -144,13 +115,7 @@ class Finding:
             "actual": self.actual,
             "message": self.message,
             "note": self.note,
-        }
-
-
-class CpmconfOutcome(Exception):
-    """Base of every outcome a test case can raise besides passing."""
-
-    verdict: Verdict = Verdict.ERROR
+        } | ({"frame": self.frame} if self.frame is not None else {})
 
 
 class ClauseViolation(AssertionError, CpmconfOutcome):
@@ -165,35 +130,6 @@ class ClauseViolation(AssertionError, CpmconfOutcome):
     @property
     def verdict(self) -> Verdict:  # type: ignore[override]
         return worst(f.verdict for f in self.findings)
-
-
-class Inconclusive(CpmconfOutcome):
-    """A clause could not be judged; `cause` says why (default: a missing precondition the
-    SUT controls)."""
-
-    verdict = Verdict.INCONCLUSIVE
-
-    def __init__(self, reason: str, clause: str | None = None, cause: Cause = Cause.PRECONDITION):
-        self.reason = reason
-        self.clause = clause
-        self.cause = Cause(cause)
-        super().__init__(reason)
-
-
-class NotApplicable(CpmconfOutcome):
-    verdict = Verdict.NOT_APPLICABLE
-    cause = Cause.NOT_APPLICABLE
-
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__(reason)
-
-
-class HarnessError(CpmconfOutcome):
-    """The harness failed: never evidence against the SUT."""
-
-    verdict = Verdict.ERROR
-    cause = Cause.HARNESS
 
 
 @dataclass
@@ -220,6 +156,7 @@ class Expectations:
         note: str | None = None,
         applicable: bool = True,
         level: str | None = None,
+        frame: int | None = None,
     ) -> Finding:
         """`level` judges this finding at another level than the clause's (a robustness
         entry whose refusal rests on an RFC SHOULD while its survival is a SHALL)."""
@@ -243,6 +180,7 @@ class Expectations:
             excerpt(message) if message is not None else None,
             note,
             applicable,
+            frame,
         )
         self.findings.append(finding)
         return finding
@@ -270,6 +208,7 @@ class Expectations:
             judgement.note,
             getattr(judgement, "arisen", True),
             level,
+            getattr(judgement, "frame", None),
         )
 
     def has_failures(self) -> bool:

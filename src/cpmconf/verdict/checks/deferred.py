@@ -11,27 +11,24 @@ notes, never as failures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cpmconf.codec.bodies import offer_path
 from cpmconf.codec.cpim import CpimMessage
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.codec.cpm import ICSI_DEFERRED, SYSTEM_MESSAGE_TAG, WARNING_NO_MESSAGES, WARNING_TEXTS  # noqa: F401
 from cpmconf.codec.deferred_messages import (
     OPTIONAL_FIELDS,
     DeferredList,
     DeferredMessage,
-    ids_by_xpath,
-    validate,
 )
+from cpmconf.codec.deferred_reader import Found, ListReader  # noqa: F401  (re-exported)
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_aor, same_contact, same_gruu
 from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _uri, oma_warning, release_judgement
-
-SYSTEM_MESSAGE_TAG = "+g.oma.cpm.system-message"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
+from cpmconf.verdict.checks.pager import oma_warning, release_judgement
 
 
 def unjudged(expected: str, actual: str, note: str | None = None) -> Judgement:
@@ -40,52 +37,6 @@ def unjudged(expected: str, actual: str, note: str | None = None) -> Judgement:
 
 
 # -- reading a deferred-messages body ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Found:
-    """What a body told: the ids (in order), problems that make it unreadable, and notes."""
-
-    ids: list[str]
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class ListReader:
-    """Reads Message-URI-IDs from a body: ours by default, else by the profile's XPath."""
-
-    xpath: str | None = None
-    namespaces: dict[str, str] = field(default_factory=dict)
-
-    def read(self, msg: SipMessage) -> Found:
-        body = msg.body
-        if not body:
-            return Found([], ["no body"])
-        if self.xpath:
-            try:
-                ids = ids_by_xpath(body, self.xpath, self.namespaces)
-            except CodecError as exc:
-                return Found([], [str(exc)])
-            note = [f"ids read with the profile's XPath {self.xpath!r}"]
-            return Found(ids, [] if ids else ["the XPath found no Message-URI-ID"], note)
-        ctype = (msg.content_type or "").lower()
-        if ctype != LIST_TYPE:
-            return Found([], [f"Content-Type {ctype or 'absent'}, not {LIST_TYPE}, and no XPath"])
-        try:
-            doc = DeferredList.parse(body)
-        except CodecError as exc:
-            return Found([], [str(exc)])
-        problems = validate(body)
-        notes = []
-        for m in doc.messages:
-            if m.missing():
-                notes.append(f"{m.uri_id} has no {', '.join(m.missing())} (optional)")
-        return Found(doc.ids(), [f"schema: {p}" for p in problems], notes)
 
 
 def _note(found: Found) -> str | None:
@@ -138,7 +89,8 @@ def system_message_tag(note: SipMessage) -> Judgement:
 def addressed_to(note: SipMessage, target: str) -> Judgement:
     """The notification's Request-URI is `target` (the user's address, or the IWF's)."""
     got = note.request_uri or ""
-    return judged(_uri(got) == _uri(target), f"Request-URI {target}", got, note)
+    # The user, not one device: a GRUU is not the user's address (same_gruu).
+    return judged(same_gruu(got, target), f"Request-URI {target}", got, note)
 
 
 @register("TS-8.3.2.4.x-3a.iv")
@@ -147,7 +99,7 @@ def from_server_identity(note: SipMessage, identity: str) -> Judgement:
     pai = note.header("P-Asserted-Identity")
     shown = pai.split(",")[0] if pai else note.header("From")
     return judged(
-        _uri(shown) == _uri(identity),
+        same_aor(shown, identity),
         f"originator {identity}",
         f"{'P-Asserted-Identity' if pai else 'From'}: {shown}",
         note,
@@ -197,8 +149,8 @@ def _details_wrong(entry: DeferredMessage, sent: SipMessage) -> list[str]:
     wrong = []
     pai = sent.header("P-Asserted-Identity")
     who = pai.split(",")[0] if pai else sent.header("From") or ""
-    if entry.originator is not None and _uri(entry.originator) != _uri(who):
-        wrong.append(f"originator {entry.originator}, the sender is {_uri(who)}")
+    if entry.originator is not None and not same_aor(entry.originator, who):
+        wrong.append(f"originator {entry.originator}, the sender is {who}")
     if entry.size is not None and entry.size != len(sent.body):
         wrong.append(f"size {entry.size}, the body was {len(sent.body)} bytes")
     cpim = None
@@ -381,8 +333,7 @@ def no_push_while_unregistered(invites: list[SipMessage]) -> Judgement:
 def push_to_gruu(invite: SipMessage, gruu: str) -> Judgement:
     """The push INVITE's Request-URI is the device's public GRUU."""
     got = invite.request_uri or ""
-    ok = got.strip("<>").lower() == gruu.strip("<>").lower()
-    return judged(ok, f"Request-URI {gruu}", got, invite)
+    return judged(same_gruu(got, gruu), f"Request-URI {gruu}", got, invite)
 
 
 @register("TS-8.3.2.4.1-b", passive=True)
@@ -430,15 +381,7 @@ def _sdp(invite: SipMessage) -> SessionDescription | None:
         return None
 
 
-def sdp_path(invite: SipMessage) -> list[str]:
-    """The a=path URIs of the INVITE's MSRP offer ([] when there is none)."""
-    sdp = _sdp(invite)
-    if sdp is None or not sdp.msrp_media():
-        return []
-    try:
-        return [str(u) for u in sdp.msrp_media()[0].path_uris()]
-    except CodecError:
-        return []
+sdp_path = offer_path  # the name the checks use
 
 
 @register("TS-8.3.2.4.1-g", "TS-8.3.2.4.1-g.i", "TS-8.3.2.4.1-g.ii", passive=True)
@@ -462,7 +405,7 @@ def ack_to_contact(ack: SipMessage | None, contact: str) -> Judgement:
     if ack is None:
         return judged(False, f"ACK to {contact}", "no ACK")
     got = ack.request_uri or ""
-    return judged(_uri(got) == _uri(contact), f"ACK to {contact}", got, ack)
+    return judged(same_contact(got, contact), f"ACK to {contact}", got, ack)
 
 
 @register("TS-8.3.2.4.1-on200-3", "SD-5.2.2.2.2-deliver")
@@ -514,5 +457,6 @@ def no_messages_488(final: SipMessage | None) -> Judgement:
     """A handling INVITE that names nothing still deferred gets 488 with Warning 125."""
     if final is None or final.status != 488:
         status = "no final response" if final is None else f"{final.status} {final.reason}"
-        return judged(False, '488 with Warning 399 "125 No messages"', status, final)
-    return oma_warning(final, 125, "No messages")
+        code = WARNING_NO_MESSAGES
+        return judged(False, f'488 with Warning 399 "{code} {WARNING_TEXTS[code]}"', status, final)
+    return oma_warning(final, WARNING_NO_MESSAGES, WARNING_TEXTS[WARNING_NO_MESSAGES])

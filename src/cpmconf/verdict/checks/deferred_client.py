@@ -9,31 +9,23 @@ from __future__ import annotations
 
 import re
 
+from cpmconf.codec.cpm import ICSI_DEFERRED
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import Expires, NameAddr
 from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.resource_lists import CPM_ACTION, CPM_ACTIONS
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_aor, same_contact, same_identifier
 from cpmconf.verdict.checks import large
 from cpmconf.verdict.checks.base import Judgement, judged, register
 from cpmconf.verdict.checks.pager import _parts, resource_list_of
 
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
 EVENT_PACKAGE = "deferred-messages"
 # RFC 2045 token (any printable ASCII but tspecials), the type and subtype of a media type.
 _MIME_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
 # RFC 4975 accept-types entry: `*`, type/`*` or type/subtype.
 _ACCEPT_ENTRY = re.compile(f"\\*|{_MIME_TOKEN}/{_MIME_TOKEN}")
-
-
-def _uri(text: str | None) -> str:
-    if not text:
-        return ""
-    try:
-        return NameAddr.parse(f"<{text.strip().strip('<>')}>").uri.lower()
-    except CodecError:
-        return text.strip().strip("<>").lower()
 
 
 def _initial_request_problems(msg: SipMessage, method: str) -> list[str]:
@@ -85,7 +77,7 @@ def subscribe_form(msg: SipMessage) -> Judgement:
 def request_uri_management(msg: SipMessage, management: str) -> Judgement:
     """The Request-URI is the provisioned deferred-message management address."""
     return judged(
-        _uri(msg.request_uri) == _uri(management),
+        same_contact(msg.request_uri, management),
         f"Request-URI {management}",
         f"Request-URI {msg.request_uri}",
         msg,
@@ -251,7 +243,6 @@ def entries_name_known_messages(msg: SipMessage, known: list[str]) -> Judgement:
     rl = resource_list_of(msg)
     if rl is None:
         return judged(False, "a resource list", "no resource list", msg)
-    known_keys = {_uri(k) for k in known}
     problems = []
     for e in rl.entries:
         try:
@@ -263,7 +254,7 @@ def entries_name_known_messages(msg: SipMessage, known: list[str]) -> Judgement:
             problems.append(f"{e.uri}: {len(actions)} cpm_action values")
         elif actions[0] not in CPM_ACTIONS:
             problems.append(f"{e.uri}: cpm_action={actions[0]}")
-        if _uri(e.base_uri) not in known_keys:
+        if not any(same_identifier(e.base_uri, k) for k in known):
             problems.append(f"{e.uri}: not a notified Message-URI-ID")
     return judged(
         not problems and bool(rl.entries),
@@ -280,15 +271,17 @@ def action_for(msg: SipMessage, wanted: dict[str, str], action: str) -> Judgemen
     expected = f"{len(targets)} entries with ?cpm_action={action}"
     if rl is None:
         return judged(False, expected, "no resource list", msg)
-    got = {}
+    got: list[tuple[str, str | None]] = []
     for e in rl.entries:
         try:
-            got[_uri(e.base_uri)] = e.action
+            got.append((e.base_uri, e.action))
         except CodecError:
             continue
-    wrong = [
-        f"{u}: {got.get(_uri(u), 'not listed')}" for u in targets if got.get(_uri(u)) != action
-    ]
+
+    def listed(u: str) -> str:
+        return next((a or "no action" for b, a in got if same_identifier(b, u)), "not listed")
+
+    wrong = [f"{u}: {listed(u)}" for u in targets if listed(u) != action]
     return judged(not wrong and bool(targets), expected, "; ".join(wrong) or "as expected", msg)
 
 
@@ -368,7 +361,7 @@ def optional_identity(msg: SipMessage, user: str) -> Judgement:
     values = msg.header_list("P-Preferred-Identity")
     if not values:
         return judged(True, "no P-Preferred-Identity, or the user's", "absent (allowed)", msg)
-    foreign = [v for v in values if _uri(v) != _uri(user)]
+    foreign = [v for v in values if not same_aor(v, user)]
     actual = "P-Preferred-Identity: " + ", ".join(values)
     if foreign and len(values) > 1:
         actual += f" (not the user's: {', '.join(foreign)})"

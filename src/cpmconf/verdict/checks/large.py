@@ -8,31 +8,15 @@ message exactly as chunked on the wire.
 
 from __future__ import annotations
 
+from cpmconf.codec.bodies import msrp_path, sdp_of
 from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.cpm import ICSI_LARGEMSG  # noqa: F401  (re-exported)
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr, PPreferredService
 from cpmconf.codec.msrp import MsrpUri, Reassembler
-from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
-from cpmconf.verdict.checks.base import Judgement, judged, register
-from cpmconf.verdict.checks.pager import _parts, _uri
-
-ICSI_LARGEMSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg"
-
-
-def sdp_of(msg: SipMessage | None) -> SessionDescription | None:
-    """The SDP body of a message (also inside multipart/mixed), or None."""
-    if msg is None:
-        return None
-    ctype = (msg.content_type or "").lower()
-    bodies = [msg.body] if ctype.startswith("application/sdp") else []
-    bodies += [b for t, b in _parts(msg) if t.startswith("application/sdp")]
-    for body in bodies:
-        try:
-            return SessionDescription.parse(body)
-        except CodecError:
-            return None
-    return None
+from cpmconf.codec.uri import same_contact
+from cpmconf.verdict.checks.base import Judgement, Seen, judged, register
 
 
 def msrp_media(msg: SipMessage | None):
@@ -190,9 +174,7 @@ def answer_wrapped_types(msg: SipMessage | None, offered: list[str]) -> Judgemen
     )
 
 
-def path_of(msg: SipMessage | None) -> list[str]:
-    _, m = msrp_media(msg)
-    return [] if m is None else [str(u) for u in (m.path() or [])]
+path_of = msrp_path  # the name the checks use
 
 
 @register("TS-7.2.1.2-17d", "TS-7.2.2.2-2c.ii")
@@ -317,7 +299,7 @@ def reassemble(sends: list) -> tuple[bytes | None, str]:
     try:
         for s in sends:
             if s.body:
-                r.feed(s)
+                r.feed(s.message if isinstance(s, Seen) else s)
     except (CodecError, ValueError) as exc:
         return None, f"chunks do not reassemble: {exc}"
     if not r.complete:
@@ -388,15 +370,6 @@ def answered_every_send(sends: list, responses: list) -> Judgement:
     )
 
 
-@register("TS-8.3.2.1.1-send-2")
-def chunks_carry(sends: list, expected: bytes) -> Judgement:
-    """The SENDs reassemble (Byte-Range, flags) into exactly the expected message."""
-    body, state = reassemble(sends)
-    ok = body == expected
-    actual = state if body is None else f"{len(body)} bytes, {'equal' if ok else 'different'}"
-    return judged(ok, f"chunks reassembling to the {len(expected)}-byte message", actual)
-
-
 @register("TS-7.2.2.2-chunks")
 def receiver_reassembled(reported_text: str | None, expected_text: str) -> Judgement:
     """The receiving client put the chunks back together (read through the upper tester)."""
@@ -459,7 +432,7 @@ def cancels_pending_invite(cancel: SipMessage | None, invite: SipMessage) -> Jud
     if cancel is None:
         return judged(False, expected, "no CANCEL after the 180")
     diffs = []
-    if _uri(cancel.request_uri) != _uri(invite.request_uri):
+    if not same_contact(cancel.request_uri, invite.request_uri):
         diffs.append(f"Request-URI {cancel.request_uri}")
     for name in ("Call-ID", "From", "To"):
         if (cancel.header(name) or "").strip() != (invite.header(name) or "").strip():

@@ -8,7 +8,15 @@ parsers, so percent-encoded ICSIs are compared decoded and Warning texts by thei
 
 from __future__ import annotations
 
-from cpmconf.codec.cpim import CpimMessage
+from cpmconf.codec.bodies import cpim_of, is_imdn  # noqa: F401  (re-exported)
+from cpmconf.codec.bodies import parts as _parts
+from cpmconf.codec.cpm import (  # noqa: F401  (ICSI_DEFERRED: cases read it from here)
+    ICSI_DEFERRED,
+    ICSI_MSG,
+    PAGER_LIMIT,
+    WARNING_FUNCTION_NOT_ALLOWED,
+    WARNING_TEXTS,
+)
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import (
     AcceptContact,
@@ -21,6 +29,7 @@ from cpmconf.codec.headers import (
 )
 from cpmconf.codec.resource_lists import ResourceList
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import aor_key, same_aor, same_gruu
 from cpmconf.verdict.checks.base import (
     Judgement,
     View,
@@ -29,65 +38,6 @@ from cpmconf.verdict.checks.base import (
     not_judged,
     register,
 )
-
-ICSI_MSG = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg"
-ICSI_DEFERRED = "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred"
-PAGER_LIMIT = 1300
-
-
-def _uri(text: str | None) -> str:
-    """The bare URI of a name-addr or addr-spec, lower-cased, without parameters or brackets."""
-    if not text:
-        return ""
-    t = text.strip()
-    if "<" in t:
-        t = t[t.index("<") + 1 : t.index(">")] if ">" in t else t[t.index("<") + 1 :]
-    return t.split(";")[0].strip().lower()
-
-
-def cpim_of(msg: SipMessage) -> CpimMessage | None:
-    """The CPIM wrapper of a MESSAGE body (also inside multipart/mixed), or None.
-
-    A single-part body is read as CPIM whatever its Content-Type says, so that a wrong type
-    is judged once (TS-7.2.1.1-15), not again by every check that reads the wrapper."""
-    ctype = (msg.content_type or "").lower()
-    body = msg.body
-    if not ctype.startswith("multipart/"):
-        try:
-            return CpimMessage.parse(body)
-        except CodecError:
-            return None
-    if ctype.startswith("multipart/"):
-        for part_type, part in _parts(msg):
-            if part_type.startswith("message/cpim"):
-                try:
-                    return CpimMessage.parse(part)
-                except CodecError:
-                    return None
-    return None
-
-
-def _parts(msg: SipMessage) -> list[tuple[str, bytes]]:
-    ctype = msg.header("Content-Type") or ""  # with parameters: the boundary is one
-    boundary = None
-    for p in ctype.split(";")[1:]:
-        k, _, v = p.strip().partition("=")
-        if k.lower() == "boundary":
-            boundary = v.strip('"')
-    if not boundary:
-        return []
-    out = []
-    for chunk in msg.body.split(b"--" + boundary.encode())[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, body = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
-        part_type = ""
-        for line in head.split(b"\r\n"):
-            name, _, value = line.decode("utf-8", "replace").partition(":")
-            if name.strip().lower() == "content-type":
-                part_type = value.strip().lower()
-        out.append((part_type, body.rstrip(b"\r\n")))
-    return out
 
 
 def resource_list_of(msg: SipMessage) -> ResourceList | None:
@@ -100,11 +50,6 @@ def resource_list_of(msg: SipMessage) -> ResourceList | None:
         except CodecError:
             return None
     return None
-
-
-def is_imdn(msg: SipMessage) -> bool:
-    cpim = cpim_of(msg)
-    return cpim is not None and (cpim.content_type or "").lower().startswith("message/imdn+xml")
 
 
 # -- client sending (TS 7.2.1.1, 7.2.1.3) -----------------------------------------------------
@@ -155,7 +100,7 @@ def reply_to_present(msg: SipMessage, address: str) -> Judgement:
             actual = ReplyTo.parse(v).uri
         except CodecError:
             actual = v
-    return judged(_uri(actual) == _uri(address), f"Reply-To: <{address}>", f"Reply-To: {v}", msg)
+    return judged(same_aor(actual, address), f"Reply-To: <{address}>", f"Reply-To: {v}", msg)
 
 
 def release_judgement(msg: SipMessage, header: str, expected: str) -> Judgement:
@@ -208,7 +153,7 @@ def expires_present(msg: SipMessage, seconds: int) -> Judgement:
 def request_uri_is(msg: SipMessage, target: str) -> Judgement:
     """The Request-URI is the expected target."""
     return judged(
-        _uri(msg.request_uri) == _uri(target),
+        same_aor(msg.request_uri, target),
         f"Request-URI {target}",
         f"Request-URI {msg.request_uri}",
         msg,
@@ -226,8 +171,8 @@ def resource_list_targets(msg: SipMessage, targets: list[str]) -> Judgement:
             f"no parseable resource list (Content-Type {msg.content_type})",
             msg,
         )
-    listed = {_uri(u) for u in rl.uris()}
-    missing = [t for t in targets if _uri(t) not in listed]
+    listed = {aor_key(u) for u in rl.uris()} - {None}
+    missing = [t for t in targets if aor_key(t) not in listed]
     return judged(
         not missing,
         f"resource list with {targets}",
@@ -327,7 +272,7 @@ def cpim_from(msg: SipMessage, user: str) -> Judgement:
     """The CPIM From is the sending user."""
     cpim = cpim_of(msg)
     actual = cpim.header("From") if cpim else None
-    return judged(_uri(actual) == _uri(user), f"CPIM From <{user}>", f"CPIM From: {actual}", msg)
+    return judged(same_aor(actual, user), f"CPIM From <{user}>", f"CPIM From: {actual}", msg)
 
 
 @register("TS-7.2.1.3-2a", "TS-7.2.1.3-2b", "TS-7.2.1.3-2c")
@@ -335,7 +280,7 @@ def cpim_to(msg: SipMessage, target: str) -> Judgement:
     """The CPIM To is the recipient (or controlling function, or group)."""
     cpim = cpim_of(msg)
     actual = cpim.header("To") if cpim else None
-    return judged(_uri(actual) == _uri(target), f"CPIM To <{target}>", f"CPIM To: {actual}", msg)
+    return judged(same_aor(actual, target), f"CPIM To <{target}>", f"CPIM To: {actual}", msg)
 
 
 @register("TS-7.2.1.3-3")
@@ -377,7 +322,7 @@ def optional_identity(msg: SipMessage, header: str, user: str) -> Judgement:
     v = msg.header(header)
     if v is None:
         return judged(True, f"no {header}, or the user's address", "absent (allowed)", msg)
-    return judged(_uri(v) == _uri(user), f"{header}: <{user}>", f"{header}: {v}", msg)
+    return judged(same_aor(v, user), f"{header}: <{user}>", f"{header}: {v}", msg)
 
 
 # -- client receiving (TS 7.2.2.1, 7.2.2.3) ----------------------------------------------------
@@ -508,7 +453,8 @@ def warning_122(final: SipMessage | None) -> Judgement:
             final,
             "precondition not met: the PF did not refuse with 403",
         )
-    return oma_warning(final, 122, "Function not allowed")
+    code = WARNING_FUNCTION_NOT_ALLOWED
+    return oma_warning(final, code, WARNING_TEXTS[code])
 
 
 @register("TS-8.3.2.1-2")
@@ -535,9 +481,8 @@ def expired_not_delivered(deliveries: list[SipMessage]) -> Judgement:
 
 
 def _device_of(uri: str | None, devices: dict[str, list[str]]) -> str | None:
-    key = _uri_gr(uri)
     for name, uris in devices.items():
-        if any(_uri_gr(u) == key for u in uris if u):
+        if any(same_gruu(u, uri) for u in uris if u):
             return name
     return None
 
@@ -586,21 +531,11 @@ def one_copy_each(
     )
 
 
-def _uri_gr(uri: str | None) -> str:
-    """URI without brackets, parameters other than gr, lower-cased."""
-    if not uri:
-        return ""
-    u = uri.strip().strip("<>")
-    base, _, params = u.partition(";")
-    gr = [p for p in params.split(";") if p.lower().startswith("gr")]
-    return (base + (";" + gr[0] if gr else "")).lower()
-
-
 @register("TS-8.3.2.1-4b-2.ii")
 def request_uri_is_gruu(delivery: SipMessage, gruu: str) -> Judgement:
     """Each copy's Request-URI is the device's public GRUU."""
     return judged(
-        _uri_gr(delivery.request_uri) == _uri_gr(gruu),
+        same_gruu(delivery.request_uri, gruu),
         f"Request-URI {gruu}",
         f"Request-URI {delivery.request_uri}",
         delivery,

@@ -14,6 +14,7 @@ from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.msrp import MsrpUri
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import parse_uri, same_contact
 from cpmconf.verdict.checks import large, pager
 from cpmconf.verdict.checks.base import (
     Judgement,
@@ -178,23 +179,15 @@ def allow_lists(final: SipMessage | None, methods: tuple[str, ...]) -> Judgement
     )
 
 
-def _contact_uri(value: str | None) -> str:
-    try:
-        return NameAddr.parse(value or "").uri.lower()
-    except CodecError:
-        return ""
-
-
 @register("TS-8.3.2.1.1-first200-5")
 def contact_is_the_pf(final: SipMessage | None, device_contacts: list[str]) -> Judgement:
     """The 200's Contact is an address of the PF, not the device's Contact passed through."""
     if final is None:
         return judged(False, "a Contact of the PF on the 200", "no final response")
     contact = final.header("Contact")
-    got = _contact_uri(contact)
-    theirs = {_contact_uri(c) for c in device_contacts}
     return judged(
-        bool(got) and got not in theirs,
+        parse_uri(contact) is not None
+        and not any(same_contact(contact, c) for c in device_contacts),
         "a Contact of the PF (not a device's)",
         f"Contact: {contact or 'absent'}",
         final,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import parse_uri
 from cpmconf.verdict.checks import deferred, pager, routing
 from cpmconf.verdict.checks.base import Judgement, judged, register
 
@@ -66,9 +67,12 @@ def uid_in_200(final: SipMessage) -> Judgement:
 
 def _gruu(msg: SipMessage, what: str) -> Judgement:
     uri = msg.request_uri or ""
-    params = {p.split("=", 1)[0].strip().lower() for p in uri.split(";")[1:]}
+    parsed = parse_uri(uri)
     return judged(
-        "gr" in params, f"{what} addressed to a GRUU (a gr parameter)", f"Request-URI {uri}", msg
+        parsed is not None and parsed.is_gruu,
+        f"{what} addressed to a GRUU (a gr parameter)",
+        f"Request-URI {uri}",
+        msg,
     )
 
 

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import re
 
+from cpmconf.codec.cpm import CPM_ICSIS
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures, Expires, NameAddr
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import parse_uri, same_aor
 from cpmconf.verdict.checks.base import Judgement, judged, register
 
-CPM_ICSIS = (
-    "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.msg",
-    "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.largemsg",
-    "urn:urn-7:3gpp-service.ims.icsi.oma.cpm.deferred",
-)
 # +sip.instance (RFC 5626 4.1): a quoted "<urn:...>"
 _INSTANCE_RE = re.compile(r'^"<urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[^\s<>"]+>"$')
 # Parameters of a REGISTER Contact that are not user-agent capabilities (RFC 3840 9).
@@ -31,15 +28,6 @@ def _contact(msg: SipMessage) -> tuple[ContactFeatures | None, str]:
         return ContactFeatures.parse(text), text
     except CodecError as exc:
         return None, f"unparseable Contact {text!r}: {exc}"
-
-
-def _uri(text: str | None) -> str:
-    if not text:
-        return ""
-    try:
-        return NameAddr.parse(text).uri.lower()
-    except CodecError:
-        return text.strip().strip("<>").lower()
 
 
 def _option_tags(msg: SipMessage, header: str) -> list[str]:
@@ -65,9 +53,10 @@ def register_form(msg: SipMessage) -> Judgement:
     From tag, Call-ID, CSeq REGISTER, a Contact."""
     problems = []
     ruri = msg.request_uri or ""
-    if "@" in ruri.split(";", 1)[0]:
+    parsed = parse_uri(ruri)
+    if parsed is None or parsed.user is not None:
         problems.append(f"Request-URI {ruri} carries a user part")
-    if _uri(msg.header("To")) != _uri(msg.header("From")) or not msg.header("To"):
+    if not same_aor(msg.header("To"), msg.header("From")):
         problems.append(f"To {msg.header('To')} is not the From {msg.header('From')}")
     try:
         if not NameAddr.parse(msg.header("From") or "").tag:

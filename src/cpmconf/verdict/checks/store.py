@@ -10,9 +10,11 @@ outer whitespace ignored); the body must be held byte for byte.
 
 from __future__ import annotations
 
-from cpmconf.codec.sip import SipMessage, canonical_name
+import dataclasses
+
+from cpmconf.codec.sip import canonical_name
 from cpmconf.roles.store import Fetched
-from cpmconf.verdict.checks.base import Judgement, judged, not_judged, register
+from cpmconf.verdict.checks.base import Judgement, Seen, judged, not_judged, register
 
 # The INVITE's header fields a large-mode object must hold (D-store-object): what says who
 # sent the message, to whom, when and in which conversation; the session set-up fields
@@ -78,7 +80,7 @@ def _where(fetched: Fetched) -> str:
 
 
 @register("TS-8.5.1-message-3", "TS-8.5.1-send-3")
-def uid_names_stored_object(request: SipMessage | None, fetched: Fetched | None) -> Judgement:
+def uid_names_stored_object(request: Seen | None, fetched: Fetched | None) -> Judgement:
     """The UID on the wire names the object the PF stored for this message: the user's folder
     holds an object at that UID, and it is this message (same Call-ID)."""
     expected = "the Message-UID names an object in the user's store that records this message"
@@ -95,11 +97,11 @@ def uid_names_stored_object(request: SipMessage | None, fetched: Fetched | None)
         else f"{_where(fetched)} is another object (Call-ID {', '.join(call_ids) or 'none'}, "
         f"not {request.call_id})"
     )
-    return _with_object(judged(ok, expected, actual), fetched)
+    return _with_object(judged(ok, expected, actual, request), fetched)
 
 
 @register("TS-8.5.1-message-2")
-def object_holds_message(request: SipMessage | None, fetched: Fetched | None) -> Judgement:
+def object_holds_message(request: Seen | None, fetched: Fetched | None) -> Judgement:
     """Pager mode: the stored object holds every header field and the body of the MESSAGE."""
     expected = "the stored object holds every header field and the body of the MESSAGE"
     if request is None:
@@ -108,12 +110,13 @@ def object_holds_message(request: SipMessage | None, fetched: Fetched | None) ->
         return _absent(fetched, expected)
     fields, body = object_fields(fetched.raw)
     missing = _missing(list(request.headers), fields)
-    return _with_object(_complete(expected, fetched, missing, request.body or b"", body), fetched)
+    judgement = _complete(expected, fetched, missing, request.body or b"", body, request)
+    return _with_object(judgement, fetched)
 
 
 @register("TS-8.5.1-send-2")
 def object_holds_large_message(
-    invite: SipMessage | None, content: bytes | None, fetched: Fetched | None
+    invite: Seen | None, content: bytes | None, fetched: Fetched | None
 ) -> Judgement:
     """Large mode: the stored object holds the reassembled message (the MSRP content, whole)
     and the INVITE's header fields that describe the message (LARGE_MESSAGE_HEADERS)."""
@@ -127,11 +130,11 @@ def object_holds_large_message(
     missing = _missing(
         [(n, v) for n, v in invite.headers if canonical_name(n).lower() in want], fields
     )
-    return _with_object(_complete(expected, fetched, missing, content, body), fetched)
+    return _with_object(_complete(expected, fetched, missing, content, body, invite), fetched)
 
 
 def _complete(
-    expected: str, fetched: Fetched, missing: list[str], want: bytes, body: bytes
+    expected: str, fetched: Fetched, missing: list[str], want: bytes, body: bytes, request: Seen
 ) -> Judgement:
     problems = []
     if missing:
@@ -142,10 +145,11 @@ def _complete(
         elif want not in body:
             problems.append(f"body differs ({len(body)} bytes held, {len(want)} sent)")
     if problems:
-        return judged(False, expected, f"{_where(fetched)}: " + "; ".join(problems))
-    return judged(True, expected, f"{_where(fetched)} holds the complete message")
+        return judged(False, expected, f"{_where(fetched)}: " + "; ".join(problems), request)
+    return judged(True, expected, f"{_where(fetched)} holds the complete message", request)
 
 
 def _with_object(j: Judgement, fetched: Fetched) -> Judgement:
-    """The judgement, with the fetched object as its excerpt (the evidence of the check)."""
-    return Judgement(j.ok, j.expected, j.actual, fetched.raw, j.note, j.arisen)
+    """The judgement, with the fetched object as its excerpt (the evidence of the check),
+    cited at the capture frame of the request it was compared with."""
+    return dataclasses.replace(j, message=fetched.raw)

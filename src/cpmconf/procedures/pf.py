@@ -6,7 +6,7 @@ connection they open, the BYE they receive). Each device answers `setup:active`,
 client does (D-msrp-setup), so the devices connect to the PF and the sender connects too.
 
 A SUT that stops answering part-way is not an error here: the step records where it stopped
-(`out["stopped"]`, and the error in `out["stop"]`) and returns what was exchanged, so the
+(`stopped`, and the error in `stop`) and returns what was exchanged, so the
 cases judge the clauses that the traffic so far decides and the rest end inconclusive with
 that reason and its cause. A final error to the sender's INVITE ends every wait for a device
 leg at once (`SetupRefused`), never a guard time later.
@@ -16,17 +16,65 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 
+from cpmconf.capture.view import View
+from cpmconf.codec.bodies import msrp_path
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
+from cpmconf.outcome import Cause, Inconclusive
+from cpmconf.procedures.results import Ids
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, refusal, unless
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import Cause, Inconclusive
-from cpmconf.verdict.checks import large
 
 ORIGINATOR_UA = "CPM-client/OMA2.0 cpmconf-originator"
+
+
+@dataclass
+class LargeRelay:
+    """A large-mode exchange through the PF (large_through_pf).
+
+    Identifiers of the sender's INVITE (and its Contribution-ID), of the device INVITEs the
+    steps answered or closed, the ACK passed on to the device, our BYE and the BYE passed on
+    to the device; the final statuses our sockets got; our MSRP sessions (sender, device) and
+    the a=path of our device answer; the CPIM wrapper sent and the body received; where the
+    exchange stopped (`stopped`, and the error that said so in `stop`); the View."""
+
+    invite: Ids
+    contribution_id: str
+    sender: object
+    cpim: bytes
+    status: int | None = None
+    device_invites: list[Ids] = field(default_factory=list)
+    device: object | None = None
+    device_contact: str | None = None
+    device_path: list[str] = field(default_factory=list)
+    device_ack: Ids | None = None
+    bye: Ids | None = None
+    bye_status: int | None = None
+    device_bye: Ids | None = None
+    chunk_tids: list[str] = field(default_factory=list)
+    received: bytes | None = None
+    bound: bool = False
+    no_relay: bool = False
+    stopped: str | None = None
+    stop: Exception | None = None
+    view: View | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An INVITE sent for the PF to refuse (refused): its identifiers and the View."""
+
+    request: Ids
+    view: View
+
+    @property
+    def final(self):
+        """The PF's first final response as the capture holds it (None: none)."""
+        return self.view.final_to(self.request.call_id, self.request.cseq)
 
 
 def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **headers):
@@ -71,11 +119,10 @@ def device_invite_of(pf, contribution_id: str):
     return match
 
 
-def device_legs(pf, r: dict) -> list[SipMessage]:
+def device_legs(pf, r: LargeRelay) -> list:
     """The device INVITEs the SUT sent for the exchange `r` (large_through_pf), read from its
     captured View: every one, in capture order, not only those the steps waited for."""
-    cid = r["invite"].message.header("Contribution-ID") or ""
-    return r["view"].requests("INVITE", from_sut=True, where=device_invite_of(pf, cid.strip()))
+    return r.view.requests("INVITE", from_sut=True, where=device_invite_of(pf, r.contribution_id))
 
 
 @contextlib.asynccontextmanager
@@ -104,13 +151,11 @@ async def declining_legs(pf, contribution_id: str):
             await task
 
 
-async def refused(pf, stim) -> tuple[SipMessage | None, object]:
+async def refused(pf, stim) -> Refused:
     """Send an INVITE the PF should refuse; devices turn down any leg it forks anyway."""
     async with declining_legs(pf, stim.message.header("Contribution-ID")):
-        ex = await pf.transact(stim)
-    view = await pf.settle()
-    finals = view.finals_to(stim.message, from_sut=True)
-    return (finals[0] if finals else ex.final), view
+        await pf.transact(stim)
+    return Refused(Ids.of(stim), await pf.settle())
 
 
 async def _first_error(*aws):
@@ -155,11 +200,9 @@ def utf8_splitting_chunk(body: bytes, near: int = 97) -> int:
     raise ValueError("the body has no multi-byte character to split")
 
 
-async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=None) -> dict:
-    """The whole large-mode exchange through the PF. Returns a dict of what happened:
-    invite, sender (MSRP session), final, device_invites, device_answer, device (MSRP
-    session), device_ack, cpim, chunk_tids, bye_final, device_bye, view, and `stopped`
-    (why the exchange ended early, or None) with `stop`, the error that said so.
+async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=None) -> LargeRelay:
+    """The whole large-mode exchange through the PF. Returns a `LargeRelay`: identifiers of
+    what was exchanged, our MSRP sessions, where it stopped and why, and the View.
 
     A final error to the sender's INVITE before any device leg came raises `SetupRefused`
     at once: no device leg can be judged, and none is waited for. The recipient is by
@@ -171,9 +214,9 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
     stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)
     cid = stim.message.header("Contribution-ID")
     selected = [d for d in pf.core.devices if d.user == recipient and d.selected]
-    out: dict = {"invite": stim, "sender": sender, "cpim": cpim, "stopped": None, "stop": None}
-    out.update(final=None, device_invites=[], device_answer=None, device_ack=None)
-    out.update(chunk_tids=[], bye_final=None, device_bye=None, bound=False, no_relay=False)
+    out = LargeRelay(Ids.of(stim), cid, sender, cpim)
+    legs: list[SipMessage] = []  # the device INVITEs as our socket got them (step-internal)
+    final = None
     upstream = asyncio.ensure_future(pf.transact(stim))
     # The PF's final error to the INVITE ends any wait for a device leg at once.
     refused_upstream = refusal("the sender's INVITE", "no device leg could be judged")
@@ -187,9 +230,9 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         except SetupRefused:
             await pf.settle()
             raise
-        out["device_invites"].append(first)
+        legs.append(first)
         device = pf.msrp.session()
-        device.remote_path = large.path_of(first)
+        device.remote_path = msrp_path(first)
         answer = build_sdp(
             host=pf.core.host,
             path=[device.local],
@@ -200,8 +243,8 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         )
         dev = pf.core.device_for(first.request_uri or "")
         device_contact = f"<sip:{dev.name}@{pf.core.host}:{pf.core.port}>"
-        out["device"], out["device_contact"] = device, device_contact
-        out["device_answer"] = await pf.respond(
+        out.device, out.device_contact, out.device_path = device, device_contact, [device.local]
+        await pf.respond(
             first,
             200,
             "OK",
@@ -220,85 +263,87 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
                 )
             except (NoAnswer, SetupRefused):
                 break  # judged from the legs that came (6.i); a refusal is read below
-            out["device_invites"].append(leg)
-        closing = asyncio.ensure_future(_close_other_legs(pf, out["device_invites"][1:]))
+            legs.append(leg)
+        closing = asyncio.ensure_future(_close_other_legs(pf, legs[1:]))
         try:
             ex = await upstream
         except BaseException:
             forget(closing)
             raise
         await closing
-        out["final"] = final = ex.final
+        final = ex.final
+        out.status = None if final is None else final.status
         if final is None or final.status != 200:
-            out["stopped"] = (
-                f"the PF answered the INVITE with {final.status if final else 'nothing'}"
-            )
+            out.stopped = f"the PF answered the INVITE with {final.status if final else 'nothing'}"
             if final is not None and final.status >= 300:
-                out["stop"] = SetupRefused(
+                out.stop = SetupRefused(
                     "the sender's INVITE", final.status, final.reason or "", "no session was set up"
                 )
-                out["stopped"] = str(out["stop"])
-            out["view"] = await pf.settle()
+                out.stopped = str(out.stop)
+            out.device_invites = [Ids.of(m) for m in legs]
+            out.view = await pf.settle()
             return out
         # A 2xx is always acknowledged, even one whose answer we cannot use (RFC 3261 13.2.2.4).
         ack = pf.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
         pf.stimuli.append(ack)
         await pf.core.send(ack, pf.pf_address)
         try:  # a missing ACK is judged (ack-2); the device side can still take the media
-            out["device_ack"] = await pf.wait_request(
+            device_ack = await pf.wait_request(
                 "ACK", "the ACK passed on to the device", where=lambda m: m.call_id == first.call_id
             )
         except NoAnswer:
-            out["device_ack"] = None
-        sender.remote_path = large.path_of(final)
+            device_ack = None
+        out.device_ack = Ids.of(device_ack)
+        sender.remote_path = msrp_path(final)
         if not sender.remote_path or sender.first_hop[1] == pf.msrp.port:
             # No PF hop first (judged by first200-2b): the sender would talk to our own
             # device session, which exercises nothing of the PF.
-            out["stopped"] = "the answer's a=path does not lead to the PF first, so no relay"
-            out["no_relay"] = True
+            out.stopped = "the answer's a=path does not lead to the PF first, so no relay"
+            out.no_relay = True
             with contextlib.suppress(NoAnswer):
-                await _bye(pf, out)
-            out["view"] = await pf.settle()
+                await _bye(pf, out, stim, final, first)
+            out.device_invites = [Ids.of(m) for m in legs]
+            out.view = await pf.settle()
             return out
         await pf.msrp.bind(device)
         await pf.msrp.bind(sender)
-        out["bound"] = True
+        out.bound = True
         responses, (body, _) = await _first_error(
             pf.msrp.send_message(sender, cpim, chunk_size), pf.msrp.receive_message(device)
         )
-        out["chunk_tids"] = [r.transaction_id for r in responses]
-        out["received"] = body
+        out.chunk_tids = [r.transaction_id for r in responses]
+        out.received = body
     except NoAnswer as exc:
-        out["stopped"], out["stop"] = str(exc), exc
+        out.stopped, out.stop = str(exc), exc
     except CodecError as exc:  # an a=path or MSRP message of the SUT's we cannot use
-        out["stopped"] = f"the PF's MSRP path or data cannot be used ({exc})"
+        out.stopped = f"the PF's MSRP path or data cannot be used ({exc})"
     finally:
         forget(upstream)
-    if out["final"] is not None and out["final"].status == 200:
+    if final is not None and final.status == 200:
         with contextlib.suppress(NoAnswer):
-            await _bye(pf, out)
-    out["view"] = await pf.settle()
+            await _bye(pf, out, stim, final, legs[0])
+    out.device_invites = [Ids.of(m) for m in legs]
+    out.view = await pf.settle()
     return out
 
 
-def stopped(r: dict, context: str) -> Inconclusive:
+def stopped(r: LargeRelay, context: str) -> Inconclusive:
     """The inconclusive verdict for an exchange that ended early: `context`, then why, with
     the cause of the error that stopped it (no answer, a refusal; else a precondition)."""
-    stop = r.get("stop")
-    cause = Cause(stop.cause) if stop is not None else Cause.PRECONDITION
-    return Inconclusive(f"{context}: {r['stopped']}" if r["stopped"] else context, cause=cause)
+    cause = Cause(r.stop.cause) if r.stop is not None else Cause.PRECONDITION
+    return Inconclusive(f"{context}: {r.stopped}" if r.stopped else context, cause=cause)
 
 
-async def _bye(pf, out: dict) -> None:
-    stim, final = out["invite"], out["final"]
+async def _bye(pf, out: LargeRelay, stim, final, first) -> None:
     bye = pf.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1)
     pf.stimuli.append(bye)
-    out["bye"] = bye
-    out["bye_final"] = final = (await pf.transact(bye)).final
-    if final is not None and final.status >= 300:
+    out.bye = Ids.of(bye)
+    bye_final = (await pf.transact(bye)).final
+    out.bye_status = None if bye_final is None else bye_final.status
+    if bye_final is not None and bye_final.status >= 300:
         return  # the PF refused the BYE: no BYE to the device is waited for (bye-2 judges)
-    first = out["device_invites"][0]
-    out["device_bye"] = bye_in = await pf.wait_request(
+    bye_in = await pf.wait_request(
         "BYE", "the BYE to the device", where=lambda m: m.call_id == first.call_id
     )
+    out.device_bye = Ids.of(bye_in)
     await pf.respond(bye_in, 200, "OK")

@@ -18,19 +18,22 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from cpmconf.codec.deferred_messages import CONTENT_TYPE as LIST_TYPE
+from cpmconf.capture.view import View
+from cpmconf.codec.bodies import offer_path
+from cpmconf.codec.deferred_reader import ListReader
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
+from cpmconf.outcome import Inconclusive, NotApplicable
+from cpmconf.procedures.pf import declining_legs, invite_to_pf
+from cpmconf.procedures.results import Ids
 from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
 from cpmconf.roles.network import SimDevice, _uri_key
 from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import Inconclusive, NotApplicable
-from cpmconf.verdict.checks import deferred
 
 # The roles of the deferring users (cpmconf.roles.profile.ROLES); every step taking a `user`
 # takes a role name or a URI.
@@ -62,9 +65,9 @@ def deferred_target(pf):
     return pf.profile.pf.deferred
 
 
-def reader(pf) -> deferred.ListReader:
+def reader(pf) -> ListReader:
     d = deferred_target(pf)
-    return deferred.ListReader(d.uri_id_xpath, dict(d.namespaces))
+    return ListReader(d.uri_id_xpath, dict(d.namespaces))
 
 
 def is_to(uri: str):
@@ -100,12 +103,19 @@ async def deregister_all(pf, user: str) -> None:
 # -- deferral and the notification ----------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deferral:
-    stim: object  # the originator's MESSAGE
-    final: SipMessage | None
-    notification: SipMessage | None  # the system message (to the user or the IWF)
-    body: bytes  # the CPIM body the originator sent
+    """A message sent for the PF to defer (defer_one): identifiers of the originator's
+    MESSAGE and of the notification tied to it (the system message, to the user or the IWF;
+    None: none came), the final status and reason our socket got, the CPIM body sent, and
+    the Message-URI-IDs the notification named."""
+
+    request: Ids | None
+    status: int | None
+    reason: str
+    notification: Ids | None
+    body: bytes
+    ids: list[str] = field(default_factory=list)
 
 
 def message_for(pf, recipient: str, text: str | None = None, **headers):
@@ -190,9 +200,11 @@ async def defer_one(pf, recipient: str, text: str | None = None, **headers) -> D
     stim, body = message_for(pf, recipient, text, **headers)
     mark = pf.core.journal.mark()
     ex = await pf.transact(stim)
-    if refusal_of(ex.final) is not None:
+    status = None if ex.final is None else ex.final.status
+    reason = "" if ex.final is None else ex.final.reason or ""
+    if status is not None and status >= 300:
         # A final error means nothing was deferred: no notification to wait a guard time for.
-        return Deferral(stim, ex.final, None, body)
+        return Deferral(Ids.of(stim), status, reason, None, body)
     note = await pf.observe(
         notification_of(pf, mark, is_notification(recipient, d.iwf)),
         "the deferral notification",
@@ -200,23 +212,21 @@ async def defer_one(pf, recipient: str, text: str | None = None, **headers) -> D
     )
     if note is not None:
         await pf.respond(note, 200, "OK")
-    return Deferral(stim, ex.final, note, body)
+    return Deferral(Ids.of(stim), status, reason, Ids.of(note), body, ids_in(pf, note))
 
 
-def refusal_of(final: SipMessage | None) -> SetupRefused | None:
+def refusal_of(d: Deferral) -> SetupRefused | None:
     """The PF's final error (3xx-6xx) to an originator's MESSAGE as the refusal it is."""
-    if final is None or final.status is None or final.status < 300:
+    if d.status is None or d.status < 300:
         return None
-    return SetupRefused(
-        "the originator's MESSAGE", final.status, final.reason or "", "nothing was deferred"
-    )
+    return SetupRefused("the originator's MESSAGE", d.status, d.reason, "nothing was deferred")
 
 
 def require_deferred(deferrals: list[Deferral]) -> None:
     """Raise the PF's refusal of any of the originator's MESSAGEs: what the case judges
     next (a notification, a push, the list) rests on the messages being deferred."""
     for d in deferrals:
-        refused = refusal_of(d.final)
+        refused = refusal_of(d)
         if refused is not None:
             raise refused
 
@@ -248,11 +258,61 @@ def ids_in(pf, msg: SipMessage | None) -> list[str]:
     return found.ids if found.ok else []
 
 
+@dataclass(frozen=True)
+class Declined:
+    """A large-mode INVITE whose every device leg was declined (declined_everywhere): its
+    identifiers, how many legs were declined, the final status our socket got, the
+    notification tied to it (None: none came) and the View."""
+
+    invite: Ids
+    declined: int
+    status: int | None
+    notification: Ids | None
+    view: View
+
+
+async def declined_everywhere(pf, recipient: str) -> Declined:
+    """Send `recipient` a large-mode INVITE through the PF, decline (486) every leg it forks,
+    and take the deferral notification that follows (`notification_of`). A final error
+    before any leg was offered is `SetupRefused`: the condition never arose, and no
+    notification is waited for."""
+    stim, _ = invite_to_pf(pf, 2000, recipient=recipient)
+    note = None
+    async with declining_legs(pf, stim.message.header("Contribution-ID")) as declined:
+        mark = pf.core.journal.mark()
+        final = (await pf.transact(stim)).final
+        if not declined and final is not None and final.status >= 300:
+            raise SetupRefused(
+                "the sender's INVITE", final.status, final.reason or "", "no device leg was offered"
+            )
+        note = await pf.observe(
+            notification_of(pf, mark, is_notification(recipient, deferred_target(pf).iwf)),
+            "the deferral notification",
+            pf.guard,
+        )
+        if note is not None:
+            await pf.respond(note, 200, "OK")
+        count = len(declined)
+    status = None if final is None else final.status
+    return Declined(Ids.of(stim), count, status, Ids.of(note), await pf.settle())
+
+
 # -- the subscription -----------------------------------------------------------------------
 
 
-async def subscribe(pf, user: str, device: SimDevice | None = None):
-    """One-time SUBSCRIBE for `user`; returns (stimulus, final, NOTIFY or None)."""
+@dataclass(frozen=True)
+class Subscription:
+    """A one-time SUBSCRIBE (subscribe): its identifiers, the final status our socket got,
+    the NOTIFY's identifiers (None: none came) and the ids it listed (None: unreadable)."""
+
+    request: Ids
+    status: int | None
+    notify: Ids | None
+    ids: list[str] | None
+
+
+async def subscribe(pf, user: str, device: SimDevice | None = None) -> Subscription:
+    """One-time SUBSCRIBE for `user`; returns a `Subscription`."""
     d = deferred_target(pf)
     user = who(pf, user)
     dev = device or SimDevice(user, "fetcher", FETCHER, True)
@@ -275,16 +335,17 @@ async def subscribe(pf, user: str, device: SimDevice | None = None):
         )
         if notify is not None:
             await pf.respond(notify, 200, "OK")
-    return stim, ex.final, notify
+    ids = None
+    if notify is not None:
+        found = reader(pf).read(notify)
+        ids = found.ids if found.ok else None
+    status = None if ex.final is None else ex.final.status
+    return Subscription(Ids.of(stim), status, Ids.of(notify), ids)
 
 
 async def listed(pf, user: str) -> list[str] | None:
     """The Message-URI-IDs a fresh subscription lists (None: no readable NOTIFY)."""
-    _, _, notify = await subscribe(pf, user)
-    if notify is None:
-        return None
-    found = reader(pf).read(notify)
-    return found.ids if found.ok else None
+    return (await subscribe(pf, user)).ids
 
 
 # -- the handling INVITE --------------------------------------------------------------------
@@ -292,12 +353,16 @@ async def listed(pf, user: str) -> list[str] | None:
 
 @dataclass
 class Handling:
-    stim: object
-    final: SipMessage | None
-    bye_final: SipMessage | None = None
-    delivered: list[SipMessage] = field(default_factory=list)  # MESSAGEs (INVITEs) to the device
-    large_bodies: list[bytes] = field(default_factory=list)  # what came over MSRP sessions
-    interworked: list[SipMessage] = field(default_factory=list)  # MESSAGEs to the IWF
+    """A handling INVITE and what followed (handle): its identifiers and final status, the
+    BYE's final status, the deliveries to the device (MESSAGEs, INVITEs) and hand-overs to
+    the IWF as identifiers, and what came over MSRP sessions."""
+
+    request: Ids
+    status: int | None
+    bye_status: int | None = None
+    delivered: list[Ids] = field(default_factory=list)
+    large_bodies: list[bytes] = field(default_factory=list)
+    interworked: list[Ids] = field(default_factory=list)
 
 
 def _offer(pf) -> bytes:
@@ -329,7 +394,7 @@ async def handle(
     actions: list[tuple[str, str]] | None,
     deferred_count: int | None = None,
     watch_extras: bool = True,
-):
+) -> Handling:
     """Handling INVITE naming `actions` ((Message-URI-ID, cpm_action); None: all messages).
 
     On a 200: ACK, BYE, then answer every delivery to the device and every hand-over to the
@@ -358,7 +423,7 @@ async def handle(
         content_type=ctype,
     )
     ex = await pf.transact(stim)
-    out = Handling(stim, ex.final)
+    out = Handling(Ids.of(stim), None if ex.final is None else ex.final.status)
     if ex.final is None:
         return out
     if not 200 <= ex.final.status < 300:
@@ -369,7 +434,7 @@ async def handle(
     bye = pf.core.in_dialog(stim.message, ex.final, "BYE", 2)
     pf.stimuli.append(bye)
     bye_ex = await pf.transact(bye)
-    out.bye_final = bye_ex.final
+    out.bye_status = None if bye_ex.final is None else bye_ex.final.status
     to_device = is_to(device.gruu or device.contact)
     to_user = is_to(user)
     to_iwf = is_to(d.iwf)
@@ -388,7 +453,7 @@ async def handle(
         m = await pf.observe(wanted, "a delivery or IWF hand-over after the BYE", bound)
         if m is None:
             return False
-        (out.interworked if to_iwf(m) else out.delivered).append(m)
+        (out.interworked if to_iwf(m) else out.delivered).append(Ids.of(m))
         if m.method == "INVITE":  # large message mode: a session carrying the message
             session = await answer_push(pf, m, 1)
             out.large_bodies += session.bodies
@@ -408,103 +473,6 @@ async def handle(
 
 
 # -- push -----------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def answering_pushes(pf, user: str, status: int = 200):
-    """Simulated devices of `user` answer push INVITEs (200 with a sendrecv-free SDP answer,
-    MSRP connection, every SEND answered) while the block runs; yields the record."""
-    record: dict = {"invites": [], "sends": [], "bodies": [], "byes": [], "acks": []}
-
-    def is_push(m: SipMessage) -> bool:
-        return (
-            m.is_request
-            and m.method == "INVITE"
-            and pf.core.device_for(m.request_uri or "") is not None
-        )
-
-    async def one(invite: SipMessage) -> None:
-        record["invites"].append(invite)
-        if status != 200:
-            await pf.respond(invite, status, "Busy Here")
-            return
-        offer_path = deferred.sdp_path(invite)
-        session = pf.msrp.session()
-        session.remote_path = offer_path
-        answer = build_sdp(
-            host=pf.core.host,
-            path=[session.local],
-            setup="active",
-            direction="recvonly",
-            accept_types=["message/cpim"],
-        )
-        dev = pf.core.device_for(invite.request_uri or "")
-        await pf.respond(
-            invite,
-            200,
-            "OK",
-            headers=[("Contact", f"<{dev.contact}>")],
-            body=bytes(answer),
-            content_type="application/sdp",
-        )
-        ack = await pf.wait_request(
-            "ACK", "ACK of the push 200", where=lambda m: m.call_id == invite.call_id
-        )
-        record["acks"].append(ack)
-        if not offer_path:
-            return
-        await pf.msrp.bind(session)
-        while True:
-            try:
-                body, sends = await pf.msrp.receive_message(session)
-            except NoAnswer:
-                break
-            record["sends"] += sends
-            record["bodies"].append(body)
-
-    async def serve() -> None:
-        tasks = []
-        try:
-            while True:
-                try:
-                    m = await pf.core.wait(is_push, "a push INVITE", 3600)
-                except NoAnswer:
-                    continue
-                tasks.append(asyncio.ensure_future(one(m)))
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def byes() -> None:
-        while True:
-            try:
-                m = await pf.core.wait(
-                    lambda m: (
-                        m.is_request
-                        and m.method == "BYE"
-                        and any(m.call_id == i.call_id for i in record["invites"])
-                    ),
-                    "BYE of a push session",
-                    3600,
-                )
-            except NoAnswer:
-                continue
-            record["byes"].append(m)
-            await pf.respond(m, 200, "OK")
-
-    tasks = [asyncio.ensure_future(serve()), asyncio.ensure_future(byes())]
-    try:
-        yield record
-    finally:
-        for t in tasks:
-            t.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def has_notification_type(m: SipMessage | None) -> bool:
-    return m is not None and (m.content_type or "").lower() == LIST_TYPE
 
 
 # -- keeping cases apart --------------------------------------------------------------------
@@ -530,7 +498,7 @@ async def defer_many(pf, user: str, n: int) -> tuple[list[Deferral], list[str]]:
     for i in range(n):
         d = await defer_one(pf, user, f"deferred message {i + 1} {token(4)}")
         out.append(d)
-        ids += [x for x in ids_in(pf, d.notification) if x not in ids]
+        ids += [x for x in d.ids if x not in ids]
     return out, ids
 
 
@@ -539,11 +507,14 @@ async def defer_many(pf, user: str, n: int) -> tuple[list[Deferral], list[str]]:
 
 @dataclass
 class Push:
-    invite: SipMessage | None = None
+    """One push session played by the device (take_push, answer_push): identifiers of the
+    PF's INVITE, ACK and BYE, the device, the bodies received, where the PF stopped."""
+
+    invite: Ids | None = None
     device: SimDevice | None = None
-    ack: SipMessage | None = None
+    ack: Ids | None = None
     bodies: list[bytes] = field(default_factory=list)
-    bye: SipMessage | None = None
+    bye: Ids | None = None
     stopped: str | None = None  # where the PF stopped, when it did
 
 
@@ -586,26 +557,26 @@ async def take_push(pf, expected: int, device: SimDevice | None = None) -> Push:
     return await answer_push(pf, invite, expected, out)
 
 
-async def refuse_pushes(pf, where, what: str, status: int = 486) -> list[SipMessage]:
+async def refuse_pushes(pf, where, what: str, status: int = 486) -> list[Ids]:
     """Refuse every INVITE matching `where` that is waiting or comes within the settle time
-    (a device that will not take the session); returns them."""
+    (a device that will not take the session); returns their identifiers."""
     out = []
     while True:
         m = await pf.observe(lambda m: m.is_request and m.method == "INVITE" and where(m), what)
         if m is None:
             return out
-        out.append(m)
+        out.append(Ids.of(m))
         await pf.respond(m, status, "Busy Here" if status == 486 else "Temporarily Unavailable")
 
 
 async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = None) -> Push:
     """Play the device's side of a session the PF opened to deliver deferred messages."""
     out = out or Push()
-    out.invite = invite
+    out.invite = Ids.of(invite)
     out.device = dev = pf.core.device_for(invite.request_uri or "")
     contact = dev.contact if dev is not None else f"sip:device@{pf.core.host}:{pf.core.port}"
     session = pf.msrp.session()
-    session.remote_path = deferred.sdp_path(invite)
+    session.remote_path = offer_path(invite)
     answer = build_sdp(
         host=pf.core.host,
         path=[session.local],
@@ -622,9 +593,10 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
         content_type="application/sdp",
     )
     try:
-        out.ack = await pf.wait_request(
+        ack = await pf.wait_request(
             "ACK", "ACK of the push 200", where=lambda m: m.call_id == invite.call_id
         )
+        out.ack = Ids.of(ack)
         if session.remote_path:
             await pf.msrp.bind(session)
             while len(out.bodies) < expected:
@@ -635,10 +607,11 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
                     while True:  # copies beyond the expected ones
                         body, _ = await pf.msrp.receive_message(session)
                         out.bodies.append(body)
-        out.bye = await pf.wait_request(
+        bye = await pf.wait_request(
             "BYE", "BYE of the push session", where=lambda m: m.call_id == invite.call_id
         )
-        await pf.respond(out.bye, 200, "OK")
+        out.bye = Ids.of(bye)
+        await pf.respond(bye, 200, "OK")
     except NoAnswer as exc:
         out.stopped = str(exc)
     except CodecError as exc:  # an a=path or MSRP message of the PF's we cannot use

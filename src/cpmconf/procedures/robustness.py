@@ -1,11 +1,11 @@
-"""Steps shared by the robustness group: raw stimuli, the liveness probe, the judging.
+"""Steps shared by the robustness group: raw stimuli, the liveness probe, the capture.
 
 A robustness stimulus is input the codec would refuse, so it cannot go through
 `Templates.render` (which parses every stimulus back). `render_raw` renders a template under
 `scenarios/robustness/` to bytes as written, Content-Length included. An OPTIONS probe first
 checks that the SUT answers at all (if not, the case is inconclusive: no answer); after the
-stimulus a second probe checks that it still answers. The case then judges, from the capture,
-that nothing accepted the stimulus and that the second probe itself was answered.
+stimulus a second probe looks whether it still answers. The case then judges, from the
+capture, that nothing accepted the stimulus and that the second probe itself was answered.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from dataclasses import dataclass
 import jinja2
 
 from cpmconf import catalogue
-from cpmconf.codec.sip import SipMessage
+from cpmconf.capture.view import View
+from cpmconf.outcome import Cause, Inconclusive
 from cpmconf.roles.errors import NoAnswer, StimulusError
 from cpmconf.roles.profile import Address
 from cpmconf.transport import TransportError
-from cpmconf.verdict import Cause, Inconclusive
-from cpmconf.verdict.checks import View
-from cpmconf.verdict.checks import robustness as checks
 
 EVIDENCE_TEXT = 4096  # a 1.5 MiB stimulus is shown by its head only
 
@@ -118,16 +116,16 @@ def refusal_level(clause: str) -> str | None:
 
 
 class Run:
-    """One robustness exchange: stimuli sent, the probe, then the judging.
+    """One robustness exchange: stimuli sent, the probe, the settled capture.
 
-    Refusal is judged for `refusal` (default: `clause`) at the level its RFC rule gives, and
-    not at all where no rule requires it or `may_accept` says the request is legal; survival
-    is judged for `clause` at the clause's level."""
+    Refusal is to be judged for `refusal` (default: `clause`) at the level its RFC rule gives,
+    and not at all where no rule requires it or `may_accept` says the request is legal;
+    survival for `clause` at the clause's level. The judging is the test case's
+    (testcases/judging.py)."""
 
     def __init__(
         self,
         scene,
-        expect,
         clause: str,
         may_accept: bool = False,
         refusal: str | None = None,
@@ -136,13 +134,12 @@ class Run:
         self.refusal = refusal or clause
         self.refusal_level = None if may_accept else refusal_level(self.refusal)
         self.may_accept = self.refusal_level is None  # only liveness is judged
-        self.expect = expect
         self.clause = clause
         self.sent: list[RawStimulus] = []
         self.apart: list[tuple[str, int]] = []  # local ends of stimulus-only connections
         self.stream_raw: list[bytes] = []  # raw stream stimuli: the capture may cut them apart
         self.probe = None
-        self.probe_final: SipMessage | None = None
+        self.probe_status: int | None = None  # the probe's final at our socket (None: none)
         self.notes: list[str] = []
         # What the SUT answered before the stimulus (set by `check_alive`, or by a case whose
         # setup already had the SUT answer): without it, no answer after proves nothing.
@@ -179,14 +176,14 @@ class Run:
             self.notes.append(f"the SUT closed the connection during the write ({exc})")
 
     async def probe_sut(self, to: Address) -> None:
-        """OPTIONS through the core; None as the final when the guard time runs out."""
+        """OPTIONS through the core; no status when the guard time runs out."""
         scene = self.scene
         self.probe = scene.render("robustness/probe.sip.j2", target=f"sip:{to.host}:{to.port}")
         try:
             ex = await scene.core.transact(self.probe, to, retransmit=True)
-            self.probe_final = ex.final
+            self.probe_status = ex.final.status if ex.final is not None else None
         except NoAnswer:
-            self.probe_final = None
+            self.probe_status = None
 
     async def answer_first(self) -> None:
         """Wait, within the guard time, for the final response to the stimuli before the probe,
@@ -227,44 +224,21 @@ class Run:
             if r.message is None and r.raw and r.flow[3] in ports and r.flow[1] not in ports
         ]
 
-    async def judge(self, to: Address) -> None:
-        """Probe, wait out late answers, then judge refusal and liveness for the clause."""
+    async def finish(self, to: Address) -> View:
+        """Probe, wait out late answers, close the stimulus connections, then settle the
+        capture: the View the case judges refusal and liveness from."""
         try:
             await self.probe_sut(to)
             await self.answers_to_stimuli()
         finally:
             self.close()
-        view = await self.view()
-        what = ", ".join(s.what for s in self.sent)
-        ids = {i for s in self.sent for i in s.call_ids}
-        finals = [
-            s.message
-            for s in view.items
-            if s.from_sut
-            and not s.message.is_request
-            and s.message.call_id in ids
-            and (s.message.status or 0) >= 200
-        ]
-        if not self.may_accept:
-            self.expect.judge(
-                self.refusal,
-                checks.refused_or_dropped(
-                    finals,
-                    what,
-                    "; ".join(self.notes) or None,
-                    checks.raw_finals(self.unparsed_from_sut(), ids),
-                ),
-                self.refusal_level,
-            )
-        self.judge_liveness(view, what)
+        return await self.view()
 
-    def judge_liveness(self, view: View, what: str) -> None:
-        """Judge, from the capture, that the probe after the stimulus was answered."""
-        probe_final = None
-        if self.probe_final is not None:
-            finals = view.finals_to(self.probe.message, from_sut=True)
-            probe_final = checks.probe_answer(finals, self.probe.message)
-        self.expect.judge(
-            self.clause,
-            checks.still_answering(probe_final, what, self.scene.guard, self.answered_before),
-        )
+    @property
+    def call_ids(self) -> set[str]:
+        """The Call-IDs of every stimulus sent (their answers are the SUT's to judge)."""
+        return {i for s in self.sent for i in s.call_ids}
+
+    @property
+    def what(self) -> str:
+        return ", ".join(s.what for s in self.sent)

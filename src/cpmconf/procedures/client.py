@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
+from cpmconf.capture.view import View
+from cpmconf.codec.bodies import is_imdn, msrp_path
+from cpmconf.codec.cpm import ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.sip import SipMessage
+from cpmconf.outcome import HarnessError, Inconclusive, NotApplicable
+from cpmconf.procedures.results import Ids
 from cpmconf.roles import upper_tester
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
-from cpmconf.verdict import HarnessError, NotApplicable
-from cpmconf.verdict.checks import pager
 
 
 def originator(scene) -> str:
@@ -41,16 +45,111 @@ def adhoc_factory(client) -> str:
     return factory
 
 
+@dataclass(frozen=True)
+class PagerSent:
+    """A standalone MESSAGE (or an INVITE) the client sent: its identifiers, the upper
+    tester's answer and the settled View. Unpacks as (the request as captured, the answer,
+    the View)."""
+
+    request: Ids
+    ut: dict | None
+    view: View
+
+    def __iter__(self):
+        return iter((self.view.find(self.request, from_sut=True), self.ut, self.view))
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """The client's INVITE and our 200, for an in-dialog step (`after_ack`) to build on."""
+
+    invite: SipMessage
+    answer: SipMessage
+
+
+@dataclass
+class LargeSent:
+    """A large-mode message the client sent (client_sends_large): identifiers of its INVITE
+    (or of a MESSAGE sent instead), ACK, BYE and a refresh re-INVITE we sent; our MSRP
+    session; the body our MSRP session reassembled (None: the transfer did not complete); the
+    upper tester's answer; the View."""
+
+    invite: Ids | None = None
+    message: Ids | None = None
+    ack: Ids | None = None
+    bye: Ids | None = None
+    refresh: Ids | None = None
+    session: object | None = None
+    body: bytes | None = None
+    ut: dict | None = None
+    view: View | None = None
+
+
+@dataclass(frozen=True)
+class LargeCancelled:
+    """A large-mode INVITE the client was asked to cancel (client_cancels_large)."""
+
+    invite: Ids
+    cancel: Ids | None
+    ack: Ids | None
+    ut: dict | None
+    view: View
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A pager MESSAGE delivered to the client (deliver_to_client): its identifiers, the
+    final status and reason our socket got (None: no final), the imdn.Message-ID and
+    Contribution-ID it carried."""
+
+    request: Ids
+    status: int | None
+    reason: str
+    imdn_id: str
+    contribution_id: str
+
+    @property
+    def call_id(self) -> str:
+        return self.request.call_id
+
+
+@dataclass
+class LargeDelivered:
+    """A large-mode message delivered to the client (deliver_large_to_client): the INVITE's
+    identifiers, our MSRP session, the final status our socket got (None: none), whether the
+    client bound the session, the CPIM wrapper sent, the BYE's identifiers, the View."""
+
+    invite: Ids
+    session: object
+    status: int | None = None
+    bound: bool = False
+    cpim: bytes | None = None
+    bye: Ids | None = None
+    view: View | None = None
+
+
+@dataclass(frozen=True)
+class LargeCancelling:
+    """A large-mode INVITE we cancelled on its provisional (deliver_large_and_cancel)."""
+
+    invite: Ids
+    cancel: Ids | None
+    provisional: int | None
+    status: int | None
+    view: View
+
+
 def not_imdn(m: SipMessage) -> bool:
-    return not pager.is_imdn(m)
+    return not is_imdn(m)
 
 
 async def client_sends(
     client, uid: int | None = None, status: int = 200, allow_invite=False, **options
-):
+) -> PagerSent:
     """Have the client send one standalone message; answer it as the network would.
 
-    Returns (the MESSAGE as captured, the upper tester's answer, the View). With
+    Returns a `PagerSent`: the request's identifiers, the upper tester's answer, the View
+    (unpacks as (the request as captured, the answer, the View)). With
     ``allow_invite`` a large-mode INVITE is taken instead (refused with 488) and returned, so
     the caller can judge the mode the client chose.
     """
@@ -74,10 +173,10 @@ async def client_sends(
     finally:
         forget(task)
     view = await client.settle()
-    captured = view.requests(msg.method, from_sut=True, where=lambda m: m.call_id == msg.call_id)
-    if not captured:  # judged only as captured, never as the socket handed it to the step
+    ids = Ids.of(msg)
+    if view.find(ids, from_sut=True) is None:  # judged only as captured, never as received
         raise HarnessError(f"the capture lacks the {msg.method} the client sent ({msg.call_id})")
-    return captured[0], answer, view
+    return PagerSent(ids, answer, view)
 
 
 async def deliver_to_client(
@@ -90,8 +189,8 @@ async def deliver_to_client(
     disposition=None,
     text="hello",
     originator=None,
-):
-    """Deliver a pager MESSAGE to the client as its PF would; returns (stimulus, final, imdn_id)."""
+) -> Delivered:
+    """Deliver a pager MESSAGE to the client as its PF would; returns a `Delivered`."""
     user = client.profile.client.user
     originator = originator or client.role("originator")
     body, imdn_id = client.cpim(originator, user, text, disposition=disposition)
@@ -101,7 +200,7 @@ async def deliver_to_client(
         target=client.client_contact or user,
         originator=originator,
         recipient=user,
-        icsi=icsi or pager.ICSI_MSG,
+        icsi=icsi or ICSI_MSG,
         conversation_id=token(8),
         contribution_id=token(8),
         in_reply_to=in_reply_to,
@@ -109,15 +208,24 @@ async def deliver_to_client(
         message_uid=uid,
     )
     ex = await client.transact(stim, client.client_address)
-    return stim, ex.final, imdn_id
+    final = ex.final
+    return Delivered(
+        Ids.of(stim),
+        None if final is None else final.status,
+        "" if final is None else final.reason or "",
+        imdn_id,
+        stim.message.header("Contribution-ID") or "",
+    )
 
 
-def require_accepted(final: SipMessage | None, consequence: str) -> None:
-    """The client's final error to a MESSAGE we delivered is its refusal of this setup step:
-    what the case would judge next (a notification, an entry to reply to) cannot follow."""
-    if final is not None and final.status is not None and final.status >= 300:
+def require_accepted(delivered, consequence: str) -> None:
+    """The client's final error to a MESSAGE we delivered (a `Delivered`, or a response from
+    the capture) is its refusal of this setup step: what the case would judge next (a
+    notification, an entry to reply to) cannot follow."""
+    status = None if delivered is None else delivered.status
+    if status is not None and status >= 300:
         raise SetupRefused(
-            "the MESSAGE delivered to it", final.status, final.reason or "", consequence
+            "the MESSAGE delivered to it", status, delivered.reason or "", consequence
         )
 
 
@@ -145,15 +253,14 @@ async def client_sends_large(
     session_expires: str = "1800;refresher=uac",
     after_ack=None,
     **options,
-):
+) -> LargeSent:
     """Have the client send a large-mode message; play its PF: answer, take the MSRP transfer,
-    answer the BYE. Returns a dict with invite, answer (our 200), session, body, sends, bye,
-    upper-tester answer and the View. ``session_expires`` goes in our 200; ``after_ack``, an
-    async callable taking (client, the dict so far), runs once the ACK arrived."""
+    answer the BYE. Returns a `LargeSent`. ``session_expires`` goes in our 200;
+    ``after_ack``, an async callable taking (client, the `Dialog`, the `LargeSent` so far),
+    runs once the ACK arrived."""
     from cpmconf.codec.sdp import build_sdp
-    from cpmconf.verdict.checks.large import path_of
 
-    out: dict = {}
+    out = LargeSent()
     task = asyncio.ensure_future(client.ut.send(text=text, **options))
     try:
         first = await unless(
@@ -167,21 +274,19 @@ async def client_sends_large(
             # Sent in pager mode although over the limit: answer it so the client finishes,
             # and let the caller judge that no INVITE came.
             await client.respond(first, 200, "OK")
-            ut = await upper_tester.answer(task, client.guard, "POST /send")
-            out.update(invite=None, message=first, ut=ut)
-            out["view"] = await client.settle()
+            out.ut = await upper_tester.answer(task, client.guard, "POST /send")
+            out.message = Ids.of(first)
+            out.view = await client.settle()
             if not allow_message:
-                from cpmconf.verdict import Inconclusive
-
                 raise Inconclusive(
                     "the client sent a MESSAGE instead of an INVITE "
                     "(judged by TS-7.2.1.3-4-large), so this cannot be judged"
                 )
             return out
         invite = first
-        out["invite"] = invite
+        out.invite = Ids.of(invite)
         session = client.msrp.session()
-        session.remote_path = path_of(invite)
+        session.remote_path = msrp_path(invite)
         sdp = build_sdp(
             host=client.core.host,
             path=[session.local],
@@ -190,7 +295,7 @@ async def client_sends_large(
             accept_types=["message/cpim"],
             accept_wrapped_types=["*"],
         )
-        out["answer"] = await client.respond(
+        answer = await client.respond(
             invite,
             200,
             "OK",
@@ -202,36 +307,37 @@ async def client_sends_large(
                 ("Require", "timer"),
             ],
         )
-        out["session"] = session
+        out.session = session
         # From here on a missing step is the SUT's failure, judged by the caller from the
         # capture (no ACK, no MSRP transfer, no BYE), not a reason to stop.
         try:
-            out["ack"] = await client.wait_request("ACK", "ACK from the client")
+            ack = await client.wait_request("ACK", "ACK from the client")
         except NoAnswer:
-            out["ack"] = None
-        if out["ack"] is not None and after_ack is not None:
-            await after_ack(client, out)
+            ack = None
+        out.ack = Ids.of(ack)
+        if ack is not None and after_ack is not None:
+            await after_ack(client, Dialog(invite, answer.message), out)
         try:
-            out["body"], out["sends"] = await client.msrp.receive_message(session)
+            out.body, _ = await client.msrp.receive_message(session)
         except (NoAnswer, CodecError):
-            out["body"], out["sends"] = None, []
+            out.body = None
         try:
             bye = await client.wait_request("BYE", "BYE from the client")
         except NoAnswer:
             bye = None
-        out["bye"] = bye
+        out.bye = Ids.of(bye)
         headers = [("Message-UID", str(uid))] if uid is not None else []
         if bye is not None:
             await client.respond(bye, 200, "OK", headers=headers)
-        if out["body"] is None:
+        if out.body is None:
             # A transfer that stalled: the upper tester's answer is not needed to judge it,
             # and waiting for it would only turn the failure into an upper-tester timeout.
-            out["ut"] = None
+            out.ut = None
         else:
-            out["ut"] = await upper_tester.answer(task, client.guard, "POST /send")
+            out.ut = await upper_tester.answer(task, client.guard, "POST /send")
     finally:
         forget(task)
-    out["view"] = await client.settle()
+    out.view = await client.settle()
     return out
 
 
@@ -243,40 +349,40 @@ async def deliver_large_to_client(
     accept_types=("message/cpim",),
     chunk_size: int = 1024,
     icsi=None,
-):
+) -> LargeDelivered:
     """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
     (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
-    send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a dict."""
-    from cpmconf.verdict.checks import large as large_checks
-
+    send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a `LargeDelivered`."""
     user = client.profile.client.user
     session = client.msrp.session()
     stim = large_invite(client, session, accept_types, icsi)
-    out = {"invite": stim, "session": session}
+    out = LargeDelivered(Ids.of(stim), session)
     ex = await client.transact(stim, client.client_address)
-    out["final"] = final = ex.final
+    final = ex.final
+    out.status = None if final is None else final.status
     if final is None or final.status != 200:
-        out["view"] = await client.settle()
+        out.view = await client.settle()
         return out
-    session.remote_path = large_checks.path_of(final)
+    session.remote_path = msrp_path(final)
     ack = client.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
     client.stimuli.append(ack)
     await client.core.send(ack, client.client_address)
     try:
-        out["bind"] = await client.msrp.accept_bind(session)
+        await client.msrp.accept_bind(session)
+        out.bound = True
     except NoAnswer:
         # No connection or no binding SEND: judged from the capture by the caller.
-        out["bind"] = None
-        out["view"] = await client.settle()
+        out.view = await client.settle()
         return out
     cpim, _ = client.cpim(client.role("originator"), user, text)
-    out["cpim"] = cpim
+    out.cpim = cpim
     await client.msrp.send_message(session, cpim, chunk_size)
     headers = [("Message-UID", str(uid))] if uid is not None else []
     bye = client.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1, headers)
     client.stimuli.append(bye)
-    out["bye"] = await client.transact(bye, client.client_address)
-    out["view"] = await client.settle()
+    out.bye = Ids.of(bye)
+    await client.transact(bye, client.client_address)
+    out.view = await client.settle()
     return out
 
 
@@ -284,7 +390,6 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
     (setup passive, sendonly)."""
     from cpmconf.codec.sdp import build_sdp
-    from cpmconf.verdict.checks import large as large_checks
 
     user = client.profile.client.user
     offer = build_sdp(
@@ -301,7 +406,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
         target=client.client_contact or user,
         originator=client.role("originator"),
         recipient=user,
-        icsi=icsi or large_checks.ICSI_LARGEMSG,
+        icsi=icsi or ICSI_LARGEMSG,
         conversation_id=token(8),
         contribution_id=token(8),
         in_reply_to=token(8),
@@ -318,11 +423,11 @@ def _bracketed(value: str) -> str:
 def refresher(session_expires: str):
     """An ``after_ack`` step for :func:`client_sends_large`: as the refresher the 200 named
     (``refresher=uas``), refresh the session once with a re-INVITE offering the same SDP
-    again (RFC 4028), ACK its 2xx; keeps the re-INVITE and its final as refresh/refresh_final.
+    again (RFC 4028), ACK its 2xx; keeps the re-INVITE's identifiers as `refresh`.
     """
 
-    async def refresh(client, out: dict) -> None:
-        invite, answer = out["invite"], out["answer"].message
+    async def refresh(client, dialog: Dialog, out: LargeSent) -> None:
+        invite, answer = dialog.invite, dialog.answer
         stim = client.render(
             "client/refresh_reinvite.sip.j2",
             body=answer.body,
@@ -333,12 +438,11 @@ def refresher(session_expires: str):
             cseq=1,
             session_expires=session_expires,
         )
-        out["refresh"] = stim
+        out.refresh = Ids.of(stim)
         try:
             final = (await client.transact(stim, client.client_address)).final
         except NoAnswer:
             final = None
-        out["refresh_final"] = final
         if final is not None and 200 <= final.status < 300:
             ack = client.core.in_dialog(stim.message, final, "ACK", 1)
             client.stimuli.append(ack)
@@ -347,12 +451,13 @@ def refresher(session_expires: str):
     return refresh
 
 
-async def client_cancels_large(client, text: str, **options):
+async def client_cancels_large(client, text: str, **options) -> LargeCancelled:
     """Have the client send a large message it is asked to cancel; play its PF: answer the
     INVITE with 180 only, then take the CANCEL (200, 487 to the INVITE) and the ACK. Without a
-    CANCEL in the bound the INVITE is ended with 480 so the client finishes. Returns a dict
-    with invite, cancel (None when none came), ack, the upper tester's answer and the View."""
-    out: dict = {}
+    CANCEL in the bound the INVITE is ended with 480 so the client finishes. Returns a
+    `LargeCancelled`: identifiers of the INVITE, the CANCEL and the ACK (None when none came),
+    the upper tester's answer and the View."""
+    out: dict = {}  # what the socket handed us; the result keeps identifiers only
     task = asyncio.ensure_future(client.ut.send(text=text, cancel=True, **options))
     try:
         invite = await unless(client.wait_request("INVITE", "INVITE from the client"), task)
@@ -384,16 +489,22 @@ async def client_cancels_large(client, text: str, **options):
             out["ut"] = await upper_tester.answer(task, client.guard, "POST /send")
     finally:
         forget(task)
-    out["view"] = await client.settle()
-    return out
+    return LargeCancelled(
+        Ids.of(out["invite"]),
+        Ids.of(out["cancel"]),
+        Ids.of(out["ack"]),
+        out["ut"],
+        await client.settle(),
+    )
 
 
-async def deliver_large_and_cancel(client, hold_ms: int):
+async def deliver_large_and_cancel(client, hold_ms: int) -> LargeCancelling:
     """Deliver a large-mode INVITE to a client told (POST /answer-delay) to hold its answer
     for ``hold_ms``; CANCEL it on the first provisional response above 100, collect the final
     responses to the CANCEL and the INVITE and acknowledge (a 2xx after all is ACKed and the
-    session ended with BYE). Returns a dict: invite, provisional, cancel, cancel_final, final,
-    view; provisional is None when the client answered at once (no window for a CANCEL)."""
+    session ended with BYE). Returns a `LargeCancelling`: identifiers of the INVITE and the
+    CANCEL, the provisional status that opened the window (None when the client answered at
+    once: no window for a CANCEL) and the final status our socket got, and the View."""
     session = client.msrp.session()
     stim = large_invite(client, session)
     inv = stim.message
@@ -452,5 +563,10 @@ async def deliver_large_and_cancel(client, hold_ms: int):
             else:
                 with contextlib.suppress(NoAnswer):
                     await client.transact(req, client.client_address)
-    out["view"] = await client.settle()
-    return out
+    return LargeCancelling(
+        Ids.of(stim),
+        Ids.of(out["cancel"]),
+        None if out["provisional"] is None else out["provisional"].status,
+        None if final is None else final.status,
+        await client.settle(),
+    )

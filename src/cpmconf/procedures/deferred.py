@@ -12,15 +12,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE, DeferredList, DeferredMessage
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sdp import build_sdp
+from cpmconf.procedures.results import Ids
 from cpmconf.roles import upper_tester
 from cpmconf.roles.network import forget, unless
 from cpmconf.roles.stimulus import token
 
 EVENT = "deferred-messages"  # D-event-package
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """The client's subscription to its deferred messages (client_subscribes)."""
+
+    subscribe: Ids
+    notify: Ids
+    notify_status: int | None
+    ids: list[str]
+    ut: dict | None
+    learnt: list[str]
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The client's handling INVITE and what followed (client_handles)."""
+
+    invite: Ids | None
+    ack: Ids | None
+    bye: Ids | None
+    retry: Ids | None
+    ut: dict | None
 
 
 def management_uri(client) -> str:
@@ -53,10 +78,11 @@ async def _finish(task: asyncio.Task, client, what: str) -> dict:
     return await upper_tester.answer(task, client.guard, f"POST {what}")
 
 
-async def client_subscribes(client, ids: list[str] | None = None) -> dict:
+async def client_subscribes(client, ids: list[str] | None = None) -> Subscribed:
     """Make the client subscribe; answer 200 and NOTIFY the list `ids`.
 
-    Returns a dict: subscribe (as received), notify (stimulus), notify_final, ut, learnt.
+    Returns a `Subscribed`: the identifiers of the SUBSCRIBE and of our NOTIFY, the NOTIFY's
+    final status, the ids notified, the upper tester's answer and the ids it reports learnt.
     """
     ids = list(ids or [])
     out: dict = {"ids": ids}
@@ -99,11 +125,16 @@ async def client_subscribes(client, ids: list[str] | None = None) -> dict:
         event=EVENT,
         content_type=CONTENT_TYPE,
     )
-    out["notify"] = stim
     ex = await client.transact(stim, client.client_address)
-    out["notify_final"] = ex.final
-    out["learnt"] = (await client.ut.deferred()).get("message_uri_ids", [])
-    return out
+    learnt = (await client.ut.deferred()).get("message_uri_ids", [])
+    return Subscribed(
+        Ids.of(sub),
+        Ids.of(stim),
+        None if ex.final is None else ex.final.status,
+        ids,
+        out.get("ut"),
+        list(learnt),
+    )
 
 
 def _pf_answer(client) -> bytes:
@@ -126,14 +157,14 @@ async def client_handles(
     status: int = 200,
     warning: str | None = None,
     watch_retry: float | None = None,
-) -> dict:
+) -> Handled:
     """Make the client send a handling INVITE for `actions` (None: all) and answer it.
 
     status 200: answer with an SDP answer, wait for ACK and BYE, answer the BYE. Otherwise
     answer `status` (with `warning` as a Warning header) and wait for the ACK. With
     `watch_retry`, watch that long afterwards for a second handling INVITE.
-    Returns a dict: invite, ack, bye, retry, ut (any may be None when the client did not send
-    it).
+    Returns a `Handled`: identifiers of the INVITE, ACK, BYE and retry INVITE (None when the
+    client did not send it) and the upper tester's answer.
     """
     out: dict = {"invite": None, "ack": None, "bye": None, "retry": None, "ut": None}
     task = asyncio.ensure_future(client.ut.deferred_handle(actions))
@@ -180,4 +211,10 @@ async def client_handles(
                 out["ut"] = await task
     finally:
         forget(task)
-    return out
+    return Handled(
+        Ids.of(out["invite"]),
+        Ids.of(out["ack"]),
+        Ids.of(out["bye"]),
+        Ids.of(out["retry"]),
+        out["ut"],
+    )
