@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .faults import REGISTRY
+from .imapstore import MessageStoreConfig, StoreAccount
 
 Address = tuple[str, int]
 
@@ -81,6 +82,8 @@ class PfConfig:
     deferred_lifetime: int = 7 * 24 * 3600  # seconds a deferred message without Expires lives
     # The core (S-CSCF) URI the PF's initial requests name in Route; None: the outbound proxy
     core_uri: str | None = None
+    # The Message Storage Server recorded messages go to (IMAP); None: the SQLite store
+    message_store: MessageStoreConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -337,6 +340,8 @@ def _pf(value: Any) -> PfConfig:
     core_uri = obj.take("core_uri", str, None, null=True)
     if core_uri is not None:
         _sip_uri(core_uri, obj.key("core_uri"))
+    ms_value = obj.take("message_store", dict, None, null=True)
+    message_store = None if ms_value is None else _message_store(ms_value)
     obj.done()
     return PfConfig(
         listen=listen,
@@ -357,7 +362,25 @@ def _pf(value: Any) -> PfConfig:
         expiry_policy=expiry_policy,
         deferred_lifetime=lifetime,
         core_uri=core_uri,
+        message_store=message_store,
     )
+
+
+def _message_store(value: Any) -> MessageStoreConfig:
+    """pf.message_store: the IMAP server, the folder rule and one account per user."""
+    obj = _Obj(value, "pf.message_store")
+    address = _address(obj, "address")
+    folder = obj.take("folder", str, "INBOX")
+    if not folder or any(c in folder for c in "\r\n"):
+        raise ConfigError(obj.key("folder"), f"not a folder name: {folder!r}")
+    accounts = []
+    for i, v in enumerate(obj.take("accounts", list, [])):
+        acc = _Obj(v, f"{obj.key('accounts')}[{i}]")
+        uri = _sip_uri(acc.take("uri", str), acc.key("uri"))
+        accounts.append(StoreAccount(uri, acc.take("login", str), acc.take("password", str)))
+        acc.done()
+    obj.done()
+    return MessageStoreConfig(address, folder, tuple(accounts))
 
 
 def _client(value: Any) -> ClientConfig:

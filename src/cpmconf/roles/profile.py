@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cpmconf.codec.uri import same_aor
+from cpmconf.roles.dovecot import Account
 
 ICS_ITEMS = (
     "pager-mode",
@@ -102,6 +103,7 @@ KEYS: dict[str, frozenset[str]] = {
             "extra",
             "roles",
             "hooks",
+            "store",
         }
     ),
     "pf": frozenset(
@@ -141,9 +143,14 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "timers": frozenset({"guard", "settle", "operator", "retry_watch"}),
     "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
+    # The Message Storage Server (TS 8.5.1); [store.accounts] is keyed by user URI.
+    "store": frozenset({"address", "folder", "accounts"}),
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
+
+# The keys of one [store.accounts] entry (the table itself is keyed by user URI).
+ACCOUNT_KEYS = frozenset({"login", "password"})
 
 
 class ProfileError(Exception):
@@ -204,6 +211,17 @@ class PfTarget:
 
 
 @dataclass(frozen=True)
+class StoreTarget:
+    """[store]: where the SUT's Message Storage Server is read (cpmconf.roles.store)."""
+
+    # None: for the embedded SUT a Dovecot the suite starts; for an external one, no store
+    # is read (the store clauses are not-applicable)
+    address: Address | None
+    folder: str  # folder rule: "{user}" is a URI's user part, "{uri}" the whole URI
+    accounts: tuple[Account, ...]  # read (and, embedded, provisioned) credentials per user
+
+
+@dataclass(frozen=True)
 class ClientTarget:
     address: Address
     transport: str
@@ -260,6 +278,7 @@ class Profile:
     # the report folder), and a CA the suite trusts for the SUT's certificate besides its own
     tls_dir: str | None = None
     tls_ca: str | None = None
+    store: StoreTarget | None = None  # [store]; None: the store clauses are not-applicable
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -455,6 +474,30 @@ def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
     )
 
 
+def _store(r: _Reader, data: dict, embedded: bool, remote_ok: bool) -> StoreTarget | None:
+    if "store" not in data:
+        return None
+    t = r.table(data, "store", "", "store")
+    address = r.address(t, "address", "store") if "address" in t else None
+    if address is not None and not remote_ok and not _loopback(address.host):
+        raise r.fail("store.address", f"{address.host} is not loopback; set lab = true")
+    folder = r.get(t, "folder", "store", str, "INBOX")
+    if not folder or any(c in folder for c in '\r\n"*%'):
+        raise r.fail("store.folder", f"not a usable folder name: {folder!r}")
+    accounts = []
+    for uri, entry in r.get(t, "accounts", "store", dict, {}).items():
+        path = f"store.accounts.{uri}"
+        if not isinstance(entry, dict):
+            raise r.fail(path, f"expected a table {{ login, password }}, got {entry!r}")
+        r.known(entry, path, ACCOUNT_KEYS)
+        accounts.append(
+            Account(uri, r.get(entry, "login", path, str), r.get(entry, "password", path, str))
+        )
+    if not accounts:
+        raise r.fail("store.accounts", "names no test user: no store could be read")
+    return StoreTarget(address, folder, tuple(accounts))
+
+
 def load_profile(path: str | Path, allow_remote: bool | None = None) -> Profile:
     """Read and validate a target profile.
 
@@ -523,6 +566,7 @@ def profile_from_dict(
         tls_ca = str(here / tls_ca)
         if not Path(tls_ca).is_file():
             raise r.fail("test_system.tls_ca", f"no such file: {tls_ca}")
+    store = _store(r, data, embedded, remote_ok)
 
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
@@ -614,6 +658,7 @@ def profile_from_dict(
         raise r.fail("test_system.host", f"{ts_host} is not loopback; set lab = true")
 
     return Profile(
+        store=store,
         name=name,
         file=file,
         embedded=embedded,
