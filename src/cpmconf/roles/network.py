@@ -67,6 +67,7 @@ from cpmconf.roles.errors import (
 from cpmconf.roles.profile import Address, Profile
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
+from cpmconf.transport.tls import TlsFiles
 
 log = logging.getLogger("cpmconf.core")
 # Kept under their old names for callers that import them from here.
@@ -179,6 +180,7 @@ class Core:
         endpoint: SipEndpoint,
         journal: Journal,
         msrp: MsrpPeerLike | None = None,
+        tls: TlsFiles | None = None,
     ):
         self.profile = profile
         self.templates = templates
@@ -190,6 +192,7 @@ class Core:
         # The run's MsrpPeer (cpmconf.roles.msrp_peer, which builds on this module, hence
         # only its shape here); None for a core that sets up no MSRP session.
         self.msrp = msrp
+        self.tls = tls  # the run's TLS files (cpmconf.transport.tls.TlsFiles), when TLS is used
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
