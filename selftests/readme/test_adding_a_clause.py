@@ -3,9 +3,8 @@
 Every fenced block tagged `path=<file>` must appear verbatim in that file; the guide's table
 of line counts must match its blocks; the example's clause, check, switch and case must be
 where the guide says; no conformance case imports another test module (but the pinned known
-ones); and the example's
-case must pass against the reference SUT and fail with its switch on (two `cpmconf run`
-subprocesses of one case each, run at once: a few seconds).
+ones); and the example's case must pass against the reference SUT and fail with its switch on
+(two `cpmconf run` subprocesses of one case each, run at once: a few seconds).
 """
 
 from __future__ import annotations
