@@ -16,6 +16,7 @@ from cpmconf.capture.view import View
 from cpmconf.codec.bodies import is_imdn, msrp_path
 from cpmconf.codec.cpm import ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import uri_of
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import HarnessError, Inconclusive, NotApplicable
 from cpmconf.procedures.results import Ids
@@ -413,13 +414,6 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     )
 
 
-def _bracketed(value: str) -> str:
-    """The URI of a name-addr header value (``<uri>;params``), or the value's first part."""
-    if "<" in value and ">" in value:
-        return value[value.index("<") + 1 : value.index(">")]
-    return value.split(";")[0].strip()
-
-
 def refresher(session_expires: str):
     """An ``after_ack`` step for :func:`client_sends_large`: as the refresher the 200 named
     (``refresher=uas``), refresh the session once with a re-INVITE offering the same SDP
@@ -431,7 +425,7 @@ def refresher(session_expires: str):
         stim = client.render(
             "client/refresh_reinvite.sip.j2",
             body=answer.body,
-            target=_bracketed(invite.header("Contact") or invite.header("From") or ""),
+            target=uri_of(invite.header("Contact") or invite.header("From")),
             from_=answer.header("To"),
             to=invite.header("From"),
             call_id=invite.call_id,

@@ -26,12 +26,13 @@ from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry, ResourceList
 from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_gruu
 from cpmconf.outcome import Inconclusive, NotApplicable
 from cpmconf.procedures.pf import declining_legs, invite_to_pf
 from cpmconf.procedures.results import Ids
 from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
-from cpmconf.roles.network import SimDevice, _uri_key
+from cpmconf.roles.network import SimDevice
 from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
 
@@ -71,8 +72,7 @@ def reader(pf) -> ListReader:
 
 
 def is_to(uri: str):
-    key = _uri_key(uri)
-    return lambda m: m.is_request and _uri_key(m.request_uri or "") == key
+    return lambda m: m.is_request and same_gruu(m.request_uri, uri)
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -520,11 +520,9 @@ class Push:
 
 def is_for(user: str):
     """A request whose To names `user` (a push INVITE, wherever the PF addressed it)."""
-    key = _uri_key(user)
-
     def match(m: SipMessage) -> bool:
         try:
-            return _uri_key(NameAddr.parse(m.header("To") or "").uri) == key
+            return same_gruu(NameAddr.parse(m.header("To") or "").uri, user)
         except CodecError:
             return False
 
