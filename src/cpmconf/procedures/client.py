@@ -259,8 +259,6 @@ async def client_sends_large(
     answer the BYE. Returns a `LargeSent`. ``session_expires`` goes in our 200;
     ``after_ack``, an async callable taking (client, the `Dialog`, the `LargeSent` so far),
     runs once the ACK arrived."""
-    from cpmconf.codec.sdp import build_sdp
-
     out = LargeSent()
     task = asyncio.ensure_future(client.ut.send(text=text, **options))
     try:
@@ -288,7 +286,8 @@ async def client_sends_large(
         out.invite = Ids.of(invite)
         session = client.msrp.session()
         session.remote_path = msrp_path(invite)
-        sdp = build_sdp(
+        sdp = client.core.templates.render_body(
+            "sdp/answer.sdp.j2",
             host=client.core.host,
             path=[session.local],
             setup="passive",
@@ -300,7 +299,7 @@ async def client_sends_large(
             invite,
             200,
             "OK",
-            body=bytes(str(sdp), "utf-8"),
+            body=sdp,
             content_type="application/sdp",
             headers=[
                 ("Contact", f"<sip:cpm-pf@{client.core.host}:{client.core.port}>"),
@@ -390,10 +389,9 @@ async def deliver_large_to_client(
 def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
     (setup passive, sendonly)."""
-    from cpmconf.codec.sdp import build_sdp
-
     user = client.profile.client.user
-    offer = build_sdp(
+    offer = client.core.templates.render_body(
+        "sdp/offer.sdp.j2",
         host=client.core.host,
         path=[session.local],
         setup="passive",
@@ -403,7 +401,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     )
     return client.render(
         "client/invite_to_client.sip.j2",
-        body=bytes(str(offer), "utf-8"),
+        body=offer,
         target=client.client_contact or user,
         originator=client.role("originator"),
         recipient=user,

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE, DeferredList, DeferredMessage
 from cpmconf.codec.headers import uri_of
-from cpmconf.codec.sdp import build_sdp
 from cpmconf.procedures.results import Ids
 from cpmconf.roles import upper_tester
 from cpmconf.roles.network import forget, unless
@@ -133,14 +132,14 @@ async def client_subscribes(client, ids: list[str] | None = None) -> Subscribed:
 def _pf_answer(client) -> bytes:
     """The PF's SDP answer to a recvonly offer; no media is ever set up (NOTE 3)."""
     session = client.msrp.session()
-    sdp = build_sdp(
+    return client.core.templates.render_body(
+        "sdp/answer.sdp.j2",
         host=client.core.host,
         path=[session.local],
         setup="passive",
         direction="sendonly",
         accept_types=["message/cpim"],
     )
-    return bytes(str(sdp), "utf-8")
 
 
 async def client_handles(
