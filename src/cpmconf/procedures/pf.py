@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from cpmconf.capture.view import View
 from cpmconf.codec.bodies import msrp_path
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import Cause, Inconclusive
 from cpmconf.procedures.client import large_text
@@ -84,7 +83,8 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **heade
     recipient = recipient or pf.role("single_device_recipient")
     originator = originator or pf.role("originator")
     session = pf.msrp.session()
-    offer = build_sdp(
+    offer = pf.core.templates.render_body(
+        "sdp/offer.sdp.j2",
         host=pf.core.host,
         path=[session.local],
         setup="active",
@@ -96,7 +96,7 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **heade
     headers.setdefault("user_agent", ORIGINATOR_UA)
     stim = pf.render(
         "pf/invite_from_originator.sip.j2",
-        body=bytes(str(offer), "utf-8"),
+        body=offer,
         recipient=recipient,
         originator=originator,
         conversation_id=token(8),
@@ -234,7 +234,8 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         legs.append(first)
         device = pf.msrp.session()
         device.remote_path = msrp_path(first)
-        answer = build_sdp(
+        answer = pf.core.templates.render_body(
+            "sdp/answer.sdp.j2",
             host=pf.core.host,
             path=[device.local],
             setup="active",
@@ -249,7 +250,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             first,
             200,
             "OK",
-            body=bytes(str(answer), "utf-8"),
+            body=answer,
             content_type="application/sdp",
             headers=[("Contact", device_contact)],
         )
