@@ -94,9 +94,12 @@ async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
     return final
 
 
-async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
-    """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
-    run = Run(scene, expect, clause)
+async def handle_broken(
+    scene, expect, clause: str, what: str, refusal: str | None = None, **xml_context
+):
+    """Send the handling INVITE with the given resource list; ACK what comes back; judge
+    (the refusal for `refusal`, default `clause`, as its rule says; see judging.Run)."""
+    run = Run(scene, expect, clause, refusal=refusal)
     await run.check_alive(scene.pf_address)
     await send_handling(scene, run, what, user_of(scene), **xml_context)
     await run.judge(scene.pf_address)
@@ -310,15 +313,16 @@ async def test_unknown_cpm_action(scene, expect, action):
     view = await run.view()
     if final is not None:  # the final as captured, found by the socket's identifiers
         final = view.final_to(final.call_id, final.cseq)
-    expect.judge(
-        clause,
-        checks.unknown_action_not_acted(
-            final, uri_id, before, after, carried_by_sut(view, marker, uri_id, final), what
-        ),
+    judgement = checks.unknown_action_not_acted(
+        final, uri_id, before, after, carried_by_sut(view, marker, uri_id, final), what
     )
+    if run.survival is None and judgement.ok is None:
+        expect.judge(clause, judgement)  # nothing was named: the case never arose
+    else:
+        run.judge_refusal(judgement)  # no rule asks it: reported only (D-rb-suite-grading)
 
 
-@pytest.mark.clause("RB-cpm-unknown-message-id")
+@pytest.mark.clause("RB-cpm-unknown-message-id", "RB-cpm-unknown-message-id-refused")
 async def test_unknown_message_uri_ids(scene, expect):
     ids = [f"{management(scene)};id=never-issued-{token(4)}" for _ in range(3)]
     await handle_broken(
@@ -326,6 +330,7 @@ async def test_unknown_message_uri_ids(scene, expect):
         expect,
         "RB-cpm-unknown-message-id",
         "a handling INVITE naming Message-URI-IDs the PF never issued",
+        refusal="RB-cpm-unknown-message-id-refused",
         variant="list",
         entries=[(i, a) for i, a in zip(ids, ["deliver", "delete", "store"], strict=True)],
     )

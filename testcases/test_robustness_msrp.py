@@ -110,9 +110,8 @@ async def break_session(client, expect, clause: str, what: str, byte_range: str,
         peer.endpoint.close_connection(session.connection)
     view = await run.view()
     responses = [m for m in view.msrp_from_sut(None) if m.is_response and m.transaction_id == tid]
-    expect.judge(
-        clause, checks.msrp_not_acknowledged(responses, what, "; ".join(run.notes) or None)
-    )
+    # no receiver rule asks it: reported with the survival finding (D-rb-suite-grading)
+    run.judge_refusal(checks.msrp_not_acknowledged(responses, what, "; ".join(run.notes) or None))
     run.judge_liveness(view, what)
 
 

@@ -78,6 +78,7 @@ async def _act(pf, actions_for, n: int):
         named,
         len(done.delivered),
         len(done.interworked),
+        interworking="interworking" in pf.profile.ics,
     )
 
 
@@ -121,7 +122,12 @@ async def test_large_deferred_message_is_fetched_in_large_mode(pf, expect):
     expect.judge(
         "SD-5.2.2.2.1-remove",
         deferred.handled_and_dropped(
-            ids, after, dict.fromkeys(ids[:1], "deliver"), len(done.delivered), 0
+            ids,
+            after,
+            dict.fromkeys(ids[:1], "deliver"),
+            len(done.delivered),
+            len(done.interworked),
+            interworking="interworking" in pf.profile.ics,
         ),
     )
     invites = [i for i in done.delivered if i.method == "INVITE"]

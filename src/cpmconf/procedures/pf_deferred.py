@@ -25,7 +25,7 @@ from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.resource_lists import Entry
 from cpmconf.codec.sip import SipMessage
-from cpmconf.codec.uri import same_gruu
+from cpmconf.codec.uri import same_contact, same_gruu
 from cpmconf.outcome import Inconclusive, NotApplicable
 from cpmconf.procedures.pf import declining_legs, invite_to_pf
 from cpmconf.procedures.results import Ids
@@ -72,6 +72,21 @@ def reader(pf) -> ListReader:
 
 def is_to(uri: str):
     return lambda m: m.is_request and same_gruu(m.request_uri, uri)
+
+
+def is_to_device(gruu: str | None, contact: str | None):
+    """A request addressed to the fetching device: at its GRUU or at the Contact its handling
+    INVITE gave (D-pull-delivery-target: either is where the PF may deliver)."""
+
+    def match(m: SipMessage) -> bool:
+        if not m.is_request:
+            return False
+        target = m.request_uri or ""
+        if gruu and same_gruu(target, gruu):
+            return True
+        return bool(contact) and same_contact(target, contact)
+
+    return match
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -364,6 +379,21 @@ class Handling:
     interworked: list[Ids] = field(default_factory=list)
 
 
+def due(
+    actions: list[tuple[str, str]] | None, deferred_count: int | None, interworking: bool
+) -> tuple[int | None, int]:
+    """How many deliveries (None: unknown, wait until none comes) and IWF hand-overs a
+    handling INVITE naming `actions` makes due. Without the `interworking` ICS item no
+    hand-over is due (D-interwork-unclaimed), so none is waited for; one that comes anyway is
+    still taken while watching for extras."""
+    if actions is None:
+        deliveries = deferred_count
+    else:
+        deliveries = sum(1 for _, a in actions if a == "deliver")
+    iwf = sum(1 for _, a in actions or [] if a == "interwork") if interworking else 0
+    return deliveries, iwf
+
+
 def _offer(pf) -> bytes:
     session = pf.msrp.session()
     return pf.core.templates.render_body(
@@ -432,14 +462,13 @@ async def handle(
     pf.stimuli.append(bye)
     bye_ex = await pf.transact(bye)
     out.bye_status = None if bye_ex.final is None else bye_ex.final.status
-    to_device = is_to(device.gruu or device.contact)
+    # D-pull-delivery-target: the GRUU, the handling INVITE's Contact and the AOR all count.
+    to_device = is_to_device(device.gruu, device.contact)
     to_user = is_to(user)
     to_iwf = is_to(d.iwf)
-    if actions is None:
-        expected_deliveries = deferred_count
-    else:
-        expected_deliveries = sum(1 for _, a in actions if a == "deliver")
-    expected_iwf = sum(1 for _, a in actions or [] if a == "interwork")
+    expected_deliveries, expected_iwf = due(
+        actions, deferred_count, "interworking" in pf.profile.ics
+    )
 
     def wanted(m: SipMessage) -> bool:
         if not (m.is_request and m.method in ("MESSAGE", "INVITE")):
