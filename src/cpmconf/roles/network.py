@@ -218,8 +218,8 @@ class Core:
         self.unexpected: list[Unexpected] = []
         self.unexpected_overflow = 0
         self._records: dict[int, Unexpected] = {}  # id(request) -> its record, until answered
-        # The case window the core is in: a caller may name it (the test id); otherwise it
-        # is numbered by resets.
+        # The case window the core is in: named by `begin` (the test id), "after <id>" once
+        # `end_case` closed it; otherwise numbered by resets.
         self.case: str | None = None
         self.windows = 0
         # Where the named case's window began: the lengths of `unexpected` and `overlaps`,
