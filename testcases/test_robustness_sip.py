@@ -71,8 +71,11 @@ CONTENT_LENGTHS = {
 @pytest.mark.clause("RB-sip-content-length", "RB-sip-content-length-udp-excess")
 @pytest.mark.parametrize(
     "variant,transport",
-    [(v, t) for v in sorted(CONTENT_LENGTHS) for t in ("udp", "tcp")],
-    ids=[f"{v}-{t}" for v in sorted(CONTENT_LENGTHS) for t in ("udp", "tcp")],
+    [
+        pytest.param(v, t, id=f"{v}-{t}", marks=[pytest.mark.tls] if t == "tls" else [])
+        for v in sorted(CONTENT_LENGTHS)
+        for t in ("udp", "tcp", "tls")
+    ],
 )
 async def test_bad_content_length(scene, expect, variant, transport):
     _, user, _ = target(scene)
@@ -95,7 +98,7 @@ async def test_bad_content_length(scene, expect, variant, transport):
 
 
 @pytest.mark.clause("RB-sip-unterminated")
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", pytest.param("tls", marks=pytest.mark.tls)])
 async def test_unterminated_header_section(scene, expect, transport):
     stim = message(
         scene,

@@ -103,7 +103,7 @@ async def test_unacceptable_accept_types_get_488(client, expect):
     "TS-7.2.2.2-bye-uid",
 )
 @pytest.mark.parametrize("chunk_size", [100000, 1024, 7], ids=["one-chunk", "chunks", "utf8-split"])
-@pytest.mark.parametrize("sip", ["udp", "tcp"])
+@pytest.mark.parametrize("sip", ["udp", "tcp", pytest.param("tls", marks=pytest.mark.tls)])
 async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chunk_size, sip):
     client.core.transport_override = sip
     text = large_text(1301 if chunk_size != 100000 else 4000)

@@ -127,7 +127,7 @@ async def test_invites_each_selected_device_by_gruu(pf, expect):
     "TS-8.3.2.1.1-first200-2d",
     "TS-8.3.2.1.1-first200-2e",
 )
-@pytest.mark.parametrize("sip", ["udp", "tcp"])
+@pytest.mark.parametrize("sip", ["udp", "tcp", pytest.param("tls", marks=pytest.mark.tls)])
 async def test_200_to_the_sender_answers_for_the_pf(pf, expect, sip):
     pf.core.transport_override = sip
     r = await large_through_pf(pf, large_text())

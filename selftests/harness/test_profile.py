@@ -283,6 +283,7 @@ NEAR_MISSES = {
     "extra.client": ("controling_function", "controlling_function"),
     "roles": ("store_usr", "store_user"),
     "hooks": ("rest", "reset"),
+    "store": ("foldr", "folder"),
 }
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import ssl
-import subprocess
 import time
 
 import pytest
@@ -265,39 +262,9 @@ def test_close_is_idempotent_and_blocks_further_use():
 
 @pytest.fixture(scope="module")
 def tls_contexts(tmp_path_factory):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl CLI not available to make a test certificate")
-    d = tmp_path_factory.mktemp("tls")
-    key, cert = d / "key.pem", d / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=10,
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert, key)
-    client = ssl.create_default_context(cafile=str(cert))
-    return server, client
+    from cpmconf.transport.tls import contexts, make_test_pki
+
+    return contexts(make_test_pki(tmp_path_factory.mktemp("tls")))
 
 
 def test_tls_round_trip(tls_contexts):
@@ -305,7 +272,7 @@ def test_tls_round_trip(tls_contexts):
 
     async def main():
         async with SipEndpoint(ssl_client=client_ctx) as a, SipEndpoint(ssl_server=server_ctx) as b:
-            assert b.tls_address is not None and b.tls_port != b.port
+            assert b.tls_address == b.address  # TLS shares the TCP port
             await a.send(sip(), b.tls_address, "tls")
             got = await b.receive(timeout=2)
             assert got.transport == "tls" and got.message.method == "MESSAGE"

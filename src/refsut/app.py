@@ -14,6 +14,7 @@ from .client import CpmClient
 from .config import Config, format_address
 from .control import Control
 from .faults import Faults
+from .msrpcore import arm_tls
 from .pf import ParticipatingFunction
 from .store import MessageStore
 from .upper_tester import UpperTester
@@ -52,6 +53,7 @@ class RefSut:
                     leg_timeout=self._leg_timeout,
                     msrp_timeout=self._msrp_timeout,
                 )
+                arm_tls(self.config.tls, self.pf)
                 await self.pf.start()
             if self.config.client is not None:
                 self.client = CpmClient(
@@ -60,6 +62,7 @@ class RefSut:
                     sip_timeout=self._sip_timeout,
                     msrp_timeout=self._msrp_timeout,
                 )
+                arm_tls(self.config.tls, self.client)
                 await self.client.start()
                 self.upper_tester = UpperTester(self.client, self.config.client.upper_tester)
                 await self.upper_tester.start()

@@ -222,7 +222,7 @@ class DeferredHandling:
     def _offer(self) -> bytes:
         # No media is set up (NOTE 3), but the offer still names a path of our MSRP listener.
         host, port = self.client.msrp.address
-        path = wire.msrp_uri(host, port, wire.new_ident())
+        path = wire.msrp_uri(host, port, wire.new_ident(), secure=self.client.msrp.secure)
         accept_types = [] if self.on("client.handling-no-accept-types") else ["message/cpim"]
         if accept_types and self.on("client.handling-malformed-accept-type"):
             accept_types.append(MALFORMED_TYPE)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .faults import REGISTRY
+from .imapstore import MessageStoreConfig, StoreAccount
 
 Address = tuple[str, int]
 
@@ -24,7 +25,7 @@ DEFERRED_DELIVERY = ("pull", "push")  # how a deferring user gets the messages l
 EXPIRY_POLICIES = ("delete", "store")  # what happens to a deferred message that expires
 REGISTRATION_MODES = ("direct", "third-party", "reg-event")
 RECORDING_SIDES = ("originating", "terminating")
-TRANSPORTS = ("udp", "tcp")
+TRANSPORTS = ("udp", "tcp", "tls")
 DEFAULT_ALLOWED_TYPES = ("message/cpim", "text/plain", "message/imdn+xml")
 # A chunk and its MSRP headers must fit the 1 MiB a transport endpoint frames by default.
 MAX_CHUNK_SIZE = 1024 * 1024 - 4096
@@ -81,6 +82,8 @@ class PfConfig:
     deferred_lifetime: int = 7 * 24 * 3600  # seconds a deferred message without Expires lives
     # The core (S-CSCF) URI the PF's initial requests name in Route; None: the outbound proxy
     core_uri: str | None = None
+    # The Message Storage Server recorded messages go to (IMAP); None: the SQLite store
+    message_store: MessageStoreConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -109,12 +112,23 @@ class ClientConfig:
 
 
 @dataclass(frozen=True)
+class TlsConfig:
+    """PEM files for TLS: our certificate chain and key, and the CA we trust for peers."""
+
+    cert: str
+    key: str
+    ca: str
+
+
+@dataclass(frozen=True)
 class Config:
     pf: PfConfig | None
     client: ClientConfig | None
     faults: tuple[str, ...] = field(default=())
     # The control interface (refsut.control: reset, clock) on loopback; None: not offered
     control: Address | None = None
+    # Needed by a role whose transport is tls; every SIP and MSRP endpoint then accepts TLS
+    tls: TlsConfig | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -326,6 +340,8 @@ def _pf(value: Any) -> PfConfig:
     core_uri = obj.take("core_uri", str, None, null=True)
     if core_uri is not None:
         _sip_uri(core_uri, obj.key("core_uri"))
+    ms_value = obj.take("message_store", dict, None, null=True)
+    message_store = None if ms_value is None else _message_store(ms_value)
     obj.done()
     return PfConfig(
         listen=listen,
@@ -346,7 +362,25 @@ def _pf(value: Any) -> PfConfig:
         expiry_policy=expiry_policy,
         deferred_lifetime=lifetime,
         core_uri=core_uri,
+        message_store=message_store,
     )
+
+
+def _message_store(value: Any) -> MessageStoreConfig:
+    """pf.message_store: the IMAP server, the folder rule and one account per user."""
+    obj = _Obj(value, "pf.message_store")
+    address = _address(obj, "address")
+    folder = obj.take("folder", str, "INBOX")
+    if not folder or any(c in folder for c in "\r\n"):
+        raise ConfigError(obj.key("folder"), f"not a folder name: {folder!r}")
+    accounts = []
+    for i, v in enumerate(obj.take("accounts", list, [])):
+        acc = _Obj(v, f"{obj.key('accounts')}[{i}]")
+        uri = _sip_uri(acc.take("uri", str), acc.key("uri"))
+        accounts.append(StoreAccount(uri, acc.take("login", str), acc.take("password", str)))
+        acc.done()
+    obj.done()
+    return MessageStoreConfig(address, folder, tuple(accounts))
 
 
 def _client(value: Any) -> ClientConfig:
@@ -392,18 +426,34 @@ def parse_config(data: Any) -> Config:
     faults = _str_list(obj, "faults", [])
     control = _address(obj, "control", None) if obj.value.get("control") is not None else None
     obj.value.pop("control", None)
+    tls_value = obj.take("tls", dict, None, null=True)
     obj.done()
     for i, name in enumerate(faults):
         if name not in REGISTRY:
             raise ConfigError(f"faults[{i}]", f"unknown fault {name!r}")
     if pf_value is None and client_value is None:
         raise ConfigError("pf", "at least one of pf and client is required")
-    return Config(
-        pf=None if pf_value is None else _pf(pf_value),
-        client=None if client_value is None else _client(client_value),
-        faults=tuple(faults),
-        control=control,
-    )
+    pf = None if pf_value is None else _pf(pf_value)
+    client = None if client_value is None else _client(client_value)
+    tls = None if tls_value is None else _tls(tls_value)
+    for role, cfg in (("pf", pf), ("client", client)):
+        if cfg is not None and cfg.transport == "tls" and tls is None:
+            raise ConfigError(f"{role}.transport", "tls needs the tls section (cert, key, ca)")
+    return Config(pf=pf, client=client, faults=tuple(faults), control=control, tls=tls)
+
+
+def _tls(value: Any) -> TlsConfig:
+    from cpmconf.transport.tls import TlsConfigError, client_context, server_context
+
+    obj = _Obj(value, "tls")
+    cfg = TlsConfig(obj.take("cert", str), obj.take("key", str), obj.take("ca", str))
+    obj.done()
+    try:  # loaded once here, so a bad file is a config error, not a failed start
+        server_context(cfg.cert, cfg.key)
+        client_context(cfg.ca)
+    except TlsConfigError as exc:
+        raise ConfigError("tls", str(exc)) from None
+    return cfg
 
 
 def load_config(path: str | Path) -> Config:

@@ -12,6 +12,10 @@ the first To-Path URI (481 when none), and each response to the request that wai
 * active (we connect): the host and port of the first URI of the To-Path, given by
   :meth:`MsrpLeg.connect_to`; the transport opens the connection on the first send.
 
+With TLS armed (:func:`arm_tls`, for a role whose SIP transport is tls) the node's URIs are
+``msrps:`` and it connects over TLS (RFC 4975 section 6); every endpoint of the role then also
+accepts TLS on its port.
+
 Every wait is bounded by the caller. Bodies are bytes throughout.
 """
 
@@ -45,7 +49,7 @@ class MsrpLeg:
         self.name = name
         self.session_id = wire.new_ident(20)
         host, port = node.address
-        self.uri = MsrpUri.parse(wire.msrp_uri(host, port, self.session_id))
+        self.uri = MsrpUri.parse(wire.msrp_uri(host, port, self.session_id, secure=node.secure))
         self.remote: Address | None = None
         self.bound = asyncio.Event()
         self.requests: asyncio.Queue[tuple[Inbound, MsrpMessage]] = asyncio.Queue()
@@ -124,7 +128,7 @@ class MsrpLeg:
         self.closed = True
         self.node._legs.pop(self.session_id, None)
         if self.remote is not None:
-            self.node.endpoint.close_connection(self.remote, "tcp")
+            self.node.endpoint.close_connection(self.remote, self.node.stream)
 
 
 class MsrpNode:
@@ -136,6 +140,11 @@ class MsrpNode:
         self._legs: dict[str, MsrpLeg] = {}
         self._pending: dict[str, asyncio.Future] = {}
         self._task: asyncio.Task | None = None
+        self.secure = False  # msrps: URIs and TLS connections (arm_tls)
+
+    @property
+    def stream(self) -> str:
+        return "tls" if self.secure else "tcp"
 
     async def start(self) -> None:
         await self.endpoint.start()
@@ -163,7 +172,7 @@ class MsrpNode:
 
     async def send_raw(self, raw: bytes, remote: Address) -> bool:
         try:
-            await self.endpoint.send(raw, remote, "tcp")
+            await self.endpoint.send(raw, remote, self.stream)
         except TransportError as exc:
             log.warning("%s: MSRP send to %s failed: %s", self.name, remote, exc)
             return False
@@ -177,7 +186,7 @@ class MsrpNode:
         if msg is None:
             log.info("%s: unparseable MSRP from %s: %s", self.name, item.remote, item.error)
             if item.raw:  # the stream lost its framing: nothing after this can be trusted
-                self.endpoint.close_connection(item.remote, "tcp")
+                self.endpoint.close_connection(item.remote, item.transport)
             return
         assert isinstance(msg, MsrpMessage)
         if msg.is_response:
@@ -201,3 +210,16 @@ class MsrpNode:
             leg.remote = item.remote  # passive side: bind the connection to the session
             leg.bound.set()
         leg.requests.put_nowait((item, msg))
+
+
+def arm_tls(tls, role) -> None:
+    """Before a role (PF or client: its `node`, `msrp` and `cfg`) starts: with a tls config,
+    its SIP and MSRP endpoints accept TLS on their ports; with SIP over TLS, its MSRP goes
+    over TLS as well (msrps: URIs)."""
+    if tls is None:
+        return
+    from cpmconf.transport.tls import client_context, server_context
+
+    for endpoint in (role.node.endpoint, role.msrp.endpoint):
+        endpoint.use_tls(server_context(tls.cert, tls.key), client_context(tls.ca))
+    role.msrp.secure = role.cfg.transport == "tls"

@@ -37,6 +37,7 @@ from .pf_context import PfContext
 from .pf_deferred import ICSI_DEFERRED, DeferredHandling
 from .pf_large import LargeDelivery
 from .pf_registration import SUPPORTED_OPTIONS, RegEventSubscriber, Registrar
+from .recording import Recording
 from .sipcore import (
     ServerTransaction,
     SipNode,
@@ -107,6 +108,7 @@ class ParticipatingFunction:
         self.cfg = cfg
         self.faults = faults
         self.store = store
+        self.recording = Recording(cfg.recording, faults, store, cfg.message_store)
         self.leg_timeout = leg_timeout
         self.msrp_timeout = msrp_timeout
         self.allow = ALLOW
@@ -140,6 +142,7 @@ class ParticipatingFunction:
             allow=ALLOW,
             leg_timeout=leg_timeout,
             msrp_timeout=msrp_timeout,
+            recording=self.recording,
         )
         self.deferred = DeferredHandling(self.ctx)
         self.large = LargeDelivery(self.ctx, defer=self.deferred.defer_large)
@@ -358,15 +361,15 @@ class ParticipatingFunction:
             await txn.reply(480, headers=self._server())
             return
         # Recorded before the copies go out, because the terminating-side UID rides on them.
-        uid = None
-        if self.cfg.recording:
-            uid = self.store.add(user.uri, req.raw, req.call_id, "recorded")
+        uid, term_uid = await self.recording.record(
+            originator(req) or "", user.uri, req.raw, req.call_id, "pager"
+        )
         legs = []
         for b in targets:
-            raw, branch = self._device_copy(req, user, b, uid)
+            raw, branch = self._device_copy(req, user, b, term_uid)
             legs.append(self.node.spawn(self.node.request(raw, branch, self.leg_timeout)))
         if self.faults.on("pf.second-copy-to-first-device"):
-            raw, branch = self._device_copy(req, user, targets[0], uid)
+            raw, branch = self._device_copy(req, user, targets[0], term_uid)
             legs.append(self.node.spawn(self.node.request(raw, branch, self.leg_timeout)))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.leg_timeout

@@ -1,5 +1,5 @@
-"""What the PF's sections share: its configuration, fault switches, message store, SIP and
-MSRP nodes, binding table and timeouts, and the few header values every section writes the
+"""What the PF's sections share: its configuration, fault switches, message store, recording,
+SIP and MSRP nodes, binding table and timeouts, and the few header values every section writes the
 same way (the PF's Contact, a Warning).
 
 :class:`~refsut.pf.ParticipatingFunction` builds one and hands it to each section (large
@@ -16,6 +16,7 @@ from .config import PfConfig, UserConfig
 from .faults import Faults
 from .msrpcore import MsrpNode
 from .pf_bindings import Bindings
+from .recording import Recording
 from .sipcore import SipNode
 from .store import MessageStore
 
@@ -32,6 +33,7 @@ class PfContext:
     allow: str  # the PF's Allow header value
     leg_timeout: float
     msrp_timeout: float
+    recording: Recording | None = None  # TS 8.5.1: where recorded messages are stored
 
     def warning(self, text: str) -> tuple[str, str]:
         return ("Warning", wire.warning(399, self.cfg.domain, text))

@@ -128,7 +128,9 @@ class Session:
     dialog: Dialog | None = None  # towards the sender
     relay: asyncio.Task | None = None
     reassembler: Reassembler | None = None
-    uid: int | None = None
+    uid: int | None = None  # terminating-side Message-UID (TS 8.5.1 4b.i)
+    uid_orig: int | None = None  # originating-side Message-UID (4b.ii)
+    recorded: bool = False
     passed: bool = False  # the whole message reached the device
     ended: bool = False
     device_gone: bool = False
@@ -557,7 +559,7 @@ class LargeDelivery:
             if not msg.body and msg.content_type is None:
                 await orig.respond(item, msg, 200)  # the sender's bind (RFC 6135)
                 continue
-            self._record(session, msg)
+            await self._record(session, msg)
             code = 408
             if await dev.wait_bound(timeout):
                 resp = await dev.transact(self._forward(session, msg), timeout)
@@ -591,10 +593,10 @@ class LargeDelivery:
             extra=extra,
         )
 
-    def _record(self, session: Session, msg: MsrpMessage) -> None:
+    async def _record(self, session: Session, msg: MsrpMessage) -> None:
         """TS 8.5.1 large branch: rebuild the message, then store it with INVITE headers."""
         parts = session.reassembler
-        if parts is None or session.uid is not None:
+        if parts is None or session.recorded:
             return
         try:
             parts.feed(msg)
@@ -608,8 +610,13 @@ class LargeDelivery:
         cpim = parts.message()
         head = "".join(f"{n}: {v}\r\n" for n, v in headers_named(req, RECORDED))
         head += f"Content-Type: message/cpim\r\nContent-Length: {len(cpim)}\r\n\r\n"
-        session.uid = self.pf.store.add(
-            session.user.uri, head.encode("utf-8") + cpim, req.call_id, "recorded", mode="large"
+        session.recorded = True
+        session.uid_orig, session.uid = await self.pf.recording.record(
+            originator(req) or "",
+            session.user.uri,
+            head.encode("utf-8") + cpim,
+            req.call_id,
+            "large",
         )
 
     # -- BYE and teardown --------------------------------------------------------------------
@@ -622,11 +629,11 @@ class LargeDelivery:
             await self._finish_media(session)
             headers = self._server()
             if (
-                session.uid is not None
+                session.uid_orig is not None
                 and "originating" in self.cfg.recording
                 and not self.on("pf.large-no-uid-in-bye-200")
             ):
-                headers.append(("Message-UID", str(session.uid)))
+                headers.append(("Message-UID", str(session.uid_orig)))
             await txn.reply(200, headers=headers)
             self._forget(session)
             await self._end_device(session)

@@ -1,7 +1,13 @@
 """The PF's message store: SQLite (stdlib), one row per stored standalone message.
 
-It stands in for the CPM Message Storage Server of TS 8.5.1: the PF hands it the complete
-request (start line, headers and body, exactly as received) and gets back the object's UID,
+What stays here now that recording can go to a real Message Storage Server (refsut.recording,
+IMAP): the deferral queue and its Message-URI-IDs, statuses and expiries (IMAP has no place
+for them), the messages a user's `store` preference keeps, those queued for interworking,
+and recorded messages only when the config names no `pf.message_store`.
+
+Without a message store it stands in for the Message Storage Server of TS 8.5.1: the PF
+hands it the complete request (start line, headers and body, exactly as received) and gets
+back the object's UID,
 a positive 32-bit integer like an IMAP UID. The same table holds the deferral queue
 (``state = 'deferred'``); the ``deferred`` table beside it keeps each deferred message's
 Message-URI-ID, what the notification tells about it, its expiry and its queue status

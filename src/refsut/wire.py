@@ -110,11 +110,14 @@ def msrp_path(value) -> str:
     return " ".join(_text(v) for v in value)
 
 
-def msrp_uri(host: str, port: int, session_id: str, transport: str = "tcp") -> str:
-    """``msrp://host:port/session-id;transport`` (RFC 4975 section 6), IPv6 in brackets."""
+def msrp_uri(
+    host: str, port: int, session_id: str, transport: str = "tcp", secure: bool = False
+) -> str:
+    """``msrp://host:port/session-id;transport`` (RFC 4975 section 6), IPv6 in brackets;
+    ``msrps://`` when `secure` (over TLS)."""
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return f"msrp://{host}:{port}/{session_id};{transport}"
+    return f"msrp{'s' if secure else ''}://{host}:{port}/{session_id};{transport}"
 
 
 def byte_range(start: int, end: int | None, total: int | None) -> str:
@@ -253,7 +256,8 @@ def sdp_msrp(
 ) -> bytes:
     """An SDP offer or answer with one MSRP stream (RFC 4566, RFC 4975 section 8).
 
-    Session part ``v o s c t``; then ``m=message <port> TCP/MSRP *`` with accept-types,
+    Session part ``v o s c t``; then ``m=message <port> TCP/MSRP *`` (``TCP/TLS/MSRP`` for an
+    ``msrps:`` path) with accept-types,
     accept-wrapped-types, path, setup (RFC 6135), the direction and file-selector (RFC
     5547), in that order. The m-line port is the port of the last path URI (our own), as
     RFC 4975 8.1 asks, unless ``port`` is given. Empty type lists leave the line out.
@@ -263,6 +267,8 @@ def sdp_msrp(
         m = re.search(r"://(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/;]*)(?::([0-9]+))?", path_text.split()[-1])
         port = int(m.group(1)) if m and m.group(1) else 2855
     addrtype = "IP6" if ":" in host else "IP4"
+    # RFC 4975 8.1: TCP/TLS/MSRP when our own URI (the last of the path) is msrps:
+    proto = "TCP/TLS/MSRP" if path_text.split()[-1].lower().startswith("msrps:") else "TCP/MSRP"
 
     def words(value: str | Sequence[str]) -> str:
         return value if isinstance(value, str) else " ".join(value)
@@ -273,7 +279,7 @@ def sdp_msrp(
         "s=-",
         f"c=IN {addrtype} {host}",
         "t=0 0",
-        f"m=message {port} TCP/MSRP *",
+        f"m=message {port} {proto} *",
     ]
     if words(accept_types):
         lines.append(f"a=accept-types:{words(accept_types)}")

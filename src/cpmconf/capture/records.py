@@ -3,7 +3,11 @@
 This module owns the pure step from a list of scapy packets to the messages
 they carry: UDP datagrams become one SIP record each, TCP segments go through
 our `TcpReassembler`, which classifies each direction of a connection as MSRP
-(its first bytes are ``MSRP ``) or SIP and frames it accordingly. It does no I/O
+(its first bytes are ``MSRP ``) or SIP and frames it accordingly; a TLS direction's
+ciphertext yields nothing. Frames whose source MAC is `PLAINTEXT_MAC` are not the wire but
+the plaintext a TLS endpoint of the test system sent or received
+(`cpmconf.capture.tap.TlsPlaintextTap`): they go through a reassembler of their own and
+their records say transport ``tls``. It does no I/O
 apart from `records_from_pcap`, which only reads a file, so a stored pcap can
 be judged again later with exactly the code that judged the live run.
 """
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 from scapy.utils import rdpcap
 
@@ -33,6 +38,15 @@ from cpmconf.codec.errors import CodecError
 from cpmconf.codec.framing import datagram_frame
 from cpmconf.codec.msrp import MsrpMessage
 from cpmconf.codec.sip import SipMessage
+
+# Marks a synthetic frame carrying TLS plaintext seen at our endpoint, not a frame of the wire
+# (locally administered, so no real interface has it).
+PLAINTEXT_MAC = "02:00:00:00:71:50"
+
+
+def is_plaintext(pkt: Packet) -> bool:
+    """Whether `pkt` is a TLS plaintext frame of the test system, not one of the wire."""
+    return pkt.haslayer(Ether) and pkt[Ether].src == PLAINTEXT_MAC
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,7 @@ class RecordExtractor:
         self._ports = frozenset(ports) if ports is not None else None
         self._max_message_size = max_message_size
         self._tcp = TcpReassembler(max_message_size=max_message_size)
+        self._plain = TcpReassembler(max_message_size=max_message_size)  # TLS plaintext
         self._count = 0
 
     def feed(self, pkt: Packet) -> list[Record]:
@@ -168,11 +183,14 @@ class RecordExtractor:
             if not seg.payload:
                 return []
             return [self._udp(seg, now)]
+        if is_plaintext(pkt):
+            events = self._plain.feed(seg.flow, seg.seq, seg.flags, seg.payload, now)
+            return self._stream(events, "tls")
         return self._stream(self._tcp.feed(seg.flow, seg.seq, seg.flags, seg.payload, now))
 
     def finish(self) -> list[Record]:
         """Records for TCP data left incomplete at the end of the capture."""
-        return self._stream(self._tcp.finish())
+        return self._stream(self._tcp.finish()) + self._stream(self._plain.finish(), "tls")
 
     def _udp(self, seg: Segment, now: float) -> Record:
         try:
@@ -186,14 +204,18 @@ class RecordExtractor:
         message, error = _parse(frame.raw)
         return self._make(frame.time, seg.flow, "udp", frame.raw, message, error)
 
-    def _stream(self, events: Iterable[StreamEvent]) -> list[Record]:
+    def _stream(self, events: Iterable[StreamEvent], transport: str = "tcp") -> list[Record]:
         out = []
         for ev in events:
             if ev.error is not None:
-                out.append(self._make(ev.time, ev.flow, "tcp", ev.raw, None, ev.error, ev.protocol))
+                out.append(
+                    self._make(ev.time, ev.flow, transport, ev.raw, None, ev.error, ev.protocol)
+                )
             else:
                 message, error = _parse(ev.raw, ev.protocol)
-                out.append(self._make(ev.time, ev.flow, "tcp", ev.raw, message, error, ev.protocol))
+                out.append(
+                    self._make(ev.time, ev.flow, transport, ev.raw, message, error, ev.protocol)
+                )
         return out
 
     def _make(self, time, flow, transport, raw, message, error, protocol=SIP) -> Record:

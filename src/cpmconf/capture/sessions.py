@@ -186,12 +186,16 @@ def tshark_decode_args(records: Iterable[Record]) -> list[str]:
     but SIP only on 5060/5061 unless told; these options make both explicit, so a
     pcap decodes the same whatever the reader's heuristics. Both ports of a flow are
     named (which side listened is not known from records); a TCP port that carried
-    MSRP is never also declared SIP.
+    MSRP is never also declared SIP. A TLS record (the plaintext our endpoint saw) gives
+    ``-d tls.port==N,sip``, which takes effect with the run's key log
+    (``-o tls.keylog_file:...``) on a pcap that holds the connection's handshake.
     """
     decode: dict[tuple[str, int], str] = {}
     for r in records:
         proto = "msrp" if r.protocol == MSRP else "sip"
-        layer = "udp" if r.transport == "udp" else "tcp"
+        layer = {"udp": "udp", "tls": "tls"}.get(r.transport, "tcp")
+        if layer == "tls" and proto == "msrp":
+            continue  # tshark 4.0 offers no MSRP dissector inside TLS (it shows as data)
         for port in (r.flow[1], r.flow[3]):
             key = (layer, port)
             if decode.get(key) != "msrp":

@@ -44,6 +44,7 @@ from cpmconf.capture.errors import CaptureError
 from cpmconf.capture.records import Record, segment_of
 from cpmconf.capture.sessions import msrp_targets, normalise_host, sdp_bodies
 from cpmconf.capture.source import DEFAULT_MAX_PACKETS, RecordingSource
+from cpmconf.capture.tap import TlsPlaintextTap
 from cpmconf.capture.tcp import SIP
 from cpmconf.codec.sip import SipMessage
 
@@ -274,10 +275,16 @@ class Sniffer(RecordingSource):
             return records
         return [r for r in records if self._on_watched_port(r.flow)]
 
-    def packets_since(self, mark: int, *, include_unwatched: bool = False):
+    def plaintext_tap(self) -> TlsPlaintextTap:
+        """A tap recording the plaintext of our endpoints' TLS messages into this sniffer's
+        store (the wire shows TLS as ciphertext); attach it to the endpoints."""
+        return TlsPlaintextTap(self._store)
+
+    def packets_since(self, mark: int, *, include_unwatched: bool = False, plaintext=False):
         """Frames stored from `mark` on; in follow mode only those on watched ports, unless
-        `include_unwatched` (MSRP segments kept for a port not followed, or never)."""
-        packets = super().packets_since(mark)
+        `include_unwatched` (MSRP segments kept for a port not followed, or never);
+        `plaintext`: the TLS plaintext frames instead of the wire's (`plaintext_tap`)."""
+        packets = super().packets_since(mark, plaintext=plaintext)
         if not self.follow_msrp or include_unwatched:
             return packets
         out = []

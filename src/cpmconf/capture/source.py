@@ -22,7 +22,7 @@ from scapy.config import conf
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
-from cpmconf.capture.records import Record, RecordExtractor
+from cpmconf.capture.records import PLAINTEXT_MAC, Record, RecordExtractor
 
 log = logging.getLogger(__name__)
 
@@ -168,5 +168,28 @@ class RecordingSource:
     def _on_records(self, records: list[Record]) -> None:
         """Called once for every batch of new records, in order (subclass hook)."""
 
-    def packets_since(self, mark: int) -> list[Packet]:
-        return [frame_packet(t, f) for t, f in self._store.since(mark)]
+    def packets_since(self, mark: int, *, plaintext: bool = False) -> list[Packet]:
+        """The frames stored from `mark` on: the wire's, or with `plaintext` only the TLS
+        plaintext frames of a `Sniffer.plaintext_tap` (never both: they share flows)."""
+        frames = self._store.since(mark)
+        return [frame_packet(t, f) for t, f in frames if _is_plaintext(f) == plaintext]
+
+    def write_wire_pcap(self, path, mark: int = 0) -> int:
+        """Write the wire's frames from `mark` on to a pcap file as stored, without dissecting
+        them (fast enough for a whole run); returns how many were written."""
+        from scapy.utils import RawPcapWriter
+
+        frames = [(t, f) for t, f in self._store.since(mark) if not _is_plaintext(f)]
+        with RawPcapWriter(str(path), linktype=1, sync=False) as writer:
+            writer.write_header(None)  # write_packet alone writes none
+            for time, frame in frames:
+                sec = int(time)
+                writer.write_packet(frame, sec=sec, usec=int(round((time - sec) * 1e6)))
+        return len(frames)
+
+
+_PLAINTEXT_SRC = bytes.fromhex(PLAINTEXT_MAC.replace(":", ""))
+
+
+def _is_plaintext(frame: bytes) -> bool:
+    return frame[6:12] == _PLAINTEXT_SRC  # Ethernet source address

@@ -14,6 +14,12 @@ sent.
 Limits, by nature of the source: only traffic through the harness's own
 endpoints is seen; TCP segment boundaries, retransmissions and timing are those
 of our socket calls, not of the wire; TLS appears as its plaintext.
+
+`TlsPlaintextTap` is the same recorder for the sniffer: the wire shows TLS as ciphertext,
+so the plaintext of every TLS message our endpoints sent or received goes into the
+sniffer's own frame store, in capture order, as frames marked with `PLAINTEXT_MAC`; the
+records made from them say transport ``tls``. They are what the checks judge for TLS; the
+wire frames stay in the store for the pcap, which tshark decrypts with the run's key log.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
-from cpmconf.capture.source import DEFAULT_MAX_PACKETS, RecordingSource
+from cpmconf.capture.records import PLAINTEXT_MAC
+from cpmconf.capture.source import DEFAULT_MAX_PACKETS, PacketStore, RecordingSource
 
 _ZERO_MAC = "00:00:00:00:00:00"
 # Keep each synthetic segment inside one IP packet.
@@ -66,6 +73,7 @@ class SocketTapRecorder(RecordingSource):
     """
 
     mode = "socket-tap"
+    mac = _ZERO_MAC  # the source MAC of the frames it builds
 
     def __init__(
         self, reason: str = "socket tap requested", *, max_packets: int = DEFAULT_MAX_PACKETS
@@ -165,7 +173,7 @@ class SocketTapRecorder(RecordingSource):
         if not raw:
             return
         ip_layer = IPv6 if ":" in src[0] or ":" in dst[0] else IP
-        base = Ether(src=_ZERO_MAC, dst=_ZERO_MAC) / ip_layer(src=src[0], dst=dst[0])
+        base = Ether(src=self.mac, dst=_ZERO_MAC) / ip_layer(src=src[0], dst=dst[0])
         if _kind(transport) == "udp":
             self._store.append(now, bytes(base / UDP(sport=src[1], dport=dst[1]) / raw))
             return
@@ -178,3 +186,24 @@ class SocketTapRecorder(RecordingSource):
             seg = TCP(sport=src[1], dport=dst[1], flags="PA", seq=seq, ack=ack, window=65535)
             self._store.append(now, bytes(base / seg / chunk))
             self._seq[flow] = (seq + len(chunk)) & _MASK
+
+
+class TlsPlaintextTap(SocketTapRecorder):
+    """A transport tap that records only TLS messages, as plaintext frames in `store` (a
+    sniffer's: see the module docstring)."""
+
+    mac = PLAINTEXT_MAC
+
+    def __init__(self, store: PacketStore) -> None:
+        super().__init__("the plaintext of the test system's TLS connections")
+        self._store = store
+
+    def on_sent(self, transport: str, local: tuple, remote: tuple, raw: bytes, now: float) -> None:
+        if transport == "tls":
+            super().on_sent(transport, local, remote, raw, now)
+
+    def on_received(
+        self, transport: str, local: tuple, remote: tuple, raw: bytes, now: float
+    ) -> None:
+        if transport == "tls":
+            super().on_received(transport, local, remote, raw, now)

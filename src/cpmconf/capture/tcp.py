@@ -5,7 +5,11 @@ stream of each direction of each connection, and handing that stream to the
 codec's framer for the protocol the direction speaks: `MsrpStreamFramer` when
 its first payload bytes are ``MSRP `` (RFC 4975 start lines begin so), else
 `SipStreamFramer`. A direction is classified on its own first bytes; while
-they are still a proper prefix of ``MSRP `` nothing is decided (or framed).
+they are still a proper prefix of ``MSRP `` nothing is decided (or framed). A direction
+whose first bytes open a TLS record (a handshake, 0x16; or, joined late, another record of
+version 3.x) is ``TLS``: its bytes are ciphertext,
+consumed and never framed (the plaintext comes from the TLS endpoints' tap, see
+`cpmconf.capture.tap.TlsPlaintextTap`).
 
 Why by hand: scapy's TCPSession loses messages when one reassembled buffer holds
 more than two of them, and it does not report gaps or framing errors. A
@@ -35,7 +39,10 @@ DEFAULT_MAX_OUT_OF_ORDER = 4 * 1024 * 1024
 
 SIP = "SIP"
 MSRP = "MSRP"
+TLS = "TLS"
 MSRP_MAGIC = b"MSRP "
+TLS_HANDSHAKE = 0x16  # no SIP or MSRP message starts with this byte
+TLS_RECORD_TYPES = (0x14, 0x15, 0x17)  # change cipher spec, alert, application data
 
 _MASK = 0xFFFFFFFF
 # A jump this large cannot be reordering; treat it as a new stream on a reused port.
@@ -55,9 +62,20 @@ def detect_protocol(data: bytes, previous: str | None = None) -> str | None:
     """The protocol a stream (or a fresh start of one) speaks, judged by its first bytes.
 
     ``MSRP`` when `data` starts with ``MSRP ``; None while `data` is still a proper
-    prefix of that (wait for more bytes); otherwise `previous` (what the direction
-    spoke before a restart), else ``SIP``.
+    prefix of that (wait for more bytes); ``TLS`` when it opens a TLS handshake record, or
+    another TLS record (version 3.x) when the capture joined the connection late;
+    otherwise `previous` (what the direction spoke before a restart), else ``SIP``.
     """
+    if data[:1] == bytes([TLS_HANDSHAKE]):
+        return TLS
+    if data and data[0] in TLS_RECORD_TYPES:
+        # A later TLS record (application data, alert, change cipher spec): the capture
+        # began mid-connection (a port watched only after its handshake). Its second byte
+        # is the record version's major number, 3.
+        if len(data) < 2:
+            return None
+        if data[1] == 3:
+            return TLS
     if data.startswith(MSRP_MAGIC):
         return MSRP
     if MSRP_MAGIC.startswith(data):
@@ -79,7 +97,17 @@ class StreamEvent:
     protocol: str = SIP
 
 
-Framer = SipStreamFramer | MsrpStreamFramer
+class _Ciphertext:
+    """The framer of a TLS direction: takes every byte, frames nothing."""
+
+    def feed(self, data: bytes, now: float) -> list:
+        return []
+
+    def pending(self) -> int:
+        return 0
+
+
+Framer = SipStreamFramer | MsrpStreamFramer | _Ciphertext
 
 
 @dataclass
@@ -126,6 +154,8 @@ class TcpReassembler:
         return _Direction()
 
     def _framer(self, protocol: str) -> Framer:
+        if protocol == TLS:
+            return _Ciphertext()
         if protocol == MSRP:
             return MsrpStreamFramer(max_size=self._max_msrp_message_size)
         return SipStreamFramer(max_size=self._max_message_size)

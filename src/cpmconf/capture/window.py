@@ -139,9 +139,22 @@ class CaptureWindow:
     def write_pcap(self, path: str | os.PathLike[str]) -> int:
         """Write the window's frames (SIP and MSRP alike) to a pcap file; returns how many
         were written. `cpmconf.capture.tshark_decode_args(window.records())` gives the
-        ``-d`` options for reading it with tshark."""
+        ``-d`` options for reading it with tshark. TLS is on the wire as ciphertext: tshark
+        shows what is inside with ``-o tls.keylog_file:<the run's key log>``."""
         packets = own_packets(self.source.packets_since(self.start))
         wrpcap(os.fspath(path), packets, linktype=DLT_EN10MB)
+        return len(packets)
+
+    def write_plaintext_pcap(self, path: str | os.PathLike[str]) -> int:
+        """Write the TLS plaintext frames the window's checks judged (a sniffer with a
+        `plaintext_tap`) to a pcap file, if there are any; returns how many were written."""
+        since = getattr(self.source, "packets_since", None)
+        try:
+            packets = since(self.start, plaintext=True) if since else []
+        except TypeError:  # a source without plaintext frames
+            packets = []
+        if packets:
+            wrpcap(os.fspath(path), packets, linktype=DLT_EN10MB)
         return len(packets)
 
 

@@ -502,7 +502,7 @@ def build_sdp(
     accept_wrapped_types: str | Iterable[str] = (),
     setup: str | None = "active",
     direction: str | None = None,
-    tls: bool = False,
+    tls: bool | None = None,
     max_size: int | None = None,
     cema: bool = False,
     file_selector: str | Mapping[str, Any] | None = None,
@@ -519,7 +519,8 @@ def build_sdp(
 
     ``v=0``, ``o=<username> <session_id> <session_version> IN IP4|IP6 <host>``, ``s=``,
     ``c=IN IP4|IP6 <host>``, ``t=0 0``, ``session_attributes``, then ``m=message <port>
-    TCP/MSRP *`` (``TCP/TLS/MSRP`` with ``tls``) and its attributes in the order:
+    TCP/MSRP *`` (``TCP/TLS/MSRP`` with ``tls``; by default when the endpoint's own URI, the
+    last of ``path``, is ``msrps:``, RFC 4975 section 8.1) and its attributes in the order:
     accept-types, accept-wrapped-types, max-size, path, setup, msrp-cema, direction,
     file-selector, file-transfer-id, file-disposition, ``attributes``. ``port`` defaults
     to the port of the last ``path`` URI (the endpoint's own), else 2855. Empty lists are
@@ -532,6 +533,8 @@ def build_sdp(
         raise CodecError(what, "path needs at least one URI")
     if port is None:
         port = uris[-1].port or DEFAULT_PORT
+    if tls is None:
+        tls = uris[-1].secure
     if setup is not None and setup not in SETUP_ROLES:
         raise CodecError(what, f"setup must be one of {SETUP_ROLES}: {setup!r}")
     if direction is not None and direction not in DIRECTIONS:

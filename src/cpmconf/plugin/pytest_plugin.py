@@ -165,6 +165,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "robustness: the robustness group (invalid input), `cpmconf run -m robustness`"
     )
+    config.addinivalue_line(
+        "markers",
+        "tls: a transport variant over TLS, run only when the profile runs a role over TLS "
+        '(`transport = "tls"`); deselected otherwise',
+    )
     config.stash[STATE_KEY] = RunState(config)
     if (
         conformance_args(config)
@@ -250,6 +255,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         raise pytest.UsageError(
             "conformance test cases must name catalogue clauses:\n  " + "\n  ".join(problems)
         )
+    if not state.profile.uses_tls:
+        # A TLS variant needs a SUT that speaks TLS; the default profile keeps its cases
+        # (and its run time) to UDP and TCP.
+        drop = [i for i in items if i.get_closest_marker("tls") is not None]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [i for i in items if i.get_closest_marker("tls") is None]
     prefixes = config.getoption("--clause")
     if prefixes:
         # The catalogue's matching: case-insensitive, `8.3.2.1` for `TS-8.3.2.1`; a prefix

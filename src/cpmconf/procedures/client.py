@@ -229,6 +229,20 @@ def require_accepted(delivered, consequence: str) -> None:
         )
 
 
+async def delivery_notification(client) -> Ids | None:
+    """Wait (bounded) for the disposition notification the client sends and answer it 200 as
+    the sender's network would: its identifiers, or None when none came in the guard time."""
+    imdn = await client.observe(
+        lambda m: m.is_request and m.method == "MESSAGE" and is_imdn(m),
+        "the delivery notification",
+        client.guard,
+    )
+    if imdn is None:
+        return None
+    await client.respond(imdn, 200, "OK")
+    return Ids.of(imdn)
+
+
 async def received_entry(client, call_id: str) -> dict | None:
     listing = await client.ut.messages()
     for m in listing.get("received") or []:

@@ -6,6 +6,11 @@ path and binding with an empty SEND (RFC 6135), sending a message in chunks and 
 each 200, and receiving a chunked message while answering every SEND. Every wait is bounded
 by the guard time; a SUT that stalls mid-transfer yields `NoAnswer`, never a hang. Every
 MSRP message it sends is rendered from `scenarios/msrp/` (`cpmconf.roles.stimulus`).
+
+`secure` (set by the session when the profile runs SIP over TLS) makes the session URIs
+``msrps:`` and every connection the peer opens TLS (RFC 4975 section 6); the SDP built on
+such a path says ``TCP/TLS/MSRP`` (`cpmconf.codec.sdp.build_sdp`). A SUT's connection to us
+may be either: the listener tells TLS from TCP by its first byte.
 """
 
 from __future__ import annotations
@@ -44,10 +49,25 @@ class MsrpPeer:
         # Called with the SUT's port before we connect to it, so a port-filtered capture
         # sees a connection that runs between two ports it was not told about.
         self.watch = None
+        self.secure = False  # msrps: URIs, connections over TLS
+
+    @property
+    def stream(self) -> str:
+        """The transport of the connections this peer opens."""
+        return "tls" if self.secure else "tcp"
 
     @classmethod
-    def create(cls, host: str, taps, guard: float, templates: Templates | None = None) -> MsrpPeer:
-        return cls(SipEndpoint(host, 0, taps=taps, protocol=MSRP), guard, templates)
+    def create(
+        cls, host: str, taps, guard: float, templates: Templates | None = None, tls=None
+    ) -> MsrpPeer:
+        """`tls`: (server, client) SSL contexts, for a peer whose sessions are msrps:."""
+        server, client = tls or (None, None)
+        endpoint = SipEndpoint(
+            host, 0, taps=taps, protocol=MSRP, ssl_server=server, ssl_client=client
+        )
+        peer = cls(endpoint, guard, templates)
+        peer.secure = tls is not None
+        return peer
 
     @property
     def port(self) -> int:
@@ -55,7 +75,8 @@ class MsrpPeer:
 
     def session(self) -> MsrpSession:
         host, port = self.endpoint.address
-        return MsrpSession(f"msrp://{host}:{port}/{new_ident(12)};tcp")
+        scheme = "msrps" if self.secure else "msrp"
+        return MsrpSession(f"{scheme}://{host}:{port}/{new_ident(12)};tcp")
 
     def reset(self) -> None:
         self.endpoint.drain()
@@ -68,11 +89,19 @@ class MsrpPeer:
         ):
             self.watch(remote[1])  # a new connection we open
         try:
-            await self.endpoint.send(bytes(msg), remote, "tcp")
+            await self.endpoint.send(bytes(msg), remote, self._transport_to(remote))
         except TransportError as exc:
             raise NoAnswer(
                 f"MSRP connection to the SUT at {remote[0]}:{remote[1]} ({exc})", 0
             ) from exc
+
+    def _transport_to(self, remote: tuple[str, int]) -> str:
+        """A connection the SUT opened carries our answers whatever it is (TLS or TCP); a new
+        one is ours, of our kind."""
+        for transport, _, peer in self.endpoint.connections:
+            if peer == tuple(remote):
+                return transport
+        return self.stream
 
     async def _wait_item(self, predicate, what: str, timeout: float | None = None):
         bound = self.guard if timeout is None else timeout

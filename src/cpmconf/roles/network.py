@@ -159,6 +159,7 @@ class Core:
         self.sut_pf: Address | None = None
         self.sut_client: Address | None = None
         self.msrp = None  # the run's MsrpPeer (cpmconf.roles.msrp_peer), set by the fixtures
+        self.tls = None  # the run's TLS files (cpmconf.transport.tls.TlsFiles), when TLS is used
         # A test may send its own requests over another SIP transport than the profile's
         # (UDP/TCP parametrization); cleared by the per-test reset.
         self.transport_override: str | None = None

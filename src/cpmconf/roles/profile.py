@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cpmconf.codec.uri import same_aor
+from cpmconf.roles.dovecot import Account
 
 ICS_ITEMS = (
     "pager-mode",
@@ -102,6 +103,7 @@ KEYS: dict[str, frozenset[str]] = {
             "extra",
             "roles",
             "hooks",
+            "store",
         }
     ),
     "pf": frozenset(
@@ -122,7 +124,9 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "pf.deferred": frozenset({"management", "iwf", "uri_id_xpath", "namespaces", "expiry_policy"}),
     "client": frozenset({"address", "transport", "user", "upper_tester", "release"}),
-    "test_system": frozenset({"host", "core_port", "service_route", "judge_route"}),
+    "test_system": frozenset(
+        {"host", "core_port", "service_route", "judge_route", "tls_dir", "tls_ca"}
+    ),
     "users[]": frozenset({"uri", "devices", "preference", "blocked", "registered", "deferred"}),
     "users[].devices[]": frozenset({"name", "instance", "selected"}),
     "content_policy": frozenset({"allowed_types"}),
@@ -139,9 +143,14 @@ KEYS: dict[str, frozenset[str]] = {
     ),
     "timers": frozenset({"guard", "settle", "operator", "retry_watch"}),
     "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
+    # The Message Storage Server (TS 8.5.1); [store.accounts] is keyed by user URI.
+    "store": frozenset({"address", "folder", "accounts"}),
     "extra": frozenset({"client"}),
     "extra.client": frozenset({"controlling_function", "deferred_management", "instance"}),
 }
+
+# The keys of one [store.accounts] entry (the table itself is keyed by user URI).
+ACCOUNT_KEYS = frozenset({"login", "password"})
 
 
 class ProfileError(Exception):
@@ -202,6 +211,17 @@ class PfTarget:
 
 
 @dataclass(frozen=True)
+class StoreTarget:
+    """[store]: where the SUT's Message Storage Server is read (cpmconf.roles.store)."""
+
+    # None: for the embedded SUT a Dovecot the suite starts; for an external one, no store
+    # is read (the store clauses are not-applicable)
+    address: Address | None
+    folder: str  # folder rule: "{user}" is a URI's user part, "{uri}" the whole URI
+    accounts: tuple[Account, ...]  # read (and, embedded, provisioned) credentials per user
+
+
+@dataclass(frozen=True)
 class ClientTarget:
     address: Address
     transport: str
@@ -254,9 +274,20 @@ class Profile:
     operator_guard: float = 60.0
     # How long a client is watched for a retried handling INVITE after a 488 (timers.retry_watch)
     retry_watch: float = 1.0
+    # TLS ([test_system]): a folder keeping the test CA across runs (None: made per run in
+    # the report folder), and a CA the suite trusts for the SUT's certificate besides its own
+    tls_dir: str | None = None
+    tls_ca: str | None = None
+    store: StoreTarget | None = None  # [store]; None: the store clauses are not-applicable
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
+
+    @property
+    def uses_tls(self) -> bool:
+        """Whether a role of the SUT runs SIP over TLS (then MSRP goes over TLS too, the test
+        system's endpoints accept TLS, and the cases' `tls` variants run)."""
+        return any(r is not None and r.transport == "tls" for r in (self.pf, self.client))
 
     @property
     def controlling_function(self) -> str | None:
@@ -443,6 +474,30 @@ def _deferred(r: _Reader, pf: dict, domain: str) -> DeferredTarget:
     )
 
 
+def _store(r: _Reader, data: dict, embedded: bool, remote_ok: bool) -> StoreTarget | None:
+    if "store" not in data:
+        return None
+    t = r.table(data, "store", "", "store")
+    address = r.address(t, "address", "store") if "address" in t else None
+    if address is not None and not remote_ok and not _loopback(address.host):
+        raise r.fail("store.address", f"{address.host} is not loopback; set lab = true")
+    folder = r.get(t, "folder", "store", str, "INBOX")
+    if not folder or any(c in folder for c in '\r\n"*%'):
+        raise r.fail("store.folder", f"not a usable folder name: {folder!r}")
+    accounts = []
+    for uri, entry in r.get(t, "accounts", "store", dict, {}).items():
+        path = f"store.accounts.{uri}"
+        if not isinstance(entry, dict):
+            raise r.fail(path, f"expected a table {{ login, password }}, got {entry!r}")
+        r.known(entry, path, ACCOUNT_KEYS)
+        accounts.append(
+            Account(uri, r.get(entry, "login", path, str), r.get(entry, "password", path, str))
+        )
+    if not accounts:
+        raise r.fail("store.accounts", "names no test user: no store could be read")
+    return StoreTarget(address, folder, tuple(accounts))
+
+
 def load_profile(path: str | Path, allow_remote: bool | None = None) -> Profile:
     """Read and validate a target profile.
 
@@ -503,6 +558,15 @@ def profile_from_dict(
     core_port = r.get(ts, "core_port", "test_system", int, 0)
     service_route = r.get(ts, "service_route", "test_system", bool, True)
     judge_route = r.get(ts, "judge_route", "test_system", bool, True)
+    here = Path(file).parent
+    tls_dir = r.get(ts, "tls_dir", "test_system", str, None)
+    tls_dir = None if tls_dir is None else str(here / tls_dir)
+    tls_ca = r.get(ts, "tls_ca", "test_system", str, None)
+    if tls_ca is not None:
+        tls_ca = str(here / tls_ca)
+        if not Path(tls_ca).is_file():
+            raise r.fail("test_system.tls_ca", f"no such file: {tls_ca}")
+    store = _store(r, data, embedded, remote_ok)
 
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
@@ -594,6 +658,7 @@ def profile_from_dict(
         raise r.fail("test_system.host", f"{ts_host} is not loopback; set lab = true")
 
     return Profile(
+        store=store,
         name=name,
         file=file,
         embedded=embedded,
@@ -615,4 +680,6 @@ def profile_from_dict(
         hooks=hooks,
         operator_guard=operator,
         retry_watch=retry_watch,
+        tls_dir=tls_dir,
+        tls_ca=tls_ca,
     )

@@ -1,5 +1,10 @@
 """SIP endpoint: one local address serving UDP, TCP and optionally TLS on loopback.
 
+TLS shares the TCP port: a connection whose first byte opens a TLS handshake record (0x16,
+which no SIP or MSRP message starts with) is accepted as TLS, any other as plain TCP. So one
+host:port names the endpoint whatever the transport, as Via sent-by, Contact, Route and MSRP
+path URIs need; `tls_port` equals `port`.
+
 This module owns the sockets. Everything above it sees SIP traffic only as
 `Inbound` items taken from the endpoint's inbox and as raw bytes handed to
 `SipEndpoint.send`. The inbox is pluggable (`SipEndpoint.attach`): by default a bounded
@@ -25,6 +30,7 @@ import collections
 import contextlib
 import errno
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterable
@@ -63,6 +69,8 @@ DEFAULT_MAX_MESSAGE = 1024 * 1024
 TRANSPORTS = ("udp", "tcp", "tls")
 _READ_CHUNK = 65536
 _BIND_ATTEMPTS = 8
+_TLS_HANDSHAKE = 0x16  # the content type of a TLS handshake record (RFC 8446 5.1)
+_BACKLOG = 100
 
 
 class Tap(Protocol):
@@ -259,8 +267,81 @@ class _Datagrams(asyncio.DatagramProtocol):
         log.debug("UDP error on %s: %s", self._endpoint, exc)
 
 
+class _MuxListener:
+    """A TCP listener that also accepts TLS (with `ssl_server`): each accepted connection is
+    told apart by its first byte, then handed to `adopt` as (transport, reader, writer).
+    Duck-types the part of `asyncio.Server` the endpoint uses (close, wait_closed)."""
+
+    def __init__(self, sock: socket.socket, ssl_server: ssl.SSLContext, adopt, bound: float):
+        self.sock = sock
+        self._ssl = ssl_server
+        self._adopt = adopt
+        self._bound = bound  # of the TLS handshake
+        self._tasks: set[asyncio.Task] = set()
+        self._accepting = asyncio.create_task(self._accept())
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        return [self.sock]
+
+    async def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(self.sock)
+            except OSError as exc:  # listener closed
+                log.debug("accept ended: %s", exc)
+                return
+            conn.setblocking(False)
+            task = asyncio.create_task(self._classify(conn))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _classify(self, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            readable = loop.create_future()
+            loop.add_reader(conn.fileno(), lambda: readable.done() or readable.set_result(None))
+            try:
+                await readable  # the connecting side speaks first, in SIP, MSRP and TLS alike
+            finally:
+                loop.remove_reader(conn.fileno())
+            first = conn.recv(1, socket.MSG_PEEK)
+            if not first:
+                conn.close()
+                return
+            tls = first[0] == _TLS_HANDSHAKE
+            reader = asyncio.StreamReader(limit=_READ_CHUNK, loop=loop)
+            protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+            transport, _ = await loop.connect_accepted_socket(
+                lambda: protocol,
+                conn,
+                ssl=self._ssl if tls else None,
+                ssl_handshake_timeout=self._bound if tls else None,
+            )
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            # A failed handshake leaves nothing to read: the peer sees its connection close.
+            log.info("stream connection refused before use: %r", exc)
+            conn.close()
+            return
+        except BaseException:
+            conn.close()
+            raise
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+        self._adopt("tls" if tls else "tcp", reader, writer)
+
+    def close(self) -> None:
+        self._accepting.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        self.sock.close()
+
+    async def wait_closed(self) -> None:
+        await asyncio.gather(self._accepting, *self._tasks, return_exceptions=True)
+
+
 class SipEndpoint:
-    """UDP and TCP on one host:port (TLS on its own port), with a bounded inbox.
+    """UDP and TCP on one host:port (TLS too, on the TCP port), with a bounded inbox.
 
     Use as ``async with SipEndpoint() as ep:`` or call `start` and `close`.
     """
@@ -327,6 +408,12 @@ class SipEndpoint:
         if self._closed:
             inbox.close()
 
+    def use_tls(self, server: ssl.SSLContext | None, client: ssl.SSLContext | None) -> None:
+        """Set the TLS contexts (accepting, connecting) of an endpoint not started yet."""
+        if self._started:
+            raise TransportError(f"{self!r}: TLS contexts are set before start")
+        self._ssl_server, self._ssl_client = server, client
+
     @property
     def connections(self) -> list[tuple[str, Address, Address]]:
         """Open stream connections usable for sending, as (transport, local, remote)."""
@@ -349,7 +436,7 @@ class SipEndpoint:
         loop = asyncio.get_running_loop()
         attempts = _BIND_ATTEMPTS if self.port == 0 else 1
         if not self.protocol.datagrams:
-            server = await asyncio.start_server(self._on_accept("tcp"), self.host, self.port)
+            server = await self._listen(self.port)
             self._servers.append(server)
             self.port = _addr(server.sockets[0].getsockname())[1]
             attempts = 0
@@ -361,7 +448,7 @@ class SipEndpoint:
             )
             port = _addr(udp.get_extra_info("sockname"))[1]
             try:
-                server = await asyncio.start_server(self._on_accept("tcp"), self.host, port)
+                server = await self._listen(port)
             except OSError as exc:
                 udp.close()
                 if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
@@ -371,11 +458,29 @@ class SipEndpoint:
             self._servers.append(server)
             break
         if self._ssl_server is not None:
-            tls = await asyncio.start_server(
-                self._on_accept("tls"), self.host, 0, ssl=self._ssl_server
-            )
-            self._servers.append(tls)
-            self.tls_port = _addr(tls.sockets[0].getsockname())[1]
+            self.tls_port = self.port
+
+    async def _listen(self, port: int):
+        """The stream listener on `port`: plain TCP, or TCP and TLS told apart per connection."""
+        if self._ssl_server is None:
+            return await asyncio.start_server(self._on_accept("tcp"), self.host, port)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, port))
+            sock.listen(_BACKLOG)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        return _MuxListener(sock, self._ssl_server, self._adopt_accepted, self._connect_timeout)
+
+    def _adopt_accepted(self, transport: str, reader, writer) -> None:
+        if self._closed:
+            writer.close()
+            return
+        self._adopt(transport, reader, writer)
 
     async def close(self) -> None:
         """Close every socket and stop every reader; safe to call twice."""

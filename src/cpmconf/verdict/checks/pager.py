@@ -32,6 +32,7 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import aor_key, same_aor, same_gruu
 from cpmconf.verdict.checks.base import (
     Judgement,
+    Seen,
     View,
     judged,
     not_arisen,
@@ -429,6 +430,19 @@ def delivery_imdn(imdn: SipMessage | None, original_imdn_id: str) -> Judgement:
         ok,
         f"IMDN <delivered/> for Message-ID {original_imdn_id}",
         f"IMDN body {body[:200]!r}",
+        imdn,
+    )
+
+
+@register("TS-7.2.2.3-3-to")
+def imdn_to_sender(imdn: Seen | None, sender: str) -> Judgement:
+    """The delivery notification is addressed to the sender of the message (D-imdn-to-sender)."""
+    if imdn is None:
+        return not_judged(f"a delivery IMDN addressed to {sender}", "no IMDN was sent")
+    return judged(
+        same_aor(imdn.request_uri, sender),
+        f"Request-URI {sender}",
+        f"Request-URI {imdn.request_uri}",
         imdn,
     )
 
