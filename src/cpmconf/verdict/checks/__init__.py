@@ -10,19 +10,14 @@ Every check module is imported here, so the registry (CHECKS, and DECLARED: the 
 check may judge) is whole as soon as any check is used, whichever modules a case imported.
 """
 
-# Registration happens on import; a check registered in two modules (pf_large adds clauses to
-# pager's) must declare both lists wherever it is called from.
-from cpmconf.verdict.checks import (  # noqa: E402, F401  (imported to register)
-    deferred,
-    deferred_client,
-    large,
-    pager,
-    pf_large,
-    pf_passive,
-    registration,
-    robustness,
-    routing,
-)
+import importlib as _importlib
+import pkgutil as _pkgutil
+
 from cpmconf.verdict.checks.base import CHECKS, DECLARED, Check, Judgement, Seen, View, register
+
+# Registration happens on import; a check registered in two modules (pf_large adds clauses to
+# pager's) must declare both lists wherever it is called from, so every module is imported.
+for _module in _pkgutil.iter_modules(__path__):
+    _importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["CHECKS", "DECLARED", "Check", "Judgement", "Seen", "View", "register"]
