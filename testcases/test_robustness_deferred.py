@@ -35,12 +35,6 @@ from testcases.judging import Run
 
 pytestmark = pytest.mark.robustness
 
-SDP = (
-    "v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
-    "m=message 9 TCP/MSRP *\r\na=recvonly\r\na=accept-types:message/cpim\r\n"
-    "a=path:msrp://{host}:9/{sid};tcp\r\na=setup:active\r\n"
-)
-
 
 def management(scene) -> str:
     pf = scene.profile.pf
@@ -53,13 +47,21 @@ def user_of(scene) -> str:
 
 
 def multipart(scene, xml: bytes) -> tuple[str, bytes]:
-    boundary = "cpmconf-" + token(8)
-    sdp = SDP.format(host=scene.core.host, sid=token(6)).encode()
-    out = b""
-    for ctype, body in (("application/sdp", sdp), ("application/resource-lists+xml", xml)):
-        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + body + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return f"multipart/mixed;boundary={boundary}", out
+    """The handling INVITE's body: an SDP offer (port 9, discard: no media is ever set up)
+    and the resource list as given."""
+    templates = scene.core.templates
+    host = scene.core.host
+    sdp = templates.render_body(
+        "sdp/offer.sdp.j2",
+        host=host,
+        session_id=1,
+        session_version=1,
+        path=f"msrp://{host}:9/{token(6)};tcp",
+        setup="active",
+        direction="recvonly",
+        accept_types=["message/cpim"],
+    )
+    return templates.multipart([("application/sdp", sdp), ("application/resource-lists+xml", xml)])
 
 
 async def send_handling(scene, run: Run, what: str, user: str, **xml_context):

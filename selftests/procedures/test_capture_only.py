@@ -111,8 +111,8 @@ def _modules():
 
 # Upper-tester answers are the upper tester's own JSON, passed through as it came.
 UPPER_TESTER_JSON = {("client.py", "received_entry"), ("deferred.py", "_finish")}
-# Until the codec's URI comparison lands (issue 15), one private helper of the roles layer.
-PRIVATE_ALLOWED = {("cpmconf.roles.network", "_uri_key")}
+# No step imports a private name of another layer (URIs compare with cpmconf.codec.uri).
+PRIVATE_ALLOWED: set[tuple[str, str]] = set()
 
 
 def test_steps_return_no_dicts_and_import_nothing_private_nor_the_verdict_layer():

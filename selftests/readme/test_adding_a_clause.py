@@ -2,9 +2,9 @@
 
 Every fenced block tagged `path=<file>` must appear verbatim in that file; the guide's table
 of line counts must match its blocks; the example's clause, check, switch and case must be
-where the guide says; no conformance case imports another test module (but the pinned known
-ones); and the example's case must pass against the reference SUT and fail with its switch on
-(two `cpmconf run` subprocesses of one case each, run at once: a few seconds).
+where the guide says; no conformance case imports another test module; and the example's
+case must pass against the reference SUT and fail with its switch on (two `cpmconf run`
+subprocesses of one case each, run at once: a few seconds).
 """
 
 from __future__ import annotations
@@ -69,12 +69,6 @@ def test_the_example_is_wired_end_to_end():
     assert SWITCH in {e["name"] for e in json.loads(fixture.read_text())}
 
 
-# Known test-to-test imports, each to be moved into cpmconf.procedures: the store cases
-# (merged from the IMAP work) borrow the recording cases' steps. Pinned both ways, so a new
-# one fails here and so does this list once the import is gone.
-KNOWN_TEST_TO_TEST = {"test_ts_8_5_1_store.py:25", "test_ts_8_5_1_store.py:26"}
-
-
 def test_no_case_imports_another_test_module():
     offenders = []
     for path in sorted((ROOT / "testcases").glob("test_*.py")):
@@ -86,7 +80,7 @@ def test_no_case_imports_another_test_module():
                 names = [a.name for a in node.names]
             if any(n.rsplit(".", 1)[-1].startswith("test_") for n in names):
                 offenders.append(f"{path.name}:{node.lineno}")
-    assert set(offenders) == KNOWN_TEST_TO_TEST
+    assert not offenders, "shared steps belong in cpmconf.procedures: " + ", ".join(offenders)
 
 
 def _start(out: Path, *extra: str) -> subprocess.Popen:

@@ -16,6 +16,7 @@ from cpmconf.capture.view import View
 from cpmconf.codec.bodies import is_imdn, msrp_path
 from cpmconf.codec.cpm import ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import uri_of
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import HarnessError, Inconclusive, NotApplicable
 from cpmconf.procedures.results import Ids
@@ -272,8 +273,6 @@ async def client_sends_large(
     answer the BYE. Returns a `LargeSent`. ``session_expires`` goes in our 200;
     ``after_ack``, an async callable taking (client, the `Dialog`, the `LargeSent` so far),
     runs once the ACK arrived."""
-    from cpmconf.codec.sdp import build_sdp
-
     out = LargeSent()
     task = asyncio.ensure_future(client.ut.send(text=text, **options))
     try:
@@ -301,7 +300,8 @@ async def client_sends_large(
         out.invite = Ids.of(invite)
         session = client.msrp.session()
         session.remote_path = msrp_path(invite)
-        sdp = build_sdp(
+        sdp = client.core.templates.render_body(
+            "sdp/answer.sdp.j2",
             host=client.core.host,
             path=[session.local],
             setup="passive",
@@ -313,7 +313,7 @@ async def client_sends_large(
             invite,
             200,
             "OK",
-            body=bytes(str(sdp), "utf-8"),
+            body=sdp,
             content_type="application/sdp",
             headers=[
                 ("Contact", f"<sip:cpm-pf@{client.core.host}:{client.core.port}>"),
@@ -403,10 +403,9 @@ async def deliver_large_to_client(
 def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
     (setup passive, sendonly)."""
-    from cpmconf.codec.sdp import build_sdp
-
     user = client.profile.client.user
-    offer = build_sdp(
+    offer = client.core.templates.render_body(
+        "sdp/offer.sdp.j2",
         host=client.core.host,
         path=[session.local],
         setup="passive",
@@ -416,7 +415,7 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     )
     return client.render(
         "client/invite_to_client.sip.j2",
-        body=bytes(str(offer), "utf-8"),
+        body=offer,
         target=client.client_contact or user,
         originator=client.role("originator"),
         recipient=user,
@@ -425,13 +424,6 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
         contribution_id=token(8),
         in_reply_to=token(8),
     )
-
-
-def _bracketed(value: str) -> str:
-    """The URI of a name-addr header value (``<uri>;params``), or the value's first part."""
-    if "<" in value and ">" in value:
-        return value[value.index("<") + 1 : value.index(">")]
-    return value.split(";")[0].strip()
 
 
 def refresher(session_expires: str):
@@ -445,7 +437,7 @@ def refresher(session_expires: str):
         stim = client.render(
             "client/refresh_reinvite.sip.j2",
             body=answer.body,
-            target=_bracketed(invite.header("Contact") or invite.header("From") or ""),
+            target=uri_of(invite.header("Contact") or invite.header("From")),
             from_=answer.header("To"),
             to=invite.header("From"),
             call_id=invite.call_id,

@@ -1,4 +1,4 @@
-"""Steps shared by the PF large-mode test cases: a sender's INVITE through the PF to devices.
+"""Steps shared by the PF test cases: a sender's MESSAGE or INVITE through the PF to devices.
 
 The test system plays both sides of the PF: the sender (INVITE with an SDP offer, ACK, MSRP
 binding and chunks, BYE) and the recipient's devices (their 200 with an SDP answer, the MSRP
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from cpmconf.capture.view import View
 from cpmconf.codec.bodies import msrp_path
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import Cause, Inconclusive
+from cpmconf.procedures.client import large_text
 from cpmconf.procedures.results import Ids
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, refusal, unless
@@ -83,7 +83,8 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **heade
     recipient = recipient or pf.role("single_device_recipient")
     originator = originator or pf.role("originator")
     session = pf.msrp.session()
-    offer = build_sdp(
+    offer = pf.core.templates.render_body(
+        "sdp/offer.sdp.j2",
         host=pf.core.host,
         path=[session.local],
         setup="active",
@@ -95,7 +96,7 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **heade
     headers.setdefault("user_agent", ORIGINATOR_UA)
     stim = pf.render(
         "pf/invite_from_originator.sip.j2",
-        body=bytes(str(offer), "utf-8"),
+        body=offer,
         recipient=recipient,
         originator=originator,
         conversation_id=token(8),
@@ -233,7 +234,8 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         legs.append(first)
         device = pf.msrp.session()
         device.remote_path = msrp_path(first)
-        answer = build_sdp(
+        answer = pf.core.templates.render_body(
+            "sdp/answer.sdp.j2",
             host=pf.core.host,
             path=[device.local],
             setup="active",
@@ -248,7 +250,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             first,
             200,
             "OK",
-            body=bytes(str(answer), "utf-8"),
+            body=answer,
             content_type="application/sdp",
             headers=[("Contact", device_contact)],
         )
@@ -347,3 +349,47 @@ async def _bye(pf, out: LargeRelay, stim, final, first) -> None:
     )
     out.device_bye = Ids.of(bye_in)
     await pf.respond(bye_in, 200, "OK")
+
+
+@dataclass(frozen=True)
+class PagerRelay:
+    """A pager-mode MESSAGE from the originator through the PF to the single-device recipient
+    (pager_through_pf): the MESSAGE's identifiers, its Contribution-ID and the View."""
+
+    message: Ids
+    contribution_id: str
+    view: View
+
+
+async def pager_through_pf(pf, text: str = "recorded") -> PagerRelay:
+    """Send the originator's MESSAGE (a CPIM wrapper of `text`) to the PF, answer the copies
+    the recipient's devices get, and settle the capture."""
+    originator, recipient = pf.role("originator"), pf.role("single_device_recipient")
+    body, _ = pf.cpim(originator, recipient, text)
+    stim = pf.render(
+        "pf/message_from_originator.sip.j2",
+        body=body,
+        recipient=recipient,
+        originator=originator,
+        conversation_id=token(8),
+        contribution_id=token(8),
+        content_type="message/cpim",
+    )
+    cid = stim.message.header("Contribution-ID")
+    async with pf.devices_answering(cid):
+        await pf.transact(stim)
+    return PagerRelay(Ids.of(stim), cid, await pf.settle())
+
+
+# The chunkings of a recorded large-mode message, by variant id: one chunk, and chunk
+# boundaries inside a UTF-8 character.
+CHUNK_VARIANTS = {"one-chunk": 100_000, "utf8-split-chunks": UTF8_SPLIT}
+
+
+async def large_to_bye(pf, chunk_size: int, text_size: int = 1500) -> LargeRelay:
+    """A large-mode message through the PF that must reach the sender's BYE (the exchange a
+    recording clause reads); otherwise the case is inconclusive with where it stopped."""
+    r = await large_through_pf(pf, large_text(text_size), chunk_size=chunk_size)
+    if r.bye_status is None:
+        raise stopped(r, "the exchange did not reach the sender's BYE")
+    return r

@@ -23,15 +23,15 @@ from cpmconf.codec.bodies import offer_path
 from cpmconf.codec.deferred_reader import ListReader
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
-from cpmconf.codec.resource_lists import Entry, ResourceList
-from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.resource_lists import Entry
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_gruu
 from cpmconf.outcome import Inconclusive, NotApplicable
 from cpmconf.procedures.pf import declining_legs, invite_to_pf
 from cpmconf.procedures.results import Ids
 from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
-from cpmconf.roles.network import SimDevice, _uri_key
+from cpmconf.roles.network import SimDevice
 from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
 
@@ -71,8 +71,7 @@ def reader(pf) -> ListReader:
 
 
 def is_to(uri: str):
-    key = _uri_key(uri)
-    return lambda m: m.is_request and _uri_key(m.request_uri or "") == key
+    return lambda m: m.is_request and same_gruu(m.request_uri, uri)
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -367,24 +366,20 @@ class Handling:
 
 def _offer(pf) -> bytes:
     session = pf.msrp.session()
-    return bytes(
-        build_sdp(
-            host=pf.core.host,
-            path=[session.local],
-            setup="active",
-            direction="recvonly",
-            accept_types=["message/cpim"],
-        )
+    return pf.core.templates.render_body(
+        "sdp/offer.sdp.j2",
+        host=pf.core.host,
+        path=[session.local],
+        setup="active",
+        direction="recvonly",
+        accept_types=["message/cpim"],
     )
 
 
-def _multipart(parts: list[tuple[str, bytes]]) -> tuple[str, bytes]:
-    boundary = "cpmconf-" + token(8)
-    out = b""
-    for ctype, body in parts:
-        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + body + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return f"multipart/mixed;boundary={boundary}", out
+def action_list(pf, actions: list[tuple[str, str]]) -> bytes:
+    """The resource-list body naming `actions` ((Message-URI-ID, cpm_action) each)."""
+    entries = [Entry.with_action(uri, a) for uri, a in actions]
+    return pf.core.templates.render_body("bodies/resource_lists.xml.j2", entries=entries)
 
 
 async def handle(
@@ -409,9 +404,11 @@ async def handle(
     if actions is None:
         ctype, body = "application/sdp", offer
     else:
-        rl = ResourceList.build([Entry.with_action(uri, a) for uri, a in actions])
-        ctype, body = _multipart(
-            [("application/sdp", offer), ("application/resource-lists+xml", bytes(rl))]
+        ctype, body = pf.core.templates.multipart(
+            [
+                ("application/sdp", offer),
+                ("application/resource-lists+xml", action_list(pf, actions)),
+            ]
         )
     stim = pf.render(
         "pf/invite_deferred_handling.sip.j2",
@@ -520,11 +517,10 @@ class Push:
 
 def is_for(user: str):
     """A request whose To names `user` (a push INVITE, wherever the PF addressed it)."""
-    key = _uri_key(user)
 
     def match(m: SipMessage) -> bool:
         try:
-            return _uri_key(NameAddr.parse(m.header("To") or "").uri) == key
+            return same_gruu(NameAddr.parse(m.header("To") or "").uri, user)
         except CodecError:
             return False
 
@@ -577,7 +573,8 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
     contact = dev.contact if dev is not None else f"sip:device@{pf.core.host}:{pf.core.port}"
     session = pf.msrp.session()
     session.remote_path = offer_path(invite)
-    answer = build_sdp(
+    answer = pf.core.templates.render_body(
+        "sdp/answer.sdp.j2",
         host=pf.core.host,
         path=[session.local],
         setup="active",
@@ -589,7 +586,7 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
         200,
         "OK",
         headers=[("Contact", f"<{contact}>")],
-        body=bytes(answer),
+        body=answer,
         content_type="application/sdp",
     )
     try:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import jinja2
-
 from cpmconf import catalogue
 from cpmconf.capture.view import View
 from cpmconf.outcome import Cause, Inconclusive
-from cpmconf.roles.errors import NoAnswer, StimulusError
+from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.profile import Address
 from cpmconf.transport import TransportError
 
@@ -44,17 +42,11 @@ class RawStimulus:
 
 
 def render_text(scene, name: str, **context) -> str:
-    """A template under scenarios/ rendered as text, with the base context of the core."""
-    templates = scene.core.templates
-    clauses = templates.clauses_of(name)
+    """A template under scenarios/ rendered as text, never parsed back, with the base context
+    of the core; recorded like every render, so its clause header is held to the case."""
     ctx = scene.core.base_context()
     ctx.update(context)
-    try:
-        return templates.env.get_template(name).render(clauses=clauses, **ctx)
-    except jinja2.UndefinedError as exc:
-        raise StimulusError(name, f"undefined value: {exc.message}") from exc
-    except jinja2.TemplateError as exc:
-        raise StimulusError(name, f"{type(exc).__name__}: {exc}") from exc
+    return scene.core.templates.render_raw(name, **ctx)
 
 
 def render_raw(

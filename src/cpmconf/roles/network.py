@@ -46,7 +46,7 @@ from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_aor, same_contact, same_gruu
 from cpmconf.roles import regevent
-from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
+from cpmconf.roles.devices import SimDevice
 from cpmconf.roles.dispatch import (
     DIALOG,
     TRANSACTION,
@@ -67,8 +67,6 @@ from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
 
 log = logging.getLogger("cpmconf.core")
-# Kept under their old names for callers that import them from here.
-_uri_key, _pub_gruu = uri_key, pub_gruu
 T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
 MAX_UNEXPECTED = 1000  # records of unexpected messages kept over a run; beyond, only counted
 
