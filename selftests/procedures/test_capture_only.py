@@ -88,10 +88,11 @@ def test_a_view_item_carries_its_capture_index_into_the_evidence():
     assert final is not None and final.index == 7 and final.from_sut
     judgement = pager.server_release(final, "CPM-serv/OMA2.0")
     assert judgement.frame == 7
-    exp = Expectations({"C-1": ("SHALL", "a clause")})
-    finding = exp.judge("C-1", judgement)
+    # a clause server_release declares (Expectations.judge refuses any other)
+    exp = Expectations({"TS-7.2.2.1-2": ("SHALL", "a clause")})
+    finding = exp.judge("TS-7.2.2.1-2", judgement)
     assert finding.frame == 7 and finding.to_json()["frame"] == 7
-    failed = exp.judge("C-1", pager.server_release(final, "CPM-client/OMA2.0"))
+    failed = exp.judge("TS-7.2.2.1-2", pager.server_release(final, "CPM-client/OMA2.0"))
     assert failed.verdict.value == "fail" and "capture frame 7" in failed.describe()
 
 
