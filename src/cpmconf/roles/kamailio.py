@@ -75,7 +75,14 @@ def config_text(host: str, port: int, core: tuple[str, int], template: Path = TE
 class Kamailio:
     """One Kamailio, foreground child of this process; `start` then `stop`."""
 
-    def __init__(self, folder: Path, core: tuple[str, int], host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        core: tuple[str, int],
+        host: str = "127.0.0.1",
+        template: Path = TEMPLATE,
+    ) -> None:
+        self.template = Path(template)
         self.folder = Path(folder).resolve()
         self.core = (core[0], int(core[1]))
         self.host = host
@@ -114,9 +121,9 @@ class Kamailio:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = _free_port(self.host)
         try:
-            self.config.write_text(config_text(self.host, self.port, self.core))
-        except jinja2.TemplateError as exc:
-            raise CoreUnavailable(f"{TEMPLATE}: {exc}") from None
+            self.config.write_text(config_text(self.host, self.port, self.core, self.template))
+        except (jinja2.TemplateError, OSError) as exc:
+            raise CoreUnavailable(f"{self.template}: {exc}") from None
         t0 = time.monotonic()
         with self.log.open("wb") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
@@ -145,8 +152,7 @@ class Kamailio:
                 code = self.process.poll() if self.process else None
                 if code is not None:
                     raise CoreUnavailable(
-                        f"kamailio exited ({code}) at start: {self.config} rejected? "
-                        f"{self._log_tail()}"
+                        f"kamailio exited ({code}) at start with {self.config}; {self._log_tail()}"
                     )
                 if time.monotonic() >= deadline:
                     raise CoreUnavailable(
