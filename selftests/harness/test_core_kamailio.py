@@ -5,7 +5,12 @@ to come up (not installed, a config it rejects) ending in one line that names th
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -81,3 +86,25 @@ def test_profile_key(tmp_path):
     bad.write_text(text.replace("judge_route = true\n", 'judge_route = true\ncore = "openser"\n'))
     with pytest.raises(ProfileError, match="test_system.core"):
         load_profile(bad)
+
+
+@needs_kamailio
+def test_a_killed_harness_leaves_no_kamailio(tmp_path):
+    """SIGKILL to the process that started it: its Kamailio stops answering within a bound."""
+    code = (
+        "import json, sys; from cpmconf.roles.kamailio import Kamailio; "
+        f"k = Kamailio({str(tmp_path / 'k')!r}, ('127.0.0.1', 9)); "
+        "print(json.dumps(k.start()), flush=True); sys.stdin.read()"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        address = tuple(json.loads(parent.stdout.readline()))
+        assert _answers(address)
+    finally:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(5)
+    deadline = time.monotonic() + 5.0
+    while _answers(address):
+        assert time.monotonic() < deadline, f"kamailio at {address} outlived its harness"

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import jinja2
 
+from cpmconf.roles.errors import SetupError
+
 READY_BOUND = 10.0
 STOP_BOUND = 5.0
 PING_EVERY = 0.1  # one OPTIONS per this long until the answer, within READY_BOUND
@@ -35,8 +37,9 @@ TEMPLATE = Path(__file__).resolve().parents[3] / "scenarios" / "core" / "kamaili
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
 
-class CoreUnavailable(RuntimeError):
-    """The real core did not come up (the reason, naming the file or key, in the message)."""
+class CoreUnavailable(SetupError):
+    """The real core did not come up (the reason, naming the file or key, in the message):
+    the test system could not set itself up, so the session ends before any case."""
 
 
 def binary() -> str | None:
@@ -132,6 +135,7 @@ class Kamailio:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.folder,
+                preexec_fn=_die_with_parent,
             )
         try:
             self._await_ping(t0 + bound)
@@ -189,6 +193,17 @@ class Kamailio:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             proc.wait(timeout)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the harness dies, even by SIGKILL (Linux
+    prctl PR_SET_PDEATHSIG), so a killed run never leaves its Kamailio behind. The signal
+    follows the thread that started it: start from one that lives as long as the run."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def _ping(to: tuple[str, int], here: tuple[str, int], call_id: str, n: int) -> bytes:
