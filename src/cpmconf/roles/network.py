@@ -194,6 +194,9 @@ class Core:
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
+        # The ports of a real core in front of this one (cpmconf.roles.kamailio): its hops
+        # are the test system's side of the wire, not the SUT's.
+        self.hop_ports: tuple[int, ...] = ()
         # Set by the manual upper tester while an operator's instruction is pending.
         self.operator_guard: float | None = None
         # Requests no case took, drained by `reset` and answered by `answer_unclaimed`.
