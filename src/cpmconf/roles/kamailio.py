@@ -2,7 +2,7 @@
 "kamailio"`.
 
 Owns one Kamailio (Debian package kamailio) per run: its configuration, rendered from
-`scenarios/core/kamailio.cfg.j2` into a folder of the run (``reports/<run>/kamailio/``), and
+`fixtures/core/kamailio.cfg.j2` into a folder of the run (``reports/<run>/kamailio/``), and
 its log there. It listens on loopback at a free port (UDP and TCP) and is the SUT's outbound
 proxy: it forwards everything the SUT sends to the suite's core, record-routes initial
 requests, and puts its own Service-Route on top of the registrar's (the suite's core stays
@@ -28,12 +28,21 @@ from pathlib import Path
 
 import jinja2
 
+from cpmconf.catalogue import data_path
 from cpmconf.roles.errors import SetupError
 
 READY_BOUND = 10.0
 STOP_BOUND = 5.0
 PING_EVERY = 0.1  # one OPTIONS per this long until the answer, within READY_BOUND
-TEMPLATE = Path(__file__).resolve().parents[3] / "scenarios" / "core" / "kamailio.cfg.j2"
+# Not a stimulus, so not under scenarios/: the test system's own configuration.
+TEMPLATE_PARTS = ("fixtures", "core", "kamailio.cfg.j2")
+
+
+def default_template() -> Path:
+    """The shipped config template, found through the suite's data root."""
+    return data_path(*TEMPLATE_PARTS)
+
+
 MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 
 
@@ -64,7 +73,8 @@ def _free_port(host: str) -> int:
     raise CoreUnavailable(f"no port free for both UDP and TCP on {host}")
 
 
-def config_text(host: str, port: int, core: tuple[str, int], template: Path = TEMPLATE) -> str:
+def config_text(host: str, port: int, core: tuple[str, int], template: Path | None = None) -> str:
+    template = default_template() if template is None else template
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template.parent)),
         undefined=jinja2.StrictUndefined,
@@ -83,9 +93,9 @@ class Kamailio:
         folder: Path,
         core: tuple[str, int],
         host: str = "127.0.0.1",
-        template: Path = TEMPLATE,
+        template: Path | None = None,
     ) -> None:
-        self.template = Path(template)
+        self.template = default_template() if template is None else Path(template)
         self.folder = Path(folder).resolve()
         self.core = (core[0], int(core[1]))
         self.host = host
