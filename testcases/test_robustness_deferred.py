@@ -90,6 +90,7 @@ async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
     except NoAnswer:
         final = None
     if final is not None:
+        run.finals.add(call_id)  # answered: no late-answer window is owed for it
         await end_transaction(scene, stim, final, to)
     return final
 

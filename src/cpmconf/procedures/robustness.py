@@ -203,11 +203,11 @@ class Run:
         (absence is the result): one window for every stimulus still unanswered, ended as
         soon as each has its final response."""
         ids = {i for s in self.sent for i in s.call_ids}
-        if ids and ids <= self.finals:
-            return  # every stimulus has its final: nothing late is awaited
+        # Nothing late is awaited when every stimulus has its final, or when no stimulus has
+        # a Call-ID (an MSRP one): the judging ties a final to a stimulus by Call-ID alone.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.scene.profile.late_answer
-        while not ids or not ids <= self.finals:
+        while not ids <= self.finals:
             m = await self.scene.observe(
                 lambda m: not m.is_request
                 and m.call_id in ids - self.finals
