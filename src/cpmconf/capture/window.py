@@ -154,7 +154,7 @@ class CaptureWindow:
         except TypeError:  # a source without plaintext frames
             packets = []
         if packets:
-            wrpcap(os.fspath(path), packets, linktype=DLT_EN10MB)
+            write_frames(path, ((float(p.time), _frame_bytes(p)) for p in packets))
         return len(packets)
 
 
