@@ -49,7 +49,7 @@ def stimulus(*call_ids: str) -> RawStimulus:
 
 
 def late_answer_windows(scene: FakeScene, stimuli, finals=()) -> list[float]:
-    run = Run(scene, "RB-x", may_accept=True)
+    run = Run(scene, "RB-sip-invalid-uri", may_accept=True)
     run.sent.extend(stimuli)
     run.finals.update(finals)
     asyncio.run(run.answers_to_stimuli())
