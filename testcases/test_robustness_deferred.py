@@ -90,6 +90,7 @@ async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
     except NoAnswer:
         final = None
     if final is not None:
+        run.finals.add(call_id)  # answered: no late-answer window is owed for it
         await end_transaction(scene, stim, final, to)
     return final
 
@@ -225,8 +226,13 @@ async def answer_carriers(scene, user: str, marker: str) -> None:
             return False
         return marker.encode() in m.body or (m.method == "INVITE" and (to_user(m) or to_iwf(m)))
 
+    # One settle window for them all: an answered carrier does not start it again.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + scene.profile.settle
     for _ in range(MAX_CARRIED):
-        m = await scene.observe(carrier, "a delivery of the deferred message")
+        m = await scene.observe(
+            carrier, "a delivery of the deferred message", max(0.0, deadline - loop.time())
+        )
         if m is None:
             return
         if m.method == "INVITE":

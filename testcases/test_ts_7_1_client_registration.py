@@ -17,8 +17,6 @@ from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import registration as reg
 from testcases.judging import request_via_core
 
-SHORT_GRANT = 2  # seconds the registrar grants when the refresh is under test
-
 
 @pytest.mark.clause(
     "TS-7.1-1", "TS-7.1-2", "TS-7.1-3", "TS-7.1-4", "TS-7.1-5", "TS-7.1-6", "TS-7.1-8"
@@ -44,10 +42,11 @@ async def test_register_request(scene, expect):
 
 @pytest.mark.clause("TS-7.1-reregister")
 async def test_refreshes_before_the_granted_expiry(scene, expect):
-    first_ids = await scene.client_registers(granted=SHORT_GRANT)
+    grant = scene.profile.refresh_grant  # [timers] refresh_grant: the grant under test
+    first_ids = await scene.client_registers(granted=grant)
     # Wait past the granted period by one guard time: a late refresh is seen and judged late.
     # It gets a long grant, so the client does not keep refreshing into the next test.
-    refresh_ids = await scene.next_register(SHORT_GRANT + scene.guard, "the refresh REGISTER")
+    refresh_ids = await scene.next_register(grant + scene.guard, "the refresh REGISTER")
     view = await scene.settle()
     first = view.find(first_ids, from_sut=True)
     refresh = None if refresh_ids is None else view.find(refresh_ids, from_sut=True)
@@ -58,7 +57,7 @@ async def test_refreshes_before_the_granted_expiry(scene, expect):
     refresh_at = reg.seen_time(view, refresh) if refresh is not None else None
     expect.judge(
         "TS-7.1-reregister",
-        reg.refreshed_in_time(first, SHORT_GRANT, granted_at, refresh, refresh_at),
+        reg.refreshed_in_time(first, grant, granted_at, refresh, refresh_at),
     )
 
 

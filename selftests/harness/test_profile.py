@@ -101,8 +101,29 @@ def test_embedded_profile_loads():
     claimed = {k for k, v in BASE["ics"].items() if v}
     assert p.ics == claimed and p.ics <= set(ICS_ITEMS)
     assert p.claims("pager-mode", "access-policy", "large-message-mode")
-    assert (p.guard, p.settle, p.retry_watch) == (3.0, 0.3, 0.5)
+    assert (p.guard, p.settle, p.late_answer, p.retry_watch, p.refresh_grant) == (
+        3.0,
+        0.1,
+        0.1,
+        0.2,
+        1,
+    )
     assert p.extra["client"]["controlling_function"] == "sip:adhoc@example.net"
+
+
+def test_without_timers_every_window_keeps_its_safe_default(tmp_path):
+    # An external SUT's profile that names no [timers] gets the long windows, never the
+    # embedded profile's short ones.
+    data = external()
+    del data["timers"]
+    p = load_profile(write(tmp_path, data))
+    assert (p.guard, p.settle, p.late_answer, p.retry_watch, p.refresh_grant) == (
+        3.0,
+        0.3,
+        0.3,
+        1.0,
+        2,
+    )
 
 
 def test_written_copy_of_the_embedded_profile_loads_the_same(tmp_path):
@@ -156,6 +177,10 @@ def _set(data: dict, dotted: str, value) -> dict:
         (lambda: _set(external(), "timers.settle", 5.0), "timers.settle", "timers.guard"),
         (lambda: _set(external(), "timers.retry_watch", 0), "timers.retry_watch", "0 and 300"),
         (lambda: _set(external(), "timers.retry_watch", 301), "timers.retry_watch", "0 and 300"),
+        (lambda: _set(external(), "timers.late_answer", 5.0), "timers.late_answer", "guard"),
+        (lambda: _set(external(), "timers.late_answer", -0.1), "timers.late_answer", "guard"),
+        (lambda: _set(external(), "timers.refresh_grant", 0), "timers.refresh_grant", "1 and"),
+        (lambda: _set(external(), "timers.refresh_grant", 1.5), "timers.refresh_grant", "int"),
         (lambda: external(colour="blue"), "colour", "unknown key"),
         (lambda: _set(external(), "pf.core_uri", "<sip:scscf@x;lr>"), "pf.core_uri", "sip:"),
         (lambda: _set(external(), "test_system.judge_route", 1), "test_system.judge_route", "bool"),
@@ -218,7 +243,7 @@ def test_lab_true_allows_remote_addresses(tmp_path):
 def test_boundary_guard_values_are_accepted(tmp_path):
     assert load_profile(write(tmp_path, _set(external(), "timers.guard", 300))).guard == 300.0
     data = _set(external(), "timers.guard", 0.01)
-    data["timers"]["settle"] = 0.0
+    data["timers"].update(settle=0.0, late_answer=0.0)
     assert load_profile(write(tmp_path, data, "small.toml")).guard == 0.01
 
 

@@ -244,6 +244,9 @@ def _cmd_run(args: argparse.Namespace, rest: list[str], typed: list[str] | None 
         f"--alluredir={out / 'allure-results'}",
         "-p",
         "no:cacheprovider",
+        # the conformance cases use no hypothesis; loading its plugin costs ~0.5 s a run
+        "-p",
+        "no:hypothesispytest",
         *(a for f in args.sut_fault for a in ("--sut-fault", f)),
         *(a for c in args.clause for a in ("--clause", c)),
         *_suite_options(args),

@@ -584,10 +584,17 @@ async def take_push(pf, expected: int, device: SimDevice | None = None) -> Push:
 
 async def refuse_pushes(pf, where, what: str, status: int = 486) -> list[Ids]:
     """Refuse every INVITE matching `where` that is waiting or comes within the settle time
-    (a device that will not take the session); returns their identifiers."""
+    (a device that will not take the session); returns their identifiers. One window for
+    them all: a refused INVITE does not start it again."""
     out = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + pf.profile.settle
     while True:
-        m = await pf.observe(lambda m: m.is_request and m.method == "INVITE" and where(m), what)
+        m = await pf.observe(
+            lambda m: m.is_request and m.method == "INVITE" and where(m),
+            what,
+            max(0.0, deadline - loop.time()),
+        )
         if m is None:
             return out
         out.append(Ids.of(m))

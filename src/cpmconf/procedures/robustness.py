@@ -10,6 +10,7 @@ capture, that nothing accepted the stimulus and that the second probe itself was
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from dataclasses import dataclass
 
@@ -138,6 +139,7 @@ class Run:
         self.probe = None
         self.probe_status: int | None = None  # the probe's final at our socket (None: none)
         self.notes: list[str] = []
+        self.finals: set[str] = set()  # Call-IDs of stimuli whose final response has come
         # What the SUT answered before the stimulus (set by `check_alive`, or by a case whose
         # setup already had the SUT answer): without it, no answer after proves nothing.
         self.answered_before: str | None = None
@@ -188,20 +190,34 @@ class Run:
         may still be arriving when a UDP probe is already there). No answer is fine."""
         ids = {i for s in self.sent for i in s.call_ids}
         try:
-            await self.scene.core.wait(
+            m = await self.scene.core.wait(
                 lambda m: not m.is_request and m.call_id in ids and (m.status or 0) >= 200,
                 "a final response to the robustness stimulus, before the probe",
             )
+            self.finals.add(m.call_id)
         except NoAnswer:
             self.notes.append("no answer to the stimulus within the guard time")
 
     async def answers_to_stimuli(self) -> None:
-        """Give a late error response the settle time to arrive (absence is the result)."""
+        """Give a late final response the late-answer time ([timers] late_answer) to arrive
+        (absence is the result): one window for every stimulus still unanswered, ended as
+        soon as each has its final response."""
         ids = {i for s in self.sent for i in s.call_ids}
-        await self.scene.observe(
-            lambda m: not m.is_request and m.call_id in ids and (m.status or 0) >= 200,
-            "a final response to the robustness stimulus",
-        )
+        # Nothing late is awaited when every stimulus has its final, or when no stimulus has
+        # a Call-ID (an MSRP one): the judging ties a final to a stimulus by Call-ID alone.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.scene.profile.late_answer
+        while not ids <= self.finals:
+            m = await self.scene.observe(
+                lambda m: not m.is_request
+                and m.call_id in ids - self.finals
+                and (m.status or 0) >= 200,
+                "a final response to the robustness stimulus",
+                max(0.0, deadline - loop.time()),
+            )
+            if m is None:
+                return
+            self.finals.add(m.call_id)
 
     def close(self) -> None:
         for local in self.apart:

@@ -141,7 +141,9 @@ KEYS: dict[str, frozenset[str]] = {
             "push_deferral_user",
         }
     ),
-    "timers": frozenset({"guard", "settle", "operator", "retry_watch"}),
+    "timers": frozenset(
+        {"guard", "settle", "late_answer", "operator", "retry_watch", "refresh_grant"}
+    ),
     "hooks": frozenset({"reset", "clock"}),  # SUT control hooks (cpmconf.roles.hooks)
     # The Message Storage Server (TS 8.5.1); [store.accounts] is keyed by user URI.
     "store": frozenset({"address", "folder", "accounts"}),
@@ -285,6 +287,12 @@ class Profile:
     # [test_system] core: "suite" (the test system is the SUT's SIP/IP core) or "kamailio"
     # (a Kamailio the run starts is the SUT's outbound proxy, the suite's core behind it)
     core: str = "suite"
+    # How long a robustness case watches, after the probe, for a late final response to a
+    # stimulus the SUT has not answered yet (timers.late_answer)
+    late_answer: float = 0.3
+    # The registration (whole seconds) the core grants when a client's refresh is under test;
+    # the refresh is awaited for this plus a guard time (timers.refresh_grant)
+    refresh_grant: int = 2
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -643,6 +651,12 @@ def profile_from_dict(
     retry_watch = r.get(timers, "retry_watch", "timers", float, 1.0)
     if not 0 < retry_watch <= 300:
         raise r.fail("timers.retry_watch", "must be between 0 and 300 seconds")
+    late_answer = r.get(timers, "late_answer", "timers", float, 0.3)
+    if not 0 <= late_answer <= guard:
+        raise r.fail("timers.late_answer", "must be between 0 and timers.guard")
+    refresh_grant = r.get(timers, "refresh_grant", "timers", int, 2)
+    if not 1 <= refresh_grant <= 3600:
+        raise r.fail("timers.refresh_grant", "must be between 1 and 3600 seconds")
     hooks_table = r.table(data, "hooks", "", "hooks", {})
     hooks = {key: r.get(hooks_table, key, "hooks", str) for key in hooks_table}
     faults = r.strings(data, "faults", "", [])
@@ -698,4 +712,6 @@ def profile_from_dict(
         tls_dir=tls_dir,
         tls_ca=tls_ca,
         core=core,
+        late_answer=late_answer,
+        refresh_grant=refresh_grant,
     )
