@@ -30,7 +30,7 @@ from cpmconf.procedures.pf_deferred import (
 from cpmconf.verdict.checks import deferred
 
 
-@pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info")
+@pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info", "SD-5.2.2.2.1-info-accurate")
 async def test_subscription_lists_the_deferred_messages(pf, expect):
     await deregister_all(pf, PULL_USER)
     await purge(pf, PULL_USER)
@@ -43,13 +43,14 @@ async def test_subscription_lists_the_deferred_messages(pf, expect):
         what = "a NOTIFY after the 200 to the SUBSCRIBE"
         if sub.status is None or not 200 <= sub.status < 300:
             what += f" (the SUBSCRIBE got {sub.status if sub.status is not None else 'no answer'})"
-        for clause in ("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info"):
+        for clause in ("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info", "SD-5.2.2.2.1-info-accurate"):
             expect.judge(clause, deferred.notification_sent(None, what))
         return
     expect.judge("SD-5.2.2.2.1-notify", deferred.body_names_message(notify, reader(pf), ids))
     # what the originator sent, as captured: the details the listing must repeat
     sent = {i: view.find(d.request, from_sut=False) for d in deferrals for i in d.ids}
     expect.judge("SD-5.2.2.2.1-info", deferred.details_right(notify, reader(pf), sent))
+    expect.judge("SD-5.2.2.2.1-info-accurate", deferred.details_accurate(notify, reader(pf), sent))
 
 
 async def _act(pf, actions_for, n: int):
