@@ -35,12 +35,6 @@ from testcases.judging import Run
 
 pytestmark = pytest.mark.robustness
 
-SDP = (
-    "v=0\r\no=- 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
-    "m=message 9 TCP/MSRP *\r\na=recvonly\r\na=accept-types:message/cpim\r\n"
-    "a=path:msrp://{host}:9/{sid};tcp\r\na=setup:active\r\n"
-)
-
 
 def management(scene) -> str:
     pf = scene.profile.pf
@@ -53,13 +47,21 @@ def user_of(scene) -> str:
 
 
 def multipart(scene, xml: bytes) -> tuple[str, bytes]:
-    boundary = "cpmconf-" + token(8)
-    sdp = SDP.format(host=scene.core.host, sid=token(6)).encode()
-    out = b""
-    for ctype, body in (("application/sdp", sdp), ("application/resource-lists+xml", xml)):
-        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + body + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return f"multipart/mixed;boundary={boundary}", out
+    """The handling INVITE's body: an SDP offer (port 9, discard: no media is ever set up)
+    and the resource list as given."""
+    templates = scene.core.templates
+    host = scene.core.host
+    sdp = templates.render_body(
+        "sdp/offer.sdp.j2",
+        host=host,
+        session_id=1,
+        session_version=1,
+        path=f"msrp://{host}:9/{token(6)};tcp",
+        setup="active",
+        direction="recvonly",
+        accept_types=["message/cpim"],
+    )
+    return templates.multipart([("application/sdp", sdp), ("application/resource-lists+xml", xml)])
 
 
 async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
@@ -92,9 +94,12 @@ async def send_handling(scene, run: Run, what: str, user: str, **xml_context):
     return final
 
 
-async def handle_broken(scene, expect, clause: str, what: str, **xml_context):
-    """Send the handling INVITE with the given resource list; ACK what comes back; judge."""
-    run = Run(scene, expect, clause)
+async def handle_broken(
+    scene, expect, clause: str, what: str, refusal: str | None = None, **xml_context
+):
+    """Send the handling INVITE with the given resource list; ACK what comes back; judge
+    (the refusal for `refusal`, default `clause`, as its rule says; see judging.Run)."""
+    run = Run(scene, expect, clause, refusal=refusal)
     await run.check_alive(scene.pf_address)
     await send_handling(scene, run, what, user_of(scene), **xml_context)
     await run.judge(scene.pf_address)
@@ -308,15 +313,16 @@ async def test_unknown_cpm_action(scene, expect, action):
     view = await run.view()
     if final is not None:  # the final as captured, found by the socket's identifiers
         final = view.final_to(final.call_id, final.cseq)
-    expect.judge(
-        clause,
-        checks.unknown_action_not_acted(
-            final, uri_id, before, after, carried_by_sut(view, marker, uri_id, final), what
-        ),
+    judgement = checks.unknown_action_not_acted(
+        final, uri_id, before, after, carried_by_sut(view, marker, uri_id, final), what
     )
+    if run.survival is None and judgement.ok is None:
+        expect.judge(clause, judgement)  # nothing was named: the case never arose
+    else:
+        run.judge_refusal(judgement)  # no rule asks it: reported only (D-rb-suite-grading)
 
 
-@pytest.mark.clause("RB-cpm-unknown-message-id")
+@pytest.mark.clause("RB-cpm-unknown-message-id", "RB-cpm-unknown-message-id-refused")
 async def test_unknown_message_uri_ids(scene, expect):
     ids = [f"{management(scene)};id=never-issued-{token(4)}" for _ in range(3)]
     await handle_broken(
@@ -324,6 +330,7 @@ async def test_unknown_message_uri_ids(scene, expect):
         expect,
         "RB-cpm-unknown-message-id",
         "a handling INVITE naming Message-URI-IDs the PF never issued",
+        refusal="RB-cpm-unknown-message-id-refused",
         variant="list",
         entries=[(i, a) for i, a in zip(ids, ["deliver", "delete", "store"], strict=True)],
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.codec.cpm import ICSI_MSG
+from cpmconf.codec.headers import encode_icsi
 from cpmconf.procedures.robustness import cpim_body, render_raw, target
 from testcases.judging import Run
 
@@ -149,10 +151,13 @@ async def test_invalid_uri(scene, expect, variant):
     await run_one(scene, expect, "RB-sip-invalid-uri", stim, refusal="RB-sip-invalid-uri-refused")
 
 
+# The pager-mode ICSI, percent-encoded, broken three ways.
+_ICSI = encode_icsi(ICSI_MSG)
+_AFTER_URN7 = _ICSI.index("urn-7%3A") + len("urn-7%3A")
 FEATURE_TAGS = {
-    "percent-not-hex": '*;+g.3gpp.icsi-ref="urn%3Aurn-7%3G3gpp-service.ims.icsi.oma.cpm.msg"',
-    "percent-cut": '*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.oma.cpm.msg%3"',
-    "not-utf8": '*;+g.3gpp.icsi-ref="urn%3Aurn-7%3A%FF%FE3gpp-service.ims.icsi.oma.cpm.msg"',
+    "percent-not-hex": f'*;+g.3gpp.icsi-ref="{_ICSI[: _AFTER_URN7 - 1]}G{_ICSI[_AFTER_URN7:]}"',
+    "percent-cut": f'*;+g.3gpp.icsi-ref="{_ICSI}%3"',
+    "not-utf8": f'*;+g.3gpp.icsi-ref="{_ICSI[:_AFTER_URN7]}%FF%FE{_ICSI[_AFTER_URN7:]}"',
 }
 
 

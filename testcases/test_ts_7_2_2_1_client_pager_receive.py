@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.procedures.client import deliver_to_client, received_entry, require_accepted
+from cpmconf.procedures.client import (
+    deliver_to_client,
+    delivery_notification,
+    originator,
+    received_entry,
+    require_accepted,
+)
 from cpmconf.roles.stimulus import token
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import pager, routing
@@ -74,6 +80,16 @@ async def test_delivery_notification_is_sent_when_asked(client, expect):
         "TS-7.2.1.1-12-imdn",
         pager.imdn_contribution_id(imdn, d.contribution_id),
     )
+
+
+@pytest.mark.clause("TS-7.2.2.3-3-to")
+async def test_delivery_notification_goes_to_the_sender(client, expect):
+    d = await deliver_to_client(client, disposition="positive-delivery")
+    require_accepted(d, "no delivery notification can follow")
+    sent = await delivery_notification(client)
+    view = await client.settle()
+    imdn = view.find(sent, from_sut=True) if sent else None
+    expect.judge("TS-7.2.2.3-3-to", pager.imdn_to_sender(imdn, originator(client)))
 
 
 @pytest.mark.clause("TS-7.2.2.1-3", "TS-7.2.2.1-3-registered")

@@ -129,8 +129,7 @@ async def test_invites_each_selected_device_by_gruu(pf, expect):
 )
 @pytest.mark.parametrize("sip", ["udp", "tcp", pytest.param("tls", marks=pytest.mark.tls)])
 async def test_200_to_the_sender_answers_for_the_pf(pf, expect, sip):
-    pf.core.transport_override = sip
-    r = await large_through_pf(pf, large_text())
+    r = await large_through_pf(pf, large_text(), transport=sip)
     finals = r.view.finals(r.invite.call_id, r.invite.cseq, from_sut=True)
     expect.judge("TS-8.3.2.1.1-first200-1", pf_large.one_200_upstream(finals))
     final = accepted(r)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pytest
 
+from cpmconf.codec.uri import same_contact, same_gruu
 from cpmconf.procedures.pf_deferred import (
     PUSH_USER,
     defer_many,
@@ -83,7 +84,7 @@ async def test_push_to_the_selected_device_on_registration(pf, expect):
 
     def name_of(uri: str):
         for d in (phone, tablet):
-            if uri and uri.strip("<>").lower() in {(d.gruu or "").lower(), d.contact.lower()}:
+            if same_gruu(uri, d.gruu) or same_contact(uri, d.contact):
                 return d.name
         return None
 

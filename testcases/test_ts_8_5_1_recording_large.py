@@ -10,32 +10,22 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.procedures.client import large_text
-from cpmconf.procedures.pf import UTF8_SPLIT, large_through_pf, stopped
+from cpmconf.procedures.pf import CHUNK_VARIANTS, large_to_bye
 from cpmconf.verdict.checks import pf_large
-
-CHUNKS = [pytest.param(100_000, id="one-chunk"), pytest.param(UTF8_SPLIT, id="utf8-split-chunks")]
-
-
-async def through_pf(pf, chunk_size: int):
-    r = await large_through_pf(pf, large_text(1500), chunk_size=chunk_size)
-    if r.bye_status is None:
-        raise stopped(r, "the exchange did not reach the sender's BYE")
-    return r
 
 
 @pytest.mark.clause("TS-8.5.1-send-4b.i")
-@pytest.mark.parametrize("chunk_size", CHUNKS)
+@pytest.mark.parametrize("chunk_size", CHUNK_VARIANTS.values(), ids=CHUNK_VARIANTS.keys())
 async def test_uid_in_bye_to_device(pf, expect, chunk_size):
-    r = await through_pf(pf, chunk_size)
+    r = await large_to_bye(pf, chunk_size)
     call_id = r.device_invites[0].call_id
     byes = r.view.requests("BYE", from_sut=True, where=lambda m: m.call_id == call_id)
     expect.judge("TS-8.5.1-send-4b.i", pf_large.uid_in_bye_to_device(byes[0] if byes else None))
 
 
 @pytest.mark.clause("TS-8.5.1-send-4b.ii")
-@pytest.mark.parametrize("chunk_size", CHUNKS)
+@pytest.mark.parametrize("chunk_size", CHUNK_VARIANTS.values(), ids=CHUNK_VARIANTS.keys())
 async def test_uid_in_200_to_senders_bye(pf, expect, chunk_size):
-    r = await through_pf(pf, chunk_size)
+    r = await large_to_bye(pf, chunk_size)
     finals = r.view.finals(r.bye.call_id, r.bye.cseq, from_sut=True)
     expect.judge("TS-8.5.1-send-4b.ii", pf_large.uid_in_200_to_bye(finals[0] if finals else None))

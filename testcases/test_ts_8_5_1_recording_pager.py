@@ -10,33 +10,14 @@ from __future__ import annotations
 
 import pytest
 
-from cpmconf.roles.stimulus import token
+from cpmconf.procedures.pf import pager_through_pf
 from cpmconf.verdict.checks import pager
-
-
-async def deliver_one(pf):
-    originator, recipient = pf.role("originator"), pf.role("single_device_recipient")
-    body, _ = pf.cpim(originator, recipient, "recorded")
-    stim = pf.render(
-        "pf/message_from_originator.sip.j2",
-        body=body,
-        recipient=recipient,
-        originator=originator,
-        conversation_id=token(8),
-        contribution_id=token(8),
-        content_type="message/cpim",
-    )
-    cid = stim.message.header("Contribution-ID")
-    async with pf.devices_answering(cid):
-        await pf.transact(stim)
-    view = await pf.settle()
-    return stim, view, cid
 
 
 @pytest.mark.clause("TS-8.5.1-send-4a.i")
 async def test_uid_in_message_to_recipient(pf, expect):
-    _, view, cid = await deliver_one(pf)
-    copies = view.requests("MESSAGE", from_sut=True, where=pf.copy_of(cid))
+    r = await pager_through_pf(pf)
+    copies = r.view.requests("MESSAGE", from_sut=True, where=pf.copy_of(r.contribution_id))
     expect.judge(
         "TS-8.5.1-send-4a.i", pager.uid_in_delivered_message(copies[0] if copies else None)
     )
@@ -44,6 +25,6 @@ async def test_uid_in_message_to_recipient(pf, expect):
 
 @pytest.mark.clause("TS-8.5.1-send-4a.ii")
 async def test_uid_in_200_to_originator(pf, expect):
-    stim, view, _ = await deliver_one(pf)
-    finals = view.finals_to(stim.message, from_sut=True)
+    r = await pager_through_pf(pf)
+    finals = r.view.finals(r.message.call_id, r.message.cseq, from_sut=True)
     expect.judge("TS-8.5.1-send-4a.ii", pager.uid_in_200(finals[0] if finals else None))

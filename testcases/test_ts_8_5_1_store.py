@@ -17,13 +17,12 @@ import asyncio
 import pytest
 
 from cpmconf.plugin.pytest_plugin import evidence_for
+from cpmconf.procedures.pf import CHUNK_VARIANTS, large_to_bye, pager_through_pf
 from cpmconf.roles.store import fetch
 from cpmconf.verdict import Inconclusive, NotApplicable
 from cpmconf.verdict.checks import pager
 from cpmconf.verdict.checks import store as checks
 from cpmconf.verdict.checks.base import not_arisen
-from testcases.test_ts_8_5_1_recording_large import CHUNKS, through_pf
-from testcases.test_ts_8_5_1_recording_pager import deliver_one
 
 SIDES = ("originating", "terminating")
 
@@ -77,8 +76,9 @@ def _claimed_sides(pf) -> list[str]:
 async def test_pager_message_stored(pf, expect, request):
     store = _store(pf)
     sides = _claimed_sides(pf)
-    stim, view, cid = await deliver_one(pf)
-    sent = _sent(view, "MESSAGE", stim.message.call_id)
+    r = await pager_through_pf(pf)
+    view, cid = r.view, r.contribution_id
+    sent = _sent(view, "MESSAGE", r.message.call_id)
     judges = [
         ("TS-8.5.1-message-2", lambda f: checks.object_holds_message(sent, f)),
         ("TS-8.5.1-message-3", lambda f: checks.uid_names_stored_object(sent, f)),
@@ -89,18 +89,18 @@ async def test_pager_message_stored(pf, expect, request):
         carrier = copies[0] if copies else None
         await _judge_side(pf, expect, request, store, "terminating", carrier, recipient, judges)
     if "originating" in sides:
-        finals = view.finals_to(stim.message, from_sut=True)
+        finals = view.finals(r.message.call_id, r.message.cseq, from_sut=True)
         carrier = finals[0] if finals else None
         originator = pf.role("originator")
         await _judge_side(pf, expect, request, store, "originating", carrier, originator, judges)
 
 
 @pytest.mark.clause("TS-8.5.1-send-2", "TS-8.5.1-send-3")
-@pytest.mark.parametrize("chunk_size", CHUNKS)
+@pytest.mark.parametrize("chunk_size", CHUNK_VARIANTS.values(), ids=CHUNK_VARIANTS.keys())
 async def test_large_message_stored(pf, expect, request, chunk_size):
     store = _store(pf)
     sides = _claimed_sides(pf)
-    r = await through_pf(pf, chunk_size)
+    r = await large_to_bye(pf, chunk_size)
     view = r.view
     invite = view.find(r.invite, from_sut=False)
     content = r.cpim

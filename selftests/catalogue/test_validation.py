@@ -174,12 +174,20 @@ def test_rb_entry_loads_with_its_rule(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "rule_level,refusal", [("MUST", "SHALL"), ("survival", None), ("suite", "SHALL")]
+    "rule_level,refusal,informational",
+    [
+        ("MUST", "SHALL", False),
+        ("survival", None, False),
+        # D-rb-suite-grading: no rule, so the refusal is reported, never judged
+        ("suite", None, True),
+        ("security", None, False),
+    ],
 )
-def test_rule_level_gives_the_refusal_level(tmp_path, rule_level, refusal):
+def test_rule_level_gives_the_refusal_level(tmp_path, rule_level, refusal, informational):
     entries = [rb_entry(rule_level=rule_level, level="SHALL")]
     cat = catalogue.load(make_catalogue(tmp_path, entries))
     assert cat.get("RB-sip-x").refusal_level == refusal
+    assert cat.get("RB-sip-x").refusal_informational is informational
 
 
 @pytest.mark.parametrize("key", ["rule", "rule_level"])
@@ -215,3 +223,6 @@ def test_every_shipped_rb_entry_names_its_rule():
     assert cat.get("RB-sip-feature-tag-encoding").refusal_level is None
     assert cat.get("RB-cpim-malformed").refusal_level is None
     assert cat.get("RB-sip-content-length-udp-excess").refusal_level == "SHOULD"
+    # item 6: nothing fails on the suite's own ground alone (D-rb-suite-grading)
+    assert all(c.refusal_level in (None, "SHOULD") or c.rule_level == "MUST" for c in rb)
+    assert cat.get("RB-cpm-unknown-message-id-refused").refusal_level == "SHOULD"

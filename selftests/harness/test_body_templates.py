@@ -34,7 +34,7 @@ def templates() -> Templates:
     return Templates(catalogue=catalogue.load())
 
 
-# Every combination the steps pass to build_sdp today (testcases/*_steps.py), and the rest.
+# Every combination the steps render (src/cpmconf/procedures/*.py), and the rest.
 SDP_CASES = {
     "pf-offer-file-selector": dict(
         setup="active",
@@ -62,6 +62,16 @@ SDP_CASES = {
         accept_wrapped_types=["text/plain"],
     ),
     "deferred": dict(setup="active", direction="recvonly", accept_types=["message/cpim"]),
+    "deferred-client-answer": dict(
+        setup="passive", direction="sendonly", accept_types=["message/cpim"]
+    ),
+    "robustness-handling-offer": dict(
+        setup="active",
+        direction="recvonly",
+        accept_types=["message/cpim"],
+        session_id=1,
+        session_version=1,
+    ),
     "everything": dict(
         setup="actpass",
         direction="sendrecv",

@@ -7,6 +7,7 @@ answers the second 486, and repeats the 486 once."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from cpmconf.catalogue import REPO_ROOT
 from cpmconf.codec.sip import SipMessage
@@ -16,7 +17,7 @@ from cpmconf.roles.stimulus import Stimulus, Templates
 from cpmconf.transport import SipEndpoint
 
 PROFILE = load_profile(REPO_ROOT / "fixtures" / "profiles" / "embedded.toml")
-PROFILE = PROFILE.__class__(**{**PROFILE.__dict__, "guard": 3.0})
+PROFILE = dataclasses.replace(PROFILE, guard=3.0)
 
 
 def busy(req: SipMessage) -> bytes:

@@ -3,7 +3,8 @@
 Every stimulus the test system sends comes from a template under `scenarios/` (rendered by
 `cpmconf.roles.stimulus`) or from the codec; the reference SUT writes its own wire text on
 purpose. This self-test reads the Python of the harness (`src/` but the codec, `src/refsut`
-and `src/chaos`; `testcases/`, `fixtures/`) and fails on
+and `src/chaos`, so the steps in `src/cpmconf/procedures` too; `testcases/`, `fixtures/`)
+and fails on
 
 * a string that starts an SDP session description (a ``v=0`` line) or an MSRP start line
   (``MSRP <transaction> SEND|REPORT|<status>``), f-strings included; docstrings and
@@ -11,10 +12,9 @@ and `src/chaos`; `testcases/`, `fixtures/`) and fails on
 * a call of a codec builder that makes a stimulus body or MSRP message (`build_sdp`,
   `build_request`, `chunk`, ...) instead of the template that renders the same bytes.
 
-`KNOWN` and `KNOWN_BUILDERS` name the places that still do it today, explicitly, all in
-testcases/: the step modules are moving to `cpmconf.procedures`, and the switch to the
-templates follows that move and empties both lists (issue 15 item 1). A listed place that no
-longer offends fails too, so the lists only shrink.
+No place is excepted (issue 15 item 1): a valid SDP offer or answer, resource list,
+multipart body or MSRP message comes from its template, and input broken on purpose from a
+template under `scenarios/robustness/`.
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ SDP_START = re.compile(r"(?:\A|\n)v=0(?:\r|\n|\Z)")
 MSRP_START = re.compile(
     r"(?:\A|\n)MSRP (?:\{[^}]*\}|[A-Za-z0-9.+%=-]+) (?:SEND|REPORT|[0-9]{3}|\{[^}]*\})"
 )
-# file -> how many offending strings it holds today.
-KNOWN = {
-    # The SDP offer of the robustness handling INVITE (a valid one; the resource list is broken).
-    "testcases/test_robustness_deferred.py": 1,
-}
 
 
 # Codec builders of stimuli and the templates that replace them (cpmconf.roles.stimulus).
@@ -52,14 +47,6 @@ BUILD_METHODS = {  # Class.build(...)
     "ResourceList": "bodies/resource_lists.xml.j2",
     "CpimMessage": "bodies/cpim.j2",
     "SessionDescription": "sdp/offer.sdp.j2",
-}
-# file -> how many builder calls it makes today.
-KNOWN_BUILDERS = {
-    "testcases/client_steps.py": 2,
-    "testcases/deferred_steps.py": 1,
-    "testcases/pf_deferred_steps.py": 4,
-    "testcases/pf_steps.py": 2,
-    "testcases/test_robustness_msrp.py": 1,
 }
 
 
@@ -124,40 +111,49 @@ def offenders(source: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def scan(find=None) -> dict[str, list[tuple[int, str]]]:
-    find = find or offenders
-    out = {}
+def scanned() -> list[str]:
+    """The files the scans read, relative to the repository."""
+    out = []
     for root in ROOTS:
         for path in sorted((REPO_ROOT / root).rglob("*.py")):
             rel = path.relative_to(REPO_ROOT).as_posix()
-            if rel.startswith(EXEMPT) or ".egg-info" in rel:
-                continue
-            found = find(path.read_text(encoding="utf-8"))
-            if found:
-                out[rel] = found
+            if not rel.startswith(EXEMPT) and ".egg-info" not in rel:
+                out.append(rel)
+    return out
+
+
+def scan(find=None) -> dict[str, list[tuple[int, str]]]:
+    find = find or offenders
+    out = {}
+    for rel in scanned():
+        found = find((REPO_ROOT / rel).read_text(encoding="utf-8"))
+        if found:
+            out[rel] = found
     return out
 
 
 def test_no_handwritten_sdp_or_msrp_outside_the_codec_and_refsut():
     found = scan()
-    new = {f: v for f, v in found.items() if len(v) > KNOWN.get(f, 0)}
-    assert not new, (
+    assert not found, (
         "SDP or MSRP written by hand; render it from a template under scenarios/ "
-        f"(cpmconf.roles.stimulus) instead: {new}"
+        f"(cpmconf.roles.stimulus) instead: {found}"
     )
-    stale = {f: n for f, n in KNOWN.items() if len(found.get(f, [])) < n}
-    assert not stale, f"no longer offending, take them off KNOWN: {stale}"
 
 
 def test_no_codec_builder_makes_a_stimulus_outside_the_codec_and_refsut():
     found = scan(builder_calls)
-    new = {f: v for f, v in found.items() if len(v) > KNOWN_BUILDERS.get(f, 0)}
-    assert not new, (
+    assert not found, (
         f"a codec builder makes a stimulus; render its template instead ({BUILDERS}, "
-        f"{BUILD_METHODS}): {new}"
+        f"{BUILD_METHODS}): {found}"
     )
-    stale = {f: n for f, n in KNOWN_BUILDERS.items() if len(found.get(f, [])) < n}
-    assert not stale, f"no longer calling builders, take them off KNOWN_BUILDERS: {stale}"
+
+
+def test_the_scans_read_the_steps_the_cases_and_the_fixtures():
+    files = scanned()
+    for where in ("src/cpmconf/procedures/", "src/cpmconf/roles/", "testcases/", "fixtures/"):
+        assert any(f.startswith(where) for f in files), where
+    assert "src/cpmconf/procedures/pf_deferred.py" in files
+    assert not any(f.startswith(EXEMPT) for f in files)
 
 
 def test_the_builder_scan_sees_each_form():

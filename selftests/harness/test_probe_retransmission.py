@@ -7,6 +7,7 @@ ignores the first copy of each request and answers the second with 200."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -19,7 +20,7 @@ from cpmconf.roles.stimulus import Templates
 from cpmconf.transport import SipEndpoint
 
 PROFILE = load_profile(REPO_ROOT / "fixtures" / "profiles" / "embedded.toml")
-PROFILE = PROFILE.__class__(**{**PROFILE.__dict__, "guard": 2.0})
+PROFILE = dataclasses.replace(PROFILE, guard=2.0)
 
 
 def ok(req: SipMessage) -> bytes:

@@ -2,8 +2,10 @@
 the RFC rule the RB- entry rests on, survival always at the entry's own level.
 
 A fake exchange is judged through `Run.judge`'s recording path: a 202 to the stimulus and an
-answered probe. The verdicts must follow clauses/robustness.yaml: fail under a MUST (or the
-suite's own requirement), non-strict under a SHOULD, pass where only survival is judged.
+answered probe. The verdicts must follow clauses/robustness.yaml: fail under a MUST,
+non-strict under a SHOULD, pass where only survival is judged and where the entry rests on
+no rule at all (`suite`: the refusal is only reported in the survival finding's note,
+D-rb-suite-grading).
 """
 
 from __future__ import annotations
@@ -50,8 +52,14 @@ def judged(clause: str, refusal: str | None = None) -> Verdict:
         ("RB-sip-invalid-uri", "RB-sip-invalid-uri-refused", Verdict.NON_STRICT),
         ("RB-sip-repeated-header", "RB-sip-repeated-header-refused", Verdict.NON_STRICT),
         ("RB-sip-invalid-uri", None, Verdict.PASS),
-        ("RB-cpm-unknown-message-id", None, Verdict.FAIL),  # suite: no RFC rule, its own SHALL
-        ("RB-xml-invalid", None, Verdict.FAIL),  # suite: no RFC rule, its own SHALL
+        # no RFC rule; CPM's 488 for ids it never issued reads as a SHOULD (D-pf-488-no-messages)
+        ("RB-cpm-unknown-message-id", None, Verdict.PASS),
+        ("RB-cpm-unknown-message-id", "RB-cpm-unknown-message-id-refused", Verdict.NON_STRICT),
+        # suite: no rule asks the refusal, so it is reported, never judged (D-rb-suite-grading)
+        ("RB-xml-invalid", None, Verdict.PASS),
+        ("RB-cpm-unknown-action", None, Verdict.PASS),
+        ("RB-msrp-byte-range", None, Verdict.PASS),
+        ("RB-msrp-end-line", None, Verdict.PASS),
         # XML 1.0 has even a non-validating processor expand internal entities, and leaves
         # external ones to it: no rule requires refusing either, only survival is judged
         ("RB-xml-entity-expansion", None, Verdict.PASS),
@@ -68,3 +76,37 @@ def test_survival_stays_strict_under_a_should_rule():
     expect = Expectations(levels={clause: (cat.get(clause).level, cat.get(clause).summary)})
     expect.judge(clause, checks.still_answering(None, "a bad MESSAGE", 5, "a 200"))
     assert expect.clause_verdicts()[clause] == Verdict.FAIL
+
+
+def test_every_rb_entry_is_graded_on_its_rule():
+    """Item 6 for every RB- entry: refusal fails only under a MUST, is non-strict only under a
+    SHOULD, and is otherwise not judged (`suite` entries only report it)."""
+    for c in catalogue.load():
+        if c.doc != "RB":
+            continue
+        want = {"MUST": "SHALL", "SHOULD": "SHOULD"}.get(c.rule_level)
+        assert c.refusal_level == want, c.id
+        assert c.refusal_informational is (c.rule_level == "suite"), c.id
+
+
+def test_a_suite_refusal_is_reported_on_the_survival_finding():
+    """D-rb-suite-grading through the test cases' own judging (testcases/judging.py): the
+    SUT's 202 to a broken resource list is noted on the survival finding, which passes."""
+    from types import SimpleNamespace
+
+    from testcases.judging import Run
+
+    clause = "RB-xml-invalid"
+    cat = catalogue.load()
+    expect = Expectations(levels={clause: (cat.get(clause).level, cat.get(clause).summary)})
+    run = Run(SimpleNamespace(guard=5), expect, clause)
+    assert run.refusal_level is None and run.informational and not run.may_accept
+    run.judge_refusal(checks.refused_or_dropped([ACCEPTED], "a broken list"))
+    run.survival = expect.judge(
+        clause, checks.still_answering(ACCEPTED, "a broken list", 5, "a 200")
+    )
+    run._annotate()
+    (finding,) = expect.findings
+    assert finding.verdict == Verdict.PASS
+    assert "informational, not judged (D-rb-suite-grading" in finding.note
+    assert "not met" in finding.note  # the 202 is reported for what it is

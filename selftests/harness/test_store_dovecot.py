@@ -166,7 +166,9 @@ def test_no_store_in_the_profile_is_the_reason(folder):
 def test_the_refsut_config_names_the_store():
     profile = load_profile(EMBEDDED)
     access = StoreAccess(("127.0.0.1", 1143), "INBOX", profile.store.accounts)
-    cfg = sut.refsut_config(profile, ("127.0.0.1", 5060), Path("s.sqlite"), [], access)
+    cfg = sut.refsut_config(
+        profile, ("127.0.0.1", 5060), Path("s.sqlite"), [], message_store=access
+    )
     ms = cfg["pf"]["message_store"]
     assert ms["address"] == "127.0.0.1:1143" and ms["folder"] == "INBOX"
     assert {a["uri"] for a in ms["accounts"]} >= {"sip:alice@example.net", "sip:erin@example.net"}

@@ -88,10 +88,11 @@ def test_a_view_item_carries_its_capture_index_into_the_evidence():
     assert final is not None and final.index == 7 and final.from_sut
     judgement = pager.server_release(final, "CPM-serv/OMA2.0")
     assert judgement.frame == 7
-    exp = Expectations({"C-1": ("SHALL", "a clause")})
-    finding = exp.judge("C-1", judgement)
+    # a clause server_release declares (Expectations.judge refuses any other)
+    exp = Expectations({"TS-7.2.2.1-2": ("SHALL", "a clause")})
+    finding = exp.judge("TS-7.2.2.1-2", judgement)
     assert finding.frame == 7 and finding.to_json()["frame"] == 7
-    failed = exp.judge("C-1", pager.server_release(final, "CPM-client/OMA2.0"))
+    failed = exp.judge("TS-7.2.2.1-2", pager.server_release(final, "CPM-client/OMA2.0"))
     assert failed.verdict.value == "fail" and "capture frame 7" in failed.describe()
 
 
@@ -110,8 +111,8 @@ def _modules():
 
 # Upper-tester answers are the upper tester's own JSON, passed through as it came.
 UPPER_TESTER_JSON = {("client.py", "received_entry"), ("deferred.py", "_finish")}
-# Until the codec's URI comparison lands (issue 15), one private helper of the roles layer.
-PRIVATE_ALLOWED = {("cpmconf.roles.network", "_uri_key")}
+# No step imports a private name of another layer (URIs compare with cpmconf.codec.uri).
+PRIVATE_ALLOWED: set[tuple[str, str]] = set()
 
 
 def test_steps_return_no_dicts_and_import_nothing_private_nor_the_verdict_layer():

@@ -44,7 +44,7 @@ def test_a_bad_transport_names_the_file_and_the_key(tmp_path):
 
 def test_the_embedded_sut_gets_the_runs_certificate_through_its_config(pki, tmp_path):
     profile = load_profile(PROFILES / "embedded-tls.toml")
-    cfg = refsut_config(profile, ("127.0.0.1", 9), tmp_path / "s.sqlite", [], pki)
+    cfg = refsut_config(profile, ("127.0.0.1", 9), tmp_path / "s.sqlite", [], tls=pki)
     assert cfg["tls"] == {"cert": str(pki.cert), "key": str(pki.key), "ca": str(pki.ca)}
     assert parse_config(cfg).tls is not None
     assert "tls" not in refsut_config(profile, ("127.0.0.1", 9), tmp_path / "s.sqlite", [])
@@ -110,7 +110,6 @@ def test_tls_dir_and_tls_ca_are_read_beside_the_profile_and_a_missing_ca_is_name
     assert str(err.value) == (
         f"{bad}: key 'test_system.tls_ca': no such file: {tmp_path / 'none.pem'}"
     )
-
 
 
 def test_an_msrps_path_makes_the_sdp_say_tcp_tls_msrp_on_both_sides():

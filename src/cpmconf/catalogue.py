@@ -76,14 +76,25 @@ ENTRY_KEYS = (
 )
 _REQUIRED_TEXT = ("id", "source", "section", "title", "level", "role", "summary", "observable")
 # Robustness (RB) entries only: the RFC rule the entry rests on and what that rule says about
-# refusing the input. MUST: accepting it fails (SHALL); SHOULD: accepting it is non-strict;
-# survival: no rule requires refusing it, so only the SUT's survival is judged; suite: no RFC
-# rule is named yet, the refusal is the suite's own requirement (judged as SHALL). The SUT's
+# refusing the input (issue 14 item 6). MUST: accepting it fails (SHALL); SHOULD: accepting it
+# is non-strict; survival: no rule requires refusing it, so only the SUT's survival is judged;
+# suite: no RFC rule requires refusing it either, and the suite's own wish that it be refused
+# is reported as information on the survival finding, never judged (D-rb-suite-grading);
+# security: the answer is not judged, but the entry states a security property of its own
+# (what the SUT must not do with the input, and why) judged at the entry's level. The SUT's
 # survival (it still answers afterwards) is always judged at the entry's own level.
 RB_KEYS = ("rule", "rule_level")
-RULE_LEVELS = ("MUST", "SHOULD", "survival", "suite")
+RULE_LEVELS = ("MUST", "SHOULD", "survival", "suite", "security")
 # The level at which refusal is judged, per rule level (None: refusal is not judged).
-REFUSAL_LEVEL = {"MUST": "SHALL", "SHOULD": "SHOULD", "survival": None, "suite": "SHALL"}
+REFUSAL_LEVEL = {
+    "MUST": "SHALL",
+    "SHOULD": "SHOULD",
+    "survival": None,
+    "suite": None,
+    "security": None,
+}
+# Rule levels whose refusal is reported, not judged (D-rb-suite-grading).
+INFORMATIONAL_REFUSAL = ("suite",)
 _DECISION_KEYS = {"point", "reading", "reason"}
 _DECISION_OPTIONAL = {"override"}
 
@@ -154,6 +165,12 @@ class Clause:
         """RB entries: the level at which accepting the bad input is judged (None: only
         survival is judged)."""
         return REFUSAL_LEVEL[self.rule_level] if self.rule_level else None
+
+    @property
+    def refusal_informational(self) -> bool:
+        """RB entries on no rule (`suite`): whether the SUT refused is reported with the
+        survival finding, never judged (D-rb-suite-grading)."""
+        return self.rule_level in INFORMATIONAL_REFUSAL
 
     @property
     def full_section(self) -> str:

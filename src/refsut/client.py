@@ -655,6 +655,8 @@ class CpmClient:
         """TS 7.2.2.3 step 3 / RFC 5438: tell the sender the message was delivered."""
         sender = cpim.from_address()
         target = sender.uri if sender is not None else original.originator
+        if self.faults.on("client.imdn-to-recipient"):
+            target = self.cfg.user  # the CPIM From and To mixed up
         if target is None or cpim.imdn_message_id() is None:
             log.warning("cannot send a delivery IMDN for %s: no sender or Message-ID", original.id)
             return

@@ -27,6 +27,7 @@ from cpmconf.codec.sip import SipMessage
 
 from . import lax_xml, wire
 from .faults import Faults
+from .robustness import Hang
 from .sipcore import media_type, originator
 from .store import DEFERRED_STATUSES, DeferredRow, MessageStore
 
@@ -164,8 +165,9 @@ class DeferredQueue:
             entries = lax_xml.entries(body, self.faults)
             if entries is None:
                 unsafe = isinstance(exc.__cause__, DefusedXmlException)  # a DTD, not a typo
-                taken = not unsafe and self.faults.on("robust.accept-invalid-resource-list")
-                return Selection((), taken=taken)
+                if not unsafe and self.faults.on("robust.crash-on-invalid-resource-list"):
+                    raise Hang("a resource list that does not parse") from None
+                return Selection(())
         by_id = {r.uri_id: r for r in rows}
         out: list[tuple[DeferredRow, str]] = []
         seen = set()
@@ -173,14 +175,15 @@ class DeferredQueue:
         for e in entries:
             row = by_id.get(e.base_uri)
             action = (e.action or "").lower()
-            if action not in CPM_ACTIONS:
-                # Robustness switches only: an action the PF does not know, acted on anyway.
-                if self.faults.on("robust.unknown-action-as-deliver"):
-                    action = "deliver"
-                elif self.faults.on("robust.accept-unknown-action"):
-                    action = "delete"
-            elif row is None and self.faults.on("robust.accept-unknown-message-id"):
-                taken = taken or e.base_uri not in self._ever_issued()
+            never_issued = row is None and e.base_uri not in self._ever_issued()
+            # Robustness switches only: an unknown action or id hangs the PF, or an id it
+            # never issued is taken anyway.
+            if action not in CPM_ACTIONS and self.faults.on("robust.crash-on-unknown-action"):
+                raise Hang(f"cpm_action {action!r}")
+            if never_issued and self.faults.on("robust.crash-on-unknown-message-id"):
+                raise Hang(f"Message-URI-ID {e.base_uri} never issued")
+            if action in CPM_ACTIONS and never_issued:
+                taken = taken or self.faults.on("robust.accept-unknown-message-id")
             if row is None or action not in CPM_ACTIONS or row.uid in seen:
                 continue
             seen.add(row.uid)

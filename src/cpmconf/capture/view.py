@@ -186,13 +186,28 @@ class View:
         """The first captured copy of the request `ids` names (anything with call_id, cseq
         and branch: a step's identifiers), or None."""
         branch = getattr(ids, "branch", None)
+        found = self._find(ids, from_sut, {branch} if branch else None)
+        if found is None and branch:
+            # `ids` may name a proxy's copy (a real core in the path, cpmconf.roles.kamailio):
+            # that copy keeps the sender's Vias below its own, so the sender's copy is the
+            # one whose top branch is among them.
+            below: set[str] = set()
+            for s in self.items:
+                m = s.message
+                if m.is_request and m.call_id == ids.call_id and m.branch == branch:
+                    below |= _via_branches(m)
+            if below:
+                found = self._find(ids, from_sut, below)
+        return found
+
+    def _find(self, ids, from_sut: bool | None, branches: set[str] | None) -> Seen | None:
         for s in self.items:
             m = s.message
             if not m.is_request or m.call_id != ids.call_id or m.cseq != ids.cseq:
                 continue
             if from_sut is not None and s.from_sut != from_sut:
                 continue
-            if branch is None or m.branch == branch:
+            if branches is None or m.branch in branches:
                 return s
         return None
 
@@ -205,3 +220,19 @@ class View:
                 if from_sut is None or s.from_sut == from_sut:
                     return s
         return None
+
+
+def _via_branches(msg) -> set[str]:
+    """The branch of every Via of `msg` (unreadable Vias give none)."""
+    out: set[str] = set()
+    try:
+        values = msg.header_values("Via")
+    except Exception:  # noqa: BLE001 - a garbled Via names no branch
+        return out
+    for value in values:
+        for part in value.split(","):
+            for param in part.split(";")[1:]:
+                key, _, val = param.strip().partition("=")
+                if key.lower() == "branch" and val:
+                    out.add(val.strip())
+    return out

@@ -151,6 +151,18 @@ class ReplyTo(NameAddr):
     _WHAT: ClassVar[str] = "Reply-To header"
 
 
+def uri_of(value: str | None) -> str:
+    """The URI of an address header value (``"name" <uri>;params`` or ``uri;params``), read
+    leniently: what a peer wrote, to address a request to it; "" for nothing."""
+    try:
+        return NameAddr.parse(value or "").uri
+    except CodecError:
+        text = value or ""
+        if "<" in text and ">" in text:
+            return text[text.index("<") + 1 : text.index(">")]
+        return text.split(";")[0].strip()
+
+
 # --------------------------------------------------------------------------- feature sets
 
 

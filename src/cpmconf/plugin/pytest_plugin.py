@@ -400,7 +400,7 @@ def expectations_for(item: pytest.Item) -> Expectations:
         cat = item.config.stash[STATE_KEY].catalogue
         ids = item.stash[CLAUSES_KEY]
         item.stash[EXPECT_KEY] = Expectations(
-            {i: (cat.get(i).level, cat.get(i).summary) for i in ids}
+            {i: (cat.get(i).level, cat.get(i).summary) for i in ids}, case=item.nodeid
         )
     return item.stash[EXPECT_KEY]
 

@@ -16,6 +16,7 @@ from cpmconf.capture.view import View
 from cpmconf.codec.bodies import is_imdn, msrp_path
 from cpmconf.codec.cpm import ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.errors import CodecError
+from cpmconf.codec.headers import uri_of
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import HarnessError, Inconclusive, NotApplicable
 from cpmconf.procedures.results import Ids
@@ -229,6 +230,20 @@ def require_accepted(delivered, consequence: str) -> None:
         )
 
 
+async def delivery_notification(client) -> Ids | None:
+    """Wait (bounded) for the disposition notification the client sends and answer it 200 as
+    the sender's network would: its identifiers, or None when none came in the guard time."""
+    imdn = await client.observe(
+        lambda m: m.is_request and m.method == "MESSAGE" and is_imdn(m),
+        "the delivery notification",
+        client.guard,
+    )
+    if imdn is None:
+        return None
+    await client.respond(imdn, 200, "OK")
+    return Ids.of(imdn)
+
+
 async def received_entry(client, call_id: str) -> dict | None:
     listing = await client.ut.messages()
     for m in listing.get("received") or []:
@@ -258,8 +273,6 @@ async def client_sends_large(
     answer the BYE. Returns a `LargeSent`. ``session_expires`` goes in our 200;
     ``after_ack``, an async callable taking (client, the `Dialog`, the `LargeSent` so far),
     runs once the ACK arrived."""
-    from cpmconf.codec.sdp import build_sdp
-
     out = LargeSent()
     task = asyncio.ensure_future(client.ut.send(text=text, **options))
     try:
@@ -287,7 +300,8 @@ async def client_sends_large(
         out.invite = Ids.of(invite)
         session = client.msrp.session()
         session.remote_path = msrp_path(invite)
-        sdp = build_sdp(
+        sdp = client.core.templates.render_body(
+            "sdp/answer.sdp.j2",
             host=client.core.host,
             path=[session.local],
             setup="passive",
@@ -299,7 +313,7 @@ async def client_sends_large(
             invite,
             200,
             "OK",
-            body=bytes(str(sdp), "utf-8"),
+            body=sdp,
             content_type="application/sdp",
             headers=[
                 ("Contact", f"<sip:cpm-pf@{client.core.host}:{client.core.port}>"),
@@ -349,24 +363,28 @@ async def deliver_large_to_client(
     accept_types=("message/cpim",),
     chunk_size: int = 1024,
     icsi=None,
+    transport=None,
 ) -> LargeDelivered:
     """Deliver a large-mode message to the client as its PF would: INVITE with an SDP offer
     (our MSRP path, setup passive), ACK, accept the client's connection and binding SEND,
-    send the CPIM wrapper in chunks, then BYE with Message-UID. Returns a `LargeDelivered`."""
+    send the CPIM wrapper in chunks, then BYE with Message-UID; the SIP requests over
+    `transport` (by default the profile's). Returns a `LargeDelivered`."""
     user = client.profile.client.user
     session = client.msrp.session()
-    stim = large_invite(client, session, accept_types, icsi)
+    stim = large_invite(client, session, accept_types, icsi, transport)
     out = LargeDelivered(Ids.of(stim), session)
-    ex = await client.transact(stim, client.client_address)
+    ex = await client.transact(stim, client.client_address, transport)
     final = ex.final
     out.status = None if final is None else final.status
     if final is None or final.status != 200:
         out.view = await client.settle()
         return out
     session.remote_path = msrp_path(final)
-    ack = client.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+    ack = client.core.in_dialog(
+        stim.message, final, "ACK", stim.message.cseq[0], transport=transport
+    )
     client.stimuli.append(ack)
-    await client.core.send(ack, client.client_address)
+    await client.core.send(ack, client.client_address, transport)
     try:
         await client.msrp.accept_bind(session)
         out.bound = True
@@ -378,21 +396,22 @@ async def deliver_large_to_client(
     out.cpim = cpim
     await client.msrp.send_message(session, cpim, chunk_size)
     headers = [("Message-UID", str(uid))] if uid is not None else []
-    bye = client.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1, headers)
+    bye = client.core.in_dialog(
+        stim.message, final, "BYE", stim.message.cseq[0] + 1, headers, transport=transport
+    )
     client.stimuli.append(bye)
     out.bye = Ids.of(bye)
-    await client.transact(bye, client.client_address)
+    await client.transact(bye, client.client_address, transport)
     out.view = await client.settle()
     return out
 
 
-def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
+def large_invite(client, session, accept_types=("message/cpim",), icsi=None, transport=None):
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
-    (setup passive, sendonly)."""
-    from cpmconf.codec.sdp import build_sdp
-
+    (setup passive, sendonly), to go over `transport` (by default the profile's)."""
     user = client.profile.client.user
-    offer = build_sdp(
+    offer = client.core.templates.render_body(
+        "sdp/offer.sdp.j2",
         host=client.core.host,
         path=[session.local],
         setup="passive",
@@ -402,7 +421,8 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
     )
     return client.render(
         "client/invite_to_client.sip.j2",
-        body=bytes(str(offer), "utf-8"),
+        body=offer,
+        transport=transport,
         target=client.client_contact or user,
         originator=client.role("originator"),
         recipient=user,
@@ -411,13 +431,6 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None):
         contribution_id=token(8),
         in_reply_to=token(8),
     )
-
-
-def _bracketed(value: str) -> str:
-    """The URI of a name-addr header value (``<uri>;params``), or the value's first part."""
-    if "<" in value and ">" in value:
-        return value[value.index("<") + 1 : value.index(">")]
-    return value.split(";")[0].strip()
 
 
 def refresher(session_expires: str):
@@ -431,7 +444,7 @@ def refresher(session_expires: str):
         stim = client.render(
             "client/refresh_reinvite.sip.j2",
             body=answer.body,
-            target=_bracketed(invite.header("Contact") or invite.header("From") or ""),
+            target=uri_of(invite.header("Contact") or invite.header("From")),
             from_=answer.header("To"),
             to=invite.header("From"),
             call_id=invite.call_id,

@@ -15,8 +15,7 @@ import contextlib
 from dataclasses import dataclass
 
 from cpmconf.codec.deferred_messages import CONTENT_TYPE, DeferredList, DeferredMessage
-from cpmconf.codec.headers import NameAddr
-from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.headers import uri_of
 from cpmconf.procedures.results import Ids
 from cpmconf.roles import upper_tester
 from cpmconf.roles.network import forget, unless
@@ -67,13 +66,6 @@ def new_ids(client, n: int) -> list[str]:
     return [f"sip:CPMDeferredMsgMgmt@{host};id={token(6)}" for _ in range(n)]
 
 
-def _uri(header: str | None) -> str:
-    try:
-        return NameAddr.parse(header or "").uri
-    except ValueError:
-        return (header or "").strip().strip("<>")
-
-
 async def _finish(task: asyncio.Task, client, what: str) -> dict:
     return await upper_tester.answer(task, client.guard, f"POST {what}")
 
@@ -117,7 +109,7 @@ async def client_subscribes(client, ids: list[str] | None = None) -> Subscribed:
     stim = client.render(
         "client/notify_deferred.sip.j2",
         body=bytes(body),
-        target=_uri(sub.header("Contact")) or client.client_contact or user,
+        target=uri_of(sub.header("Contact")) or client.client_contact or user,
         from_=to,
         to=sub.header("From"),
         subscribe_call_id=sub.call_id,
@@ -140,14 +132,14 @@ async def client_subscribes(client, ids: list[str] | None = None) -> Subscribed:
 def _pf_answer(client) -> bytes:
     """The PF's SDP answer to a recvonly offer; no media is ever set up (NOTE 3)."""
     session = client.msrp.session()
-    sdp = build_sdp(
+    return client.core.templates.render_body(
+        "sdp/answer.sdp.j2",
         host=client.core.host,
         path=[session.local],
         setup="passive",
         direction="sendonly",
         accept_types=["message/cpim"],
     )
-    return bytes(str(sdp), "utf-8")
 
 
 async def client_handles(

@@ -1,4 +1,4 @@
-"""Steps shared by the PF large-mode test cases: a sender's INVITE through the PF to devices.
+"""Steps shared by the PF test cases: a sender's MESSAGE or INVITE through the PF to devices.
 
 The test system plays both sides of the PF: the sender (INVITE with an SDP offer, ACK, MSRP
 binding and chunks, BYE) and the recipient's devices (their 200 with an SDP answer, the MSRP
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from cpmconf.capture.view import View
 from cpmconf.codec.bodies import msrp_path
 from cpmconf.codec.errors import CodecError
-from cpmconf.codec.sdp import build_sdp
 from cpmconf.codec.sip import SipMessage
 from cpmconf.outcome import Cause, Inconclusive
+from cpmconf.procedures.client import large_text
 from cpmconf.procedures.results import Ids
 from cpmconf.roles.errors import NoAnswer, SetupRefused
 from cpmconf.roles.network import forget, refusal, unless
@@ -77,13 +77,15 @@ class Refused:
         return self.view.final_to(self.request.call_id, self.request.cseq)
 
 
-def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **headers):
+def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, transport=None, **headers):
     """Render the sender's INVITE (by default from the originator to the single-device
-    recipient); returns (stimulus, the sender's MSRP session)."""
+    recipient; over `transport`, by default the profile's); returns (stimulus, the sender's
+    MSRP session)."""
     recipient = recipient or pf.role("single_device_recipient")
     originator = originator or pf.role("originator")
     session = pf.msrp.session()
-    offer = build_sdp(
+    offer = pf.core.templates.render_body(
+        "sdp/offer.sdp.j2",
         host=pf.core.host,
         path=[session.local],
         setup="active",
@@ -95,7 +97,8 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, **heade
     headers.setdefault("user_agent", ORIGINATOR_UA)
     stim = pf.render(
         "pf/invite_from_originator.sip.j2",
-        body=bytes(str(offer), "utf-8"),
+        body=offer,
+        transport=transport,
         recipient=recipient,
         originator=originator,
         conversation_id=token(8),
@@ -200,9 +203,12 @@ def utf8_splitting_chunk(body: bytes, near: int = 97) -> int:
     raise ValueError("the body has no multi-byte character to split")
 
 
-async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=None) -> LargeRelay:
+async def large_through_pf(
+    pf, text: str, *, chunk_size: int = 2048, recipient=None, transport=None
+) -> LargeRelay:
     """The whole large-mode exchange through the PF. Returns a `LargeRelay`: identifiers of
-    what was exchanged, our MSRP sessions, where it stopped and why, and the View.
+    what was exchanged, our MSRP sessions, where it stopped and why, and the View. The
+    sender's SIP requests go over `transport` (by default the profile's).
 
     A final error to the sender's INVITE before any device leg came raises `SetupRefused`
     at once: no device leg can be judged, and none is waited for. The recipient is by
@@ -211,13 +217,13 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
     cpim, _ = pf.cpim(pf.role("originator"), recipient, text)
     if chunk_size == UTF8_SPLIT:
         chunk_size = utf8_splitting_chunk(cpim)
-    stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient)
+    stim, sender = invite_to_pf(pf, len(cpim), recipient=recipient, transport=transport)
     cid = stim.message.header("Contribution-ID")
     selected = [d for d in pf.core.devices if d.user == recipient and d.selected]
     out = LargeRelay(Ids.of(stim), cid, sender, cpim)
     legs: list[SipMessage] = []  # the device INVITEs as our socket got them (step-internal)
     final = None
-    upstream = asyncio.ensure_future(pf.transact(stim))
+    upstream = asyncio.ensure_future(pf.transact(stim, transport=transport))
     # The PF's final error to the INVITE ends any wait for a device leg at once.
     refused_upstream = refusal("the sender's INVITE", "no device leg could be judged")
     try:
@@ -233,7 +239,8 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         legs.append(first)
         device = pf.msrp.session()
         device.remote_path = msrp_path(first)
-        answer = build_sdp(
+        answer = pf.core.templates.render_body(
+            "sdp/answer.sdp.j2",
             host=pf.core.host,
             path=[device.local],
             setup="active",
@@ -248,7 +255,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             first,
             200,
             "OK",
-            body=bytes(str(answer), "utf-8"),
+            body=answer,
             content_type="application/sdp",
             headers=[("Contact", device_contact)],
         )
@@ -284,9 +291,11 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             out.view = await pf.settle()
             return out
         # A 2xx is always acknowledged, even one whose answer we cannot use (RFC 3261 13.2.2.4).
-        ack = pf.core.in_dialog(stim.message, final, "ACK", stim.message.cseq[0])
+        ack = pf.core.in_dialog(
+            stim.message, final, "ACK", stim.message.cseq[0], transport=transport
+        )
         pf.stimuli.append(ack)
-        await pf.core.send(ack, pf.pf_address)
+        await pf.core.send(ack, pf.pf_address, transport)
         try:  # a missing ACK is judged (ack-2); the device side can still take the media
             device_ack = await pf.wait_request(
                 "ACK", "the ACK passed on to the device", where=lambda m: m.call_id == first.call_id
@@ -301,7 +310,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
             out.stopped = "the answer's a=path does not lead to the PF first, so no relay"
             out.no_relay = True
             with contextlib.suppress(NoAnswer):
-                await _bye(pf, out, stim, final, first)
+                await _bye(pf, out, stim, final, first, transport)
             out.device_invites = [Ids.of(m) for m in legs]
             out.view = await pf.settle()
             return out
@@ -321,7 +330,7 @@ async def large_through_pf(pf, text: str, *, chunk_size: int = 2048, recipient=N
         forget(upstream)
     if final is not None and final.status == 200:
         with contextlib.suppress(NoAnswer):
-            await _bye(pf, out, stim, final, legs[0])
+            await _bye(pf, out, stim, final, legs[0], transport)
     out.device_invites = [Ids.of(m) for m in legs]
     out.view = await pf.settle()
     return out
@@ -334,11 +343,13 @@ def stopped(r: LargeRelay, context: str) -> Inconclusive:
     return Inconclusive(f"{context}: {r.stopped}" if r.stopped else context, cause=cause)
 
 
-async def _bye(pf, out: LargeRelay, stim, final, first) -> None:
-    bye = pf.core.in_dialog(stim.message, final, "BYE", stim.message.cseq[0] + 1)
+async def _bye(pf, out: LargeRelay, stim, final, first, transport=None) -> None:
+    bye = pf.core.in_dialog(
+        stim.message, final, "BYE", stim.message.cseq[0] + 1, transport=transport
+    )
     pf.stimuli.append(bye)
     out.bye = Ids.of(bye)
-    bye_final = (await pf.transact(bye)).final
+    bye_final = (await pf.transact(bye, transport=transport)).final
     out.bye_status = None if bye_final is None else bye_final.status
     if bye_final is not None and bye_final.status >= 300:
         return  # the PF refused the BYE: no BYE to the device is waited for (bye-2 judges)
@@ -347,3 +358,47 @@ async def _bye(pf, out: LargeRelay, stim, final, first) -> None:
     )
     out.device_bye = Ids.of(bye_in)
     await pf.respond(bye_in, 200, "OK")
+
+
+@dataclass(frozen=True)
+class PagerRelay:
+    """A pager-mode MESSAGE from the originator through the PF to the single-device recipient
+    (pager_through_pf): the MESSAGE's identifiers, its Contribution-ID and the View."""
+
+    message: Ids
+    contribution_id: str
+    view: View
+
+
+async def pager_through_pf(pf, text: str = "recorded") -> PagerRelay:
+    """Send the originator's MESSAGE (a CPIM wrapper of `text`) to the PF, answer the copies
+    the recipient's devices get, and settle the capture."""
+    originator, recipient = pf.role("originator"), pf.role("single_device_recipient")
+    body, _ = pf.cpim(originator, recipient, text)
+    stim = pf.render(
+        "pf/message_from_originator.sip.j2",
+        body=body,
+        recipient=recipient,
+        originator=originator,
+        conversation_id=token(8),
+        contribution_id=token(8),
+        content_type="message/cpim",
+    )
+    cid = stim.message.header("Contribution-ID")
+    async with pf.devices_answering(cid):
+        await pf.transact(stim)
+    return PagerRelay(Ids.of(stim), cid, await pf.settle())
+
+
+# The chunkings of a recorded large-mode message, by variant id: one chunk, and chunk
+# boundaries inside a UTF-8 character.
+CHUNK_VARIANTS = {"one-chunk": 100_000, "utf8-split-chunks": UTF8_SPLIT}
+
+
+async def large_to_bye(pf, chunk_size: int, text_size: int = 1500) -> LargeRelay:
+    """A large-mode message through the PF that must reach the sender's BYE (the exchange a
+    recording clause reads); otherwise the case is inconclusive with where it stopped."""
+    r = await large_through_pf(pf, large_text(text_size), chunk_size=chunk_size)
+    if r.bye_status is None:
+        raise stopped(r, "the exchange did not reach the sender's BYE")
+    return r

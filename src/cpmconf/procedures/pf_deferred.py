@@ -23,15 +23,15 @@ from cpmconf.codec.bodies import offer_path
 from cpmconf.codec.deferred_reader import ListReader
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import NameAddr
-from cpmconf.codec.resource_lists import Entry, ResourceList
-from cpmconf.codec.sdp import build_sdp
+from cpmconf.codec.resource_lists import Entry
 from cpmconf.codec.sip import SipMessage
+from cpmconf.codec.uri import same_contact, same_gruu
 from cpmconf.outcome import Inconclusive, NotApplicable
 from cpmconf.procedures.pf import declining_legs, invite_to_pf
 from cpmconf.procedures.results import Ids
 from cpmconf.roles import hooks, regevent
 from cpmconf.roles.errors import NoAnswer, SetupError, SetupRefused
-from cpmconf.roles.network import SimDevice, _uri_key
+from cpmconf.roles.network import SimDevice
 from cpmconf.roles.profile import ROLES, Device
 from cpmconf.roles.stimulus import token
 
@@ -71,8 +71,22 @@ def reader(pf) -> ListReader:
 
 
 def is_to(uri: str):
-    key = _uri_key(uri)
-    return lambda m: m.is_request and _uri_key(m.request_uri or "") == key
+    return lambda m: m.is_request and same_gruu(m.request_uri, uri)
+
+
+def is_to_device(gruu: str | None, contact: str | None):
+    """A request addressed to the fetching device: at its GRUU or at the Contact its handling
+    INVITE gave (D-pull-delivery-target: either is where the PF may deliver)."""
+
+    def match(m: SipMessage) -> bool:
+        if not m.is_request:
+            return False
+        target = m.request_uri or ""
+        if gruu and same_gruu(target, gruu):
+            return True
+        return bool(contact) and same_contact(target, contact)
+
+    return match
 
 
 # -- registration ---------------------------------------------------------------------------
@@ -365,26 +379,37 @@ class Handling:
     interworked: list[Ids] = field(default_factory=list)
 
 
+def due(
+    actions: list[tuple[str, str]] | None, deferred_count: int | None, interworking: bool
+) -> tuple[int | None, int]:
+    """How many deliveries (None: unknown, wait until none comes) and IWF hand-overs a
+    handling INVITE naming `actions` makes due. Without the `interworking` ICS item no
+    hand-over is due (D-interwork-unclaimed), so none is waited for; one that comes anyway is
+    still taken while watching for extras."""
+    if actions is None:
+        deliveries = deferred_count
+    else:
+        deliveries = sum(1 for _, a in actions if a == "deliver")
+    iwf = sum(1 for _, a in actions or [] if a == "interwork") if interworking else 0
+    return deliveries, iwf
+
+
 def _offer(pf) -> bytes:
     session = pf.msrp.session()
-    return bytes(
-        build_sdp(
-            host=pf.core.host,
-            path=[session.local],
-            setup="active",
-            direction="recvonly",
-            accept_types=["message/cpim"],
-        )
+    return pf.core.templates.render_body(
+        "sdp/offer.sdp.j2",
+        host=pf.core.host,
+        path=[session.local],
+        setup="active",
+        direction="recvonly",
+        accept_types=["message/cpim"],
     )
 
 
-def _multipart(parts: list[tuple[str, bytes]]) -> tuple[str, bytes]:
-    boundary = "cpmconf-" + token(8)
-    out = b""
-    for ctype, body in parts:
-        out += f"--{boundary}\r\nContent-Type: {ctype}\r\n\r\n".encode() + body + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return f"multipart/mixed;boundary={boundary}", out
+def action_list(pf, actions: list[tuple[str, str]]) -> bytes:
+    """The resource-list body naming `actions` ((Message-URI-ID, cpm_action) each)."""
+    entries = [Entry.with_action(uri, a) for uri, a in actions]
+    return pf.core.templates.render_body("bodies/resource_lists.xml.j2", entries=entries)
 
 
 async def handle(
@@ -409,9 +434,11 @@ async def handle(
     if actions is None:
         ctype, body = "application/sdp", offer
     else:
-        rl = ResourceList.build([Entry.with_action(uri, a) for uri, a in actions])
-        ctype, body = _multipart(
-            [("application/sdp", offer), ("application/resource-lists+xml", bytes(rl))]
+        ctype, body = pf.core.templates.multipart(
+            [
+                ("application/sdp", offer),
+                ("application/resource-lists+xml", action_list(pf, actions)),
+            ]
         )
     stim = pf.render(
         "pf/invite_deferred_handling.sip.j2",
@@ -435,14 +462,13 @@ async def handle(
     pf.stimuli.append(bye)
     bye_ex = await pf.transact(bye)
     out.bye_status = None if bye_ex.final is None else bye_ex.final.status
-    to_device = is_to(device.gruu or device.contact)
+    # D-pull-delivery-target: the GRUU, the handling INVITE's Contact and the AOR all count.
+    to_device = is_to_device(device.gruu, device.contact)
     to_user = is_to(user)
     to_iwf = is_to(d.iwf)
-    if actions is None:
-        expected_deliveries = deferred_count
-    else:
-        expected_deliveries = sum(1 for _, a in actions if a == "deliver")
-    expected_iwf = sum(1 for _, a in actions or [] if a == "interwork")
+    expected_deliveries, expected_iwf = due(
+        actions, deferred_count, "interworking" in pf.profile.ics
+    )
 
     def wanted(m: SipMessage) -> bool:
         if not (m.is_request and m.method in ("MESSAGE", "INVITE")):
@@ -520,11 +546,10 @@ class Push:
 
 def is_for(user: str):
     """A request whose To names `user` (a push INVITE, wherever the PF addressed it)."""
-    key = _uri_key(user)
 
     def match(m: SipMessage) -> bool:
         try:
-            return _uri_key(NameAddr.parse(m.header("To") or "").uri) == key
+            return same_gruu(NameAddr.parse(m.header("To") or "").uri, user)
         except CodecError:
             return False
 
@@ -577,7 +602,8 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
     contact = dev.contact if dev is not None else f"sip:device@{pf.core.host}:{pf.core.port}"
     session = pf.msrp.session()
     session.remote_path = offer_path(invite)
-    answer = build_sdp(
+    answer = pf.core.templates.render_body(
+        "sdp/answer.sdp.j2",
         host=pf.core.host,
         path=[session.local],
         setup="active",
@@ -589,7 +615,7 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
         200,
         "OK",
         headers=[("Contact", f"<{contact}>")],
-        body=bytes(answer),
+        body=answer,
         content_type="application/sdp",
     )
     try:

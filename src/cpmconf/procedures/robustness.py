@@ -13,12 +13,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import jinja2
-
 from cpmconf import catalogue
 from cpmconf.capture.view import View
 from cpmconf.outcome import Cause, Inconclusive
-from cpmconf.roles.errors import NoAnswer, StimulusError
+from cpmconf.roles.errors import NoAnswer
 from cpmconf.roles.profile import Address
 from cpmconf.transport import TransportError
 
@@ -44,17 +42,11 @@ class RawStimulus:
 
 
 def render_text(scene, name: str, **context) -> str:
-    """A template under scenarios/ rendered as text, with the base context of the core."""
-    templates = scene.core.templates
-    clauses = templates.clauses_of(name)
+    """A template under scenarios/ rendered as text, never parsed back, with the base context
+    of the core; recorded like every render, so its clause header is held to the case."""
     ctx = scene.core.base_context()
     ctx.update(context)
-    try:
-        return templates.env.get_template(name).render(clauses=clauses, **ctx)
-    except jinja2.UndefinedError as exc:
-        raise StimulusError(name, f"undefined value: {exc.message}") from exc
-    except jinja2.TemplateError as exc:
-        raise StimulusError(name, f"{type(exc).__name__}: {exc}") from exc
+    return scene.core.templates.render_raw(name, **ctx)
 
 
 def render_raw(
@@ -119,9 +111,10 @@ class Run:
     """One robustness exchange: stimuli sent, the probe, the settled capture.
 
     Refusal is to be judged for `refusal` (default: `clause`) at the level its RFC rule gives,
-    and not at all where no rule requires it or `may_accept` says the request is legal;
-    survival for `clause` at the clause's level. The judging is the test case's
-    (testcases/judging.py)."""
+    and not at all where no rule requires it or `may_accept` says the request is legal; where
+    the entry rests on no rule (`suite`), it is reported with the survival finding instead
+    (D-rb-suite-grading); survival for `clause` at the clause's level. The judging is the test
+    case's (testcases/judging.py)."""
 
     def __init__(
         self,
@@ -132,8 +125,12 @@ class Run:
     ):
         self.scene = scene
         self.refusal = refusal or clause
-        self.refusal_level = None if may_accept else refusal_level(self.refusal)
-        self.may_accept = self.refusal_level is None  # only liveness is judged
+        entry = _catalogue().get(self.refusal)
+        self.refusal_level = None if may_accept else entry.refusal_level
+        # D-rb-suite-grading: on no rule, whether the SUT refused is reported, never judged
+        self.informational = entry.refusal_informational
+        # True: only liveness is judged (and, for an informational entry, reported on)
+        self.may_accept = may_accept or (self.refusal_level is None and not self.informational)
         self.clause = clause
         self.sent: list[RawStimulus] = []
         self.apart: list[tuple[str, int]] = []  # local ends of stimulus-only connections

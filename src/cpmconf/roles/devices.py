@@ -1,9 +1,9 @@
 """The simulated devices of the users a PF SUT serves, and how the core tells them apart.
 
-Owns `SimDevice` (one provisioned device, its contact and the public GRUU it was given),
-a deprecated alias of the codec's GRUU key, and reading a pub-gruu from a
-registrar's 200. The core (`network`) and the registration modes (`regevent`) both use
-these; neither imports the other's internals for them.
+Owns `SimDevice` (one provisioned device, its contact and the public GRUU it was given)
+and reading a pub-gruu from a registrar's 200 (GRUUs compare with
+`cpmconf.codec.uri.same_gruu`). The core (`network`) and the registration modes
+(`regevent`) both use these; neither imports the other's internals for them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from cpmconf.codec.errors import CodecError
 from cpmconf.codec.headers import ContactFeatures
 from cpmconf.codec.sip import SipMessage
-from cpmconf.codec.uri import GruuKey, gruu_key
 
 
 @dataclass
@@ -32,12 +31,6 @@ class SimDevice:
         return self.instance.strip("<>")
 
 
-def uri_key(uri: str) -> GruuKey:
-    """Deprecated: use `cpmconf.codec.uri.same_gruu` (or `gruu_key`). Equal keys mean the
-    same address of record and the same gr parameter (a GRUU is never its AOR)."""
-    return gruu_key(uri)
-
-
 def pub_gruu(response: SipMessage, instance: str) -> str | None:
     """The pub-gruu the registrar returned for `instance` (RFC 5627 section 5.4), if any."""
     for value in response.header_list("Contact"):
@@ -52,4 +45,4 @@ def pub_gruu(response: SipMessage, instance: str) -> str | None:
     return None
 
 
-__all__ = ["SimDevice", "pub_gruu", "uri_key"]
+__all__ = ["SimDevice", "pub_gruu"]

@@ -11,8 +11,8 @@ Within a kind the oldest registered handler wins, so two waits never race. When 
 message matches two waiting expectations, that is a harness defect (the waits overlap):
 the oldest still takes it, and an `Overlap` names both. A message nobody waits for yet is
 kept, in order and bounded, for the next handler that matches it, so no case depends on
-which came first, the message or the wait. What is still kept when the core resets between
-cases is what no one expected (`Core.reset` records and answers it).
+which came first, the message or the wait. What is still kept when the core closes a case's
+window is what no one expected (`Core.end_case` and `Core.reset` record and answer it).
 """
 
 from __future__ import annotations

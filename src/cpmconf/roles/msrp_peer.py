@@ -7,7 +7,7 @@ each 200, and receiving a chunked message while answering every SEND. Every wait
 by the guard time; a SUT that stalls mid-transfer yields `NoAnswer`, never a hang. Every
 MSRP message it sends is rendered from `scenarios/msrp/` (`cpmconf.roles.stimulus`).
 
-`secure` (set by the session when the profile runs SIP over TLS) makes the session URIs
+`secure` (given by the session when the profile runs SIP over TLS) makes the session URIs
 ``msrps:`` and every connection the peer opens TLS (RFC 4975 section 6); the SDP built on
 such a path says ``TCP/TLS/MSRP`` (`cpmconf.codec.sdp.build_sdp`). A SUT's connection to us
 may be either: the listener tells TLS from TCP by its first byte.
@@ -15,6 +15,7 @@ may be either: the listener tells TLS from TCP by its first byte.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cpmconf.codec.msrp import MsrpMessage, MsrpUri, Reassembler, new_ident
@@ -40,34 +41,41 @@ class MsrpSession:
 
 
 class MsrpPeer:
-    def __init__(self, endpoint: SipEndpoint, guard: float, templates: Templates | None = None):
+    """The run's MSRP listener and the sessions on it.
+
+    `templates` is the session's `Templates` (the same the SIP core renders from). `watch`,
+    when given, is called with the SUT's port before we open a connection to it, so a
+    port-filtered capture sees a connection that runs between two ports it was not told
+    about; None when the capture sees every port (a tap). `secure`: see the module
+    docstring (the endpoint then holds the TLS contexts: `listener`)."""
+
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        guard: float,
+        templates: Templates,
+        watch: Callable[[int], None] | None = None,
+        secure: bool = False,
+    ):
         self.endpoint = endpoint
         # Each MSRP message goes to the oldest wait that matches it, as at the SIP core.
         endpoint.attach(Dispatcher(owner=endpoint))
         self.guard = guard
-        self.templates = templates or Templates()
-        # Called with the SUT's port before we connect to it, so a port-filtered capture
-        # sees a connection that runs between two ports it was not told about.
-        self.watch = None
-        self.secure = False  # msrps: URIs, connections over TLS
+        self.templates = templates
+        self.watch = watch
+        self.secure = secure  # msrps: URIs, connections over TLS
 
     @property
     def stream(self) -> str:
         """The transport of the connections this peer opens."""
         return "tls" if self.secure else "tcp"
 
-    @classmethod
-    def create(
-        cls, host: str, taps, guard: float, templates: Templates | None = None, tls=None
-    ) -> MsrpPeer:
-        """`tls`: (server, client) SSL contexts, for a peer whose sessions are msrps:."""
+    @staticmethod
+    def listener(host: str, taps, tls=None) -> SipEndpoint:
+        """The endpoint a peer listens on (port chosen by the system), not yet started;
+        `tls`: (server, client) SSL contexts, for a peer whose sessions are msrps:."""
         server, client = tls or (None, None)
-        endpoint = SipEndpoint(
-            host, 0, taps=taps, protocol=MSRP, ssl_server=server, ssl_client=client
-        )
-        peer = cls(endpoint, guard, templates)
-        peer.secure = tls is not None
-        return peer
+        return SipEndpoint(host, 0, taps=taps, protocol=MSRP, ssl_server=server, ssl_client=client)
 
     @property
     def port(self) -> int:

@@ -16,11 +16,13 @@ What arrives before its wait is kept for it.
 The core answers everything it receives. A request no case took (a store-and-forward PF's
 re-send to an address of record, a retransmission, a refresh after the case ended) is
 recorded in `Core.unexpected` (when, in which case window, what the core answered) and
-answered between cases, when the per-test reset takes what is still kept, so it never races
-a case still waiting for it: a retransmission of a request the test system already answered
-gets that answer again; any other request a final error that changes nothing at the SUT: 481
-inside a dialog, 480 to a user or device the profile provisions, 404 to anyone else. Never
-silence, and never a 200 the SUT could take as a delivery (ACK needs no answer).
+answered when its window closes (`end_case` at the case's teardown, or the reset before the
+next case for what came later), so it never races a case still waiting for it: a
+retransmission of a request the test system already answered gets that answer again; any
+other request a final error that changes nothing at the SUT: 481 inside a dialog, 480 to a
+user or device the profile provisions, 404 to anyone else. Never silence, and never a 200
+the SUT could take as a delivery (ACK needs no answer). A case's own records, and the
+overlapping waits of its window, go into its evidence, never judged (`CaseWindow`).
 
 A `Journal` tap records every message the test system sends or receives; the capture barrier
 waits for exactly those, and the evidence of each test is built from them.
@@ -39,14 +41,14 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cpmconf.codec.cpm import ICSI_DEFERRED, ICSI_LARGEMSG, ICSI_MSG
 from cpmconf.codec.headers import NameAddr
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_aor, same_contact, same_gruu
 from cpmconf.roles import regevent
-from cpmconf.roles.devices import SimDevice, pub_gruu, uri_key
+from cpmconf.roles.devices import SimDevice
 from cpmconf.roles.dispatch import (
     DIALOG,
     TRANSACTION,
@@ -65,10 +67,9 @@ from cpmconf.roles.errors import (
 from cpmconf.roles.profile import Address, Profile
 from cpmconf.roles.stimulus import Stimulus, Templates, token
 from cpmconf.transport import Inbound, SipEndpoint, TransportError, TransportTimeout
+from cpmconf.transport.tls import TlsFiles
 
 log = logging.getLogger("cpmconf.core")
-# Kept under their old names for callers that import them from here.
-_uri_key, _pub_gruu = uri_key, pub_gruu
 T1, T2 = 0.5, 4.0  # RFC 3261 timers: first UDP retransmission interval, and its cap
 MAX_UNEXPECTED = 1000  # records of unexpected messages kept over a run; beyond, only counted
 
@@ -130,6 +131,18 @@ class Journal:
         return out
 
 
+@dataclass(frozen=True)
+class CaseWindow:
+    """What a case's window held that no one judges: the messages no handler took in it
+    (with what the core answered), the overlapping waits (a harness defect), and how many
+    unexpected messages went unrecorded because the run's bound on records was reached."""
+
+    case: str
+    unexpected: list[Unexpected]
+    overlaps: list[Overlap]
+    unrecorded: int = 0
+
+
 @dataclass
 class Exchange:
     """One request the test system sent and the responses it got."""
@@ -145,11 +158,27 @@ class Exchange:
         return None
 
 
+class MsrpPeerLike(Protocol):
+    """What the core holds of the run's MSRP peer (`cpmconf.roles.msrp_peer.MsrpPeer`, a
+    module built on this one): the scene and the fixtures use the rest of it."""
+
+    @property
+    def port(self) -> int: ...
+
+    def reset(self) -> None: ...
+
+
 class Core:
     """The SIP/IP core and every simulated peer, on one endpoint."""
 
     def __init__(
-        self, profile: Profile, templates: Templates, endpoint: SipEndpoint, journal: Journal
+        self,
+        profile: Profile,
+        templates: Templates,
+        endpoint: SipEndpoint,
+        journal: Journal,
+        msrp: MsrpPeerLike | None = None,
+        tls: TlsFiles | None = None,
     ):
         self.profile = profile
         self.templates = templates
@@ -158,14 +187,16 @@ class Core:
         self.devices: list[SimDevice] = []
         self.sut_pf: Address | None = None
         self.sut_client: Address | None = None
-        self.msrp = None  # the run's MsrpPeer (cpmconf.roles.msrp_peer), set by the fixtures
-        self.tls = None  # the run's TLS files (cpmconf.transport.tls.TlsFiles), when TLS is used
-        # A test may send its own requests over another SIP transport than the profile's
-        # (UDP/TCP parametrization); cleared by the per-test reset.
-        self.transport_override: str | None = None
+        # The run's MsrpPeer (cpmconf.roles.msrp_peer, which builds on this module, hence
+        # only its shape here); None for a core that sets up no MSRP session.
+        self.msrp = msrp
+        self.tls = tls  # the run's TLS files (cpmconf.transport.tls.TlsFiles), when TLS is used
         # Where the SUT was told its outbound proxy is, when that is not this endpoint (the
         # chaos proxy's relay in front of the core); set once by the session fixture.
         self.sut_outbound: tuple[str, int] | None = None
+        # The ports of a real core in front of this one (cpmconf.roles.kamailio): its hops
+        # are the test system's side of the wire, not the SUT's.
+        self.hop_ports: tuple[int, ...] = ()
         # Set by the manual upper tester while an operator's instruction is pending.
         self.operator_guard: float | None = None
         # Requests no case took, drained by `reset` and answered by `answer_unclaimed`.
@@ -190,10 +221,13 @@ class Core:
         self.unexpected: list[Unexpected] = []
         self.unexpected_overflow = 0
         self._records: dict[int, Unexpected] = {}  # id(request) -> its record, until answered
-        # The case window the core is in: a caller may name it (the test id); otherwise it
-        # is numbered by resets.
+        # The case window the core is in: named by `begin` (the test id), "after <id>" once
+        # `end_case` closed it; otherwise numbered by resets.
         self.case: str | None = None
         self.windows = 0
+        # Where the named case's window began: the lengths of `unexpected` and `overlaps`,
+        # and the overflow count.
+        self._case_marks = (0, 0, 0)
         # The reg-event registrar's state for a PF SUT (cpmconf.roles.regevent).
         self.regstate = regevent.RegState()
 
@@ -262,14 +296,13 @@ class Core:
             return (self.profile.pf.core_uri,)
         return (self.proxy_uri,)
 
-    def base_context(self) -> dict:
-        """Values every template may use."""
+    def base_context(self, transport: str | None = None) -> dict:
+        """Values every template may use; `transport` the SIP transport the request goes
+        over (its Via), by default the profile's."""
         return {
             "core_host": self.host,
             "core_port": self.port,
-            "transport": (
-                self.transport_override or (self.profile.pf or self.profile.client).transport
-            ).upper(),
+            "transport": (transport or (self.profile.pf or self.profile.client).transport).upper(),
             "icsi_msg": ICSI_MSG,
             "icsi_largemsg": ICSI_LARGEMSG,
             "icsi_deferred": ICSI_DEFERRED,
@@ -284,8 +317,12 @@ class Core:
             "call_id": token(10) + "@" + self.host,
         }
 
-    def render(self, name: str, body: bytes | str = b"", **context) -> Stimulus:
-        ctx = self.base_context()
+    def render(
+        self, name: str, body: bytes | str = b"", transport: str | None = None, **context
+    ) -> Stimulus:
+        """Render template `name`; `transport`: the SIP transport a request is to go over,
+        when not the profile's (pass the same to `transact` or `send`)."""
+        ctx = self.base_context(transport)
         ctx.update(context)
         return self.templates.render(name, body=body, **ctx)
 
@@ -300,6 +337,34 @@ class Core:
     def overlaps(self) -> list[Overlap]:
         """Messages that matched two waiting expectations at once (a harness defect)."""
         return self.dispatcher.overlaps
+
+    def begin(self, case: str) -> None:
+        """Open the window of case `case` (its test id): what no one expects from now on is
+        recorded under it. The answers the previous case gave are kept for one more case,
+        so a late retransmission of a request it answered gets the same answer again."""
+        self.case = case
+        self._case_marks = (
+            len(self.unexpected),
+            len(self.dispatcher.overlaps),
+            self.unexpected_overflow,
+        )
+        self._answered_before, self._answered = self._answered, {}
+
+    async def end_case(self) -> CaseWindow:
+        """Close the window `begin` opened: record and answer what no handler took in it
+        (`reset`, `answer_unclaimed`), and return the case's records. What arrives later is
+        recorded under "after <case>" and answered by the reset before the next case."""
+        case = self.case or self.window
+        records, overlaps, overflow = self._case_marks
+        self.reset()
+        await self.answer_unclaimed()
+        self.case = f"after {case}"
+        return CaseWindow(
+            case,
+            [u for u in self.unexpected[records:] if u.window == case],
+            self.dispatcher.overlaps[overlaps:],
+            self.unexpected_overflow - overflow,
+        )
 
     def reset(self) -> None:
         """End the case window: what no handler took in it (late retransmissions, stray
@@ -318,7 +383,6 @@ class Core:
                     record.answer = "ACK again"
         self.windows += 1
         self.case = None
-        self.transport_override = None
 
     def _record(self, item: Inbound) -> Unexpected | None:
         if len(self.unexpected) >= MAX_UNEXPECTED:
@@ -357,7 +421,6 @@ class Core:
                 log.info("no case took %s: answered %s", req.summary(), status)
             except (NoAnswer, StimulusError):
                 continue  # an unanswerable request (no Via, connection gone): nothing to do
-        self._answered_before, self._answered = self._answered, {}
         return sent
 
     def _unclaimed_answer(self, req: SipMessage) -> tuple[int, str]:
@@ -378,8 +441,7 @@ class Core:
     # -- sending and waiting -----------------------------------------------------------------
 
     def _transport_to(self, remote: Address) -> str:
-        if self.transport_override is not None:
-            return self.transport_override
+        """The profile's SIP transport to `remote`: a call that names none sends over this."""
         if self.sut_client is not None and remote == self.sut_client and self.profile.client:
             return self.profile.client.transport
         return self.profile.pf.transport if self.profile.pf else "udp"
@@ -462,6 +524,7 @@ class Core:
         remote: Address,
         timeout: float | None = None,
         retransmit: bool = False,
+        transport: str | None = None,
     ) -> Exchange:
         """Send a request and collect its responses until the final one (or the guard time).
 
@@ -472,7 +535,8 @@ class Core:
         2xx ACK is the dialog's, sent by the step that owns the dialog). With `retransmit`, any
         other request over UDP is sent again until a response comes, at 0.5 s doubling up to
         4 s (17.1.2.2, Timer E): one datagram the SUT lost (or a parser joined to the one
-        before) is not yet silence."""
+        before) is not yet silence. `transport`: the SIP transport the request (rendered for
+        it) goes over, by default the profile's; the ACK of a non-2xx final goes over it too."""
         ex = Exchange(stimulus)
         call_id, (cseq, method) = stimulus.message.call_id, stimulus.message.cseq
         garbled = Unparsed()  # what came instead of a response, named on expiry
@@ -487,8 +551,9 @@ class Core:
         # The transaction holds its responses from before the first send to its end: a
         # response to it never reaches a predicate wait running beside it.
         with self.dispatcher.open(mine, f"response to {method}", TRANSACTION) as txn:
-            await self.send(stimulus, remote)
-            return await self._collect(ex, txn, garbled, remote, timeout, retransmit)
+            transport = transport or self._transport_to(remote)
+            await self.send(stimulus, remote, transport)
+            return await self._collect(ex, txn, garbled, remote, timeout, retransmit, transport)
 
     async def _collect(
         self,
@@ -498,11 +563,12 @@ class Core:
         remote: Address,
         timeout: float | None,
         retransmit: bool,
+        transport: str,
     ) -> Exchange:
         stimulus = ex.request
         method = stimulus.message.cseq[1]
         invite = method == "INVITE"
-        udp = self._transport_to(remote) == "udp"
+        udp = transport == "udp"
         interval = T1 if (retransmit or invite) and udp else None
         cap = float("inf") if invite else T2
         bound = self.guard if timeout is None else timeout
@@ -520,7 +586,7 @@ class Core:
                     item = await txn.next(step)
                 except TransportTimeout:
                     if loop.time() < deadline:  # Timer E fired: the same datagram again
-                        await self.send(stimulus, remote)
+                        await self.send(stimulus, remote, transport)
                         interval = min(interval * 2, cap)
                         again = loop.time() + interval
                     continue
@@ -534,15 +600,20 @@ class Core:
             ex.responses.append(resp)
             if resp.status is not None and resp.status >= 200:
                 if invite and resp.status >= 300:
-                    await self.ack_non2xx(stimulus.message, resp, remote)
+                    await self.ack_non2xx(stimulus.message, resp, remote, transport)
                 return ex
 
-    async def ack_non2xx(self, invite: SipMessage, final: SipMessage, remote: Address) -> None:
+    async def ack_non2xx(
+        self, invite: SipMessage, final: SipMessage, remote: Address, transport: str | None = None
+    ) -> None:
         """ACK a non-2xx final to an INVITE we sent (RFC 3261 17.1.1.3): the INVITE's
         Request-URI, top Via (so its branch), From, Call-ID and CSeq number, the response's To
-        (with its tag); remembered, so a retransmission of the final gets the ACK again."""
+        (with its tag), over the INVITE's transport; remembered, so a retransmission of the
+        final gets the ACK again."""
+        transport = transport or self._transport_to(remote)
         ack = self.render(
             "common/ack_non2xx.sip.j2",
+            transport=transport,
             target=invite.request_uri,
             via=invite.header("Via"),
             from_=invite.header("From"),
@@ -551,7 +622,6 @@ class Core:
             cseq=invite.cseq[0],
             routes=invite.header_values("Route"),
         )
-        transport = self._transport_to(remote)
         self._acked[_final_key(final)] = (ack.raw, remote, transport)
         await self.send(ack, remote, transport)
 
@@ -594,10 +664,12 @@ class Core:
         cseq: int,
         extra: list[tuple[str, str]] | None = None,
         body: bytes = b"",
+        transport: str | None = None,
     ) -> Stimulus:
         """A request inside the dialog an INVITE we sent set up (ACK, BYE), RFC 3261 12.2.1.
 
         The target is the remote Contact of the final response; ACK keeps the INVITE's CSeq.
+        `transport`: the dialog's SIP transport (the INVITE's), by default the profile's.
         """
         contact = final.header("Contact") or invite.request_uri or ""
         target = (
@@ -608,6 +680,7 @@ class Core:
         return self.render(
             "common/in_dialog.sip.j2",
             body=body,
+            transport=transport,
             method=method,
             target=target,
             from_=invite.header("From"),
@@ -617,10 +690,12 @@ class Core:
             extra=extra or [],
         )
 
-    def cancel_of(self, invite: SipMessage) -> Stimulus:
-        """CANCEL of an INVITE we sent: same Via branch, Call-ID, From, To, CSeq number."""
+    def cancel_of(self, invite: SipMessage, transport: str | None = None) -> Stimulus:
+        """CANCEL of an INVITE we sent: same Via branch, Call-ID, From, To, CSeq number
+        (`transport`: the INVITE's, by default the profile's)."""
         return self.render(
             "common/cancel.sip.j2",
+            transport=transport,
             target=invite.request_uri,
             via=invite.header("Via"),
             from_=invite.header("From"),
@@ -629,13 +704,21 @@ class Core:
             cseq=invite.cseq[0],
         )
 
-    async def respond(self, request: SipMessage, status: int, reason: str, **kwargs) -> Stimulus:
+    async def respond(
+        self,
+        request: SipMessage,
+        status: int,
+        reason: str,
+        transport: str | None = None,
+        **kwargs,
+    ) -> Stimulus:
+        """Answer `request` over the transport its top Via names (RFC 3261 18.2.2), or
+        `transport` (by default the profile's) when the Via names none we speak."""
         stim = self.response_to(request, status, reason, **kwargs)
         remote = self._reply_address(request)
-        # A response goes back over the transport the request named in its top Via.
         via = request.top_via
-        transport = (via.transport or "").lower() if via is not None else ""
-        transport = transport if transport in ("udp", "tcp", "tls") else None
+        named = (via.transport or "").lower() if via is not None else ""
+        transport = named if named in ("udp", "tcp", "tls") else transport
         await self.send(stim, remote, transport)
         if status >= 200:
             self._answered[_txn_key(request)] = (stim.raw, remote, transport)
@@ -790,6 +873,7 @@ def now() -> float:
 
 
 __all__ = [
+    "CaseWindow",
     "Core",
     "Exchange",
     "Journal",

@@ -125,7 +125,7 @@ KEYS: dict[str, frozenset[str]] = {
     "pf.deferred": frozenset({"management", "iwf", "uri_id_xpath", "namespaces", "expiry_policy"}),
     "client": frozenset({"address", "transport", "user", "upper_tester", "release"}),
     "test_system": frozenset(
-        {"host", "core_port", "service_route", "judge_route", "tls_dir", "tls_ca"}
+        {"host", "core_port", "service_route", "judge_route", "tls_dir", "tls_ca", "core"}
     ),
     "users[]": frozenset({"uri", "devices", "preference", "blocked", "registered", "deferred"}),
     "users[].devices[]": frozenset({"name", "instance", "selected"}),
@@ -230,6 +230,9 @@ class ClientTarget:
     release: str
 
 
+CORES = ("suite", "kamailio")  # [test_system] core: who is the SUT's SIP/IP core
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -279,6 +282,9 @@ class Profile:
     tls_dir: str | None = None
     tls_ca: str | None = None
     store: StoreTarget | None = None  # [store]; None: the store clauses are not-applicable
+    # [test_system] core: "suite" (the test system is the SUT's SIP/IP core) or "kamailio"
+    # (a Kamailio the run starts is the SUT's outbound proxy, the suite's core behind it)
+    core: str = "suite"
 
     def claims(self, *items: str) -> bool:
         return all(i in self.ics for i in items)
@@ -567,6 +573,15 @@ def profile_from_dict(
         if not Path(tls_ca).is_file():
             raise r.fail("test_system.tls_ca", f"no such file: {tls_ca}")
     store = _store(r, data, embedded, remote_ok)
+    core = r.get(ts, "core", "test_system", str, "suite")
+    if core not in CORES:
+        raise r.fail("test_system.core", f"{core!r}: one of {', '.join(map(repr, CORES))}")
+    if core != "suite" and not embedded:
+        raise r.fail(
+            "test_system.core",
+            f"{core!r} only with embedded = true (the run tells the embedded SUT its "
+            "outbound proxy; an external SUT's is configured on its side)",
+        )
 
     users = []
     for i, u in enumerate(r.get(data, "users", "", list, [])):
@@ -682,4 +697,5 @@ def profile_from_dict(
         retry_watch=retry_watch,
         tls_dir=tls_dir,
         tls_ca=tls_ca,
+        core=core,
     )

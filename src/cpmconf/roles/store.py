@@ -13,6 +13,7 @@ from __future__ import annotations
 import imaplib
 from dataclasses import dataclass
 
+from cpmconf.codec.uri import parse_uri, same_aor
 from cpmconf.roles.dovecot import Account
 
 TIMEOUT = 3.0
@@ -25,20 +26,17 @@ class StoreAccess:
     accounts: tuple[Account, ...]
 
     def account(self, uri: str) -> Account | None:
-        key = _uri_key(uri)
-        return next((a for a in self.accounts if _uri_key(a.uri) == key), None)
+        return next((a for a in self.accounts if same_aor(a.uri, uri)), None)
 
     def folder_of(self, uri: str) -> str:
-        user = _uri_key(uri).split(":", 1)[-1].split("@", 1)[0]
-        return self.folder.replace("{user}", user).replace("{uri}", _uri_key(uri))
-
-
-def _uri_key(uri: str) -> str:
-    """sip:bob@example.net out of `<sip:bob@example.net>;tag=..`, lower case."""
-    uri = uri.strip()
-    if "<" in uri:
-        uri = uri[uri.index("<") + 1 : uri.index(">")] if ">" in uri else uri[uri.index("<") + 1 :]
-    return uri.split(";", 1)[0].split("?", 1)[0].lower()
+        """The folder rule filled in: {user} is the URI's user part, {uri} its address of
+        record (scheme:user@host), both in lower case as mailbox names are kept."""
+        u = parse_uri(uri)
+        if u is None:
+            return self.folder
+        user = (u.user or "").lower()
+        aor = f"{u.scheme}:{user}@{u.host}" if user else f"{u.scheme}:{u.host}"
+        return self.folder.replace("{user}", user).replace("{uri}", aor)
 
 
 @dataclass(frozen=True)

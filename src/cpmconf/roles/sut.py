@@ -122,6 +122,7 @@ def refsut_config(
     core: tuple[str, int],
     store: Path,
     faults: list[str],
+    *,
     tls: TlsFiles | None = None,
     message_store: StoreAccess | None = None,
 ) -> dict:
@@ -251,7 +252,10 @@ async def _start_refsut(
     config = workdir / "refsut.json"
     config.write_text(
         json.dumps(
-            refsut_config(profile, core, workdir / "store.sqlite", faults, tls, store), indent=2
+            refsut_config(
+                profile, core, workdir / "store.sqlite", faults, tls=tls, message_store=store
+            ),
+            indent=2,
         )
     )
     log = workdir / "refsut.log"

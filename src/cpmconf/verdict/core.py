@@ -145,6 +145,7 @@ class Expectations:
     # Claimed clauses that do not apply to this SUT (an ICS item it does not claim), with the
     # reason: judging one records not-applicable, and they never count as unjudged.
     inapplicable: dict[str, str] = field(default_factory=dict)
+    case: str = ""  # the test's id, for a harness error that names it
 
     def record(
         self,
@@ -198,7 +199,18 @@ class Expectations:
 
     def judge(self, clause: str, judgement, level: str | None = None) -> Finding:
         """Record a check's Judgement (see cpmconf.verdict.checks) for `clause` (at `level`
-        instead of the clause's, when given)."""
+        instead of the clause's, when given).
+
+        A judgement stamped by a registered check (cpmconf.verdict.checks.register) may judge
+        only a clause that check declares: anything else is the harness's mistake (the case
+        used the wrong check or clause, or the register list is short), refused here so a
+        check's register list is exactly what it is used to judge."""
+        check = getattr(judgement, "check", None)
+        if check is not None and clause not in judgement.declares:
+            raise HarnessError(
+                f"{self.case or 'a test'} judges clause {clause!r} with check {check}, which "
+                f"declares only {', '.join(sorted(judgement.declares)) or 'no clause'}"
+            )
         return self.record(
             clause,
             judgement.ok,

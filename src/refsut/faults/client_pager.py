@@ -218,6 +218,13 @@ SWITCHES = [
         "client.no-delivery-imdn",
         "TS-7.2.2.3-3",
         "no delivery IMDN is sent even when positive-delivery is requested",
-        also=("TS-7.2.1.1-12-imdn",),  # no IMDN, so no Contribution-ID of it to judge
+        # no IMDN, so no Contribution-ID or Request-URI of it to judge
+        also=("TS-7.2.1.1-12-imdn", "TS-7.2.2.3-3-to"),
+    ),
+    Fault(
+        "client.imdn-to-recipient",
+        "TS-7.2.2.3-3-to",
+        "the delivery IMDN is addressed to the message's recipient (the user itself) "
+        "instead of its sender",
     ),
 ]

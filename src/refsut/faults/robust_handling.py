@@ -28,27 +28,27 @@ SWITCHES = [
         "http: SYSTEM identifiers)",
     ),
     Fault(
-        "robust.accept-invalid-resource-list",
+        "robust.crash-on-invalid-resource-list",
         "RB-xml-invalid",
-        "a handling INVITE whose resource list is not well-formed or not a resource list is "
-        "accepted with 200 (an empty handling session)",
+        "a handling INVITE whose resource list is not well-formed or not a resource list "
+        "hangs the PF: neither it nor the next request is answered",
     ),
     # ---- cpm_action values and Message-URI-IDs a handling INVITE names
     Fault(
-        "robust.accept-unknown-action",
+        "robust.crash-on-unknown-action",
         "RB-cpm-unknown-action",
-        "an unknown cpm_action in a handling INVITE's list is taken as delete: the INVITE is "
-        "accepted with 200 and the message it names is dropped from the deferred list",
+        "an unknown cpm_action in a handling INVITE's list hangs the PF: neither the INVITE "
+        "nor the next request is answered",
     ),
     Fault(
-        "robust.unknown-action-as-deliver",
-        "RB-cpm-unknown-action",
-        "an unknown cpm_action in a handling INVITE's list is taken as deliver: the message it "
-        "names is delivered after the BYE and dropped from the deferred list",
+        "robust.crash-on-unknown-message-id",
+        "RB-cpm-unknown-message-id",
+        "a handling INVITE naming a Message-URI-ID the PF never issued hangs the PF: neither "
+        "the INVITE nor the next request is answered",
     ),
     Fault(
         "robust.accept-unknown-message-id",
-        "RB-cpm-unknown-message-id",
+        "RB-cpm-unknown-message-id-refused",
         "a handling INVITE naming Message-URI-IDs the PF never issued is accepted with 200",
     ),
 ]

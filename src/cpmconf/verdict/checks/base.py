@@ -7,10 +7,16 @@ over (a `SipMessage`, an `MsrpMessage`, a stimulus or an exchange) is refused wi
 `HarnessError` naming the check and the argument, and a check can never cite the test
 system's own message as the SUT's. A Judgement made from a View item carries its capture
 index (`frame`) into the finding.
+
+`register` also stamps every Judgement a check returns with the check's name and the clauses
+it declares (`DECLARED`, the union over all its registrations), so `Expectations.judge`
+refuses a judgement offered for a clause its check does not declare: the check<->clause map
+(CHECKS) is what the cases use, not a list kept by hand beside them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +28,7 @@ from cpmconf.outcome import HarnessError
 
 __all__ = [
     "CHECKS",
+    "DECLARED",
     "Check",
     "Judgement",
     "Seen",
@@ -42,6 +49,10 @@ class Judgement:
     note: str | None = None
     arisen: bool = True  # False: the clause's condition never arose, so it does not apply
     frame: int | None = None  # capture index of the judged message, when one was cited
+    # Stamped by `register`: the check that made this judgement and the clauses it declares.
+    # None/empty: made outside a registered check (e.g. a helper), so nothing to validate.
+    check: str | None = dataclasses.field(default=None, compare=False)
+    declares: frozenset[str] = dataclasses.field(default=frozenset(), compare=False)
 
 
 def _frame(msg) -> int | None:
@@ -127,13 +138,42 @@ class Check:
 
 
 CHECKS: dict[str, list[Check]] = {}
+# check name ("module.function") -> every clause it is registered for
+DECLARED: dict[str, frozenset[str]] = {}
+
+
+def check_name(fn: Callable) -> str:
+    """A check's name as cases and reports show it: "module.function"."""
+    return f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}"
+
+
+def stamped(name: str, fn: Callable) -> Callable:
+    """`fn`, its Judgement stamped with `name` and the clauses `name` declares (read at call
+    time, so a function registered twice declares both lists)."""
+
+    @functools.wraps(fn)
+    def check(*args, **kwargs):
+        result = fn(*args, **kwargs)
+        if isinstance(result, Judgement):
+            # A check that returns another check's judgement makes it its own.
+            result = dataclasses.replace(
+                result, check=name, declares=DECLARED.get(name, frozenset())
+            )
+        return result
+
+    return check
 
 
 def register(*clauses: str, passive: bool = False):
-    """Register a check function as judging `clauses`."""
+    """Register a check function as judging `clauses`: the only clauses a case may record
+    its judgements for (Expectations.judge refuses others)."""
 
     def deco(fn):
-        fn = captured_only(f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__name__}", fn)
+        name = check_name(fn)
+        DECLARED[name] = DECLARED.get(name, frozenset()) | frozenset(clauses)
+        if not getattr(fn, "_cpmconf_check", False):
+            fn = stamped(name, captured_only(name, fn))
+            fn._cpmconf_check = True
         for c in clauses:
             CHECKS.setdefault(c, []).append(Check(c, fn, passive, (fn.__doc__ or "").strip()))
         return fn

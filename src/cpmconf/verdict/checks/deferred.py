@@ -59,6 +59,7 @@ def answered_202(final: SipMessage | None) -> Judgement:
 
 @register(
     "TS-8.3.2.4.x-3a.i",
+    "TS-8.3.2.4.x-3b",  # the same notification, sent to the Interworking Function
     "TS-8.3.2.1.1-allfail-1",
     "SD-5.2.2.2-1",
     "SD-5.2.2.2.1-notify",
@@ -437,7 +438,9 @@ def ack_to_contact(ack: SipMessage | None, contact: str) -> Judgement:
     return judged(same_contact(got, contact), f"ACK to {contact}", got, ack)
 
 
-@register("TS-8.3.2.4.1-on200-3", "SD-5.2.2.2.2-deliver")
+# also SD-5.2.2.2.1-remove: a fetched message is dropped from the queue only once it was
+# fetched whole, once (a pull that lost or doubled it removed what was not fetched)
+@register("TS-8.3.2.4.1-on200-3", "SD-5.2.2.2.2-deliver", "SD-5.2.2.2.1-remove")
 def pushed_once_each(bodies: list[bytes], originals: list[bytes]) -> Judgement:
     """Over the push session each deferred message arrives exactly once, unchanged."""
     missing = [i for i, o in enumerate(originals) if o not in bodies]

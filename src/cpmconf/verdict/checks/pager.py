@@ -32,6 +32,7 @@ from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import aor_key, same_aor, same_gruu
 from cpmconf.verdict.checks.base import (
     Judgement,
+    Seen,
     View,
     judged,
     not_arisen,
@@ -90,7 +91,7 @@ def p_preferred_service_msg(msg: SipMessage) -> Judgement:
     return judged(ok, f"P-Preferred-Service: {ICSI_MSG}", f"P-Preferred-Service: {v}", msg)
 
 
-@register("TS-7.2.1.1-4")
+@register("TS-7.2.1.1-4", "TS-7.2.1.2-5")  # the same rule for the large-mode INVITE
 def reply_to_present(msg: SipMessage, address: str) -> Judgement:
     """A Reply-To header carries the reply address the user asked for."""
     v = msg.header("Reply-To")
@@ -116,12 +117,13 @@ def release_judgement(msg: SipMessage, header: str, expected: str) -> Judgement:
 
 
 @register("TS-7.2.1.1-5", passive=True)
+@register("TS-7.2.1.2-6")  # the INVITE's User-Agent; not passive: judge selects MESSAGEs
 def user_agent_release(msg: SipMessage, release: str = "CPM-client/OMA2.0") -> Judgement:
     """User-Agent carries the client's OMA CPM release."""
     return release_judgement(msg, "User-Agent", release)
 
 
-@register("TS-7.2.1.1-6")
+@register("TS-7.2.1.1-6", "TS-7.2.1.2-7")  # the same rule for the large-mode INVITE
 def privacy_id(msg: SipMessage) -> Judgement:
     """An anonymous MESSAGE carries Privacy: id."""
     v = msg.header("Privacy")
@@ -147,8 +149,17 @@ def expires_present(msg: SipMessage, seconds: int) -> Judgement:
     "TS-7.2.1.1-8a",
     "TS-7.2.1.1-8b",
     "TS-7.2.1.1-8c",
+    "TS-7.2.1.1-9",  # the Request-URI half of 9 (9b, the list, is resource_list_targets)
     "TS-7.2.1.1-9a",
     "TS-7.2.1.1-10",
+    # the same rules for a large-mode INVITE (7.2.1.2)
+    "TS-7.2.1.2-9",
+    "TS-7.2.1.2-9a",
+    "TS-7.2.1.2-9b",
+    "TS-7.2.1.2-9c",
+    "TS-7.2.1.2-10",
+    "TS-7.2.1.2-10a",
+    "TS-7.2.1.2-11",
 )
 def request_uri_is(msg: SipMessage, target: str) -> Judgement:
     """The Request-URI is the expected target."""
@@ -160,7 +171,17 @@ def request_uri_is(msg: SipMessage, target: str) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-9", "TS-7.2.1.1-9b")
+@register(
+    "TS-7.2.1.1-9",
+    "TS-7.2.1.1-9b",
+    "TS-7.2.1.1-9c",  # a group reply lists the replied party: the same test of the list
+    "TS-7.2.1.1-9d",
+    # the same rules for a large-mode INVITE (7.2.1.2)
+    "TS-7.2.1.2-10",
+    "TS-7.2.1.2-10b",
+    "TS-7.2.1.2-10c",
+    "TS-7.2.1.2-10d",
+)
 def resource_list_targets(msg: SipMessage, targets: list[str]) -> Judgement:
     """The MESSAGE has a resource-list body naming every target."""
     rl = resource_list_of(msg)
@@ -182,7 +203,7 @@ def resource_list_targets(msg: SipMessage, targets: list[str]) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-11-new")
+@register("TS-7.2.1.1-11-new", "TS-7.2.1.2-14-new")  # the same rule for the large-mode INVITE
 def conversation_id_new(msg: SipMessage, earlier: list[str]) -> Judgement:
     """A message that starts a conversation carries a fresh Conversation-ID."""
     v = msg.header("Conversation-ID")
@@ -196,7 +217,8 @@ def conversation_id_new(msg: SipMessage, earlier: list[str]) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-11-existing")
+# the same rule for the large-mode INVITE
+@register("TS-7.2.1.1-11-existing", "TS-7.2.1.2-14-existing")
 def conversation_id_existing(msg: SipMessage, conversation: str) -> Judgement:
     """A message in an existing conversation reuses its Conversation-ID."""
     v = msg.header("Conversation-ID")
@@ -208,7 +230,7 @@ def conversation_id_existing(msg: SipMessage, conversation: str) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-12")
+@register("TS-7.2.1.1-12", "TS-7.2.1.2-15")  # the same rule for the large-mode INVITE
 def contribution_id_new(msg: SipMessage, earlier: list[str]) -> Judgement:
     """Each message carries a newly generated Contribution-ID."""
     v = msg.header("Contribution-ID")
@@ -225,7 +247,7 @@ def imdn_contribution_id(msg: SipMessage, original: str) -> Judgement:
     )
 
 
-@register("TS-7.2.1.1-13")
+@register("TS-7.2.1.1-13", "TS-7.2.1.2-16")  # the same rule for the large-mode INVITE
 def in_reply_to(msg: SipMessage, original: str) -> Judgement:
     """A reply carries InReplyTo-Contribution-ID with the replied message's Contribution-ID."""
     v = msg.header("InReplyTo-Contribution-ID")
@@ -258,6 +280,9 @@ def typed_cpim(msg: SipMessage) -> Judgement:
     )
 
 
+# that the client sent the ACK or BYE of its large-mode session at all (its route is judged
+# by routing); the PF's clause is registered in pf_large
+@register("TS-7.2.1.2-on200-2", "TS-7.2.1.2-bye-1", "TS-7.2.1.2-bye-2")
 def arrived_at_core(seen: bool, what: str, msg: SipMessage | None = None) -> Judgement:
     """The message reached the test system's core: for a message a case does not wait for
     (an ACK, a BYE), its presence. How a message went through the core is judged by
@@ -316,7 +341,8 @@ def pager_for_small(msg: SipMessage | None, limit: int = PAGER_LIMIT) -> Judgeme
     )
 
 
-@register("TS-7.2.1.1-2", "TS-7.2.2.1-3", passive=False)
+# MESSAGE and its 200 (7.2.1.1, 7.2.2.1), the large-mode INVITE and its 200 (7.2.1.2, 7.2.2.2)
+@register("TS-7.2.1.1-2", "TS-7.2.2.1-3", "TS-7.2.1.2-4", "TS-7.2.2.2-2b")
 def optional_identity(msg: SipMessage, header: str, user: str) -> Judgement:
     """A MAY: the client may assert an identity; if it does, it is the user's own address.
     An asserted address that is not the user's is the option not used as allowed (not a
@@ -355,7 +381,7 @@ def identity_registered(
 # -- client receiving (TS 7.2.2.1, 7.2.2.3) ----------------------------------------------------
 
 
-@register("TS-7.2.2.1-1", "TS-7.2.2.1-intro")
+@register("TS-7.2.2.1-1", "TS-7.2.2.1-intro", "TS-7.2.2.2-bye")  # 2xx to a MESSAGE or a BYE
 def answered_200(final: SipMessage | None, what: str = "MESSAGE") -> Judgement:
     """The client accepts the MESSAGE with a 200."""
     if final is None:
@@ -366,6 +392,8 @@ def answered_200(final: SipMessage | None, what: str = "MESSAGE") -> Judgement:
 
 
 @register("TS-7.2.2.1-2", passive=True)
+# the 200 to a large-mode INVITE; not passive: judge's selector picks 200s to MESSAGEs
+@register("TS-7.2.2.2-2a")
 def server_release(final: SipMessage, release: str = "CPM-client/OMA2.0") -> Judgement:
     """The 200 carries Server with the client's OMA CPM release (only a 200 is judged)."""
     other = not_a_200(final, f"Server: {release}")
@@ -386,7 +414,7 @@ def not_a_200(final: SipMessage | None, expected: str) -> Judgement | None:
     )
 
 
-@register("TS-7.2.2.1-4")
+@register("TS-7.2.2.1-4", "TS-7.2.2.2-2d")  # and the 200 to a large-mode INVITE
 def echoes_conversation_headers(final: SipMessage, request: SipMessage) -> Judgement:
     """The 200 repeats each of Conversation-ID, Contribution-ID, InReplyTo-Contribution-ID
     (only a 200 is judged)."""
@@ -406,7 +434,8 @@ def echoes_conversation_headers(final: SipMessage, request: SipMessage) -> Judge
     )
 
 
-@register("TS-7.2.2.1-7", "TS-7.2.2.3-5", "TS-7.2.1.1-17")
+# the UID from a MESSAGE, its 200, or (large mode) the BYE and the 200 to the client's BYE
+@register("TS-7.2.2.1-7", "TS-7.2.2.3-5", "TS-7.2.1.1-17", "TS-7.2.1.2-bye-3", "TS-7.2.2.2-bye-uid")
 def uid_reported(reported: object, uid: int) -> Judgement:
     """The client kept the Message-UID the network gave it (read through the upper tester)."""
     return judged(
@@ -428,6 +457,19 @@ def delivery_imdn(imdn: SipMessage | None, original_imdn_id: str) -> Judgement:
         ok,
         f"IMDN <delivered/> for Message-ID {original_imdn_id}",
         f"IMDN body {body[:200]!r}",
+        imdn,
+    )
+
+
+@register("TS-7.2.2.3-3-to")
+def imdn_to_sender(imdn: Seen | None, sender: str) -> Judgement:
+    """The delivery notification is addressed to the sender of the message (D-imdn-to-sender)."""
+    if imdn is None:
+        return not_judged(f"a delivery IMDN addressed to {sender}", "no IMDN was sent")
+    return judged(
+        same_aor(imdn.request_uri, sender),
+        f"Request-URI {sender}",
+        f"Request-URI {imdn.request_uri}",
         imdn,
     )
 
