@@ -30,7 +30,7 @@ from cpmconf.procedures.pf_deferred import (
 from cpmconf.verdict.checks import deferred
 
 
-@pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info")
+@pytest.mark.clause("SD-5.2.2.2.1-notify", "SD-5.2.2.2.1-info", "SD-5.2.2.2.1-info-accurate")
 async def test_subscription_lists_the_deferred_messages(pf, expect):
     await deregister_all(pf, PULL_USER)
     await purge(pf, PULL_USER)
@@ -44,13 +44,16 @@ async def test_subscription_lists_the_deferred_messages(pf, expect):
         if sub.status is None or not 200 <= sub.status < 300:
             what += f" (the SUBSCRIBE got {sub.status if sub.status is not None else 'no answer'})"
         expect.judge("SD-5.2.2.2.1-notify", deferred.notification_sent(None, what))
-        # a MAY about the notification's content: with no notification it never arose
-        expect.record_not_applicable("SD-5.2.2.2.1-info", f"no notification: {what} missing")
+        # a MAY about the notification's content, and its condition: with no notification
+        # neither arose
+        for clause in ("SD-5.2.2.2.1-info", "SD-5.2.2.2.1-info-accurate"):
+            expect.record_not_applicable(clause, f"no notification: {what} missing")
         return
     expect.judge("SD-5.2.2.2.1-notify", deferred.body_names_message(notify, reader(pf), ids))
     # what the originator sent, as captured: the details the listing must repeat
     sent = {i: view.find(d.request, from_sut=False) for d in deferrals for i in d.ids}
     expect.judge("SD-5.2.2.2.1-info", deferred.details_right(notify, reader(pf), sent))
+    expect.judge("SD-5.2.2.2.1-info-accurate", deferred.details_accurate(notify, reader(pf), sent))
 
 
 async def _act(pf, actions_for, n: int):

@@ -208,10 +208,9 @@ async def test_group_reply_lists_the_replied_party(client, expect, reply_to):
     expect.judge(other, pager.resource_list_targets(msg, [replied]))
 
 
-@pytest.mark.clause("TS-7.2.1.1-2")
+@pytest.mark.clause("TS-7.2.1.1-2", "TS-7.2.1.1-2-registered")
 async def test_asserted_originator_if_any_is_the_users(client, expect):
     msg, _, _ = await client_sends(client, to=recipient(client), text="who")
-    expect.judge(
-        "TS-7.2.1.1-2",
-        pager.optional_identity(msg, "P-Preferred-Identity", client.profile.client.user),
-    )
+    user = client.profile.client.user
+    expect.judge("TS-7.2.1.1-2", pager.optional_identity(msg, "P-Preferred-Identity", user))
+    expect.judge("TS-7.2.1.1-2-registered", pager.identity_registered(msg, user))

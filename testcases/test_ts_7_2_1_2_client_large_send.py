@@ -199,13 +199,14 @@ async def test_expiry_goes_in_message_expires(client, expect):
     expect.judge("TS-7.2.1.2-8", large.message_expires(invite_of(r), 3600))
 
 
-@pytest.mark.clause("TS-7.2.1.2-4")
+@pytest.mark.clause("TS-7.2.1.2-4", "TS-7.2.1.2-4-registered")
 async def test_asserted_originator_if_any_is_the_users(client, expect):
     r = await client_sends_large(client, large_text(), to=recipient(client))
     user = client.profile.client.user
     expect.judge(
         "TS-7.2.1.2-4", pager.optional_identity(invite_of(r), "P-Preferred-Identity", user)
     )
+    expect.judge("TS-7.2.1.2-4-registered", pager.identity_registered(invite_of(r), user))
 
 
 @pytest.mark.clause("TS-7.2.1.2-5")

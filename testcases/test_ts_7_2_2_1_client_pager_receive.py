@@ -92,14 +92,13 @@ async def test_delivery_notification_goes_to_the_sender(client, expect):
     expect.judge("TS-7.2.2.3-3-to", pager.imdn_to_sender(imdn, originator(client)))
 
 
-@pytest.mark.clause("TS-7.2.2.1-3")
+@pytest.mark.clause("TS-7.2.2.1-3", "TS-7.2.2.1-3-registered")
 async def test_asserted_recipient_if_any_is_the_users(client, expect):
     d = await deliver_to_client(client)
     view = await client.settle()
     finals = view.finals(d.call_id, d.request.cseq, from_sut=True)
     if not finals:
         raise Inconclusive("the client sent no final response")
-    expect.judge(
-        "TS-7.2.2.1-3",
-        pager.optional_identity(finals[0], "P-Preferred-Identity", client.profile.client.user),
-    )
+    user = client.profile.client.user
+    expect.judge("TS-7.2.2.1-3", pager.optional_identity(finals[0], "P-Preferred-Identity", user))
+    expect.judge("TS-7.2.2.1-3-registered", pager.identity_registered(finals[0], user))

@@ -127,7 +127,7 @@ async def test_connects_binds_reassembles_and_keeps_the_uid(client, expect, chun
     )
 
 
-@pytest.mark.clause("TS-7.2.2.2-2b")
+@pytest.mark.clause("TS-7.2.2.2-2b", "TS-7.2.2.2-2b-registered")
 async def test_asserted_recipient_if_any_is_the_users(client, expect):
     r = await deliver_large_to_client(client, large_text())
     final = final_of(r)
@@ -135,6 +135,7 @@ async def test_asserted_recipient_if_any_is_the_users(client, expect):
         raise Inconclusive("the client did not accept the INVITE, so its 200 cannot be judged")
     user = client.profile.client.user
     expect.judge("TS-7.2.2.2-2b", pager.optional_identity(final, "P-Preferred-Identity", user))
+    expect.judge("TS-7.2.2.2-2b-registered", pager.identity_registered(final, user))
 
 
 HOLD_MS = 4000  # the client's answer hold: the CANCEL goes out on its 180, long before this

@@ -12,6 +12,7 @@ import pytest
 from cpmconf.procedures.deferred import client_subscribes, management_uri, new_ids
 from cpmconf.verdict import Inconclusive
 from cpmconf.verdict.checks import deferred_client as dc
+from cpmconf.verdict.checks import pager
 from testcases.judging import request_via_core
 
 
@@ -22,6 +23,7 @@ from testcases.judging import request_via_core
     "TS-7.2.3.1-1b",
     "TS-7.2.3.1-1c",
     "TS-7.2.3.1-1d",
+    "TS-7.2.3.1-1d-registered",
     "TS-7.2.3.1-1e",
     "TS-7.2.3.1-1f",
     "TS-7.2.3.1-1g",
@@ -43,7 +45,9 @@ async def test_subscribe_request(client, expect):
     expect.judge("TS-7.2.3.1-1a", dc.request_uri_management(sub, management_uri(client)))
     expect.judge("TS-7.2.3.1-1b", dc.accept_contact_deferred(sub))
     expect.judge("TS-7.2.3.1-1c", dc.contact_deferred(sub))
-    expect.judge("TS-7.2.3.1-1d", dc.optional_identity(sub, client.profile.client.user))
+    user = client.profile.client.user
+    expect.judge("TS-7.2.3.1-1d", dc.optional_identity(sub, user))
+    expect.judge("TS-7.2.3.1-1d-registered", pager.identity_registered(sub, user))
     expect.judge("TS-7.2.3.1-1e", dc.preferred_service_deferred(sub))
     expect.judge("TS-7.2.3.1-1f", dc.event_package(sub))
     expect.judge("TS-7.2.3.1-1g", dc.expires_zero(sub))

@@ -58,6 +58,7 @@ def _sent(view, ids):
     "TS-7.2.3.2.1-6",
     "TS-7.2.3.2.1-6a",
     "TS-7.2.3.2.1-6b",
+    "TS-7.2.3.2.1-6b-valid",
     "TS-7.2.3.2.1-6c",
     "TS-7.2.3.2.1-7",
     "TS-7.2.3.2.1-8",
@@ -82,6 +83,7 @@ async def test_handling_every_message(client, expect):
     expect.judge("TS-7.2.3.2.1-6", dc.offer_valid(inv))
     expect.judge("TS-7.2.3.2.1-6a", dc.offer_accepts_cpim(inv))
     expect.judge("TS-7.2.3.2.1-6b", dc.offer_other_types(inv))
+    expect.judge("TS-7.2.3.2.1-6b-valid", dc.other_types_valid(inv))
     expect.judge("TS-7.2.3.2.1-6c", dc.offer_recvonly(inv))
     expect.judge("TS-7.2.3.2.1-7", dc.list_matches_request(inv, all_messages=True))
     expect.judge("TS-7.2.3.2.1-on200-ack", dc.acknowledged(_sent(view, r.ack), inv, 200))

@@ -40,6 +40,7 @@ NOTIFY_CLAUSES = (
     "SD-5.2.2.2-1",
     "SD-5.2.2.2.1-notify",
     "SD-5.2.2.2.1-info",
+    "SD-5.2.2.2.1-info-accurate",
 )
 
 
@@ -104,6 +105,7 @@ async def test_notification_to_the_registered_user(pf, expect):
     # it is about this message (the originator's, as captured)
     about = dict.fromkeys(ids_in(pf, note), view.find(d.request, from_sut=False))
     expect.judge("SD-5.2.2.2.1-info", deferred.details_right(note, reader(pf), about))
+    expect.judge("SD-5.2.2.2.1-info-accurate", deferred.details_accurate(note, reader(pf), about))
 
 
 @pytest.mark.clause("TS-8.3.2.4.x-3b")

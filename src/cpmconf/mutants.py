@@ -8,7 +8,9 @@ the clause verdicts of the runs' `compliance.json` against the baseline's:
 
 - killed: the switch's target clause ends `fail` (`non-strict` is enough for a SHOULD or
   SHOULD NOT clause; a MAY clause cannot fail, so for it the switch must turn the baseline's
-  `pass` into `not-applicable`, the option not used as the clause allows), and every other
+  `pass` into `not-applicable`, the option not used as the clause allows; a condition the
+  option carries is a SHALL sub-clause, D-may-binding-condition, which its switch targets
+  instead), and every other
   clause whose verdict changed is one the switch declares it also breaks
   (`Fault(..., also=(...))`, for clauses judged on the very same behaviour);
 - survivor: the target clause was judged in the baseline but the switch did not make it fail;

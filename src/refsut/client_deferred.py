@@ -4,11 +4,12 @@
 Subscribing: a SUBSCRIBE with ``Expires: 0`` to the provisioned CPMDeferredMsgMgmt address,
 the deferred ICSI in Accept-Contact, Contact and P-Preferred-Service; the NOTIFY that follows
 is answered 200 and the Message-URI-IDs it lists are kept. Handling: an INVITE to the same
-address, an SDP offer that is ``recvonly`` with ``accept-types:message/cpim`` (no media is
-ever set up, NOTE 3), and, unless every message is wanted, an RFC 5366 resource list whose
-entries carry ``?cpm_action=...``. A 488 with Warning text ``125 No messages`` ends the
-attempt; a 200 is acknowledged and the session is ended at once with a BYE. The messages
-the PF then delivers arrive through the ordinary receive paths of the client.
+address, an SDP offer that is ``recvonly`` with ``accept-types:message/cpim text/plain`` (the
+further format uses the MAY of step 6b; no media is ever set up, NOTE 3), and, unless every
+message is wanted, an RFC 5366 resource list whose entries carry ``?cpm_action=...``. A 488
+with Warning text ``125 No messages`` ends the attempt; a 200 is acknowledged and the session
+is ended at once with a BYE. The messages the PF then delivers arrive through the ordinary
+receive paths of the client.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ EVENT_PACKAGE = "deferred-messages"  # D-event-package
 NO_MESSAGES = 125  # OMA warning code of the 488 that says nothing matched
 FOREIGN_IDENTITY = "sip:someone-else@example.org"  # used only by the identity fault switch
 MALFORMED_TYPE = "text/"  # a further accept-type without a subtype (a fault switch)
+FURTHER_TYPE = "text/plain"  # a valid further one, so the condition of step 6b is judged
 # The fault switches that misname one action, keyed by the action they break.
 MISNAMED = {
     "deliver": ("client.handling-deliver-misnamed", "retrieve"),
@@ -223,7 +225,8 @@ class DeferredHandling:
         # No media is set up (NOTE 3), but the offer still names a path of our MSRP listener.
         host, port = self.client.msrp.address
         path = wire.msrp_uri(host, port, wire.new_ident(), secure=self.client.msrp.secure)
-        accept_types = [] if self.on("client.handling-no-accept-types") else ["message/cpim"]
+        no_types = self.on("client.handling-no-accept-types")
+        accept_types = [] if no_types else ["message/cpim", FURTHER_TYPE]
         if accept_types and self.on("client.handling-malformed-accept-type"):
             accept_types.append(MALFORMED_TYPE)
         offer = wire.sdp_msrp(

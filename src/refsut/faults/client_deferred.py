@@ -36,8 +36,10 @@ SWITCHES = [
     ),
     Fault(
         "client.subscribe-foreign-identity",
-        "TS-7.2.3.1-1d",
+        "TS-7.2.3.1-1d-registered",
         "the SUBSCRIBE asserts an address that is not the user's in P-Preferred-Identity",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("TS-7.2.3.1-1d",),
     ),
     Fault(
         "client.subscribe-no-p-preferred-service",
@@ -91,11 +93,15 @@ SWITCHES = [
         "client.handling-no-accept-types",
         "TS-7.2.3.2.1-6a",
         "the handling INVITE's SDP offer has no a=accept-types",
+        # no further format either, so 6b's condition (D-may-binding-condition) no longer arises
+        also=("TS-7.2.3.2.1-6b-valid",),
     ),
     Fault(
         "client.handling-malformed-accept-type",
-        "TS-7.2.3.2.1-6b",
+        "TS-7.2.3.2.1-6b-valid",
         "the handling offer lists a further accept-type `text/` with no subtype",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("TS-7.2.3.2.1-6b",),
     ),
     Fault("client.handling-sendrecv", "TS-7.2.3.2.1-6c", "the handling offer says a=sendrecv"),
     Fault(

@@ -32,8 +32,10 @@ SWITCHES = [
     ),
     Fault(
         "client.large-foreign-identity",
-        "TS-7.2.1.2-4",
+        "TS-7.2.1.2-4-registered",
         "a large-mode INVITE asserts an address that is not the user's in P-Preferred-Identity",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("TS-7.2.1.2-4",),
     ),
     Fault(
         "client.large-no-reply-to",
@@ -292,8 +294,10 @@ SWITCHES = [
     ),
     Fault(
         "client.recv-foreign-identity-in-200",
-        "TS-7.2.2.2-2b",
+        "TS-7.2.2.2-2b-registered",
         "the 200 to a large-mode INVITE asserts an address that is not the user's",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("TS-7.2.2.2-2b",),
     ),
     Fault(
         "client.recv-answer-not-msrp",

@@ -24,8 +24,10 @@ SWITCHES = [
     ),
     Fault(
         "client.foreign-preferred-identity",
-        "TS-7.2.1.1-2",
+        "TS-7.2.1.1-2-registered",
         "sent MESSAGE asserts an address that is not the user's in P-Preferred-Identity",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("TS-7.2.1.1-2",),
     ),
     Fault(
         "client.no-p-preferred-service",
@@ -190,8 +192,10 @@ SWITCHES = [
     Fault("client.no-server-header", "TS-7.2.2.1-2", "200 to a received MESSAGE has no Server"),
     Fault(
         "client.foreign-identity-in-200",
-        "TS-7.2.2.1-3",
+        "TS-7.2.2.1-3-registered",
         "the 200 to a received MESSAGE asserts an address that is not the user's",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("TS-7.2.2.1-3",),
     ),
     Fault(
         "client.no-conversation-id-echo",

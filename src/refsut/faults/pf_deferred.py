@@ -53,6 +53,7 @@ SWITCHES = [
             "TS-8.3.2.4.x-3a.vii",
             "TS-8.3.2.4.x-3b",
             "SD-5.2.2.2.1-info",
+            "SD-5.2.2.2.1-info-accurate",
         ),
     ),
     Fault(
@@ -100,8 +101,10 @@ SWITCHES = [
     # ---- listing and handling the deferred messages (SD 5.2.2.2.1)
     Fault(
         "pf.deferred-wrong-size",
-        "SD-5.2.2.2.1-info",
+        "SD-5.2.2.2.1-info-accurate",
         "the size a deferred message is listed with counts the whole SIP request, not its body",
+        # the MAY keeps the option; its condition is the SHALL (D-may-binding-condition)
+        also=("SD-5.2.2.2.1-info",),
     ),
     Fault(
         "pf.deferred-action-ignored",

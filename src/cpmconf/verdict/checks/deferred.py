@@ -27,7 +27,7 @@ from cpmconf.codec.headers import AcceptContact, ContactFeatures, NameAddr
 from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_aor, same_contact, same_gruu
-from cpmconf.verdict.checks.base import Judgement, judged, register
+from cpmconf.verdict.checks.base import Judgement, judged, not_arisen, register
 from cpmconf.verdict.checks.pager import oma_warning, release_judgement
 
 
@@ -173,11 +173,11 @@ def _details_wrong(entry: DeferredMessage, sent: SipMessage) -> list[str]:
     return wrong
 
 
-@register("SD-5.2.2.2.1-info")
-def details_right(msg: SipMessage, reader: ListReader, sent: dict[str, SipMessage]) -> Judgement:
-    """Each detail the body gives about a deferred message (originator, size, subject, date)
-    matches the message as its originator sent it; `sent` maps Message-URI-IDs to those
-    MESSAGEs. Giving no detail is allowed (MAY)."""
+def _details(
+    msg: SipMessage, reader: ListReader, sent: dict[str, SipMessage]
+) -> Judgement | tuple[int, list[str]]:
+    """How many details the body gives about the messages in `sent` and which are wrong, or
+    the inconclusive Judgement when the body cannot be read for them."""
     if reader.xpath:
         return unjudged("details in the cpmconf deferred-messages format", "the profile's format")
     found = reader.read(msg)
@@ -191,10 +191,39 @@ def details_right(msg: SipMessage, reader: ListReader, sent: dict[str, SipMessag
             continue  # a message this test did not send
         given += len(OPTIONAL_FIELDS) - len(entry.missing())
         wrong += [f"{entry.uri_id}: {w}" for w in _details_wrong(entry, original)]
+    return given, wrong
+
+
+@register("SD-5.2.2.2.1-info")
+def details_right(msg: SipMessage, reader: ListReader, sent: dict[str, SipMessage]) -> Judgement:
+    """Each detail the body gives about a deferred message (originator, size, subject, date)
+    matches the message as its originator sent it; `sent` maps Message-URI-IDs to those
+    MESSAGEs. Giving no detail is allowed (MAY); a wrong one is the option not used as
+    allowed, which `details_accurate` fails (D-may-binding-condition)."""
+    seen = _details(msg, reader, sent)
+    if isinstance(seen, Judgement):
+        return seen
+    given, wrong = seen
     if wrong:
         return judged(False, "details that match the deferred messages", "; ".join(wrong), msg)
     note = None if given else "no details given (optional)"
     return judged(True, "details, where given, that match", f"{given} detail(s) right", msg, note)
+
+
+@register("SD-5.2.2.2.1-info-accurate")
+def details_accurate(msg: SipMessage, reader: ListReader, sent: dict[str, SipMessage]) -> Judgement:
+    """Every detail the body gives about a deferred message is true of the message its
+    originator sent; a body giving none leaves the clause not-applicable (its MAY was not
+    used)."""
+    seen = _details(msg, reader, sent)
+    if isinstance(seen, Judgement):
+        return seen
+    given, wrong = seen
+    expected = "details, where given, that match the deferred messages"
+    if not given:
+        return not_arisen(expected, "no details given", "the notification gives no details", msg)
+    actual = "; ".join(wrong) or f"{given} detail(s) right"
+    return judged(not wrong, expected, actual, msg)
 
 
 # -- handling (SD 5.2.2.2.1) -------------------------------------------------------------------

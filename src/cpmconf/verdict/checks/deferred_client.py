@@ -18,7 +18,7 @@ from cpmconf.codec.sdp import SessionDescription
 from cpmconf.codec.sip import SipMessage
 from cpmconf.codec.uri import same_aor, same_contact, same_identifier
 from cpmconf.verdict.checks import large
-from cpmconf.verdict.checks.base import Judgement, judged, register
+from cpmconf.verdict.checks.base import Judgement, judged, not_arisen, register
 from cpmconf.verdict.checks.pager import _parts, resource_list_of
 
 EVENT_PACKAGE = "deferred-messages"
@@ -192,20 +192,40 @@ def offer_accepts_cpim(msg: SipMessage) -> Judgement:
     return large.accept_types_cpim(msg)
 
 
+def _accept_types(msg: SipMessage) -> tuple[list[str], list[str], str]:
+    """The offer's accept-types, those not `*`, type/`*` or type/subtype (RFC 2045 tokens,
+    as RFC 4975 defines them), and the attribute as seen."""
+    _, m = large.msrp_media(msg)
+    types = [] if m is None else list(m.accept_types() or [])
+    bad = [t for t in types if not _ACCEPT_ENTRY.fullmatch(t)]
+    return types, bad, f"a=accept-types:{' '.join(types) or '(absent)'}"
+
+
 @register("TS-7.2.3.2.1-6b")
 def offer_other_types(msg: SipMessage) -> Judgement:
     """A MAY: whatever accept-types the offer lists besides message/cpim is valid under RFC
     4975: `*`, type/`*` or type/subtype, type and subtype RFC 2045 tokens. None at all is
-    allowed (the absence of message/cpim is 6a's)."""
-    _, m = large.msrp_media(msg)
-    types = [] if m is None else list(m.accept_types() or [])
-    bad = [t for t in types if not _ACCEPT_ENTRY.fullmatch(t)]
-    got = f"a=accept-types:{' '.join(types) or '(absent)'}"
+    allowed (the absence of message/cpim is 6a's). An invalid entry is the option not used
+    as allowed: `other_types_valid` fails it (D-may-binding-condition)."""
+    _, bad, got = _accept_types(msg)
     return judged(
         not bad,
         "accept-types entries that are `*`, type/* or type/subtype",
         f"{got}; not a media type: {' '.join(bad)}" if bad else got,
         msg,
+    )
+
+
+@register("TS-7.2.3.2.1-6b-valid")
+def other_types_valid(msg: SipMessage) -> Judgement:
+    """Each accept-types entry besides message/cpim is `*`, type/`*` or type/subtype; an
+    offer naming nothing else leaves the clause not-applicable (its MAY was not used)."""
+    types, bad, got = _accept_types(msg)
+    expected = "further accept-types entries that are `*`, type/* or type/subtype"
+    if not [t for t in types if t.lower() != "message/cpim"]:
+        return not_arisen(expected, got, "the offer names no format besides message/cpim", msg)
+    return judged(
+        not bad, expected, f"{got}; not a media type: {' '.join(bad)}" if bad else got, msg
     )
 
 

@@ -344,11 +344,38 @@ def pager_for_small(msg: SipMessage | None, limit: int = PAGER_LIMIT) -> Judgeme
 # MESSAGE and its 200 (7.2.1.1, 7.2.2.1), the large-mode INVITE and its 200 (7.2.1.2, 7.2.2.2)
 @register("TS-7.2.1.1-2", "TS-7.2.2.1-3", "TS-7.2.1.2-4", "TS-7.2.2.2-2b")
 def optional_identity(msg: SipMessage, header: str, user: str) -> Judgement:
-    """A MAY: the client may assert an identity; if it does, it is the user's own address."""
+    """A MAY: the client may assert an identity; if it does, it is the user's own address.
+    An asserted address that is not the user's is the option not used as allowed (not a
+    failure here): `identity_registered` fails it (D-may-binding-condition)."""
     v = msg.header(header)
     if v is None:
         return judged(True, f"no {header}, or the user's address", "absent (allowed)", msg)
     return judged(same_aor(v, user), f"{header}: <{user}>", f"{header}: {v}", msg)
+
+
+@register(
+    "TS-7.2.1.1-2-registered",
+    "TS-7.2.1.2-4-registered",
+    "TS-7.2.2.1-3-registered",
+    "TS-7.2.2.2-2b-registered",
+    "TS-7.2.3.1-1d-registered",
+)
+def identity_registered(
+    msg: SipMessage, user: str, header: str = "P-Preferred-Identity"
+) -> Judgement:
+    """Every identity the client asserts in `header` is the user's registered address; none
+    asserted leaves the clause not-applicable (its MAY was not used)."""
+    values = msg.header_list(header)
+    expected = f"{header}: <{user}> (when the client asserts an identity)"
+    if not values:
+        return not_arisen(
+            expected, f"no {header}", f"no {header}: the client asserted no identity", msg
+        )
+    foreign = [v for v in values if not same_aor(v, user)]
+    actual = f"{header}: " + ", ".join(values)
+    if foreign and len(values) > 1:
+        actual += f" (not the user's: {', '.join(foreign)})"
+    return judged(not foreign, expected, actual, msg)
 
 
 # -- client receiving (TS 7.2.2.1, 7.2.2.3) ----------------------------------------------------
