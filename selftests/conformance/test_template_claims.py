@@ -8,7 +8,8 @@ problem in `run.template_problems` of compliance.json and on the console).
 One run over a slice of the default run: the PF pager delivery cases (the generic response
 and the devices' first-final template) and the client's large-message receive cases (CANCEL,
 BYE, the refresh re-INVITE). It must be free of template problems, and the evidence must name
-the templates each case rendered.
+the templates each case rendered. The rule is also checked over the whole default run that
+the session's self-tests share.
 """
 
 from __future__ import annotations
@@ -38,3 +39,11 @@ def test_slice_renders_no_template_naming_an_unclaimed_clause(tmp_path):
         assert "pf/device_final.sip.j2" in rendered[k], rendered[k]
     # A case that answers with the generic response does not inherit the first-final claim.
     assert any("common/response.sip.j2" in v for v in rendered.values())
+
+
+def test_whole_default_run_renders_no_template_naming_an_unclaimed_clause(default_run):
+    """The same rule over every case of the default run (the run the session shares)."""
+    doc = default_run.doc
+    assert doc["run"].get("template_problems", []) == [], default_run.describe()
+    rendered = [t["evidence"].get("templates", []) for t in doc["tests"]]
+    assert sum(1 for r in rendered if r) > len(rendered) // 2  # the record is really kept
