@@ -126,7 +126,9 @@ async def options(core: Core, to: Address, transport: str, bound: float) -> Chec
 
     def ours(item: Inbound) -> bool:
         if item.message is None:
-            return True  # what came back instead of SIP: counted, reported
+            # What came back instead of SIP, from the address asked (counted, reported); bytes
+            # from anywhere else (another client of the core's port) are not the PF's answer.
+            return tuple(item.remote) == tuple(to.tuple)
         m = item.message
         return not m.is_request and m.call_id == call_id and m.cseq == cseq
 
