@@ -300,10 +300,9 @@ async def client_sends_large(
         out.invite = Ids.of(invite)
         session = client.msrp.session()
         session.remote_path = msrp_path(invite)
-        sdp = client.core.templates.render_body(
-            "sdp/answer.sdp.j2",
-            host=client.core.host,
-            path=[session.local],
+        sdp = client.sdp(
+            "answer",
+            session,
             setup="passive",
             direction="recvonly",
             accept_types=["message/cpim"],
@@ -410,10 +409,9 @@ def large_invite(client, session, accept_types=("message/cpim",), icsi=None, tra
     """The INVITE the client's PF sends for a large message: SDP offer with our MSRP path
     (setup passive, sendonly), to go over `transport` (by default the profile's)."""
     user = client.profile.client.user
-    offer = client.core.templates.render_body(
-        "sdp/offer.sdp.j2",
-        host=client.core.host,
-        path=[session.local],
+    offer = client.sdp(
+        "offer",
+        session,
         setup="passive",
         direction="sendonly",
         accept_types=list(accept_types),

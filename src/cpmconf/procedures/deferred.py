@@ -132,10 +132,9 @@ async def client_subscribes(client, ids: list[str] | None = None) -> Subscribed:
 def _pf_answer(client) -> bytes:
     """The PF's SDP answer to a recvonly offer; no media is ever set up (NOTE 3)."""
     session = client.msrp.session()
-    return client.core.templates.render_body(
-        "sdp/answer.sdp.j2",
-        host=client.core.host,
-        path=[session.local],
+    return client.sdp(
+        "answer",
+        session,
         setup="passive",
         direction="sendonly",
         accept_types=["message/cpim"],

@@ -84,10 +84,9 @@ def invite_to_pf(pf, text_size: int, *, recipient=None, originator=None, transpo
     recipient = recipient or pf.role("single_device_recipient")
     originator = originator or pf.role("originator")
     session = pf.msrp.session()
-    offer = pf.core.templates.render_body(
-        "sdp/offer.sdp.j2",
-        host=pf.core.host,
-        path=[session.local],
+    offer = pf.sdp(
+        "offer",
+        session,
         setup="active",
         direction="sendonly",
         accept_types=["message/cpim"],
@@ -239,10 +238,9 @@ async def large_through_pf(
         legs.append(first)
         device = pf.msrp.session()
         device.remote_path = msrp_path(first)
-        answer = pf.core.templates.render_body(
-            "sdp/answer.sdp.j2",
-            host=pf.core.host,
-            path=[device.local],
+        answer = pf.sdp(
+            "answer",
+            device,
             setup="active",
             direction="recvonly",
             accept_types=["message/cpim"],

@@ -396,10 +396,9 @@ def due(
 
 def _offer(pf) -> bytes:
     session = pf.msrp.session()
-    return pf.core.templates.render_body(
-        "sdp/offer.sdp.j2",
-        host=pf.core.host,
-        path=[session.local],
+    return pf.sdp(
+        "offer",
+        session,
         setup="active",
         direction="recvonly",
         accept_types=["message/cpim"],
@@ -609,10 +608,9 @@ async def answer_push(pf, invite: SipMessage, expected: int, out: Push | None = 
     contact = dev.contact if dev is not None else f"sip:device@{pf.core.host}:{pf.core.port}"
     session = pf.msrp.session()
     session.remote_path = offer_path(invite)
-    answer = pf.core.templates.render_body(
-        "sdp/answer.sdp.j2",
-        host=pf.core.host,
-        path=[session.local],
+    answer = pf.sdp(
+        "answer",
+        session,
         setup="active",
         direction="recvonly",
         accept_types=["message/cpim"],
